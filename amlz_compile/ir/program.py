@@ -1,0 +1,254 @@
+"""Instructions, programs (Setup, Predict, Learn) and the memory they run in.
+
+A `Program` stores all instructions as two flat, read-only arrays so that compiled code reads
+them without touching Python objects: `code` (int32, one row [op, in1, in2, out] per
+instruction) and `data` (float64, one row [act, f0, f1, f2]); `bounds` gives where Setup, Predict
+and Learn start and end. `Instruction` and the component tuples are thin, immutable views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .ops import MATRIX, NUM_OPS, SCALAR, VECTOR, op_info
+
+COMPONENTS = ("setup", "predict", "learn")
+
+# Reserved addresses (semantics 1.2).
+LABEL_SCALAR = 0  # s0: the label, visible in Learn only (0 during Predict)
+PREDICTION_SCALAR = 1  # s1: the prediction, read after every Predict
+FEATURES_VECTOR = 0  # v0: the features of the current example
+
+
+class ProgramError(ValueError):
+    """A program that cannot run in the given memory, or a malformed instruction."""
+
+
+def f32(x: float) -> float:
+    """Round to float32 and back: the reference stores f0..f2 as float32."""
+    return float(np.float32(x))
+
+
+@dataclass(frozen=True)
+class MemorySpec:
+    """Run-time address counts and the feature size F (any F >= 1)."""
+
+    scalars: int = 20
+    vectors: int = 20
+    matrices: int = 20
+    features: int = 4
+
+    def __post_init__(self) -> None:
+        if self.scalars < 2:
+            raise ProgramError(f"memory needs at least 2 scalars (s0, s1), got {self.scalars}")
+        if self.vectors < 1:
+            raise ProgramError(f"memory needs at least 1 vector (v0), got {self.vectors}")
+        if self.matrices < 0:
+            raise ProgramError(f"matrix count must be >= 0, got {self.matrices}")
+        if self.features < 1:
+            raise ProgramError(f"feature size F must be >= 1, got {self.features}")
+
+    def count(self, kind: str) -> int:
+        """Number of addresses of kind "s", "v" or "m"."""
+        return {SCALAR: self.scalars, VECTOR: self.vectors, MATRIX: self.matrices}[kind]
+
+    def with_features(self, features: int) -> MemorySpec:
+        return MemorySpec(self.scalars, self.vectors, self.matrices, features)
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """One instruction: op, addresses and data (act is float64; f0..f2 are float32 values)."""
+
+    op: int
+    in1: int = 0
+    in2: int = 0
+    out: int = 0
+    act: float = 0.0
+    f0: float = 0.0
+    f1: float = 0.0
+    f2: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= int(self.op) < NUM_OPS:
+            raise ProgramError(f"unknown op number {self.op} (valid: 0-{NUM_OPS - 1})")
+        for name in ("in1", "in2", "out"):
+            value = getattr(self, name)
+            if not 0 <= int(value) < 65536:
+                raise ProgramError(f"address {name}={value} outside 0..65535")
+        object.__setattr__(self, "op", int(self.op))
+        for name in ("in1", "in2", "out"):
+            object.__setattr__(self, name, int(getattr(self, name)))
+        object.__setattr__(self, "act", float(self.act))
+        for name in ("f0", "f1", "f2"):
+            object.__setattr__(self, name, f32(getattr(self, name)))
+
+    @property
+    def info(self):
+        return op_info(self.op)
+
+    def row(self) -> tuple[tuple[int, int, int, int], tuple[float, float, float, float]]:
+        return (self.op, self.in1, self.in2, self.out), (self.act, self.f0, self.f1, self.f2)
+
+    def approx_equal(self, other: Instruction, tol: float = 1e-5) -> bool:
+        """The reference's instruction equality: same op and addresses, data within `tol`."""
+        return (
+            self.op == other.op
+            and (self.in1, self.in2, self.out) == (other.in1, other.in2, other.out)
+            and abs(self.act - other.act) < tol
+            and all(abs(getattr(self, f) - getattr(other, f)) < tol for f in ("f0", "f1", "f2"))
+        )
+
+
+NO_OP = Instruction(0)
+
+
+def _rows(instructions: Iterable[Instruction]) -> tuple[np.ndarray, np.ndarray]:
+    items = list(instructions)
+    code = np.zeros((len(items), 4), dtype=np.int32)
+    data = np.zeros((len(items), 4), dtype=np.float64)
+    for k, ins in enumerate(items):
+        if not isinstance(ins, Instruction):
+            raise ProgramError(f"expected an Instruction, got {type(ins).__name__}")
+        code[k], data[k] = ins.row()
+    return code, data
+
+
+class Program:
+    """An algorithm: Setup, Predict and Learn, stored as flat read-only arrays.
+
+    Equal programs (same instructions, bit for bit) compare and hash equal.
+    """
+
+    __slots__ = ("code", "data", "bounds", "_hash")
+
+    def __init__(
+        self,
+        setup: Sequence[Instruction] = (),
+        predict: Sequence[Instruction] = (),
+        learn: Sequence[Instruction] = (),
+    ) -> None:
+        parts = [_rows(setup), _rows(predict), _rows(learn)]
+        sizes = [len(c) for c, _ in parts]
+        code = np.concatenate([c for c, _ in parts]).reshape(-1, 4).astype(np.int32)
+        data = np.concatenate([d for _, d in parts]).reshape(-1, 4).astype(np.float64)
+        bounds = np.array(
+            [0, sizes[0], sizes[0] + sizes[1], sizes[0] + sizes[1] + sizes[2]], dtype=np.int64
+        )
+        self._init_arrays(code, data, bounds)
+
+    def _init_arrays(self, code: np.ndarray, data: np.ndarray, bounds: np.ndarray) -> None:
+        for arr in (code, data, bounds):
+            arr.flags.writeable = False
+        self.code, self.data, self.bounds = code, data, bounds
+        self._hash = hash((code.tobytes(), data.tobytes(), bounds.tobytes()))
+
+    @classmethod
+    def from_arrays(cls, code: np.ndarray, data: np.ndarray, bounds: Sequence[int]) -> Program:
+        """Build from flat arrays (copied), checking shapes and op numbers."""
+        code = np.array(code, dtype=np.int32).reshape(-1, 4)
+        data = np.array(data, dtype=np.float64).reshape(-1, 4)
+        bounds = np.array(bounds, dtype=np.int64)
+        if len(code) != len(data):
+            raise ProgramError("code and data arrays differ in length")
+        if bounds.shape != (4,) or bounds[0] != 0 or bounds[3] != len(code):
+            raise ProgramError(f"bad component bounds {bounds.tolist()} for {len(code)} rows")
+        if np.any(np.diff(bounds) < 0):
+            raise ProgramError(f"component bounds must not decrease: {bounds.tolist()}")
+        if len(code) and (code[:, 0].min() < 0 or code[:, 0].max() >= NUM_OPS):
+            raise ProgramError("op number outside 0-64")
+        data[:, 1:] = data[:, 1:].astype(np.float32)
+        self = cls.__new__(cls)
+        self._init_arrays(code, data, bounds)
+        return self
+
+    # -- views ------------------------------------------------------------------------------
+    def _component(self, k: int) -> tuple[Instruction, ...]:
+        lo, hi = int(self.bounds[k]), int(self.bounds[k + 1])
+        return tuple(
+            Instruction(*(int(x) for x in self.code[i]), *(float(x) for x in self.data[i]))
+            for i in range(lo, hi)
+        )
+
+    @property
+    def setup(self) -> tuple[Instruction, ...]:
+        return self._component(0)
+
+    @property
+    def predict(self) -> tuple[Instruction, ...]:
+        return self._component(1)
+
+    @property
+    def learn(self) -> tuple[Instruction, ...]:
+        return self._component(2)
+
+    def component(self, name: str) -> tuple[Instruction, ...]:
+        """Setup, Predict or Learn by name."""
+        return self._component(COMPONENTS.index(name))
+
+    def components(self) -> dict[str, tuple[Instruction, ...]]:
+        return {name: self._component(k) for k, name in enumerate(COMPONENTS)}
+
+    def replace(self, **parts: Sequence[Instruction]) -> Program:
+        """A copy with some components replaced, e.g. `p.replace(learn=[...])`."""
+        unknown = set(parts) - set(COMPONENTS)
+        if unknown:
+            raise ProgramError(f"unknown component(s) {sorted(unknown)}")
+        new = {name: parts.get(name, self.component(name)) for name in COMPONENTS}
+        return Program(**new)
+
+    def sizes(self) -> tuple[int, int, int]:
+        b = self.bounds
+        return int(b[1] - b[0]), int(b[2] - b[1]), int(b[3] - b[2])
+
+    def __len__(self) -> int:
+        return int(self.bounds[3])
+
+    # -- memory -----------------------------------------------------------------------------
+    def required_memory(self, features: int = 4) -> MemorySpec:
+        """The smallest memory this program's addresses fit (at least s0, s1, v0)."""
+        need = {SCALAR: 2, VECTOR: 1, MATRIX: 0}
+        for row in self.code:
+            info = op_info(int(row[0]))
+            for kind, addr in ((info.in1, row[1]), (info.in2, row[2]), (info.out, row[3])):
+                if kind is not None:
+                    need[kind] = max(need[kind], int(addr) + 1)
+        return MemorySpec(need[SCALAR], need[VECTOR], need[MATRIX], features)
+
+    def check_fits(self, memory: MemorySpec) -> None:
+        """Raise ProgramError naming the first instruction whose address is out of range."""
+        for k, name in enumerate(COMPONENTS):
+            for pos, ins in enumerate(self._component(k)):
+                info = ins.info
+                for field, kind in (("in1", info.in1), ("in2", info.in2), ("out", info.out)):
+                    if kind is None:
+                        continue
+                    addr = getattr(ins, field)
+                    if addr >= memory.count(kind):
+                        raise ProgramError(
+                            f"{name} instruction {pos} ({info.name}): {kind}{addr} is out of "
+                            f"range (memory has {memory.count(kind)} {kind}-addresses)"
+                        )
+
+    # -- identity ---------------------------------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Program):
+            return NotImplemented
+        return (
+            np.array_equal(self.bounds, other.bounds)
+            and np.array_equal(self.code, other.code)
+            and self.data.tobytes() == other.data.tobytes()
+        )
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __repr__(self) -> str:
+        s, p, lrn = self.sizes()
+        return f"Program(setup={s}, predict={p}, learn={lrn})"
+
+    def __reduce__(self):
+        return (Program.from_arrays, (self.code, self.data, self.bounds))
