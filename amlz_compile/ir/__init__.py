@@ -1,13 +1,32 @@
 """What an algorithm is: the op table, instructions, programs, and their text and JSON forms."""
 
-from .ops import OPS, NUM_OPS, Op, OpInfo, op_by_name, op_info
+from .ops import NUM_OPS, OPS, Op, OpInfo, op_by_name, op_info
 from .program import (
     COMPONENTS,
-    MemorySpec,
-    Instruction,
     NO_OP,
+    Instruction,
+    MemorySpec,
     Program,
     ProgramError,
+)
+from .serialize import (
+    dumps,
+    load_program,
+    load_program_meta,
+    loads,
+    loads_meta,
+    program_from_dict,
+    program_to_dict,
+    read_dict,
+    save_program,
+)
+from .text import (
+    ParseError,
+    format_instruction,
+    format_program,
+    parse_instruction,
+    parse_program,
+    parse_program_meta,
 )
 
 __all__ = [
@@ -19,8 +38,23 @@ __all__ = [
     "MemorySpec",
     "Op",
     "OpInfo",
+    "ParseError",
     "Program",
     "ProgramError",
+    "dumps",
+    "format_instruction",
+    "format_program",
+    "load_program",
+    "load_program_meta",
+    "loads",
+    "loads_meta",
     "op_by_name",
     "op_info",
+    "parse_instruction",
+    "parse_program",
+    "parse_program_meta",
+    "program_from_dict",
+    "program_to_dict",
+    "read_dict",
+    "save_program",
 ]

@@ -1,0 +1,235 @@
+"""Versioned JSON form of programs, and loading / saving program files (text or JSON).
+
+Document layout (version 1):
+
+    {"format": "amlz-program", "version": 1,
+     "columns": ["op", "in1", "in2", "out", "act", "f0", "f1", "f2"],
+     "setup": [[56, 0, 0, 2, 0.01, 0.0, 0.0, 0.0], ...], "predict": [...], "learn": [...],
+     "meta": {...}}
+
+Each instruction is one row in `columns` order, every field kept (lossless, unused fields too).
+Finite floats are JSON numbers (f0..f2 as their shortest float32 decimal); JSON has no NaN or
+infinity, so those are strings in the text form's spelling: "inf", "-inf", "nan", "-nan",
+"nan(0x<float64 bits>)". `meta` is free-form JSON (a MemorySpec under "memory" and non-finite
+floats are encoded so they round-trip; see `text.encode_meta`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .program import COMPONENTS, Instruction, Program, ProgramError
+from .text import (
+    ParseError,
+    decode_meta,
+    encode_meta,
+    format_float32,
+    format_float64,
+    format_program,
+    parse_number,
+    parse_program_meta,
+)
+
+FORMAT_TAG = "amlz-program"
+VERSION = 1
+COLUMNS = ("op", "in1", "in2", "out", "act", "f0", "f1", "f2")
+
+
+def _encode_float(x: float, *, f32: bool) -> float | str:
+    text = format_float32(x) if f32 else format_float64(x)
+    return float(text) if math.isfinite(x) else text
+
+
+def _row(ins: Instruction) -> list[int | float | str]:
+    return [
+        ins.op,
+        ins.in1,
+        ins.in2,
+        ins.out,
+        _encode_float(ins.act, f32=False),
+        _encode_float(ins.f0, f32=True),
+        _encode_float(ins.f1, f32=True),
+        _encode_float(ins.f2, f32=True),
+    ]
+
+
+def program_to_dict(program: Program, meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON-ready document for `program` (plain dicts, lists, numbers and strings)."""
+    doc: dict[str, Any] = {"format": FORMAT_TAG, "version": VERSION, "columns": list(COLUMNS)}
+    for name in COMPONENTS:
+        doc[name] = [_row(ins) for ins in program.component(name)]
+    doc["meta"] = encode_meta(dict(meta or {}))
+    return doc
+
+
+def _decode_float(value: Any, where: str) -> float:
+    if isinstance(value, bool):
+        raise ParseError(f"{where}: expected a number, got {value!r}")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return parse_number(value)
+        except ValueError as exc:
+            raise ParseError(f"{where}: {exc}") from None
+    raise ParseError(f"{where}: expected a number, got {value!r}")
+
+
+def _decode_int(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ParseError(f"{where}: expected an integer, got {value!r}")
+    return value
+
+
+def _instruction(row: Any, where: str) -> Instruction:
+    if not isinstance(row, list) or len(row) != len(COLUMNS):
+        raise ParseError(f"{where}: expected a row of {len(COLUMNS)} values {list(COLUMNS)}")
+    ints = [_decode_int(v, f"{where}.{c}") for v, c in zip(row[:4], COLUMNS[:4], strict=True)]
+    floats = [_decode_float(v, f"{where}.{c}") for v, c in zip(row[4:], COLUMNS[4:], strict=True)]
+    try:
+        return Instruction(*ints, *floats)
+    except ProgramError as exc:
+        raise ParseError(f"{where}: {exc}") from None
+
+
+def read_dict(doc: Any) -> tuple[Program, dict[str, Any]]:
+    """Program and metadata from a document; ParseError naming the problem otherwise."""
+    if not isinstance(doc, dict):
+        raise ParseError(f"expected a JSON object, got {type(doc).__name__}")
+    tag = doc.get("format")
+    if tag != FORMAT_TAG:
+        raise ParseError(f"not an amlz program: format tag is {tag!r}, expected {FORMAT_TAG!r}")
+    if "version" not in doc:
+        raise ParseError("missing field 'version'")
+    version = doc["version"]
+    if version != VERSION or isinstance(version, bool):
+        raise ParseError(f"unsupported version {version!r} (this build reads version {VERSION})")
+    columns = doc.get("columns", list(COLUMNS))
+    if not isinstance(columns, list) or columns != list(COLUMNS):
+        raise ParseError(f"field 'columns' must be {list(COLUMNS)}, got {columns!r}")
+    parts = {}
+    for name in COMPONENTS:
+        if name not in doc:
+            raise ParseError(f"missing field {name!r}")
+        rows = doc[name]
+        if not isinstance(rows, list):
+            raise ParseError(f"field {name!r} must be a list of instruction rows")
+        parts[name] = [_instruction(row, f"{name}[{i}]") for i, row in enumerate(rows)]
+    meta = doc.get("meta", {})
+    if not isinstance(meta, dict):
+        raise ParseError(f"field 'meta' must be an object, got {type(meta).__name__}")
+    try:
+        meta = decode_meta(meta)
+    except ValueError as exc:
+        raise ParseError(f"meta: {exc}") from None
+    return Program(parts["setup"], parts["predict"], parts["learn"]), meta
+
+
+def program_from_dict(doc: Any) -> Program:
+    """The program of a document (metadata dropped; see `read_dict`)."""
+    return read_dict(doc)[0]
+
+
+def dumps(program: Program, meta: Mapping[str, Any] | None = None) -> str:
+    """JSON text, one instruction row per line."""
+    doc = program_to_dict(program, meta)
+
+    def enc(value: Any) -> str:
+        return json.dumps(value, allow_nan=False, ensure_ascii=False)
+
+    lines = ["{"]
+    items = list(doc.items())
+    for k, (key, value) in enumerate(items):
+        comma = "," if k < len(items) - 1 else ""
+        if key in COMPONENTS and value:
+            rows = ",\n".join(f"    {enc(row)}" for row in value)
+            lines.append(f"  {enc(key)}: [\n{rows}\n  ]{comma}")
+        else:
+            lines.append(f"  {enc(key)}: {enc(value)}{comma}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def loads_meta(text: str) -> tuple[Program, dict[str, Any]]:
+    """Program and metadata from JSON text."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(
+            f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", line_no=exc.lineno
+        ) from None
+    return read_dict(doc)
+
+
+def loads(text: str) -> Program:
+    """Program from JSON text (metadata dropped; see `loads_meta`)."""
+    return loads_meta(text)[0]
+
+
+# -- files -------------------------------------------------------------------------------------
+
+
+def _is_json(path: Path, text: str) -> bool:
+    if path.suffix.lower() == ".json":
+        return True
+    return text.lstrip().startswith("{")
+
+
+def load_program_meta(path: str | os.PathLike) -> tuple[Program, dict[str, Any]]:
+    """Program and metadata from a file: JSON when the name ends in .json or the content starts
+    with `{`, else the text form. Unreadable files and bad content raise ParseError naming the
+    file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"not UTF-8 text (byte {exc.start})", source=str(p)) from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ParseError(f"cannot read program file: {reason}", source=str(p)) from exc
+    try:
+        return loads_meta(text) if _is_json(p, text) else parse_program_meta(text)
+    except ParseError as exc:
+        raise exc.located(source=str(p)) from None
+
+
+def load_program(path: str | os.PathLike) -> Program:
+    """Program from a text or JSON file (see `load_program_meta`)."""
+    return load_program_meta(path)[0]
+
+
+def save_program(
+    program: Program, path: str | os.PathLike, meta: Mapping[str, Any] | None = None
+) -> Path:
+    """Write `program` (JSON for a .json name, else the text form) atomically: a temporary file in
+    the same directory, then os.replace. Returns the path written."""
+    p = Path(path)
+    data = dumps(program, meta) if p.suffix.lower() == ".json" else format_program(program, meta)
+    atomic_write_text(p, data)
+    return p
+
+
+def atomic_write_text(path: str | os.PathLike, data: str) -> None:
+    """Write text so that readers see either the old file or the whole new one."""
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
