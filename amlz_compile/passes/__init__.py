@@ -1,0 +1,24 @@
+"""IR -> IR passes, each behaviour-preserving: liveness/DCE, constant folding, canonical form.
+
+See `liveness` for the control flow analysed and how the random generator stream is respected.
+"""
+
+from .canon import canonical_arrays, canonicalize
+from .dce import eliminate_dead_code
+from .fold import constant_values, fold_constants
+from .liveness import live_in, live_mask
+from .simplify import SimplifyResult, canonical_key, simplify, simplify_program
+
+__all__ = [
+    "SimplifyResult",
+    "canonical_arrays",
+    "canonical_key",
+    "canonicalize",
+    "constant_values",
+    "eliminate_dead_code",
+    "fold_constants",
+    "live_in",
+    "live_mask",
+    "simplify",
+    "simplify_program",
+]
