@@ -1,0 +1,464 @@
+"""Islands: several populations with the paper's migration, in one process, a process pool or Ray.
+
+An island is one `RegularizedEvolution` on its own copy of the search tasks, driven in epochs
+(`run_epoch(n)` = at least n more individuals, whole sweeps). Islands live in `IslandHost`s, and
+one code path serves every placement: a runner forwards batches of `(island, method, args)`
+requests to hosts in this process (`LocalRunner`), in spawned worker processes
+(`ProcessRunner`) or in Ray actors (`RayRunner`), and returns the results in request order.
+
+Migration (paper S3; not in the reference code) is synchronous and deterministic: after every
+epoch each island sends k emigrants, then each receives k programs drawn at random from the
+other islands' emigrants. All draws come from the coordinator's stream or from seeds it hands
+out, so a run's result does not depend on scheduling or on how islands are placed on workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..ir.program import Program
+from ..rng import SplitMix64
+
+LOCAL = "local"
+PROCESS = "process"
+RAY = "ray"
+RUNNERS = (LOCAL, PROCESS, RAY)
+
+RAY_MISSING = "the Ray backend needs the optional dependency ray: pip install 'amlz-compile[ray]'"
+
+
+class IslandError(RuntimeError):
+    """An island or its worker failed (the message carries the remote traceback)."""
+
+
+@dataclass
+class IslandSpec:
+    """What a worker needs to build an island: plain, picklable data only.
+
+    `config` is a SearchConfig dict, `tasks` the search TaskSpec dicts with their seeds already
+    fixed, `max_train_steps` the island's training-step budget for this experiment.
+    """
+
+    config: dict
+    tasks: list[dict]
+    seed: int
+    max_train_steps: int | None = None
+    backend: str = "auto"
+    extra: dict = field(default_factory=dict)
+
+
+def draw_seed(rng: SplitMix64) -> int:
+    """A uint32 seed in [2, 2**32 - 2] from the project generator (like UniformRandomSeed)."""
+    return 2 + rng.next_u64() % ((1 << 32) - 3)
+
+
+class Island:
+    """One population driven in epochs; everything needed for an exact resume is in its state."""
+
+    def __init__(self, spec: IslandSpec) -> None:
+        from ..tasks.spec import TaskSpec, build_tasks
+        from .config import SearchConfig
+        from .evolution import RegularizedEvolution
+
+        self.spec = spec
+        config = SearchConfig.from_dict(spec.config)
+        tasks = build_tasks([TaskSpec.from_dict(t) for t in spec.tasks])
+        self.evolution = RegularizedEvolution(config, tasks, spec.seed, **_evo_kwargs(spec))
+        self.initialized = False
+        self.busy_seconds = 0.0  # time spent evolving, for individuals/s
+
+    # -- evolution ----------------------------------------------------------------------------
+    def _budget_left(self) -> int | None:
+        if self.spec.max_train_steps is None:
+            return None
+        return max(0, int(self.spec.max_train_steps) - self.train_steps())
+
+    def train_steps(self) -> int:
+        return int(self.evolution.stats().get("train_steps", 0))
+
+    def done(self) -> bool:
+        """True once the training-step budget is used up (checked between sweeps)."""
+        left = self._budget_left()
+        return left is not None and left <= 0
+
+    def init(self) -> dict:
+        t0 = time.perf_counter()
+        self.evolution.init()
+        self.initialized = True
+        self.busy_seconds += time.perf_counter() - t0
+        return self.stats()
+
+    def run_epoch(self, individuals: int, deadline: float | None = None) -> dict:
+        """Evolve at least `individuals` more (whole sweeps) or until the budget is used."""
+        if not self.initialized:
+            raise IslandError("island.run_epoch before init")
+        left = self._budget_left()
+        if left is None or left > 0:
+            t0 = time.perf_counter()
+            self.evolution.run(
+                max_train_steps=left,
+                max_individuals=int(individuals),
+                deadline=_wall_deadline(deadline),
+            )
+            self.busy_seconds += time.perf_counter() - t0
+        return self.stats()
+
+    def emigrants(self, k: int, seed: int) -> list[Program]:
+        return list(self.evolution.emigrants(int(k), SplitMix64(seed)))
+
+    def immigrate(self, programs: Sequence[Program]) -> dict:
+        t0 = time.perf_counter()
+        self.evolution.immigrate(list(programs))
+        self.busy_seconds += time.perf_counter() - t0
+        return self.stats()
+
+    def best(self) -> tuple[Program, float]:
+        program, fitness = self.evolution.best()
+        return program, float(fitness)
+
+    def stats(self) -> dict:
+        out = dict(self.evolution.stats())
+        out["busy_seconds"] = self.busy_seconds
+        out["done"] = self.done()
+        out["initialized"] = self.initialized
+        return out
+
+    # -- state --------------------------------------------------------------------------------
+    def get_state(self) -> dict:
+        return {
+            "initialized": self.initialized,
+            "busy_seconds": self.busy_seconds,
+            "evolution": self.evolution.get_state(),
+        }
+
+    def set_state(self, state: dict) -> None:
+        self.evolution.set_state(state["evolution"])
+        self.initialized = bool(state["initialized"])
+        self.busy_seconds = float(state.get("busy_seconds", 0.0))
+
+
+def _evo_kwargs(spec: IslandSpec) -> dict:
+    """Optional constructor arguments the evolution accepts (backend), by introspection."""
+    import inspect
+
+    from .evolution import RegularizedEvolution
+
+    params = inspect.signature(RegularizedEvolution).parameters
+    kwargs: dict[str, Any] = {}
+    if "backend" in params:
+        kwargs["backend"] = spec.backend
+    for key, value in spec.extra.items():
+        if key in params:
+            kwargs[key] = value
+    return kwargs
+
+
+def _wall_deadline(deadline: float | None) -> float | None:
+    """Deadlines travel as wall-clock seconds (time.time()); evolution takes perf_counter time."""
+    if deadline is None:
+        return None
+    return time.perf_counter() + max(0.0, deadline - time.time())
+
+
+class IslandHost:
+    """Holds islands by id and executes request batches on them; lives wherever the runner says."""
+
+    def __init__(self) -> None:
+        self.islands: dict[int, Island] = {}
+
+    def handle(self, requests: list[tuple[int, str, tuple]]) -> list[Any]:
+        results = []
+        for island_id, method, args in requests:
+            if method == "create":
+                self.islands[island_id] = Island(*args)
+                results.append(None)
+            elif method == "drop":
+                self.islands.pop(island_id, None)
+                results.append(None)
+            elif method == "ping":
+                results.append(os.getpid())
+            else:
+                island = self.islands.get(island_id)
+                if island is None:
+                    raise IslandError(f"no island {island_id} on this worker")
+                results.append(getattr(island, method)(*args))
+        return results
+
+
+# -- runners ----------------------------------------------------------------------------------
+
+
+class Runner(Protocol):
+    """Executes request batches on islands; `call` returns results in request order."""
+
+    workers: int
+
+    def call(self, requests: list[tuple[int, str, tuple]]) -> list[Any]: ...
+
+    def close(self) -> None: ...
+
+
+def _split(requests: list[tuple[int, str, tuple]], workers: int) -> list[list[int]]:
+    """Request positions per worker: island i lives on worker i % workers."""
+    groups: list[list[int]] = [[] for _ in range(workers)]
+    for pos, (island_id, _, _) in enumerate(requests):
+        groups[island_id % workers].append(pos)
+    return groups
+
+
+class LocalRunner:
+    """All islands in this process, run one after the other."""
+
+    def __init__(self) -> None:
+        self.workers = 1
+        self.host = IslandHost()
+
+    def call(self, requests: list[tuple[int, str, tuple]]) -> list[Any]:
+        return self.host.handle(requests)
+
+    def close(self) -> None:
+        self.host.islands.clear()
+
+
+def _worker_main(conn) -> None:  # pragma: no cover - runs in the child process
+    """Loop of a worker process: receive a request batch, answer with results or a traceback."""
+    host = IslandHost()
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, KeyboardInterrupt):
+            return
+        if message is None:
+            return
+        try:
+            conn.send(("ok", host.handle(message)))
+        except BaseException as exc:  # report everything, the coordinator raises it
+            conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
+
+
+class ProcessRunner:
+    """Islands in `workers` spawned processes (spawn-safe: workers import this module fresh)."""
+
+    def __init__(self, workers: int) -> None:
+        import multiprocessing as mp
+
+        if workers < 1:
+            raise IslandError(f"workers must be >= 1, got {workers}")
+        ctx = mp.get_context("spawn")
+        self.workers = workers
+        self._conns = []
+        self._procs = []
+        for _ in range(workers):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+            proc.start()
+            child.close()
+            self._conns.append(parent)
+            self._procs.append(proc)
+
+    def call(self, requests: list[tuple[int, str, tuple]]) -> list[Any]:
+        groups = _split(requests, self.workers)
+        for w, positions in enumerate(groups):
+            if positions:
+                self._conns[w].send([requests[p] for p in positions])
+        results: list[Any] = [None] * len(requests)
+        errors = []
+        for w, positions in enumerate(groups):
+            if not positions:
+                continue
+            try:
+                status, payload = self._conns[w].recv()
+            except (EOFError, OSError) as exc:
+                code = self._procs[w].exitcode
+                errors.append(f"worker {w} died (exit code {code}): {exc!r}")
+                continue
+            if status != "ok":
+                errors.append(f"worker {w} failed: {payload}")
+                continue
+            for p, r in zip(positions, payload, strict=True):
+                results[p] = r
+        if errors:
+            raise IslandError("\n".join(errors))
+        return results
+
+    def close(self) -> None:
+        for conn in self._conns:
+            with contextlib.suppress(OSError, BrokenPipeError):
+                conn.send(None)
+        for proc in self._procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout=5)
+        for conn in self._conns:
+            conn.close()
+        self._conns, self._procs = [], []
+
+
+def ray_available() -> bool:
+    """True when the optional `ray` package can be imported."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError as exc:
+        raise IslandError(RAY_MISSING) from exc
+    return ray
+
+
+class RayRunner:
+    """Islands in `workers` Ray actors; joins a running Ray instance or starts a local one."""
+
+    def __init__(self, workers: int, *, ray_address: str | None = None) -> None:
+        ray = _import_ray()
+        if workers < 1:
+            raise IslandError(f"workers must be >= 1, got {workers}")
+        self._ray = ray
+        self._started = False
+        if not ray.is_initialized():
+            ray.init(
+                address=ray_address,
+                include_dashboard=False,
+                ignore_reinit_error=True,
+                runtime_env={"env_vars": {"PYTHONPATH": _pythonpath()}},
+                log_to_driver=False,
+            )
+            self._started = True
+        actor_cls = ray.remote(num_cpus=1)(IslandHost)
+        self.workers = workers
+        self._actors = [actor_cls.remote() for _ in range(workers)]
+
+    def call(self, requests: list[tuple[int, str, tuple]]) -> list[Any]:
+        ray = self._ray
+        groups = _split(requests, self.workers)
+        futures = {}
+        for w, positions in enumerate(groups):
+            if positions:
+                futures[w] = self._actors[w].handle.remote([requests[p] for p in positions])
+        results: list[Any] = [None] * len(requests)
+        errors = []
+        for w, fut in futures.items():
+            try:
+                payload = ray.get(fut)
+            except Exception as exc:  # RayTaskError, RayActorError, ...
+                errors.append(f"ray worker {w} failed: {exc}")
+                continue
+            for p, r in zip(groups[w], payload, strict=True):
+                results[p] = r
+        if errors:
+            raise IslandError("\n".join(errors))
+        return results
+
+    def close(self) -> None:
+        for actor in self._actors:
+            with contextlib.suppress(Exception):
+                self._ray.kill(actor)
+        self._actors = []
+        if self._started:
+            self._ray.shutdown()
+            self._started = False
+
+
+def _pythonpath() -> str:
+    """This package's parent directory first, so Ray workers import the same amlz_compile."""
+    import amlz_compile
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(amlz_compile.__file__)))
+    rest = os.environ.get("PYTHONPATH", "")
+    return root + (os.pathsep + rest if rest else "")
+
+
+def make_runner(kind: str, workers: int = 1, **options: Any) -> Runner:
+    """`local` (in-process), `process` (spawned workers) or `ray` (actors)."""
+    if kind == LOCAL:
+        return LocalRunner()
+    if kind == PROCESS:
+        return ProcessRunner(workers)
+    if kind == RAY:
+        return RayRunner(workers, **options)
+    raise IslandError(f"unknown island runner {kind!r} (choose from {', '.join(RUNNERS)})")
+
+
+# -- the coordinator --------------------------------------------------------------------------
+
+
+class Archipelago:
+    """Islands on a runner, advanced in lock-step epochs with synchronous migration."""
+
+    def __init__(self, runner: Runner, specs: Sequence[IslandSpec]) -> None:
+        self.runner = runner
+        self.n = len(specs)
+        if self.n < 1:
+            raise IslandError("an archipelago needs at least one island")
+        self.runner.call([(i, "create", (spec,)) for i, spec in enumerate(specs)])
+
+    def _all(self, method: str, *args: Any) -> list[Any]:
+        return self.runner.call([(i, method, args) for i in range(self.n)])
+
+    def init(self) -> list[dict]:
+        return self._all("init")
+
+    def run_epoch(self, individuals: int, deadline: float | None = None) -> list[dict]:
+        return self._all("run_epoch", individuals, deadline)
+
+    def stats(self) -> list[dict]:
+        return self._all("stats")
+
+    def done(self) -> bool:
+        return all(self._all("done"))
+
+    def migrate(self, k: int, rng: SplitMix64) -> list[dict]:
+        """Every island sends k emigrants and receives k drawn from the others' emigrants."""
+        if self.n < 2 or k <= 0:
+            return self.stats()
+        seeds = [draw_seed(rng) for _ in range(self.n)]
+        sent = self.runner.call([(i, "emigrants", (k, seeds[i])) for i in range(self.n)])
+        requests = []
+        for i in range(self.n):
+            pool = [p for j in range(self.n) if j != i for p in sent[j]]
+            chosen = sample_without_replacement(pool, min(k, len(pool)), rng)
+            requests.append((i, "immigrate", (chosen,)))
+        return self.runner.call(requests)
+
+    def best(self) -> tuple[int, Program, float]:
+        """(island, program, fitness) of the best individual; ties keep the lowest island."""
+        bests = self._all("best")
+        top = 0
+        for i, (_, fit) in enumerate(bests):
+            if fit > bests[top][1]:
+                top = i
+        return top, bests[top][0], bests[top][1]
+
+    def get_states(self) -> list[dict]:
+        return self._all("get_state")
+
+    def set_states(self, states: Sequence[dict]) -> None:
+        if len(states) != self.n:
+            raise IslandError(f"{len(states)} island states for {self.n} islands")
+        self.runner.call([(i, "set_state", (states[i],)) for i in range(self.n)])
+
+    def drop(self) -> None:
+        self._all("drop")
+
+
+def sample_without_replacement(items: Sequence[Any], k: int, rng: SplitMix64) -> list[Any]:
+    """k items by a partial Fisher-Yates shuffle driven by the project generator."""
+    pool = list(items)
+    out = []
+    for j in range(k):
+        r = j + rng.next_u64() % (len(pool) - j)
+        pool[j], pool[r] = pool[r], pool[j]
+        out.append(pool[j])
+    return out
