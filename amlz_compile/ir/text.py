@@ -218,7 +218,7 @@ def _header_value(raw: str) -> Any:
 
 # -- instruction forms, built from the op table ---------------------------------------------
 
-_TOKEN = r"[^\s,()\[\]=]+"
+_TOKEN = r"(?:[+-]?nan\(0x[0-9a-fA-F]*\)|[^\s,()\[\]=]+)"  # nan(0x..) is one token
 
 
 @dataclass(frozen=True)
@@ -247,18 +247,22 @@ def _literal_regex(text: str) -> str:
     return "".join(out)
 
 
+def _form_regex(template: str, prefix: str = "") -> tuple[str, tuple[str, ...]]:
+    parts, fields = [], []
+    for literal, field, _, _ in string.Formatter().parse(template):
+        parts.append(_literal_regex(literal))
+        if field is not None:
+            parts.append(f"(?P<{prefix}{field}>{_TOKEN})")
+            fields.append(field)
+    return "".join(parts).replace(r"\s*\s*", r"\s*"), tuple(fields)
+
+
 def _build_forms() -> tuple[_Form, ...]:
     by_template: dict[str, _Form] = {}
     for info in OPS:
         if info.text not in by_template:
-            parts, fields = [], []
-            for literal, field, _, _ in string.Formatter().parse(info.text):
-                parts.append(_literal_regex(literal))
-                if field is not None:
-                    parts.append(f"(?P<{field}>{_TOKEN})")
-                    fields.append(field)
-            pattern = re.compile("".join(parts).replace(r"\s*\s*", r"\s*"))
-            by_template[info.text] = _Form(info.text, pattern, tuple(fields), {})
+            pattern, fields = _form_regex(info.text)
+            by_template[info.text] = _Form(info.text, re.compile(pattern), fields, {})
         form = by_template[info.text]
         kinds = (info.out, info.in1, info.in2)
         if kinds in form.ops:
@@ -267,10 +271,30 @@ def _build_forms() -> tuple[_Form, ...]:
                 f"{info.text!r} and the address kinds {kinds}: the text form is ambiguous"
             )
         form.ops[kinds] = info
-    return tuple(by_template.values())
+    # Most literal text first, so `s3 = 1 / s2` meets the reciprocal before the division.
+    forms = sorted(by_template.values(), key=lambda f: -len(re.sub(r"{\w+}", "", f.template)))
+    return tuple(forms)
 
 
 _FORMS = _build_forms()
+
+
+def _dispatch_key(text: str) -> str:
+    """A cheap key that narrows a line (or a template) down to a few forms."""
+    head, eq, rest = text.partition("=")
+    if not eq:
+        return text.split("(", 1)[0].strip()  # NoOp()
+    if "[" in head:
+        return "[]"
+    m = _CALL.match(rest)
+    return m.group(1) if m else "="
+
+
+_CALL = re.compile(r"\s*([A-Za-z_]\w*)\s*\(")
+_BY_KEY: dict[str, tuple[_Form, ...]] = {}
+for _form in _FORMS:
+    _BY_KEY.setdefault(_dispatch_key(_form.template), ())
+    _BY_KEY[_dispatch_key(_form.template)] += (_form,)
 
 
 def _signature(info: OpInfo) -> str:
@@ -284,36 +308,43 @@ def _signature(info: OpInfo) -> str:
 # -- instructions ------------------------------------------------------------------------------
 
 
-def _unused_fields(ins: Instruction) -> list[tuple[str, str]]:
-    info = ins.info
+Row = tuple[int, int, int, int, float, float, float, float]
+
+
+def _unused_fields(row: Row) -> list[tuple[str, str]]:
+    info = OPS[row[0]]
     extra = []
-    for field in ADDRESS_FIELDS:
-        if getattr(info, field) is None and getattr(ins, field) != 0:
-            extra.append((field, str(getattr(ins, field))))
-    for field in DATA_FIELDS:
-        value = getattr(ins, field)
-        if field not in info.data and _bits(value) != 0:
+    for field, value in zip(ADDRESS_FIELDS, row[1:4], strict=True):
+        if value != 0 and getattr(info, field) is None:
+            extra.append((field, str(value)))
+    for field, value in zip(DATA_FIELDS, row[4:], strict=True):
+        if field not in info.data and (value != 0.0 or math.copysign(1.0, value) < 0):
             fmt = format_float64 if field == "act" else format_float32
             extra.append((field, fmt(value)))
     return extra
 
 
-def format_instruction(ins: Instruction) -> str:
-    """One instruction in the text form, without indentation, e.g. `s3 = s0 - s1`."""
-    info = ins.info
+def _format_row(row: Row) -> str:
+    info = OPS[row[0]]
     values: dict[str, str] = {}
-    for field in ADDRESS_FIELDS:
+    for field, value in zip(ADDRESS_FIELDS, row[1:4], strict=True):
         kind = getattr(info, field)
         if kind is not None:
-            values[field] = f"{kind}{getattr(ins, field)}"
-    for field in info.data:
-        fmt = format_float64 if field == "act" else format_float32
-        values[field] = fmt(getattr(ins, field))
+            values[field] = f"{kind}{value}"
+    for field, value in zip(DATA_FIELDS, row[4:], strict=True):
+        if field in info.data:
+            values[field] = (format_float64 if field == "act" else format_float32)(value)
     text = info.text.format(**values)
-    extra = _unused_fields(ins)
+    extra = _unused_fields(row)
     if extra:
         text += " with " + ", ".join(f"{k}={v}" for k, v in extra)
     return text
+
+
+def format_instruction(ins: Instruction) -> str:
+    """One instruction in the text form, without indentation, e.g. `s3 = s0 - s1`."""
+    code, data = ins.row()
+    return _format_row((*code, *data))
 
 
 _ADDRESS = re.compile(r"([svm])(\d+)")
@@ -394,17 +425,53 @@ def parse_instruction(line: str) -> Instruction:
     Raises ParseError naming the line and the problem: unknown form, an address of the wrong kind
     for the op, a negative or too large address, a malformed number.
     """
+    return Instruction(*_parse_row(line))
+
+
+def _fast_fields(body: str) -> tuple[_Form, dict[str, Any]] | None:
+    """The common case: a form of matching shape whose tokens are all valid."""
+    for form in _BY_KEY.get(_dispatch_key(body), ()):
+        m = form.regex.fullmatch(body)
+        if m is None:
+            continue
+        fields: dict[str, Any] = {}
+        for name in form.fields:
+            token = m.group(name)
+            if name in ADDRESS_FIELDS:
+                a = _ADDRESS.fullmatch(token)
+                if a is None or int(a.group(2)) > MAX_ADDRESS:
+                    break
+                fields[name] = (a.group(1), int(a.group(2)))
+            else:
+                try:
+                    fields[name] = parse_number(token)
+                except ValueError:
+                    break
+        else:
+            return form, fields
+    return None
+
+
+def _parse_row(line: str) -> Row:
     body = _strip_comment(line)
     if not body:
         raise ParseError("empty instruction", line=line)
     extra: dict[str, Any] = {}
-    m = _WITH.match(body)
-    if m:
-        body = m.group(1).strip()
-        try:
-            extra = _parse_extra(m.group(2))
-        except ParseError as exc:
-            raise ParseError(exc.problem, line=line) from None
+    if " with" in body or "\twith" in body:
+        m = _WITH.match(body)
+        if m:
+            body = m.group(1).strip()
+            try:
+                extra = _parse_extra(m.group(2))
+            except ParseError as exc:
+                raise ParseError(exc.problem, line=line) from None
+    fast = _fast_fields(body)
+    if fast is not None:
+        form, fields = fast
+        kinds = tuple(fields[f][0] if f in fields else None for f in ("out", "in1", "in2"))
+        info = form.ops.get(kinds)
+        if info is not None:
+            return _build(info, fields, extra, line)
     best: tuple[int, str] | None = None
     for form in _FORMS:
         matched = _match_form(form, body)
@@ -441,22 +508,25 @@ def _kind_problem(form: _Form, kinds: tuple[str | None, ...]) -> str:
     return f"no op of this form takes the address kinds {given!r}{hint}; valid: {valid}"
 
 
-def _build(info: OpInfo, fields: dict[str, Any], extra: dict[str, Any], line: str) -> Instruction:
-    values: dict[str, Any] = {}
-    for name in ADDRESS_FIELDS:
-        if name in fields:
-            values[name] = fields[name][1]
-    for name in DATA_FIELDS:
-        if name in fields:
-            values[name] = fields[name]
+def _build(info: OpInfo, fields: dict[str, Any], extra: dict[str, Any], line: str) -> Row:
+    values: dict[str, Any] = {"in1": 0, "in2": 0, "out": 0, "act": 0.0, "f0": 0.0, "f1": 0.0}
+    values["f2"] = 0.0
+    for name, value in fields.items():
+        values[name] = value[1] if name in ADDRESS_FIELDS else value
     for name, value in extra.items():
-        if name in values:
+        if name in fields:
             raise ParseError(f"field {name} is part of the instruction, not of 'with'", line=line)
         values[name] = value
-    try:
-        return Instruction(info.op.value, **values)
-    except ProgramError as exc:
-        raise ParseError(str(exc), line=line) from None
+    return (
+        info.op.value,
+        values["in1"],
+        values["in2"],
+        values["out"],
+        values["act"],
+        values["f0"],
+        values["f1"],
+        values["f2"],
+    )
 
 
 # -- programs ----------------------------------------------------------------------------------
@@ -467,9 +537,13 @@ _DEF = re.compile(r"def\s+(\w+)\s*\(\s*\)\s*:")
 def format_program(program: Program, meta: Mapping[str, Any] | None = None) -> str:
     """The whole program in the reference's form; `meta` goes into `# key: <json>` header lines."""
     lines = _format_header(meta)
-    for name in COMPONENTS:
+    code, data = program.code.tolist(), program.data.tolist()
+    bounds = program.bounds.tolist()
+    for k, name in enumerate(COMPONENTS):
         lines.append(f"def {SECTION_NAMES[name]}():")
-        lines.extend(f"  {format_instruction(ins)}" for ins in program.component(name))
+        lines.extend(
+            f"  {_format_row((*code[i], *data[i]))}" for i in range(bounds[k], bounds[k + 1])
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -491,7 +565,7 @@ def parse_program_meta(
         raise ParseError(f"program text must be a str, got {type(text).__name__}")
     lines = text.splitlines()
     meta: dict[str, Any] = {}
-    parts: dict[str, list[Instruction]] = {}
+    parts: dict[str, list[Row]] = {}
     current: str | None = None
     expected = list(COMPONENTS)
     for no, raw in enumerate(lines, start=1):
@@ -539,12 +613,12 @@ def parse_program_meta(
                 line=raw,
             )
         try:
-            ins = parse_instruction(raw)
+            row = _parse_row(raw)
         except ParseError as exc:
             raise exc.located(line_no=no) from None
         if memory is not None:
-            _check_fits(ins, memory, no, raw)
-        parts[current].append(ins)
+            _check_fits(row, memory, no, raw)
+        parts[current].append(row)
     if not parts and not any(line.strip() for line in lines):
         raise ParseError("empty program text (expected def Setup():)", line_no=1)
     if expected:
@@ -554,17 +628,25 @@ def parse_program_meta(
         raise ParseError(
             f"text ends before {missing} (truncated or missing section)", line_no=last_no, line=last
         )
-    meta = decode_meta(meta)
-    return Program(parts["setup"], parts["predict"], parts["learn"]), meta
+    return _program_from_rows([parts[name] for name in COMPONENTS]), decode_meta(meta)
 
 
-def _check_fits(ins: Instruction, memory: MemorySpec, no: int, raw: str) -> None:
-    info = ins.info
-    for field in ADDRESS_FIELDS:
+def _program_from_rows(parts: list[list[Row]]) -> Program:
+    rows = [row for part in parts for row in part]
+    code = np.array([r[:4] for r in rows], dtype=np.int32).reshape(-1, 4)
+    data = np.array([r[4:] for r in rows], dtype=np.float64).reshape(-1, 4)
+    sizes = [len(part) for part in parts]
+    bounds = [0, sizes[0], sizes[0] + sizes[1], sum(sizes)]
+    return Program.from_arrays(code, data, bounds)  # rounds f0..f2 to float32 as Instruction does
+
+
+def _check_fits(row: Row, memory: MemorySpec, no: int, raw: str) -> None:
+    info = OPS[row[0]]
+    for field, addr in zip(ADDRESS_FIELDS, row[1:4], strict=True):
         kind = getattr(info, field)
-        if kind is not None and getattr(ins, field) >= memory.count(kind):
+        if kind is not None and addr >= memory.count(kind):
             raise ParseError(
-                f"address {kind}{getattr(ins, field)} is out of range for the memory "
+                f"address {kind}{addr} is out of range for the memory "
                 f"({memory.count(kind)} {kind}-addresses)",
                 line_no=no,
                 line=raw,
