@@ -83,3 +83,17 @@ def padded(program: Program, setup: int = 0, predict: int = 0, learn: int = 0) -
         body = program.component(name)
         parts[name] = body + (NO_OP,) * max(0, int(size) - len(body))
     return Program(**parts)
+
+
+def reference_initial(name: str, setup: int = 0, predict: int = 0, learn: int = 0) -> Program:
+    """A built-in padded exactly as the reference's `Generator::ModelByID` pads it.
+
+    Same as `padded` except for `damaged_neural_net`: the reference pads the full neural net
+    first and then deletes its first two Setup instructions, so its Setup ends up two NO_OPs
+    shorter than `setup` (e.g. init sizes 2/1/4 give Setup = [s3 = 0.01] only).
+    """
+    key = _canonical(name)
+    if key != "damaged_neural_net":
+        return padded(load_builtin(key), setup, predict, learn)
+    full = padded(load_builtin("neural_net"), setup, predict, learn)
+    return full.replace(setup=full.setup[2:])
