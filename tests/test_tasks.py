@@ -122,6 +122,9 @@ def test_mt19937_is_std_mt19937():
     # std::mt19937(5489) (section 2.2) and std::mt19937(3709988732) checked with g++.
     assert mt19937(5489).random_raw(3).tolist() == [3499211612, 581869302, 3890346734]
     assert mt19937(3709988732).random_raw(2).tolist() == [1402153920, 55810275]
+    for seed in (0, 1, 2**32 - 1, 123456789):  # same state as numpy's legacy init_genrand
+        key = mt19937(seed).state["state"]["key"]
+        assert np.array_equal(key, np.random.RandomState(seed).get_state()[1])
 
 
 @given(st.integers(0, 2**31 - 2), st.integers(0, 2**31 - 1), st.integers(0, 2**32 - 1))
