@@ -68,7 +68,18 @@ class FixedExamples:
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """A validated description of `num_tasks` tasks of one kind (see `describe_task_kinds`)."""
+    """A validated description of `num_tasks` tasks of one kind (see `describe_task_kinds`).
+
+    Every kind: kind, features (F), num_train, num_valid, num_tasks (1), epochs (1),
+    data_seeds / param_seeds (empty = reference defaults), eval_type (derived), name (used in
+    task names). increment: `increment` (1.0). fixed: `fixed` = {train_features, train_labels,
+    valid_features, valid_labels} (sizes derived when omitted). projected_binary: `dataset`
+    (digits, cifar10, mnist, npz, csv, or a .npz/.csv path), `path` (directory or file),
+    positive_class + negative_class (or neither: a seeded random pair), held_out_pairs,
+    min_data_seed (0) / max_data_seed (10) bounding the projection seed, split ('train' or
+    'test' for cifar10/mnist), num_test (0; > 0 adds the reference's test split, kept in
+    `Task.meta['test_x'/'test_y']`), projection ('random' or 'none' = keep the D features).
+    """
 
     kind: str
     features: int | None = None
