@@ -140,7 +140,7 @@ def test_bad_documents(doc, problem):
 
 
 def test_invalid_json_names_the_place():
-    with pytest.raises(ParseError, match=r"invalid JSON at line 2 column"):
+    with pytest.raises(ParseError, match=r"^line 2: invalid JSON \(column 13\)"):
         loads('{"format": "amlz-program",\n "version": }')
 
 

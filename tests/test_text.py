@@ -362,3 +362,17 @@ def test_parse_instruction_errors_name_the_line():
         parse_instruction("s3 = s0 -")
     with pytest.raises(ParseError, match="empty instruction"):
         parse_instruction("   # just a comment")
+
+
+def test_bad_header_metadata():
+    text = '# worst: {"$float": "bogus"}\ndef Setup():\ndef Predict():\ndef Learn():\n'
+    with pytest.raises(ParseError, match="bad header metadata"):
+        parse_program(text)
+    # a header value that is not JSON is kept as a string
+    _, meta = parse_program_meta("# note: hand written\ndef Setup():\ndef Predict():\ndef Learn():")
+    assert meta == {"note": "hand written"}
+
+
+def test_non_text_input():
+    with pytest.raises(ParseError, match="must be a str"):
+        parse_program(b"def Setup():")

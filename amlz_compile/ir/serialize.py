@@ -163,7 +163,7 @@ def loads_meta(text: str) -> tuple[Program, dict[str, Any]]:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ParseError(
-            f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", line_no=exc.lineno
+            f"invalid JSON (column {exc.colno}): {exc.msg}", line_no=exc.lineno
         ) from None
     return read_dict(doc)
 

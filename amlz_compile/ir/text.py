@@ -628,7 +628,11 @@ def parse_program_meta(
         raise ParseError(
             f"text ends before {missing} (truncated or missing section)", line_no=last_no, line=last
         )
-    return _program_from_rows([parts[name] for name in COMPONENTS]), decode_meta(meta)
+    try:
+        decoded = decode_meta(meta)
+    except ValueError as exc:
+        raise ParseError(f"bad header metadata: {exc}", line_no=1) from None
+    return _program_from_rows([parts[name] for name in COMPONENTS]), decoded
 
 
 def _program_from_rows(parts: list[list[Row]]) -> Program:
