@@ -1,0 +1,126 @@
+"""A tiny LLVM IR text writer: fresh SSA names, blocks, and loops that unroll when short.
+
+Op templates (`render.py`) and the kernel skeleton (`codegen.py`) write through it. Indices are
+either Python ints (compile-time constants, e.g. in unrolled code) or SSA names of i64 values.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+
+Index = int | str
+
+
+def fconst(x: float) -> str:
+    """A double literal that round-trips exactly (LLVM's hex form)."""
+    return "0x%016X" % struct.unpack("<Q", struct.pack("<d", float(x)))[0]
+
+
+class Emitter:
+    """Accumulates the body of one LLVM function.
+
+    `F` is the feature size; loops of at most `unroll` iterations are written out straight.
+    Memory bases are named `%S<k>` (one double), `%V<k>` (F doubles), `%M<k>` (F*F doubles,
+    row-major) and `%TV`/`%TM` (scratch for ops whose output may alias an input).
+    """
+
+    def __init__(self, features: int, unroll: int = 16) -> None:
+        self.F = features
+        self.unroll = unroll
+        self.lines: list[str] = []
+        self.n = 0
+        self.cur = "entry"
+
+    # -- names and blocks -------------------------------------------------------------------
+    def tmp(self) -> str:
+        self.n += 1
+        return f"%t{self.n}"
+
+    def label(self, hint: str = "b") -> str:
+        self.n += 1
+        return f"{hint}{self.n}"
+
+    def emit(self, line: str) -> None:
+        self.lines.append("  " + line)
+
+    def op(self, rhs: str) -> str:
+        """Emit `%t = rhs` and return the new name."""
+        t = self.tmp()
+        self.emit(f"{t} = {rhs}")
+        return t
+
+    def block(self, name: str) -> None:
+        self.lines.append(f"{name}:")
+        self.cur = name
+
+    def br(self, name: str) -> None:
+        self.emit(f"br label %{name}")
+
+    def cbr(self, cond: str, yes: str, no: str) -> None:
+        self.emit(f"br i1 {cond}, label %{yes}, label %{no}")
+
+    # -- memory -----------------------------------------------------------------------------
+    def index(self, i: Index, scale: int = 1, offset: Index = 0) -> Index:
+        """i * scale + offset, folded when both are constants."""
+        if isinstance(i, int) and isinstance(offset, int):
+            return i * scale + offset
+        x = i if scale == 1 else self.op(f"mul nuw nsw i64 {i}, {scale}")
+        if offset == 0:
+            return x
+        return self.op(f"add nuw nsw i64 {x}, {offset}")
+
+    def gep(self, base: str, i: Index, ty: str = "double") -> str:
+        if i == 0:
+            return base
+        return self.op(f"getelementptr inbounds {ty}, ptr {base}, i64 {i}")
+
+    def load(self, base: str, i: Index = 0, ty: str = "double") -> str:
+        return self.op(f"load {ty}, ptr {self.gep(base, i, ty)}")
+
+    def store(self, value: str, base: str, i: Index = 0, ty: str = "double") -> None:
+        self.emit(f"store {ty} {value}, ptr {self.gep(base, i, ty)}")
+
+    def s_load(self, k: int) -> str:
+        return self.load(f"%S{k}")
+
+    def s_store(self, k: int, value: str) -> None:
+        self.store(value, f"%S{k}")
+
+    # -- control flow -----------------------------------------------------------------------
+    def loop(self, n: int, body: Callable[[Index], None]) -> None:
+        """Run body(i) for i in 0..n-1 (n >= 1): unrolled when n <= unroll, else a loop."""
+        self.reduce(n, None, lambda i, acc: body(i))
+
+    def reduce(self, n: int, init, step: Callable):
+        """Fold step(i, acc) over i in 0..n-1 starting from `init`; returns the final acc.
+
+        `init` is None (a plain loop), one SSA double, or a tuple of them (several carried
+        values; step then takes and returns a tuple).
+        """
+        if n <= self.unroll:
+            acc = init
+            for i in range(n):
+                acc = step(i, acc)
+            return acc
+        inits = () if init is None else (init if isinstance(init, tuple) else (init,))
+        pre = self.cur
+        body, done = self.label("loop"), self.label("done")
+        i, i_next = self.tmp(), self.tmp()
+        accs = tuple(self.tmp() for _ in inits)
+        self.br(body)
+        self.block(body)
+        phi_at = len(self.lines)
+        self.lines.extend([""] * (1 + len(accs)))
+        arg = None if init is None else (accs if isinstance(init, tuple) else accs[0])
+        new = step(i, arg)
+        news = () if init is None else (new if isinstance(init, tuple) else (new,))
+        self.emit(f"{i_next} = add nuw nsw i64 {i}, 1")
+        cond = self.op(f"icmp ult i64 {i_next}, {n}")
+        self.cbr(cond, body, done)
+        latch = self.cur
+        self.lines[phi_at] = f"  {i} = phi i64 [0, %{pre}], [{i_next}, %{latch}]"
+        for k, (acc, a0, a1) in enumerate(zip(accs, inits, news, strict=True)):
+            self.lines[phi_at + 1 + k] = f"  {acc} = phi double [{a0}, %{pre}], [{a1}, %{latch}]"
+        self.block(done)
+        return new

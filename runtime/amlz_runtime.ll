@@ -1,0 +1,1 @@
+../amlz_compile/runtime/amlz_runtime.ll
