@@ -1,0 +1,746 @@
+"""IR -> the source of a standalone Python module that needs only NumPy.
+
+Each op is rendered from `RENDERINGS`, a table keyed by op number with one template per op of
+`ir.ops.OPS` (a test fails if one is missing). The generated module holds the algorithm as
+readable NumPy code (`setup`, `predict`, `learn` over memory arrays `s`, `v`, `m`), the project's
+SplitMix64 generator in pure Python, the evaluation protocol of the task kernel
+(`run_protocol`), scikit-learn-style estimators, metadata and self-test vectors.
+
+Bit-for-bit agreement with the interpreter: sums accumulate left to right (`np.cumsum`), std is
+the one-pass formula, min/max/heaviside/index conversion follow the interpreter's NaN choices,
+and scalar transcendental functions call `math` (libm, as numba does) with IEEE results instead of
+Python exceptions. Only libm itself can differ between machines, hence `verify`'s tolerance.
+"""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import pprint
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from ..ir.ops import OPS, op_info
+from ..ir.program import COMPONENTS, MemorySpec, Program
+
+FORMAT_VERSION = 1
+
+
+class ExportError(ValueError):
+    """A program that cannot be exported (e.g. an op without a rendering)."""
+
+
+# One template per op number. Placeholders: {out}, {in1}, {in2} (memory references such as
+# s[3], v[2], m[1]) and {act}, {f0}, {f1}, {f2} (data as exact literals); F is the feature
+# size, rng the generator.
+RENDERINGS: dict[int, str] = {
+    0: "pass  # NoOp",
+    1: "{out} = {in1} + {in2}",
+    2: "{out} = {in1} - {in2}",
+    3: "{out} = {in1} * {in2}",
+    4: "{out} = {in1} / {in2}",
+    5: "{out} = abs({in1})",
+    6: "{out} = 1.0 / {in1}",
+    7: "{out} = sin({in1})",
+    8: "{out} = cos({in1})",
+    9: "{out} = tan({in1})",
+    10: "{out} = arcsin({in1})",
+    11: "{out} = arccos({in1})",
+    12: "{out} = arctan({in1})",
+    13: "{out} = exp({in1})",
+    14: "{out} = log({in1})",
+    15: "{out} = 1.0 if {in1} >= 0.0 else 0.0",
+    16: "{out} = heaviside({in1})",
+    17: "{out} = heaviside({in1})",
+    18: "{out} = {in1} * {in2}",
+    19: "{out} = {in1}",
+    20: "{out} = 1.0 / {in1}",
+    21: "{out} = norm({in1})",
+    22: "{out} = np.abs({in1})",
+    23: "{out} = {in1} + {in2}",
+    24: "{out} = {in1} - {in2}",
+    25: "{out} = {in1} * {in2}",
+    26: "{out} = {in1} / {in2}",
+    27: "{out} = dot({in1}, {in2})",
+    28: "{out} = np.outer({in1}, {in2})",
+    29: "{out} = {in1} * {in2}",
+    30: "{out} = 1.0 / {in1}",
+    31: "{out} = matvec({in1}, {in2})",
+    32: "{out} = {in1}[:, None]",
+    33: "{out} = {in1}[None, :]",
+    34: "{out} = norm({in1})",
+    35: "{out} = norm({in1}, axis=0)",
+    36: "{out} = norm({in1}, axis=1)",
+    37: "{out} = {in1}.T",
+    38: "{out} = np.abs({in1})",
+    39: "{out} = {in1} + {in2}",
+    40: "{out} = {in1} - {in2}",
+    41: "{out} = {in1} * {in2}",
+    42: "{out} = {in1} / {in2}",
+    43: "{out} = matmul({in1}, {in2})",
+    44: "{out} = {in2} if {in2} < {in1} else {in1}",
+    45: "{out} = minimum({in1}, {in2})",
+    46: "{out} = minimum({in1}, {in2})",
+    47: "{out} = {in2} if {in1} < {in2} else {in1}",
+    48: "{out} = maximum({in1}, {in2})",
+    49: "{out} = maximum({in1}, {in2})",
+    50: "{out} = mean({in1})",
+    51: "{out} = mean({in1})",
+    52: "{out} = mean({in1}, axis=1)",
+    53: "{out} = std({in1}, axis=1)",
+    54: "{out} = std({in1})",
+    55: "{out} = std({in1})",
+    56: "{out} = {act}",
+    57: "{out}[index({f0}, F)] = {f1}",
+    58: "{out}[index({f0}, F), index({f1}, F)] = {f2}",
+    59: "{out} = rng.uniform({f0}, {f1})",
+    60: "{out} = uniform_fill(rng, {f0}, {f1}, F)",
+    61: "{out} = uniform_fill(rng, {f0}, {f1}, (F, F))",
+    62: "{out} = rng.gaussian({f0}, {f1})",
+    63: "{out} = gaussian_fill(rng, {f0}, {f1}, F)",
+    64: "{out} = gaussian_fill(rng, {f0}, {f1}, (F, F))",
+}
+
+_MEMORY_NAME = {"s": "s", "v": "v", "m": "m"}
+
+
+def missing_renderings() -> list[int]:
+    """Op numbers of `ir.ops.OPS` that have no rendering (empty when the table is complete)."""
+    return [int(info.op) for info in OPS if int(info.op) not in RENDERINGS]
+
+
+def _literal(x: float) -> str:
+    """An exact Python literal for a float64 value (inf and NaN included)."""
+    x = float(x)
+    if x != x:
+        return "NAN"
+    if x in (float("inf"), float("-inf")):
+        return "INF" if x > 0 else "-INF"
+    return repr(x)
+
+
+def _f32_literal(x: float) -> str:
+    """A float32 data value: its short decimal form wrapped in f32() when that reads better."""
+    x = float(x)
+    if x != x or x in (float("inf"), float("-inf")):
+        return _literal(x)
+    plain = repr(x)
+    short = repr(float(np.format_float_positional(np.float32(x), unique=True, trim="0")))
+    if short != plain and float(np.float32(float(short))) == x:
+        return f"f32({short})"
+    return plain
+
+
+def render_instruction(op: int, in1: int, in2: int, out: int, act, f0, f1, f2) -> str:
+    """One line of NumPy code for one instruction (ExportError for an op without rendering)."""
+    info = op_info(op)
+    template = RENDERINGS.get(int(op))
+    if template is None:
+        raise ExportError(f"op {op} ({info.name}) has no NumPy rendering")
+    refs = {}
+    slots = (("in1", info.in1, in1), ("in2", info.in2, in2), ("out", info.out, out))
+    for field, kind, addr in slots:
+        if kind is not None:
+            refs[field] = f"{_MEMORY_NAME[kind]}[{int(addr)}]"
+    return template.format(
+        **refs,
+        act=_literal(act),
+        f0=_f32_literal(f0),
+        f1=_f32_literal(f1),
+        f2=_f32_literal(f2),
+    )
+
+
+def render_component(program: Program, name: str) -> str:
+    """`def <name>(s, v, m, rng, F):` with one line per instruction of that component."""
+    k = COMPONENTS.index(name)
+    lo, hi = int(program.bounds[k]), int(program.bounds[k + 1])
+    doc = {
+        "setup": "Setup: runs once on the zeroed memory.",
+        "predict": "Predict: v[0] holds the features, s[0] is 0; leaves the prediction in s[1].",
+        "learn": "Learn: v[0] holds the features, s[0] the label.",
+    }[name]
+    lines = [f"def {name}(s, v, m, rng, F):", f'    """{doc}"""']
+    for row in range(lo, hi):
+        op, a, b, c = (int(x) for x in program.code[row])
+        act, f0, f1, f2 = (float(x) for x in program.data[row])
+        lines.append("    " + render_instruction(op, a, b, c, act, f0, f1, f2))
+    return "\n".join(lines) + "\n"
+
+
+def _rng_source() -> str:
+    """The project's SplitMix64 class and its constants, copied from `amlz_compile.rng`."""
+    from .. import rng
+
+    consts = "\n".join(
+        f"{name} = {getattr(rng, name)!r}"
+        for name in ("MASK64", "GAMMA", "MUL1", "MUL2", "TWO_PI", "INV_2_53")
+    )
+    return consts + "\n\n\n" + inspect.getsource(rng.SplitMix64)
+
+
+def encode_array(arr) -> dict:
+    """An exact, compact embedding of a float64 or int32 array (base64 of little-endian bytes)."""
+    arr = np.asarray(arr)
+    dtype = "<i4" if arr.dtype.kind in "iu" else "<f8"
+    data = np.ascontiguousarray(arr, dtype=dtype)
+    return {
+        "dtype": dtype,
+        "shape": list(data.shape),
+        "b64": base64.b64encode(data.tobytes()).decode("ascii"),
+    }
+
+
+def decode_array(blob: Mapping) -> np.ndarray:
+    """Inverse of `encode_array`."""
+    raw = base64.b64decode(blob["b64"])
+    return np.frombuffer(raw, dtype=blob["dtype"]).reshape(blob["shape"]).copy()
+
+
+def program_summary(program: Program) -> str:
+    """The readable form of the program (the project's text format when available)."""
+    try:
+        from ..ir.text import format_program
+
+        return format_program(program)
+    except ImportError:  # pragma: no cover - text format always ships
+        lines = []
+        for name in COMPONENTS:
+            lines.append(f"def {name.capitalize()}():")
+            for ins in program.component(name):
+                info = ins.info
+                fields = {}
+                for f, kind in (("in1", info.in1), ("in2", info.in2), ("out", info.out)):
+                    if kind is not None:
+                        fields[f] = f"{kind}{getattr(ins, f)}"
+                lines.append(
+                    "  " + info.text.format(**fields, act=ins.act, f0=ins.f0, f1=ins.f1, f2=ins.f2)
+                )
+        return "\n".join(lines)
+
+
+def render_module(
+    program: Program,
+    *,
+    metadata: Mapping | None = None,
+    self_tests: Sequence[Mapping] = (),
+    memory: MemorySpec | None = None,
+) -> str:
+    """The full source of the standalone module for `program` (already simplified, if wanted).
+
+    `memory` gives the address counts (default: the smallest that fits the program);
+    `self_tests` are cases built by `amlz_compile.export.make_self_tests`.
+    """
+    missing = missing_renderings()
+    if missing:
+        raise ExportError(f"ops without a NumPy rendering: {missing}")
+    need = program.required_memory()
+    if memory is None:
+        memory = need
+    program.check_fits(memory)
+    meta = dict(metadata or {})
+    meta.setdefault("format_version", FORMAT_VERSION)
+    text = program_summary(program).rstrip()
+    indented = "\n".join(("    " + line) if line.strip() else "" for line in text.splitlines())
+    components = "\n\n".join(render_component(program, name) for name in COMPONENTS)
+    return _TEMPLATE.format(
+        algorithm=indented.replace("\\", "\\\\").replace('"""', '\\"\\"\\"'),
+        format_version=FORMAT_VERSION,
+        metadata=pprint.pformat(meta, width=96, sort_dicts=True),
+        n_scalars=memory.scalars,
+        n_vectors=memory.vectors,
+        n_matrices=memory.matrices,
+        rng_source=_rng_source(),
+        components=components,
+        self_tests=pprint.pformat(list(self_tests), width=96, sort_dicts=True),
+    )
+
+
+_TEMPLATE = '''\
+"""An algorithm evolved by amlz-compile (AutoML-Zero), exported as standalone NumPy code.
+
+Needs only NumPy (scikit-learn is used for base classes when it is installed).
+
+    from this_module import AlgorithmRegressor, AlgorithmClassifier
+    est = AlgorithmRegressor(epochs=1, random_state=0).fit(X, y)   # any feature count F
+    est.predict(X_new)
+
+`python this_file.py` checks the embedded self-test vectors (exit 0 = pass, 1 = fail).
+
+Protocol (the task kernel's, followed exactly): memory is zeroed and Setup runs once; then per
+training example in epoch order: v[0] <- x, s[0] <- 0, Predict, s[1] <- sigmoid(s[1]) for a
+classifier, v[0] <- x, s[0] <- y, Learn. Epoch 0 visits the examples in their natural order; later
+epochs reshuffle the previous order (Fisher-Yates on a SplitMix64 stream seeded from
+random_state; the algorithm's own random ops use the stream seeded with random_state).
+Prediction runs Predict (v[0] <- x, s[0] <- 0) over X in order on a COPY of the fitted memory and
+generator, as the interpreter's validation pass does after training: memory changes made while
+predicting carry from one row of X to the next but never into the fitted estimator, so predict
+is deterministic. A classifier's positive class is classes_[1]; it is predicted when
+sigmoid(s[1]) > 0.5.
+
+The algorithm:
+
+{algorithm}
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import sys
+
+import numpy as np
+
+FORMAT_VERSION = {format_version}
+METADATA = {metadata}
+N_SCALARS, N_VECTORS, N_MATRICES = {n_scalars}, {n_vectors}, {n_matrices}
+
+INF = float("inf")
+NAN = float("nan")
+
+# -- the project's random generator (amlz_compile/rng.py, verbatim) ---------------------------
+
+{rng_source}
+
+def uniform_fill(rng, lo, hi, shape):
+    """Element by element in index (row-major) order."""
+    out = np.empty(shape)
+    flat = out.reshape(-1)
+    for i in range(flat.size):
+        flat[i] = rng.uniform(lo, hi)
+    return out
+
+
+def gaussian_fill(rng, mu, sigma, shape):
+    """Element by element in index (row-major) order."""
+    out = np.empty(shape)
+    flat = out.reshape(-1)
+    for i in range(flat.size):
+        flat[i] = rng.gaussian(mu, sigma)
+    return out
+
+
+# -- op helpers: the interpreter's arithmetic, IEEE results instead of exceptions --------------
+
+
+def f32(x):
+    """A data field: float32, used as a double."""
+    return float(np.float32(x))
+
+
+def _ieee(fn, x, on_domain):
+    try:
+        return np.float64(fn(float(x)))
+    except OverflowError:
+        return np.float64(INF)
+    except ValueError:
+        return np.float64(on_domain(float(x)))
+
+
+def sin(x):
+    return _ieee(math.sin, x, lambda x: NAN)
+
+
+def cos(x):
+    return _ieee(math.cos, x, lambda x: NAN)
+
+
+def tan(x):
+    return _ieee(math.tan, x, lambda x: NAN)
+
+
+def arcsin(x):
+    return _ieee(math.asin, x, lambda x: NAN)
+
+
+def arccos(x):
+    return _ieee(math.acos, x, lambda x: NAN)
+
+
+def arctan(x):
+    return np.float64(math.atan(float(x)))
+
+
+def exp(x):
+    return _ieee(math.exp, x, lambda x: NAN)
+
+
+def log(x):
+    return _ieee(math.log, x, lambda x: -INF if x == 0.0 else NAN)
+
+
+def heaviside(x):
+    """Vector and matrix heaviside: 1 where x > 0, else 0 (NaN -> 0)."""
+    return np.where(x > 0.0, 1.0, 0.0)
+
+
+def total(x, axis=None):
+    """Sum from 0.0, left to right in index (row-major) order, as the interpreter does."""
+    if axis is None:
+        x = np.reshape(x, -1)
+        return 0.0 + np.cumsum(x)[-1]
+    return 0.0 + np.take(np.cumsum(x, axis=axis), -1, axis=axis)
+
+
+def dot(a, b):
+    return total(a * b)
+
+
+def matvec(a, b):
+    return total(a * b[None, :], axis=1)
+
+
+def matmul(a, b):
+    out = np.empty_like(a)
+    for i in range(a.shape[0]):
+        out[i] = total(a[i][:, None] * b, axis=0)
+    return out
+
+
+def norm(x, axis=None):
+    return np.sqrt(total(x * x, axis=axis))
+
+
+def mean(x, axis=None):
+    n = x.size if axis is None else x.shape[axis]
+    return total(x, axis=axis) / n
+
+
+def std(x, axis=None):
+    """One-pass sqrt(E[x^2] - mean^2), unguarded (may be NaN), as the reference."""
+    n = x.size if axis is None else x.shape[axis]
+    mu = total(x, axis=axis) / n
+    return np.sqrt(total(x * x, axis=axis) / n - mu * mu)
+
+
+def minimum(a, b):
+    return np.where(a < b, a, b)
+
+
+def maximum(a, b):
+    return np.where(a > b, a, b)
+
+
+def index(f, F):
+    """The reference's FloatToIndex: trunc(float32(F) * float32(f)), clamped to [0, F-1]."""
+    p = np.float32(F) * np.float32(f)
+    if not p >= 0.0:
+        return 0
+    if p >= F:
+        return F - 1
+    return int(p)
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + exp(-x))
+
+
+# -- the algorithm -----------------------------------------------------------------------------
+
+{components}
+
+# -- the evaluation protocol -------------------------------------------------------------------
+
+
+def new_memory(F):
+    """Zeroed memory (scalars, vectors, matrices) for feature size F."""
+    return np.zeros(N_SCALARS), np.zeros((N_VECTORS, F)), np.zeros((N_MATRICES, F, F))
+
+
+def train_predict(mem, rng, x, is_accuracy):
+    """The Predict half of a training step; returns s[1] (after the sigmoid for a classifier)."""
+    s, v, m = mem
+    v[0] = x
+    s[0] = 0.0
+    predict(s, v, m, rng, v.shape[1])
+    if is_accuracy:
+        s[1] = sigmoid(s[1])
+    return float(s[1])
+
+
+def train_learn(mem, rng, x, y):
+    """The Learn half of a training step: v[0] <- x, s[0] <- y, Learn."""
+    s, v, m = mem
+    v[0] = x
+    s[0] = y
+    learn(s, v, m, rng, v.shape[1])
+
+
+def predict_step(mem, rng, x):
+    """One prediction: v[0] <- x, s[0] <- 0, Predict; returns s[1]."""
+    s, v, m = mem
+    v[0] = x
+    s[0] = 0.0
+    predict(s, v, m, rng, v.shape[1])
+    return s[1]
+
+
+def run_protocol(train_x, train_y, orders, n_train_steps, valid_x, valid_y, n_valid,
+                 is_accuracy, max_abs_error, seed):
+    """The task kernel, in NumPy: returns (epoch_loss list, trace list, train_steps).
+
+    Validation follows each epoch on the live memory; a failing training step (NaN or error
+    above max_abs_error) ends the run; a failing validation makes that epoch's loss NaN.
+    """
+    train_x = np.asarray(train_x, dtype=np.float64)
+    valid_x = np.asarray(valid_x, dtype=np.float64)
+    N, F = train_x.shape
+    rng = SplitMix64(seed)
+    mem = new_memory(F)
+    s, v, m = mem
+    epoch_loss, trace, steps = [], [], 0
+    remaining = min(int(n_train_steps), len(orders) * N)
+    if remaining <= 0:
+        return epoch_loss, trace, steps
+    n_valid = min(int(n_valid), valid_x.shape[0])
+    with np.errstate(all="ignore"):
+        setup(s, v, m, rng, F)
+        epoch = 0
+        while remaining > 0:
+            failed = False
+            for k in range(min(N, remaining)):
+                i = int(orders[epoch][k])
+                steps += 1
+                p = train_predict(mem, rng, train_x[i], is_accuracy)
+                trace.append(p)
+                y = float(train_y[i])
+                if not abs(y - p) <= max_abs_error:
+                    failed = True
+                    break
+                train_learn(mem, rng, train_x[i], y)
+            if failed:
+                break
+            remaining -= N
+            loss = 0.0
+            for k in range(n_valid):
+                p = float(predict_step(mem, rng, valid_x[k]))
+                trace.append(p)
+                y = float(valid_y[k])
+                if is_accuracy:
+                    err = 0.0 if (y > 0.5) == (sigmoid(p) > 0.5) else 1.0
+                    sq = err
+                else:
+                    err = y - p
+                    sq = err * err
+                if not abs(err) <= max_abs_error:
+                    loss = NAN
+                    break
+                loss += sq
+            epoch_loss.append(loss)
+            epoch += 1
+    return epoch_loss, trace, steps
+
+
+# -- scikit-learn-style estimators -------------------------------------------------------------
+
+try:  # scikit-learn is optional: its base classes give tags, clone() and Pipeline support
+    from sklearn.base import BaseEstimator as _Base
+    from sklearn.base import ClassifierMixin as _ClassifierMixin
+    from sklearn.base import RegressorMixin as _RegressorMixin
+except ImportError:  # pragma: no cover - exercised only without scikit-learn
+
+    class _Base:
+        pass
+
+    class _RegressorMixin:
+        _estimator_type = "regressor"
+
+        def score(self, X, y):
+            y = np.asarray(y, dtype=np.float64)
+            resid = np.sum((y - self.predict(X)) ** 2)
+            return 1.0 - resid / np.sum((y - y.mean()) ** 2)
+
+    class _ClassifierMixin:
+        _estimator_type = "classifier"
+
+        def score(self, X, y):
+            return float(np.mean(self.predict(X) == np.asarray(y)))
+
+
+def _epoch_orders(n, epochs, random_state):
+    """Epoch 0 natural; each later epoch a Fisher-Yates reshuffle of the previous order."""
+    rng = SplitMix64((int(random_state) ^ 0x5DEECE66D) & MASK64)
+    order = list(range(n))
+    orders = [list(order)]
+    for _ in range(1, epochs):
+        for i in range(n - 1, 0, -1):
+            j = int(rng.next_u64() % (i + 1))
+            order[i], order[j] = order[j], order[i]
+        orders.append(list(order))
+    return orders
+
+
+class _Algorithm(_Base):
+    """Shared fit/predict machinery; see the module docstring for the protocol."""
+
+    _is_accuracy = False
+
+    def __init__(self, epochs=1, random_state=0, max_abs_error=None):
+        self.epochs = epochs
+        self.random_state = random_state
+        self.max_abs_error = max_abs_error
+
+    def get_params(self, deep=True):
+        return {{
+            "epochs": self.epochs,
+            "random_state": self.random_state,
+            "max_abs_error": self.max_abs_error,
+        }}
+
+    def set_params(self, **params):
+        for key, value in params.items():
+            if key not in ("epochs", "random_state", "max_abs_error"):
+                raise ValueError(f"invalid parameter {{key!r}} for {{type(self).__name__}}")
+            setattr(self, key, value)
+        return self
+
+    def _check_X(self, X, fitting=False):
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] < 1 or X.shape[0] < 1:
+            raise ValueError(f"X must be a non-empty 2-D array, got shape {{X.shape}}")
+        if not fitting:
+            if not hasattr(self, "memory_"):
+                raise ValueError(f"this {{type(self).__name__}} is not fitted yet; call fit")
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {{X.shape[1]}} features, the estimator was fitted with "
+                    f"{{self.n_features_in_}}"
+                )
+        return X
+
+    def _fit_labels(self, X, y):
+        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        if y.shape[0] != X.shape[0]:
+            raise ValueError("X and y differ in length")
+        return y
+
+    def fit(self, X, y):
+        X = self._check_X(X, fitting=True)
+        y = self._fit_labels(X, y)
+        epochs = int(self.epochs)
+        if epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {{self.epochs}}")
+        seed = 0 if self.random_state is None else int(self.random_state)
+        limit = INF if self.max_abs_error is None else float(self.max_abs_error)
+        N, F = X.shape
+        rng = SplitMix64(seed)
+        mem = new_memory(F)
+        s, v, m = mem
+        self.stopped_early_ = False
+        steps = 0
+        with np.errstate(all="ignore"):
+            setup(s, v, m, rng, F)
+            for order in _epoch_orders(N, epochs, seed):
+                for i in order:
+                    p = train_predict(mem, rng, X[i], self._is_accuracy)
+                    steps += 1
+                    if self.max_abs_error is not None and not abs(y[i] - p) <= limit:
+                        self.stopped_early_ = True
+                        break
+                    train_learn(mem, rng, X[i], y[i])
+                if self.stopped_early_:
+                    break
+        self.memory_ = mem
+        self.rng_state_ = rng.state
+        self.n_features_in_ = F
+        self.n_train_steps_ = steps
+        return self
+
+    def _raw(self, X):
+        """s[1] after Predict for each row of X, on a copy of the fitted memory and generator."""
+        X = self._check_X(X)
+        mem = tuple(a.copy() for a in self.memory_)
+        rng = SplitMix64(0)
+        rng.state = self.rng_state_
+        out = np.empty(X.shape[0])
+        with np.errstate(all="ignore"):
+            for k in range(X.shape[0]):
+                out[k] = predict_step(mem, rng, X[k])
+        return out
+
+
+class AlgorithmRegressor(_RegressorMixin, _Algorithm):
+    """The algorithm as a regressor: the prediction is s[1] after Predict."""
+
+    def predict(self, X):
+        return self._raw(X)
+
+
+class AlgorithmClassifier(_ClassifierMixin, _Algorithm):
+    """The algorithm as a binary classifier: s[1] is the logit of classes_[1]."""
+
+    _is_accuracy = True
+
+    def _fit_labels(self, X, y):
+        y = np.asarray(y).reshape(-1)
+        if y.shape[0] != X.shape[0]:
+            raise ValueError("X and y differ in length")
+        classes = np.unique(y)
+        if len(classes) != 2:
+            raise ValueError(f"binary classification needs exactly 2 classes, got {{len(classes)}}")
+        self.classes_ = classes
+        return (y == classes[1]).astype(np.float64)
+
+    def decision_function(self, X):
+        """The logit s[1] (the positive class is classes_[1])."""
+        return self._raw(X)
+
+    def predict_proba(self, X):
+        with np.errstate(all="ignore"):
+            p = np.array([sigmoid(z) for z in self._raw(X)], dtype=np.float64)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X):
+        with np.errstate(all="ignore"):
+            positive = np.array([sigmoid(z) > 0.5 for z in self._raw(X)], dtype=bool)
+        return self.classes_[positive.astype(np.int64)]
+
+
+# -- self-test vectors (computed by the amlz interpreter at export time) ----------------------
+
+SELF_TESTS = {self_tests}
+
+
+def _decode(blob):
+    raw = base64.b64decode(blob["b64"])
+    return np.frombuffer(raw, dtype=blob["dtype"]).reshape(blob["shape"])
+
+
+def _same(a, b, rtol, atol):
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return False
+    both_nan = np.isnan(a) & np.isnan(b)
+    with np.errstate(all="ignore"):
+        close = (a == b) | (np.abs(a - b) <= atol + rtol * np.abs(b))
+    return bool(np.all(both_nan | close))
+
+
+def self_test(rtol=1e-9, atol=1e-12, verbose=False):
+    """Re-run every embedded case; True when all predictions match the recorded ones.
+
+    Bit-exact on the machine that exported; the tolerance covers another libm.
+    """
+    ok = True
+    for case in SELF_TESTS:
+        loss, trace, steps = run_protocol(
+            _decode(case["train_x"]), _decode(case["train_y"]), _decode(case["orders"]),
+            case["n_train_steps"], _decode(case["valid_x"]), _decode(case["valid_y"]),
+            case["n_valid"], case["is_accuracy"], case["max_abs_error"], case["seed"],
+        )
+        good = (
+            steps == case["train_steps"]
+            and _same(trace, _decode(case["trace"]), rtol, atol)
+            and _same(loss, _decode(case["epoch_loss"]), rtol, atol)
+        )
+        if verbose:
+            print(f"self-test {{case['name']}}: {{'ok' if good else 'FAILED'}}")
+        ok = ok and good
+    return ok
+
+
+if __name__ == "__main__":
+    sys.exit(0 if self_test(verbose=True) else 1)
+'''
