@@ -177,3 +177,41 @@ def test_files_ship_as_package_data():
     assert "algorithms/*.txt" in pyproject["tool"]["setuptools"]["package-data"]["amlz_compile"]
     folder = Path(__file__).parents[1] / "amlz_compile" / "algorithms"
     assert sorted(f.stem for f in folder.glob("*.txt")) == builtin_names()
+
+
+# -- end to end: the built-ins learn what they should (needs the interpreter backend) -----------
+
+
+def _task(kind: str, features: int = 4, n: int = 1000, nv: int = 100, seed: int = 0):
+    from amlz_compile.tasks.base import Task
+
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n + nv, features))
+    if kind == "linear":
+        y = x @ rng.standard_normal(features)
+    else:  # a 2-layer ReLU teacher
+        m, u = rng.standard_normal((features, features)), rng.standard_normal(features)
+        y = np.maximum(x @ m.T, 0.0) @ u
+    orders = np.arange(n, dtype=np.int32)[None, :]
+    return Task(kind, x[:n], y[:n], x[n:], y[n:], orders)
+
+
+@pytest.mark.slow
+def test_builtins_learn_end_to_end():
+    interp = pytest.importorskip("amlz_compile.backends.interp")
+    from amlz_compile.fitness import task_fitness
+
+    backend = interp.InterpBackend()
+
+    def fitness(name, task, **kw):
+        mem = builtin_memory(name, task.features)
+        run = backend.run_task(load_builtin(name), task, mem, rng_seed=7, **kw)
+        return task_fitness(run.epoch_loss, run.epochs_validated, task.num_valid, False), run
+
+    linear, teacher = _task("linear"), _task("teacher")
+    assert fitness("linear", linear)[0] > 0.999  # SGD linear regression solves it
+    assert fitness("readme_linear", linear)[0] > 0.7  # lr 0.001: slower, still learning
+    assert fitness("neural_net", teacher)[0] > fitness("linear", teacher)[0] + 0.3
+    # Without its initialisations the ReLU net never activates: weights stay exactly zero.
+    _, run = fitness("damaged_neural_net", teacher, keep_memory=True)
+    assert not run.matrices.any() and not run.vectors[2].any()
