@@ -4,7 +4,10 @@
 and data fields in the ranges the reference draws them (index fields in [0, 1), float32 values);
 `extreme=True` adds NaN, +-inf, -0.0, huge and tiny values to the data fields (never to index
 fields). Unused fields are left zero, as the reference leaves them. `programs(...)` assembles
-Setup / Predict / Learn from such instructions; `memory_specs()` draws small memories.
+Setup / Predict / Learn from such instructions (`programs_with_memory` also returns the memory it
+drew); `memory_specs()` draws small memories; `feasible_ops(memory, ops)` lists the ops whose
+address kinds exist in a memory (no matrix ops when it has no matrices).
+Strategies are cached per argument tuple, so drawing builds no new strategy objects.
 """
 
 from __future__ import annotations
@@ -140,7 +143,7 @@ def instructions(
 
 def _ops_for(ops: Sequence[int] | Mapping[str, Sequence[int]] | None, name: str):
     if ops is not None and isinstance(ops, Mapping):
-        ops = ops.get(name)
+        ops = ops.get(name, ())  # a component missing from the mapping gets no instructions
     return None if ops is None else tuple(int(o) for o in ops)
 
 
@@ -152,7 +155,8 @@ def programs(
     min_sizes: tuple[int, int, int] = (0, 0, 0),
     reference_outputs: bool = False,
 ) -> st.SearchStrategy[Program]:
-    """Random programs; `ops` is one op list for all components or a {component: ops} mapping.
+    """Random programs; `ops` is one op list for all components or a {component: ops} mapping
+    (a component missing from the mapping, or whose ops fit no memory, stays empty).
 
     Without `memory` a memory is drawn too (use `programs_with_memory` to get it back).
     """
