@@ -247,12 +247,12 @@ def _literal_regex(text: str) -> str:
     return "".join(out)
 
 
-def _form_regex(template: str, prefix: str = "") -> tuple[str, tuple[str, ...]]:
+def _form_regex(template: str) -> tuple[str, tuple[str, ...]]:
     parts, fields = [], []
     for literal, field, _, _ in string.Formatter().parse(template):
         parts.append(_literal_regex(literal))
         if field is not None:
-            parts.append(f"(?P<{prefix}{field}>{_TOKEN})")
+            parts.append(f"(?P<{field}>{_TOKEN})")
             fields.append(field)
     return "".join(parts).replace(r"\s*\s*", r"\s*"), tuple(fields)
 
@@ -293,8 +293,8 @@ def _dispatch_key(text: str) -> str:
 _CALL = re.compile(r"\s*([A-Za-z_]\w*)\s*\(")
 _BY_KEY: dict[str, tuple[_Form, ...]] = {}
 for _form in _FORMS:
-    _BY_KEY.setdefault(_dispatch_key(_form.template), ())
-    _BY_KEY[_dispatch_key(_form.template)] += (_form,)
+    _key = _dispatch_key(_form.template)
+    _BY_KEY[_key] = _BY_KEY.get(_key, ()) + (_form,)
 
 
 def _signature(info: OpInfo) -> str:
