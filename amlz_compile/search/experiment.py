@@ -294,13 +294,12 @@ def _stat(stats: Mapping, *names: str, default: Any = 0) -> Any:
     return default
 
 
-def _rate(stats: Mapping, hits: str, lookups: str) -> float | None:
-    if f"{hits}_rate" in stats:
-        return stats[f"{hits}_rate"]
-    h, n = stats.get(hits), stats.get(lookups)
-    if h is None or not n:
+def _rate(stats: Mapping, prefix: str) -> float | None:
+    """Hit rate of a cache from its `<prefix>_hits` / `<prefix>_misses` counters."""
+    h, m = stats.get(f"{prefix}_hits"), stats.get(f"{prefix}_misses")
+    if h is None or m is None or h + m == 0:
         return None
-    return float(h) / float(n)
+    return float(h) / float(h + m)
 
 
 def _individuals(stats: Mapping) -> int:
@@ -317,9 +316,9 @@ def _time_seed() -> int:
 
 
 def _build_tasks(specs: list[dict]):
-    from ..tasks.spec import TaskSpec, build_tasks
+    from ..tasks.build import build_collection
 
-    return build_tasks([TaskSpec.from_dict(t) for t in specs])
+    return build_collection([dict(t) for t in specs])
 
 
 def _randomized(specs: tuple[dict, ...] | list[dict], seed: int) -> list[dict]:
@@ -607,8 +606,8 @@ class SearchRun:
                     best_fitness=float(_stat(s, "best_fitness", "best", default=0.0)),
                     mean_fitness=float(_stat(s, "mean_fitness", "mean", default=0.0)),
                     train_steps=_train_steps(s),
-                    fec_hit_rate=_rate(s, "fec_hits", "fec_lookups"),
-                    dedup_hit_rate=_rate(s, "dedup_hits", "dedup_lookups"),
+                    fec_hit_rate=_rate(s, "fec"),
+                    dedup_hit_rate=_rate(s, "dedup"),
                     stats=dict(s),
                 )
             )

@@ -62,13 +62,13 @@ class Island:
     """One population driven in epochs; everything needed for an exact resume is in its state."""
 
     def __init__(self, spec: IslandSpec) -> None:
-        from ..tasks.spec import TaskSpec, build_tasks
+        from ..tasks.build import build_collection
         from .config import SearchConfig
         from .evolution import RegularizedEvolution
 
         self.spec = spec
         config = SearchConfig.from_dict(spec.config)
-        tasks = build_tasks([TaskSpec.from_dict(t) for t in spec.tasks])
+        tasks = build_collection([dict(t) for t in spec.tasks])
         self.evolution = RegularizedEvolution(config, tasks, spec.seed, **_evo_kwargs(spec))
         self.initialized = False
         self.busy_seconds = 0.0  # time spent evolving, for individuals/s

@@ -1,0 +1,311 @@
+"""The experiment driver: presets, reproducibility, stop rules, events, exact resume, SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from amlz_compile.ir.program import Program
+from amlz_compile.search.checkpoint import CheckpointError, load_checkpoint
+from amlz_compile.search.config import ConfigError
+from amlz_compile.search.experiment import (
+    ExperimentConfig,
+    SearchRun,
+    load_config,
+    resume_search,
+    run_search,
+)
+from amlz_compile.search.presets import get_preset, preset_names
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny(experiments: int = 2, population: int = 20, sweeps: int = 6) -> dict:
+    """The demo shrunk to seconds: 2 search tasks, P=20, a budget of about `sweeps` sweeps."""
+    cfg = get_preset("demo")
+    s = cfg["search"]
+    s["population_size"] = population
+    s["tournament_size"] = 4
+    s["search_tasks"][0]["num_tasks"] = 2
+    s["max_train_steps"] = population * (sweeps + 1) * 2 * 110
+    cfg["select_tasks"][0].update(num_tasks=3, num_train=100, num_valid=50)
+    cfg["final_tasks"][0].update(num_tasks=3, num_train=100, num_valid=50)
+    cfg["max_experiments"] = experiments
+    cfg["sufficient_fitness"] = None
+    return cfg
+
+
+# -- presets and configs ----------------------------------------------------------------------
+
+
+def test_every_preset_is_a_valid_config():
+    assert preset_names() == ["demo", "linear", "nonlinear", "projected-binary", "baseline"]
+    for name in preset_names():
+        cfg = load_config(name)
+        assert cfg.name == name
+        assert ExperimentConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_demo_preset_matches_run_demo_sh():
+    cfg = load_config("demo")
+    s = cfg.search
+    assert (s.population_size, s.tournament_size, s.mutate_prob) == (1000, 10, 0.9)
+    assert s.init_sizes == (10, 2, 8) and s.max_train_steps == 200_000_000
+    assert s.setup_ops == s.predict_ops == s.learn_ops == (56, 27, 2, 3, 18, 23)
+    assert (s.fec.num_train_examples, s.fec.num_valid_examples) == (10, 10)
+    assert cfg.sufficient_fitness == 0.9999 and cfg.max_experiments == 0
+    assert cfg.randomize_task_seeds
+    assert cfg.final_tasks[0]["data_seeds"] == [1000000]
+
+
+def test_unknown_preset_lists_valid_names():
+    with pytest.raises(ConfigError, match="valid: demo, linear, nonlinear"):
+        get_preset("demoo")
+
+
+def test_config_errors_name_the_problem(tmp_path):
+    cfg = tiny()
+    cfg["max_experimentz"] = 3
+    with pytest.raises(ConfigError, match="max_experimentz"):
+        ExperimentConfig.from_dict(cfg)
+    cfg = tiny()
+    cfg["select_tasks"] = [{"kind": "nope", "features": 4, "num_train": 5, "num_valid": 5}]
+    with pytest.raises(ConfigError, match="select_tasks: unknown task kind"):
+        ExperimentConfig.from_dict(cfg)
+    path = tmp_path / "c.json"
+    path.write_text("{not json")
+    with pytest.raises(ConfigError, match="cannot parse"):
+        load_config(path)
+    path.write_text(json.dumps(tiny()))
+    assert load_config(path).max_experiments == 2
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.json")
+
+
+# -- the flow ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_run():
+    events = []
+    result = run_search(tiny(), seed=11, on_event=events.append)
+    return result, events
+
+
+def test_run_reports_a_best_program(tiny_run):
+    result, _ = tiny_run
+    assert isinstance(result.best_program, Program)
+    assert result.experiments == 2 and result.stopped == "max_experiments"
+    assert len(result.history) == 2
+    assert 0.0 <= result.final_fitness <= 1.0
+    # the kept candidate is the best on select; ties would go to the later one
+    kept = [h for h in result.history if h["kept"]]
+    assert result.select_fitness == max(h["select_fitness"] for h in result.history)
+    assert kept[-1]["select_fitness"] == result.select_fitness
+    assert result.individuals == sum(h["individuals"] for h in result.history)
+    assert result.individuals % 20 == 0 and result.individuals >= 2 * 20 * 6
+
+
+def test_same_seed_reproduces_the_run(tiny_run):
+    again = run_search(tiny(), seed=11)
+    first = tiny_run[0]
+    assert again.best_program == first.best_program
+    assert again.final_fitness == first.final_fitness
+    strip = [{k: v for k, v in h.items() if k != "elapsed"} for h in first.history]
+    assert [{k: v for k, v in h.items() if k != "elapsed"} for h in again.history] == strip
+
+
+def test_events(tiny_run):
+    result, events = tiny_run
+    kinds = [e.kind for e in events]
+    assert kinds[-1] == "finished" and events[-1].result is result
+    assert kinds.count("experiment") == 2
+    progress = [e for e in events if e.kind == "progress"]
+    assert progress and all(len(e.islands) == 1 for e in progress)
+    assert all(e.islands[0].individuals_per_s >= 0 for e in progress)
+    assert all(e.islands[0].fec_hit_rate is None or 0 <= e.islands[0].fec_hit_rate <= 1
+               for e in progress)  # fmt: skip
+    individuals = [e.individuals for e in progress]
+    assert individuals == sorted(individuals)
+    bests = [e for e in events if e.kind == "new_best"]
+    assert bests and bests[-1].program == result.best_program
+    sel = [e.select_fitness for e in bests]
+    assert sel == sorted(sel)
+
+
+def test_ties_go_to_the_later_candidate():
+    run = SearchRun(load_config(tiny()), seed=1)
+    run._t0 = time.perf_counter()
+    a = Program()
+    b = Program.from_arrays(np.zeros((1, 4)), np.zeros((1, 4)), [0, 0, 1, 1])
+    assert run._consider(a, 0.5, 0.7, 0)
+    assert run._consider(b, 0.4, 0.7, 1)  # equal select fitness: the later one is kept
+    assert run.state["best_program"] == b
+    assert not run._consider(a, 0.9, 0.6999, 2)
+    assert run.state["best_program"] == b
+
+
+def test_stops_at_sufficient_fitness():
+    cfg = tiny(experiments=0)
+    cfg["sufficient_fitness"] = 0.05  # any non-degenerate candidate passes
+    result = run_search(cfg, seed=5)
+    assert result.stopped == "sufficient_fitness"
+    assert result.select_fitness > 0.05
+    assert result.time_to_solution is not None and result.time_to_solution <= result.elapsed
+    assert result.experiments == 1
+
+
+def test_time_limit_zero_stops_cleanly():
+    result = run_search(tiny(experiments=0), seed=5, time_limit=0.0)
+    assert result.stopped == "time_limit"
+    assert result.best_program is None and result.final_fitness is None
+
+
+def test_fast_flow_selects_eagerly():
+    cfg = tiny(experiments=0)
+    cfg["sufficient_fitness"] = 0.05
+    result = run_search(cfg, seed=5, flow="fast")
+    assert result.stopped == "sufficient_fitness"
+    assert result.select_fitness > 0.05
+    # stopped inside the first experiment, before its budget was used up
+    assert result.individuals < 20 * 7
+
+
+def test_two_islands_in_process_and_in_workers_agree():
+    cfg = tiny(experiments=1)
+    kwargs = dict(seed=3, islands=2, migrate_every=40, migrants=5)
+    local = run_search(cfg, runner="local", **kwargs)
+    procs = run_search(cfg, runner="process", workers=2, **kwargs)
+    assert local.best_program == procs.best_program
+    assert local.select_fitness == procs.select_fitness
+    assert local.individuals == procs.individuals
+
+
+# -- checkpoints ------------------------------------------------------------------------------
+
+
+def _island_arrays(ckpt: dict) -> list[dict]:
+    out = []
+    for state in ckpt["islands"]:
+        evo = state["evolution"]
+        out.append({k: v for k, v in evo.items() if k not in ("elapsed", "run_seconds")})
+    return out
+
+
+def _assert_same_islands(a: dict, b: dict) -> None:
+    ia, ib = _island_arrays(a), _island_arrays(b)
+    assert len(ia) == len(ib) >= 1
+    for x, y in zip(ia, ib, strict=True):
+        assert x.keys() == y.keys()
+        for key in x:
+            assert np.array_equal(np.asarray(x[key]), np.asarray(y[key])), key
+
+
+def _resume_in_new_process(ckpt_dir: Path, max_individuals: int) -> dict:
+    code = textwrap.dedent(
+        f"""
+        import json, sys
+        from amlz_compile.search.experiment import resume_search
+        r = resume_search({str(ckpt_dir)!r}, max_individuals={max_individuals},
+                          checkpoint_every_s=None)
+        print(json.dumps({{"final": r.final_fitness, "select": r.select_fitness,
+                          "individuals": r.individuals, "stopped": r.stopped,
+                          "experiments": r.experiments,
+                          "best": r.best_program.code.tolist() if r.best_program else None}}))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_resume_continues_exactly(tmp_path):
+    cfg = tiny(experiments=0, sweeps=1000)  # one long experiment: the stop is mid-experiment
+    n = 20 * 9  # init + 8 sweeps
+    full_dir, half_dir = tmp_path / "full", tmp_path / "half"
+    full = run_search(cfg, seed=21, max_individuals=n, checkpoint_dir=full_dir,
+                      checkpoint_every_s=None)  # fmt: skip
+    assert full.stopped == "max_individuals"
+    half = run_search(cfg, seed=21, max_individuals=n // 2 + 10, checkpoint_dir=half_dir,
+                      checkpoint_every_s=None)  # fmt: skip
+    assert half.stopped == "max_individuals"
+    mid = load_checkpoint(half_dir)
+    assert mid["flow"]["current"] is not None
+    resumed = _resume_in_new_process(half_dir, n)
+    assert resumed["stopped"] == "max_individuals"
+    assert resumed["final"] == full.final_fitness
+    assert resumed["select"] == full.select_fitness
+    assert resumed["best"] == full.best_program.code.tolist()
+    # the checkpoints written at the stop hold identical populations, fitnesses and streams
+    _assert_same_islands(load_checkpoint(half_dir), load_checkpoint(full_dir))
+    assert load_checkpoint(half_dir)["flow"]["rng"] == load_checkpoint(full_dir)["flow"]["rng"]
+
+
+def test_resume_rejects_bad_checkpoints(tmp_path):
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        resume_search(tmp_path)
+    (tmp_path / "checkpoint.json").write_text('{"format": "amlz-checkpoint", "version": 1')
+    with pytest.raises(CheckpointError, match="corrupt"):
+        resume_search(tmp_path)
+
+
+def test_sigkill_loses_at_most_the_work_since_the_last_checkpoint(tmp_path):
+    cfg = tiny(experiments=0, sweeps=10_000)
+    cfg_path = tmp_path / "cfg.json"
+    cfg_path.write_text(json.dumps(cfg))
+    ckpt_dir = tmp_path / "run"
+    total = 20 * 2000
+    code = textwrap.dedent(
+        f"""
+        from amlz_compile.search.experiment import run_search
+        run_search({str(cfg_path)!r}, seed=8, max_individuals={total},
+                   checkpoint_dir={str(ckpt_dir)!r}, checkpoint_every_s=None,
+                   checkpoint_every_individuals=200)
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        ckpt_file = ckpt_dir / "checkpoint.json"
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            # every read sees a complete checkpoint (atomic writes): load never fails here
+            if ckpt_file.exists() and load_checkpoint(ckpt_dir)["flow"]["current"] is not None:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.stderr.read().decode()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    ckpt = load_checkpoint(ckpt_dir)  # the last complete checkpoint loads
+    done = sum(int(s["evolution"]["counters"][0]) for s in ckpt["islands"])
+    assert 0 < done < total
+    # at most a temporary file of an interrupted write is left beside it
+    assert all(p.endswith(".tmp") for p in os.listdir(ckpt_dir) if p != "checkpoint.json")
+    # resuming finishes the run exactly as an uninterrupted run would have
+    resumed = _resume_in_new_process(ckpt_dir, total)
+    reference = run_search(cfg, seed=8, max_individuals=total, checkpoint_every_s=None)
+    assert resumed["individuals"] == reference.individuals
+    assert resumed["select"] == reference.select_fitness
+    assert resumed["best"] == reference.best_program.code.tolist()

@@ -1,0 +1,167 @@
+"""Islands: the same results in-process and in worker processes; migration moves programs."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from amlz_compile.rng import SplitMix64
+from amlz_compile.search.islands import (
+    Archipelago,
+    IslandError,
+    IslandSpec,
+    LocalRunner,
+    ProcessRunner,
+    RayRunner,
+    make_runner,
+    sample_without_replacement,
+)
+from amlz_compile.search.presets import get_preset
+
+
+def small_search(population: int = 20, tasks: int = 2) -> dict:
+    cfg = get_preset("demo")["search"]
+    cfg["population_size"] = population
+    cfg["tournament_size"] = 4
+    cfg["search_tasks"][0]["num_tasks"] = tasks
+    return cfg
+
+
+def specs(n: int, budget: int = 30_000) -> list[IslandSpec]:
+    cfg = small_search()
+    return [IslandSpec(cfg, cfg["search_tasks"], seed=100 + i, max_train_steps=budget)
+            for i in range(n)]  # fmt: skip
+
+
+def drive(runner, n_islands: int = 3, migrants: int = 5) -> tuple[list[dict], tuple]:
+    """Epochs with migration until every budget is used; returns island states and best."""
+    arch = Archipelago(runner, specs(n_islands))
+    arch.init()
+    rng = SplitMix64(7)
+    epochs = 0
+    while not arch.done():
+        arch.run_epoch(40)
+        arch.migrate(migrants, rng)
+        epochs += 1
+    assert epochs >= 2
+    states = arch.get_states()
+    best = arch.best()
+    arch.drop()
+    return states, best
+
+
+def assert_same_states(a: list[dict], b: list[dict]) -> None:
+    assert len(a) == len(b)
+    for sa, sb in zip(a, b, strict=True):
+        ea, eb = sa["evolution"], sb["evolution"]
+        assert ea.keys() == eb.keys()
+        for key in ea:
+            if key in ("elapsed", "run_seconds"):
+                continue
+            assert np.array_equal(np.asarray(ea[key]), np.asarray(eb[key])), key
+
+
+@pytest.fixture(scope="module")
+def local_result():
+    runner = LocalRunner()
+    try:
+        return drive(runner)
+    finally:
+        runner.close()
+
+
+def test_same_seed_same_run(local_result):
+    runner = LocalRunner()
+    try:
+        states, best = drive(runner)
+    finally:
+        runner.close()
+    assert_same_states(states, local_result[0])
+    assert best[0] == local_result[1][0] and best[1:] == local_result[1][1:]
+
+
+def test_process_workers_give_the_local_result(local_result):
+    runner = ProcessRunner(2)
+    try:
+        states, best = drive(runner)
+    finally:
+        runner.close()
+    assert_same_states(states, local_result[0])
+    assert best[1] == local_result[1][1] and best[2] == local_result[1][2]
+
+
+def test_migration_brings_programs_from_other_islands():
+    runner = LocalRunner()
+    try:
+        arch = Archipelago(runner, specs(3))
+        arch.init()
+        arch.run_epoch(20)
+
+        def populations():
+            return [set(runner.host.islands[i].evolution.population_programs()) for i in range(3)]
+
+        before = populations()
+        arch.migrate(5, SplitMix64(1))
+        after = populations()
+        for i in range(3):
+            new = after[i] - before[i]
+            others = set().union(*(before[j] for j in range(3) if j != i))
+            assert 1 <= len(new) <= 5
+            assert new <= others
+        # the population size is unchanged and stats still count individuals
+        assert all(s["population_size"] == 20 for s in arch.stats())
+    finally:
+        runner.close()
+
+
+def test_single_island_does_not_migrate():
+    runner = LocalRunner()
+    try:
+        arch = Archipelago(runner, specs(1))
+        arch.init()
+        rng = SplitMix64(3)
+        state = rng.state
+        before = arch.get_states()[0]["evolution"]["pop_code"].copy()
+        arch.migrate(5, rng)
+        assert rng.state == state
+        assert np.array_equal(arch.get_states()[0]["evolution"]["pop_code"], before)
+    finally:
+        runner.close()
+
+
+@given(st.integers(1, 30), st.integers(0, 30), st.integers(0, 2**64 - 1))
+def test_sample_without_replacement(n, k, seed):
+    k = min(k, n)
+    items = list(range(n))
+    a = sample_without_replacement(items, k, SplitMix64(seed))
+    b = sample_without_replacement(items, k, SplitMix64(seed))
+    assert a == b and len(a) == k and len(set(a)) == k and set(a) <= set(items)
+    assert items == list(range(n))  # the input is not modified
+
+
+def test_worker_errors_are_reported():
+    runner = ProcessRunner(1)
+    try:
+        with pytest.raises(IslandError, match="no island 4"):
+            runner.call([(4, "stats", ())])
+        # the worker survives an error and keeps serving
+        assert isinstance(runner.call([(0, "ping", ())])[0], int)
+    finally:
+        runner.close()
+
+
+def test_unknown_runner_and_bad_workers():
+    with pytest.raises(IslandError, match="unknown island runner 'mpi'"):
+        make_runner("mpi")
+    with pytest.raises(IslandError, match="workers must be >= 1"):
+        ProcessRunner(0)
+
+
+def test_missing_ray_gives_install_hint(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # makes `import ray` raise ImportError
+    with pytest.raises(IslandError, match=r"pip install 'amlz-compile\[ray\]'"):
+        RayRunner(1)
