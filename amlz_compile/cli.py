@@ -1,0 +1,827 @@
+"""The `amlz` command line (Typer): evolve, resume, show, eval, export, verify, bench, tasks.
+
+This is the only module that knows about the terminal. It imports nothing heavy at start-up
+(numba, llvmlite and the search load inside the commands that need them), so `amlz --help` is
+fast. Every error a user can cause ends with one `error: ...` line and exit status 1 (2 for bad
+usage), never a traceback; set AMLZ_DEBUG=1 to see tracebacks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from . import __version__
+
+app = typer.Typer(
+    name="amlz",
+    help="AutoML-Zero in Python: evolve ML algorithms, simplify, JIT-compile and export them.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class BackendChoice(StrEnum):
+    auto = "auto"
+    interp = "interp"
+    jit = "jit"
+
+
+class ShowFormat(StrEnum):
+    text = "text"
+    python = "python"
+    json = "json"
+
+
+class Flow(StrEnum):
+    reference = "reference"
+    fast = "fast"
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    """Exception types that mean "the user gave something wrong" (imported lazily)."""
+    types: list[type[BaseException]] = [UserError, ValueError, OSError, KeyError]
+    for mod, name in (
+        ("amlz_compile.search.checkpoint", "CheckpointError"),
+        ("amlz_compile.search.islands", "IslandError"),
+    ):
+        module = sys.modules.get(mod)
+        if module is not None and hasattr(module, name):
+            types.append(getattr(module, name))
+    return tuple(types)
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, KeyError) and exc.args:
+        return f"missing key {exc.args[0]!r}"
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.strerror or exc}: {exc.filename}"
+    text = str(exc).strip() or type(exc).__name__
+    return text
+
+
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    """Turn user errors into `error: ...` and exit 1; KeyboardInterrupt into exit 130."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort, SystemExit):
+        raise
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        if os.environ.get("AMLZ_DEBUG"):
+            raise
+        if isinstance(exc, _user_error_types()):
+            typer.echo(f"error: {_message(exc)}", err=True)
+        else:
+            typer.echo(
+                f"error: internal error ({type(exc).__name__}: {_message(exc)}); "
+                "set AMLZ_DEBUG=1 for the traceback",
+                err=True,
+            )
+        raise typer.Exit(1) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"amlz-compile {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """AutoML-Zero in Python: evolve ML algorithms, simplify, JIT-compile and export them."""
+
+
+# -- algorithm files --------------------------------------------------------------------------
+
+
+def load_algorithm(spec: str) -> tuple[Any, dict]:
+    """(program, metadata) from a text/JSON file, a run directory (its best.json) or the name
+    of a built-in algorithm (`linear`, `neural_net`, ...)."""
+    from .ir.serialize import load_program_meta
+
+    path = Path(spec)
+    if path.is_dir():
+        best = path / "best.json"
+        if not best.is_file():
+            raise UserError(f"{path} is a directory without best.json (not a run directory)")
+        path = best
+    if path.is_file():
+        return load_program_meta(path)
+    from .algorithms import builtin_meta, builtin_names, load_builtin
+
+    name = spec.strip().removeprefix("builtin:")
+    key = name.lower().replace("-", "_")
+    if key in builtin_names():
+        return load_builtin(key), {**builtin_meta(key), "source": f"builtin:{key}"}
+    raise UserError(
+        f"no algorithm file {spec!r} (give a .txt/.json file, a run directory, or a built-in: "
+        f"{', '.join(builtin_names())})"
+    )
+
+
+# -- evolve / resume --------------------------------------------------------------------------
+
+
+def _parse_value(raw: str) -> Any:
+    """A --set value: JSON when it parses (numbers, true/false/null, lists, objects), else text."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def apply_setting(config: dict, assignment: str) -> None:
+    """Apply `key=value` to an experiment config dict.
+
+    Keys are dotted paths (`search.population_size`, `search.fec.num_train_examples`,
+    `search.search_tasks.0.num_train`); a bare search-config field (`population_size`) means
+    `search.<field>`. Unknown keys are reported when the config is validated.
+    """
+    from .search.config import ConfigError, SearchConfig
+
+    if "=" not in assignment:
+        raise ConfigError(f"--set expects key=value, got {assignment!r}")
+    key, raw = assignment.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise ConfigError(f"--set expects key=value, got {assignment!r}")
+    parts = key.split(".")
+    fields = {f for f in SearchConfig.__dataclass_fields__}
+    if parts[0] not in config and parts[0] in fields:
+        parts = ["search", *parts]
+    target: Any = config
+    for depth, part in enumerate(parts[:-1]):
+        where = ".".join(parts[: depth + 1])
+        if isinstance(target, list):
+            if not part.isdigit() or int(part) >= len(target):
+                raise ConfigError(f"--set {key}: {where} is not an index of a {len(target)}-list")
+            target = target[int(part)]
+        elif isinstance(target, dict):
+            if target.get(part) is None:
+                target[part] = {}
+            target = target[part]
+        else:
+            raise ConfigError(f"--set {key}: {where} is not a mapping")
+    last = parts[-1]
+    value = _parse_value(raw)
+    if isinstance(target, list):
+        if not last.isdigit() or int(last) >= len(target):
+            raise ConfigError(f"--set {key}: {last} is not an index of a {len(target)}-list")
+        target[int(last)] = value
+    elif isinstance(target, dict):
+        target[last] = value
+    else:
+        raise ConfigError(f"--set {key}: cannot set a field of {type(target).__name__}")
+
+
+def build_config(
+    preset: str | None,
+    config_file: Path | None,
+    settings: list[str],
+    named: dict[str, Any],
+) -> tuple[Any, str]:
+    """The validated ExperimentConfig from a preset or file plus overrides, and its label."""
+    from .search.config import ConfigError
+    from .search.experiment import ExperimentConfig, load_config
+    from .search.presets import get_preset
+
+    if preset and config_file:
+        raise ConfigError("give either --preset or --config, not both")
+    if config_file is not None:
+        base = load_config(str(config_file)).to_dict()
+        label = base.get("name") or config_file.stem
+    else:
+        base = get_preset(preset or "demo")
+        label = base.get("name") or preset or "demo"
+    for key, value in named.items():
+        if value is not None:
+            apply_setting(base, f"{key}={json.dumps(value)}")
+    for assignment in settings:
+        apply_setting(base, assignment)
+    return ExperimentConfig.from_dict(base), str(label)
+
+
+def _display_mode(quiet: bool, as_json: bool) -> str:
+    if quiet and as_json:
+        raise UserError("--quiet and --json exclude each other")
+    if as_json:
+        return "json"
+    if quiet:
+        return "quiet"
+    return "rich" if sys.stdout.isatty() else "plain"
+
+
+def _summary(run, result, mode: str) -> None:
+    """Print the outcome: the discovered algorithm and where the files are."""
+    from .cli_progress import print_json
+    from .ir.text import format_program
+    from .passes import simplify_program
+
+    if mode == "json":
+        print_json(
+            {
+                "kind": "result",
+                "run_dir": str(run.path),
+                "best": str(run / "best.txt") if result.best_program is not None else None,
+                "stopped": result.stopped,
+                "individuals": result.individuals,
+                "elapsed": result.elapsed,
+                "search_fitness": result.search_fitness,
+                "select_fitness": result.select_fitness,
+                "final_fitness": result.final_fitness,
+                "seed": result.seed,
+            }
+        )
+        return
+    out = sys.stdout
+    if mode != "quiet":
+        print(
+            f"\nstopped: {result.stopped} after {result.individuals:,} individuals in "
+            f"{result.elapsed:.1f} s (seed {result.seed})",
+            file=out,
+        )
+    if result.best_program is None:
+        print("no candidate was found (the run stopped before the first experiment ended)")
+        return
+    print(
+        f"fitness: search {result.search_fitness:.6f}  select {result.select_fitness:.6f}  "
+        f"final {result.final_fitness:.6f}"
+        if result.final_fitness is not None
+        else f"fitness: search {result.search_fitness}  select {result.select_fitness}",
+        file=out,
+    )
+    print("\nthe discovered algorithm (simplified):\n", file=out)
+    print(format_program(simplify_program(result.best_program)).rstrip(), file=out)
+    print(
+        f"\nrun directory: {run.path}  (best.txt, best.json, hall_of_fame.json, progress.jsonl)"
+        f"\nexport it:     amlz export {run / 'best.json'} -o algorithm.py",
+        file=out,
+    )
+
+
+def _run_with_display(run, mode: str, title: str, meta: dict, go) -> Any:
+    from .cli_progress import Display, RunRecorder
+
+    display = Display(mode)
+    recorder = RunRecorder(run, display, meta)
+    display.start(title)
+    try:
+        result = go(recorder)
+    except KeyboardInterrupt:
+        display.stop()
+        typer.echo(
+            f"interrupted; the last checkpoint is in {run.checkpoint_dir} "
+            f"(continue with: amlz resume {run.path})",
+            err=True,
+        )
+        raise typer.Exit(130) from None
+    finally:
+        display.stop()
+    with contextlib.suppress(Exception):
+        run.plot()
+    return result
+
+
+def _default_out(label: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{label}-{stamp}"
+
+
+@app.command()
+def evolve(
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            "-p",
+            help="A preset: demo (default), linear, nonlinear, "
+            "projected-binary, baseline (see `amlz presets`).",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="An experiment config file (.json or .toml)."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed (default: the preset's, else time-based).")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Stop after this many seconds.")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes for the islands.")] = 1,
+    islands: Annotated[int, typer.Option(help="Populations that migrate individuals.")] = 1,
+    backend: Annotated[
+        BackendChoice | None, typer.Option(help="Evaluation backend (default: the config's).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Run directory (default runs/NAME-TIME).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Replace the run files of a non-empty --out directory.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Progress and result as JSON lines on stdout.")
+    ] = False,
+    settings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            "-s",
+            help="Override any config field: key=value (JSON value), "
+            "e.g. search.population_size=100 or max_experiments=2. Repeatable.",
+        ),
+    ] = None,
+    population_size: Annotated[int | None, typer.Option(help="search.population_size")] = None,
+    tournament_size: Annotated[int | None, typer.Option(help="search.tournament_size")] = None,
+    mutate_prob: Annotated[float | None, typer.Option(help="search.mutate_prob")] = None,
+    max_train_steps: Annotated[
+        int | None, typer.Option(help="search.max_train_steps (budget per experiment)")
+    ] = None,
+    max_experiments: Annotated[
+        int | None, typer.Option(help="Search experiments to run (0 = until solved).")
+    ] = None,
+    sufficient_fitness: Annotated[
+        float | None, typer.Option(help="Stop once the select fitness is above this.")
+    ] = None,
+    max_individuals: Annotated[
+        int | None, typer.Option(help="Stop after this many individuals in all.")
+    ] = None,
+    flow: Annotated[
+        Flow, typer.Option(help="reference: the C++ driver; fast: dedup + early select.")
+    ] = Flow.reference,
+    runner: Annotated[
+        str, typer.Option(help="Where islands run: auto, local, process or ray.")
+    ] = "auto",
+    checkpoint_every: Annotated[float, typer.Option(help="Seconds between checkpoints.")] = 30.0,
+) -> None:
+    """Evolve algorithms: a preset or config file, run into a run directory."""
+    with _errors():
+        mode = _display_mode(quiet, as_json)
+        named = {
+            "search.population_size": population_size,
+            "search.tournament_size": tournament_size,
+            "search.mutate_prob": mutate_prob,
+            "search.max_train_steps": max_train_steps,
+            "max_experiments": max_experiments,
+            "sufficient_fitness": sufficient_fitness,
+        }
+        cfg, label = build_config(preset, config, settings or [], named)
+        if seed is None:
+            seed = cfg.seed if cfg.seed else int(time.time_ns() % (1 << 31)) or 1
+        from .rundir import RunDir
+        from .search.experiment import run_search
+
+        run = RunDir.create(out or _default_out(label), force=force)
+        options = {
+            "preset": preset,
+            "config_file": str(config) if config else None,
+            "seed": seed,
+            "time_limit": time_limit,
+            "workers": workers,
+            "islands": islands,
+            "backend": backend.value if backend else None,
+            "flow": flow.value,
+            "runner": runner,
+            "max_individuals": max_individuals,
+        }
+        run.write_json("config.json", cfg.to_dict())
+        run.write_json(
+            "run.json",
+            {"amlz_version": __version__, "label": label, "argv": sys.argv[1:], **options},
+        )
+        meta = {"run": str(run.path), "label": label, "seed": seed}
+        title = f"amlz evolve {label} (seed {seed}) -> {run.path}"
+
+        def go(recorder):
+            return run_search(
+                cfg,
+                seed=seed,
+                time_limit=time_limit,
+                islands=islands,
+                workers=workers,
+                runner=runner,
+                backend=backend.value if backend else None,
+                flow=flow.value,
+                max_individuals=max_individuals,
+                checkpoint_dir=run.checkpoint_dir,
+                checkpoint_every_s=checkpoint_every,
+                on_event=recorder,
+            )
+
+        result = _run_with_display(run, mode, title, meta, go)
+        _summary(run, result, mode)
+
+
+@app.command()
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="The run directory to continue.")],
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Stop after this many more seconds.")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    max_individuals: Annotated[
+        int | None, typer.Option(help="Stop after this many individuals in all.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
+    checkpoint_every: Annotated[float, typer.Option(help="Seconds between checkpoints.")] = 30.0,
+) -> None:
+    """Continue a run from its checkpoint, exactly where it stopped."""
+    with _errors():
+        mode = _display_mode(quiet, as_json)
+        from .rundir import RunDir
+        from .search.experiment import resume_search
+
+        run = RunDir.open(run_dir)
+        info = run.read_json("run.json") or {}
+        label = info.get("label", run.path.name)
+        runner = info.get("runner") or "auto"
+        meta = {"run": str(run.path), "label": label, "seed": info.get("seed")}
+        run.log({"kind": "resumed", "time": time.time(), "argv": sys.argv[1:]})
+
+        def go(recorder):
+            return resume_search(
+                run.checkpoint_dir,
+                time_limit=time_limit,
+                max_individuals=max_individuals,
+                workers=workers,
+                runner=runner,
+                checkpoint_every_s=checkpoint_every,
+                on_event=recorder,
+            )
+
+        title = f"amlz resume {label} -> {run.path}"
+        result = _run_with_display(run, mode, title, meta, go)
+        _summary(run, result, mode)
+
+
+@app.command()
+def presets(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """List the presets `amlz evolve --preset` accepts."""
+    with _errors():
+        from .search.presets import get_preset, preset_names
+
+        rows = []
+        for name in preset_names():
+            p = get_preset(name)
+            rows.append({"name": name, "description": p.get("description", "")})
+        if as_json:
+            typer.echo(json.dumps(rows))
+            return
+        for row in rows:
+            typer.echo(f"{row['name']:18s} {row['description']}")
+
+
+# -- show / export / verify -------------------------------------------------------------------
+
+
+@app.command()
+def show(
+    algo: Annotated[
+        str, typer.Argument(help="Algorithm file (text or JSON), run directory or built-in name.")
+    ],
+    simplify: Annotated[bool, typer.Option("--simplify", help="Simplify first.")] = False,
+    fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="Output form.")] = (
+        ShowFormat.text
+    ),
+) -> None:
+    """Print an algorithm (readable text, NumPy code or JSON)."""
+    with _errors():
+        program, meta = load_algorithm(algo)
+        if simplify:
+            from .passes import simplify_program
+
+            before = len(program)
+            program = simplify_program(program)
+            meta = {**meta, "simplified_from": before}
+        if fmt is ShowFormat.text:
+            from .ir.text import format_program
+
+            typer.echo(format_program(program, meta).rstrip())
+        elif fmt is ShowFormat.json:
+            from .ir.serialize import dumps
+
+            typer.echo(dumps(program, meta).rstrip())
+        else:
+            from .backends.numpy_export import render_component
+            from .ir.program import COMPONENTS
+
+            typer.echo("\n\n".join(render_component(program, c).rstrip() for c in COMPONENTS))
+
+
+@app.command()
+def export(
+    algo: Annotated[str, typer.Argument(help="Algorithm file, run directory or built-in name.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The .py file to write.")],
+    no_simplify: Annotated[
+        bool, typer.Option("--no-simplify", help="Export the program as is.")
+    ] = False,
+    features: Annotated[
+        int, typer.Option(help="Feature size of the embedded self-test (any F works at fit).")
+    ] = 4,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write the algorithm as one standalone .py file that needs only NumPy."""
+    with _errors():
+        from .export import export_algorithm, verify_file
+
+        if output.suffix != ".py":
+            raise UserError(f"the output must be a .py file, got {output}")
+        if output.exists() and not force:
+            raise UserError(f"{output} exists; use --force to overwrite it")
+        if features < 1:
+            raise UserError(f"--features must be >= 1, got {features}")
+        program, meta = load_algorithm(algo)
+        keep = ("fitness", "search_fitness", "select_fitness", "final_fitness", "seed", "run",
+                "label", "experiment", "name", "source", "description")  # fmt: skip
+        info = {k: meta[k] for k in keep if k in meta}
+        info["source_file"] = algo
+        path = export_algorithm(
+            program, output, metadata=info, simplify=not no_simplify, features=features
+        )
+        result = verify_file(path)
+        if not result.ok:
+            raise UserError(f"wrote {path}, but its self-test fails: {result.message}")
+        typer.echo(f"wrote {path} ({result.message}); try: python {path}")
+
+
+@app.command()
+def verify(
+    file: Annotated[Path, typer.Argument(help="An exported .py file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """Check an exported module against its embedded self-test vectors (exit 1 on mismatch)."""
+    with _errors():
+        from .export import verify_file
+
+        result = verify_file(file)
+        if as_json:
+            typer.echo(json.dumps({"ok": result.ok, "cases": result.cases,
+                                   "format_version": result.format_version,
+                                   "message": result.message}))  # fmt: skip
+        else:
+            typer.echo(("ok: " if result.ok else "FAILED: ") + result.message)
+        if not result.ok:
+            raise typer.Exit(1)
+
+
+# -- eval -------------------------------------------------------------------------------------
+
+_KIND_DEFAULTS = {
+    "projected_binary": {"features": 16, "num_train": 200, "num_valid": 100},
+}
+
+
+def task_specs(
+    tasks: str,
+    *,
+    features: int | None,
+    num_tasks: int | None,
+    train: int | None,
+    valid: int | None,
+    epochs: int | None,
+    dataset: str | None,
+    path: str | None,
+    eval_type: str | None,
+    data_seed: int | None,
+) -> list[dict]:
+    """Task spec dicts from a kind name (with options) or a JSON/TOML file of specs."""
+    from .tasks import TaskError
+
+    overrides = {
+        "features": features,
+        "num_tasks": num_tasks,
+        "num_train": train,
+        "num_valid": valid,
+        "epochs": epochs,
+        "dataset": dataset,
+        "path": path,
+        "eval_type": eval_type,
+        "data_seeds": [data_seed] if data_seed is not None else None,
+    }
+    file = Path(tasks)
+    if file.is_file() or file.suffix.lower() in (".json", ".toml"):
+        if not file.is_file():
+            raise TaskError(f"task file {file} does not exist")
+        text = file.read_text(encoding="utf-8")
+        try:
+            if file.suffix.lower() == ".toml":
+                import tomllib
+
+                doc: Any = tomllib.loads(text)
+            else:
+                doc = json.loads(text)
+        except ValueError as exc:
+            raise TaskError(f"cannot parse task file {file}: {exc}") from exc
+        if isinstance(doc, dict) and "tasks" in doc:
+            doc = doc["tasks"]
+        specs = [doc] if isinstance(doc, dict) else doc
+        if not isinstance(specs, list) or not all(isinstance(s, dict) for s in specs):
+            raise TaskError(f"{file} must hold a task spec, a list of them or {{'tasks': [...]}}")
+        return [{**s, **{k: v for k, v in overrides.items() if v is not None}} for s in specs]
+    kind = tasks.strip().lower().replace("-", "_")
+    spec: dict[str, Any] = {"kind": kind, "features": 4, "num_train": 1000, "num_valid": 100,
+                            "num_tasks": 10}  # fmt: skip
+    if kind in ("projected_binary", "projected"):
+        spec.update({"kind": "projected_binary", "features": 16, "num_train": 200,
+                     "num_valid": 100, "num_tasks": 1, "dataset": "digits"})  # fmt: skip
+    spec.update({k: v for k, v in overrides.items() if v is not None})
+    return [spec]
+
+
+@app.command(name="eval")
+def eval_(
+    algo: Annotated[str, typer.Argument(help="Algorithm file, run directory or built-in name.")],
+    tasks: Annotated[
+        str,
+        typer.Option(
+            "--tasks",
+            "-t",
+            help="A task kind (linear, affine, nonlinear, "
+            "projected-binary, zeros, ones, increment, ...) or a JSON/TOML task file.",
+        ),
+    ],
+    features: Annotated[int | None, typer.Option(help="Feature size F.")] = None,
+    num_tasks: Annotated[int | None, typer.Option(help="Number of tasks.")] = None,
+    train: Annotated[int | None, typer.Option(help="Training examples per task.")] = None,
+    valid: Annotated[int | None, typer.Option(help="Validation examples per task.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the algorithm's random ops.")] = 0,
+    data_seed: Annotated[
+        int | None, typer.Option(help="First data seed of the tasks (default: reference's).")
+    ] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="projected-binary data: digits, cifar10, mnist, npz, csv.")
+    ] = None,
+    path: Annotated[str | None, typer.Option(help="Dataset file or directory.")] = None,
+    eval_type: Annotated[str | None, typer.Option(help="rms or accuracy.")] = None,
+    backend: Annotated[BackendChoice, typer.Option(help="Evaluation backend.")] = (
+        BackendChoice.interp
+    ),
+    combination: Annotated[
+        str, typer.Option(help="Task fitness combination: mean or median.")
+    ] = "mean",
+    max_abs_error: Annotated[float, typer.Option(help="Early-stop error bound.")] = 100.0,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Evaluate an algorithm on tasks: fitness and per-task fitness."""
+    with _errors():
+        program, _ = load_algorithm(algo)
+        specs = task_specs(
+            tasks, features=features, num_tasks=num_tasks, train=train, valid=valid,
+            epochs=epochs, dataset=dataset, path=path, eval_type=eval_type, data_seed=data_seed,
+        )  # fmt: skip
+        report = evaluate_program(
+            program, specs, seed=seed, backend=backend.value, combination=combination,
+            max_abs_error=max_abs_error,
+        )  # fmt: skip
+        if as_json:
+            typer.echo(json.dumps(report))
+            return
+        typer.echo(f"fitness {report['fitness']:.6f} ({report['combination']} over "
+                   f"{len(report['per_task'])} task(s), backend {report['backend']})")  # fmt: skip
+        for t in report["per_task"]:
+            typer.echo(f"  {t['name']:32s} {t['eval_type']:8s} {t['fitness']:.6f}")
+
+
+def evaluate_program(
+    program,
+    specs: list[dict],
+    *,
+    seed: int = 0,
+    backend: str = "interp",
+    combination: str = "mean",
+    max_abs_error: float = 100.0,
+) -> dict:
+    """Fitness of `program` on the tasks of `specs` (the evaluation protocol, no search caches)."""
+    from .evaluate import Evaluator
+    from .tasks import build_collection
+
+    tasks = build_collection(specs)
+    F = tasks[0].features
+    if any(t.features != F for t in tasks):
+        raise UserError("all tasks of one evaluation must share one feature size")
+    memory = program.required_memory(F)
+    evaluator = Evaluator(
+        tasks, memory, backend=backend, combination=combination, max_abs_error=max_abs_error
+    )
+    detail = evaluator.evaluate_detailed(program, seed=seed)
+    per_task = [
+        {"name": t.name, "index": i, "eval_type": t.eval_type, "fitness": float(f)}
+        for i, (t, f) in enumerate(zip(tasks, detail.per_task, strict=True))
+    ]
+    return {
+        "fitness": float(detail.fitness),
+        "per_task": per_task,
+        "combination": combination,
+        "backend": backend,
+        "features": F,
+        "memory": {
+            "scalars": memory.scalars,
+            "vectors": memory.vectors,
+            "matrices": memory.matrices,
+        },  # fmt: skip
+        "seed": seed,
+    }
+
+
+# -- bench / tasks ----------------------------------------------------------------------------
+
+
+@app.command()
+def bench(
+    only: Annotated[
+        str | None, typer.Option(help="Comma-separated benchmark keys (default: all).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    list_keys: Annotated[bool, typer.Option("--list", help="List the keys and exit.")] = False,
+) -> None:
+    """Measure throughput and latency (what `python -m amlz_compile.bench` prints)."""
+    with _errors():
+        from . import bench as bench_mod
+
+        if list_keys:
+            bench_mod.discover()
+            typer.echo("\n".join(sorted(bench_mod.BENCHMARKS)))
+            return
+        keys = [k.strip() for k in (only or "").split(",") if k.strip()] or None
+        if keys:
+            bench_mod.discover()
+            unknown = [k for k in keys if k not in bench_mod.BENCHMARKS]
+            if unknown:
+                raise UserError(
+                    f"unknown benchmark key(s) {unknown}; known: {sorted(bench_mod.BENCHMARKS)}"
+                )
+        results = bench_mod.run(keys)
+        if as_json:
+            typer.echo(json.dumps(results))
+            return
+        width = max((len(k) for k in results), default=10)
+        for key, value in results.items():
+            typer.echo(f"{key:{width}s}  {value}")
+
+
+@app.command(name="tasks")
+def tasks_(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """The task kinds and data sources, with what each needs."""
+    with _errors():
+        from .tasks import describe_task_kinds
+
+        info = describe_task_kinds()
+        if as_json:
+            typer.echo(json.dumps(info))
+            return
+        typer.echo('Task kinds (amlz eval --tasks KIND, or "kind" in a task spec):\n')
+        for k in info["kinds"]:
+            typer.echo(f"  {k['name']}  [{k['eval_type']}]")
+            typer.echo(f"      {k['summary']}")
+            typer.echo(f"      needs: {k['needs']}")
+            if k.get("aliases"):
+                typer.echo(f"      aliases: {k['aliases']}")
+        typer.echo('\nData sources for projected_binary ("dataset", with "path" for files):\n')
+        for s in info["sources"]:
+            typer.echo(f"  {s['name']}")
+            typer.echo(f"      {s['summary']}")
+            typer.echo(f"      needs: {s['needs']}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point `amlz`."""
+    with _errors():
+        app(args=argv, prog_name="amlz")
+
+
+if __name__ == "__main__":
+    main()

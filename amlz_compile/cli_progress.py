@@ -1,0 +1,266 @@
+"""What `amlz evolve` / `amlz resume` do with the search's events: log, keep files, display.
+
+`RunRecorder` turns each event of `search.experiment` into one JSON record, appends it to the run
+directory's progress log, keeps best.txt/best.json and the hall of fame current, and hands the
+record to a display: a live rich table (terminal), plain lines (not a terminal), JSON lines
+(`--json`) or nothing (`--quiet`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from .rundir import RunDir, dumps
+
+MODES = ("rich", "plain", "json", "quiet")
+
+
+def _rate(islands: list[dict], prefix: str) -> float | None:
+    hits = misses = 0
+    for isl in islands:
+        s = isl.get("stats", {})
+        hits += int(s.get(f"{prefix}_hits", 0) or 0)
+        misses += int(s.get(f"{prefix}_misses", 0) or 0)
+    return hits / (hits + misses) if hits + misses else None
+
+
+def event_record(event: Any) -> dict:
+    """A JSON-able record of one search event (programs as text)."""
+    kind = getattr(event, "kind", type(event).__name__)
+    if kind == "progress":
+        islands = [
+            {
+                "island": p.island,
+                "individuals": p.individuals,
+                "individuals_per_s": p.individuals_per_s,
+                "best_fitness": p.best_fitness,
+                "mean_fitness": p.mean_fitness,
+                "train_steps": p.train_steps,
+                "fec_hit_rate": p.fec_hit_rate,
+                "dedup_hit_rate": p.dedup_hit_rate,
+                "stats": dict(p.stats),
+            }
+            for p in event.islands
+        ]
+        return {
+            "kind": kind,
+            "time": time.time(),
+            "experiment": event.experiment,
+            "individuals": event.individuals,
+            "individuals_per_s": event.individuals_per_s,
+            "fec_hit_rate": _rate(islands, "fec"),
+            "dedup_hit_rate": _rate(islands, "dedup"),
+            "best_search_fitness": event.best_search_fitness,
+            "best_select_fitness": event.best_select_fitness,
+            "elapsed": event.elapsed,
+            "remaining": event.remaining,
+            "islands": [{k: v for k, v in i.items() if k != "stats"} for i in islands],
+            "_islands_stats": [i["stats"] for i in islands],
+        }
+    if kind == "new_best":
+        from .ir.text import format_program
+
+        return {
+            "kind": kind,
+            "time": time.time(),
+            "experiment": event.experiment,
+            "search_fitness": event.search_fitness,
+            "select_fitness": event.select_fitness,
+            "elapsed": event.elapsed,
+            "program": format_program(event.program),
+        }
+    if kind == "finished":
+        r = event.result
+        return {
+            "kind": kind,
+            "time": time.time(),
+            "stopped": r.stopped,
+            "experiments": r.experiments,
+            "individuals": r.individuals,
+            "elapsed": r.elapsed,
+            "search_fitness": r.search_fitness,
+            "select_fitness": r.select_fitness,
+            "final_fitness": r.final_fitness,
+            "time_to_solution": r.time_to_solution,
+            "seed": r.seed,
+            "checkpoint": r.checkpoint,
+        }
+    out = {"kind": kind, "time": time.time()}
+    for key, value in getattr(event, "__dict__", {}).items():
+        if key != "kind":
+            out[key] = value
+    return out
+
+
+def _fmt(x: float | None, spec: str = ".6f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class Display:
+    """Shows records: rich live table, plain lines, JSON lines or nothing."""
+
+    def __init__(self, mode: str, *, stream=None, min_interval: float = 2.0) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown display mode {mode!r}")
+        self.mode = mode
+        self.stream = stream or sys.stdout
+        self.min_interval = min_interval
+        self._last = 0.0
+        self._live = None
+        self._latest: dict | None = None
+
+    def start(self, title: str) -> None:
+        self.title = title
+        if self.mode == "rich":
+            from rich.console import Console
+            from rich.live import Live
+
+            self._console = Console(file=self.stream)
+            self._live = Live(
+                self._table(None), console=self._console, refresh_per_second=4, transient=False
+            )
+            self._live.start()
+        elif self.mode == "plain":
+            print(title, file=self.stream, flush=True)
+
+    def stop(self) -> None:
+        if self._live is not None:
+            if self._latest is not None:
+                self._live.update(self._table(self._latest))
+            self._live.stop()
+            self._live = None
+
+    def _table(self, rec: dict | None):
+        from rich.table import Table
+
+        t = Table(title=self.title, title_justify="left", expand=False)
+        for col in ("island", "individuals", "indiv/s", "FEC hit", "dedup hit", "best", "mean"):
+            t.add_column(col, justify="right")
+        if rec is None:
+            t.caption = "starting (compiling kernels on first use)..."
+            return t
+        for isl in rec["islands"]:
+            t.add_row(
+                str(isl["island"]),
+                f"{isl['individuals']:,}",
+                f"{isl['individuals_per_s']:,.0f}",
+                _fmt(isl["fec_hit_rate"], ".1%"),
+                _fmt(isl["dedup_hit_rate"], ".1%"),
+                _fmt(isl["best_fitness"]),
+                _fmt(isl["mean_fitness"]),
+            )
+        if len(rec["islands"]) > 1:
+            t.add_row(
+                "all",
+                f"{rec['individuals']:,}",
+                f"{rec['individuals_per_s']:,.0f}",
+                _fmt(rec["fec_hit_rate"], ".1%"),
+                _fmt(rec["dedup_hit_rate"], ".1%"),
+                _fmt(rec["best_search_fitness"]),
+                "",
+            )
+        t.caption = (
+            f"experiment {rec['experiment']}  elapsed {_duration(rec['elapsed'])}  "
+            f"remaining {_duration(rec['remaining'])}  best select "
+            f"{_fmt(rec['best_select_fitness'])}  individuals {rec['individuals']:,} "
+            f"({rec['individuals_per_s']:,.0f}/s)"
+        )
+        return t
+
+    def show(self, rec: Mapping[str, Any]) -> None:
+        kind = rec.get("kind")
+        public = {k: v for k, v in rec.items() if not k.startswith("_")}
+        if self.mode == "json":
+            self.stream.write(dumps(public) + "\n")
+            self.stream.flush()
+            return
+        if self.mode == "quiet":
+            return
+        if kind == "progress":
+            self._latest = dict(rec)
+            if self._live is not None:
+                self._live.update(self._table(self._latest))
+                return
+            now = time.monotonic()
+            if now - self._last < self.min_interval:
+                return
+            self._last = now
+            print(
+                f"[{_duration(rec['elapsed'])}] exp {rec['experiment']} "
+                f"individuals {rec['individuals']:,} ({rec['individuals_per_s']:,.0f}/s) "
+                f"FEC hit {_fmt(rec['fec_hit_rate'], '.1%')} "
+                f"dedup hit {_fmt(rec['dedup_hit_rate'], '.1%')} "
+                f"best {_fmt(rec['best_search_fitness'])} "
+                f"select {_fmt(rec['best_select_fitness'])} "
+                f"remaining {_duration(rec['remaining'])}",
+                file=self.stream,
+                flush=True,
+            )
+        elif kind == "new_best":
+            msg = (
+                f"new best: select fitness {_fmt(rec['select_fitness'])} (search "
+                f"{_fmt(rec['search_fitness'])}, experiment {rec['experiment']})"
+            )
+            if self._live is not None:
+                self._live.console.print(msg)
+            else:
+                print(msg, file=self.stream, flush=True)
+
+
+class RunRecorder:
+    """The `on_event` callback of a CLI run: log, keep files current, display."""
+
+    def __init__(self, run: RunDir, display: Display, meta: Mapping[str, Any]) -> None:
+        self.run = run
+        self.display = display
+        self.meta = dict(meta)
+        self.result = None
+
+    def __call__(self, event: Any) -> None:
+        rec = event_record(event)
+        kind = rec["kind"]
+        if kind == "new_best":
+            self._best(event)
+        logged = {k: v for k, v in rec.items() if k != "_islands_stats"}
+        self.run.log(logged)
+        if kind == "finished":
+            self.result = event.result
+            self.run.write_json("result.json", logged)
+        self.display.show(rec)
+
+    def _best(self, event: Any) -> None:
+        from .passes import canonical_key
+
+        meta = {
+            **self.meta,
+            "fitness": event.select_fitness,
+            "search_fitness": event.search_fitness,
+            "select_fitness": event.select_fitness,
+            "experiment": event.experiment,
+            "elapsed": event.elapsed,
+            "canonical_key": canonical_key(event.program),
+        }
+        self.run.write_best(event.program, meta)
+        self.run.offer(
+            event.program,
+            event.select_fitness,
+            {"search_fitness": event.search_fitness, "experiment": event.experiment},
+        )
+
+
+def print_json(obj: Any, stream=None) -> None:
+    """One JSON object on one line."""
+    (stream or sys.stdout).write(json.dumps(json.loads(dumps(obj))) + "\n")
