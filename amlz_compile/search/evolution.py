@@ -1,0 +1,413 @@
+"""Regularized (aging) evolution of one population (semantics 4.4), driven by compiled kernels.
+
+The population lives in padded arrays (code int32[P, L, 4], data float64[P, L, 4], sizes
+int64[P, 3], fitness float64[P]); slot `istate[0]` holds the oldest individual and is the next
+one replaced, so overwriting slots cyclically is exactly aging. One kernel call makes a whole
+sweep of P children (`kernels.evolve_kernel`); Python touches the population once per sweep.
+All randomness comes from one SplitMix64 stream per population (`draws.py`), so a seed makes a
+run reproducible and `get_state`/`set_state` resume it bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..backends.packing import pack_tasks
+from ..fitness import MEDIAN
+from ..ir.program import MemorySpec, Program, ProgramError
+from ..rng import MASK64, SplitMix64, new_state
+from . import kernels as K
+from .budget import baseline_costs
+from .config import ConfigError, SearchConfig
+from .fec import LRU_FIELDS, lru_new
+from .generator import initial_template
+from .hurdles import hurdle_new
+from .mutate import MutationTables, program_rows, rows_program
+
+STATE_VERSION = 1
+_DEFAULT_CACHE = (100000, 100)
+
+
+def build_search_tasks(config: SearchConfig) -> list:
+    """The tasks of `config.search_tasks`, indexed across the whole list."""
+    from ..tasks.build import build_collection
+
+    if not config.search_tasks:
+        raise ConfigError("search_tasks is empty: give at least one task spec")
+    return build_collection(list(config.search_tasks))
+
+
+class RegularizedEvolution:
+    """One population under regularized evolution on fixed search tasks.
+
+    `tasks` is a list of `amlz_compile.tasks.Task` (their list position is the FEC task index);
+    None builds them from `config.search_tasks`. `seed` seeds the population's stream.
+    """
+
+    def __init__(
+        self,
+        config: SearchConfig,
+        tasks: Sequence | None = None,
+        seed: int = 0,
+        backend: str | None = None,
+    ) -> None:
+        if isinstance(config, dict):
+            config = SearchConfig.from_dict(config)
+        self.config = config
+        self.backend = backend or config.backend  # only the interpreter runs the hot loop
+        self.tasks = list(tasks) if tasks is not None else build_search_tasks(config)
+        if not self.tasks:
+            raise ConfigError("the search needs at least one task")
+        for t in self.tasks:
+            if t.max_train_examples < 10:
+                raise ConfigError(
+                    f"task {t.name!r} has {t.max_train_examples} training examples; the "
+                    "reference requires at least 10"
+                )
+        try:
+            packed = pack_tasks(self.tasks)
+        except ValueError as exc:
+            raise ConfigError(f"search tasks: {exc}") from None
+        self.features = packed.features
+        if config.fec is not None:
+            fn, fv = config.fec.num_train_examples, config.fec.num_valid_examples
+            small = [t.name for t in self.tasks if t.max_train_examples < fn or t.num_valid < fv]
+            if small:
+                raise ConfigError(
+                    f"fec needs {config.fec.num_train_examples} training and "
+                    f"{config.fec.num_valid_examples} validation examples; tasks {small} have fewer"
+                )
+        self.memory = MemorySpec(
+            config.memory.scalars, config.memory.vectors, config.memory.matrices, self.features
+        )
+        self.tk = (
+            packed.train_x, packed.train_y, packed.train_off, packed.valid_x, packed.valid_y,
+            packed.valid_off, packed.orders, packed.order_off, packed.max_train,
+            packed.num_valid, packed.valid_divisor, packed.is_accuracy,
+        )  # fmt: skip
+        self.template = initial_template(config)
+        self.mt = MutationTables.from_config(config)
+        self._mt = (self.mt.ops, self.mt.n_ops, self.mt.addr, self.mt.smin, self.mt.smax,
+                    self.mt.types)  # fmt: skip
+        self.P = config.population_size
+        n_tasks = len(self.tasks)
+        fec = config.fec
+        hur = config.hurdles
+        ip = np.zeros(K.NUM_IP, dtype=np.int64)
+        ip[K.IP_P] = self.P
+        ip[K.IP_T] = config.tournament_size
+        ip[K.IP_NTASKS] = n_tasks
+        ip[K.IP_FEC] = int(fec is not None)
+        ip[K.IP_FEC_TRAIN] = fec.num_train_examples if fec else 0
+        ip[K.IP_FEC_VALID] = fec.num_valid_examples if fec else 0
+        ip[K.IP_DEDUP] = int(config.dedup)
+        ip[K.IP_HURDLES] = int(hur.enabled and hur.num_tasks < n_tasks)
+        ip[K.IP_HURDLE_TASKS] = hur.num_tasks
+        ip[K.IP_BUDGET] = int(config.train_budget is not None)
+        ip[K.IP_MEDIAN] = int(config.fitness_combination == MEDIAN)
+        fp = np.zeros(K.NUM_FP, dtype=np.float64)
+        fp[K.FP_MUTATE_PROB] = config.mutate_prob
+        fp[K.FP_MAX_ABS_ERROR] = config.max_abs_error
+        if config.train_budget is not None:
+            fp[K.FP_BUDGET_FACTOR] = config.train_budget.threshold_factor
+            fp[K.FP_BASE_SETUP], fp[K.FP_BASE_TRAIN] = baseline_costs(config)
+        fp[K.FP_PERCENTILE] = hur.percentile
+        self.ip, self.fp = ip, fp
+        self._max_epochs = int(max(t.epochs for t in self.tasks))
+        self._trace_len = (fec.num_train_examples + fec.num_valid_examples) if fec else 1
+        rows = self._initial_rows()
+        self._alloc(rows)
+        self._reset_state(seed)
+
+    # -- allocation -------------------------------------------------------------------------
+    def _initial_rows(self) -> int:
+        c = self.config
+        caps = []
+        for init, mx, t in zip(c.init_sizes, c.size_max, self.template.sizes(), strict=True):
+            caps.append(max(init, t, mx - 1 if mx > 0 else init * 2 + 8))
+        return sum(caps) + 4
+
+    def _alloc(self, rows: int) -> None:
+        P = self.P
+        self.ip[K.IP_ROWS] = rows
+        self.pop_code = np.zeros((P, rows, 4), dtype=np.int32)
+        self.pop_data = np.zeros((P, rows, 4), dtype=np.float64)
+        self.pop_sizes = np.zeros((P, 3), dtype=np.int64)
+        self.fitness = np.zeros(P, dtype=np.float64)
+        self._make_workspace(rows)
+
+    def _make_workspace(self, rows: int) -> None:
+        m = self.memory
+        span = max(m.scalars, m.vectors, max(m.matrices, 1))
+        self.ws = K.workspace(rows, span, len(self.tasks), self.features, m.scalars, m.vectors,
+                              m.matrices, self._max_epochs, self._trace_len)  # fmt: skip
+
+    def _grow(self, rows: int) -> None:
+        old = self.ip[K.IP_ROWS]
+        if rows <= old:
+            return
+        code = np.zeros((self.P, rows, 4), dtype=np.int32)
+        data = np.zeros((self.P, rows, 4), dtype=np.float64)
+        code[:, :old] = self.pop_code
+        data[:, :old] = self.pop_data
+        self.pop_code, self.pop_data = code, data
+        self.ip[K.IP_ROWS] = rows
+        self._make_workspace(rows)
+
+    def _reset_state(self, seed: int) -> None:
+        self.seed = int(seed) & MASK64
+        self.rng = new_state(self.seed)
+        self.istate = np.zeros(2, dtype=np.int64)
+        self.counters = np.zeros(K.NUM_COUNTERS, dtype=np.int64)
+        fec = self.config.fec
+        size, forget = (fec.cache_size, fec.forget_every) if fec else _DEFAULT_CACHE
+        self.dc = lru_new(size, forget) if self.config.dedup else lru_new(1, 0)
+        self.fc = lru_new(fec.cache_size, fec.forget_every) if fec else lru_new(1, 0)
+        self.hs = hurdle_new(self.config.hurdles.window)
+        self.initialized = False
+        self.elapsed = 0.0  # seconds spent in init/run/immigrate
+        self.run_individuals = 0  # individuals made inside run() (for individuals_per_s)
+        self.run_seconds = 0.0
+
+    @property
+    def pop(self) -> tuple:
+        return (self.pop_code, self.pop_data, self.pop_sizes, self.fitness)
+
+    @property
+    def st(self) -> tuple:
+        return (self.rng, self.istate, self.counters)
+
+    def _args(self) -> tuple:
+        return (self.ip, self.fp, self._mt, self.tk, self.dc, self.fc, self.hs, self.st, self.ws)
+
+    # -- the reference's Init / Run ---------------------------------------------------------
+    def init(self) -> dict:
+        """Fill every slot with the initial model (randomised for 'random'), Mutate(0),
+        evaluate (reference Init). Returns stats()."""
+        t0 = time.perf_counter()
+        code, data, sizes = program_rows(self.template, len(self.template) + 1)
+        randomize = self.config.initial_population == "random"
+        K.init_kernel(0, code, data, sizes, randomize, self.pop, *self._args())
+        self.initialized = True
+        self.elapsed += time.perf_counter() - t0
+        return self.stats()
+
+    def run(
+        self,
+        *,
+        max_train_steps: int | None = None,
+        max_individuals: int | None = None,
+        deadline: float | None = None,
+        on_progress: Callable[[dict], Any] | None = None,
+    ) -> dict:
+        """Evolve in whole sweeps of P children until a limit is reached (reference Run).
+
+        Limits count from the start of this call: training steps (FEC fingerprints included),
+        individuals, and `deadline` (a `time.perf_counter()` value). Each is checked only
+        between sweeps, so a run can overshoot by up to one sweep. At least one limit is
+        required. `on_progress(stats)` is called after every sweep. Returns stats().
+        """
+        if not self.initialized:
+            raise RuntimeError("call init() (or set_state) before run()")
+        if max_train_steps is None and max_individuals is None and deadline is None:
+            raise ValueError("run() needs max_train_steps, max_individuals or deadline")
+        steps0 = int(self.counters[K.C_STEPS])
+        indiv0 = int(self.counters[K.C_INDIVIDUALS])
+        while True:
+            if max_train_steps is not None and self.counters[K.C_STEPS] - steps0 >= max_train_steps:
+                break
+            if (
+                max_individuals is not None
+                and self.counters[K.C_INDIVIDUALS] - indiv0 >= max_individuals
+            ):
+                break
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
+            self.sweep()
+            if on_progress is not None:
+                on_progress(self.stats())
+        return self.stats()
+
+    def sweep(self) -> None:
+        """One full sweep: P children, each replacing the oldest individual."""
+        t0 = time.perf_counter()
+        remaining = self.P
+        while remaining > 0:
+            done = K.evolve_kernel(remaining, self.pop, *self._args())
+            remaining -= done
+            if remaining > 0:
+                self._grow(2 * int(self.ip[K.IP_ROWS]))
+        dt = time.perf_counter() - t0
+        self.elapsed += dt
+        self.run_seconds += dt
+        self.run_individuals += self.P
+
+    # -- results ----------------------------------------------------------------------------
+    def program(self, slot: int) -> Program:
+        return rows_program(self.pop_code[slot], self.pop_data[slot], self.pop_sizes[slot])
+
+    def population_programs(self) -> list[Program]:
+        """The programs of slots 0..P-1."""
+        return [self.program(i) for i in range(self.P)]
+
+    def best(self) -> tuple[Program, float]:
+        """The first individual with the maximal fitness, and that fitness."""
+        i = int(np.argmax(self.fitness))
+        return self.program(i), float(self.fitness[i])
+
+    def stats(self) -> dict:
+        """Counters and population statistics (stdev = sqrt(max(0, E[f^2] - mean^2)))."""
+        out = {name: int(self.counters[i]) for i, name in enumerate(K.COUNTER_NAMES)}
+        f = self.fitness
+        mean = float(np.mean(f))
+        out["mean_fitness"] = mean
+        out["stdev_fitness"] = math.sqrt(max(0.0, float(np.mean(f * f)) - mean * mean))
+        out["best_fitness"] = float(np.max(f))
+        out["individuals_per_s"] = (
+            self.run_individuals / self.run_seconds if self.run_seconds > 0 else 0.0
+        )
+        out["elapsed"] = self.elapsed
+        out["population_size"] = self.P
+        out["dedup_cache_entries"] = int(self.dc[0][2])
+        out["fec_cache_entries"] = int(self.fc[0][2])
+        out["hurdle_threshold"] = float(self.hs[2][0]) if self.config.hurdles.enabled else None
+        return out
+
+    # -- evaluation of given programs ---------------------------------------------------------
+    def _rows_of(self, programs: Sequence[Program]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        longest = max((len(p) for p in programs), default=0)
+        if longest + 2 > self.ip[K.IP_ROWS]:
+            self._grow(max(longest + 2, 2 * int(self.ip[K.IP_ROWS])))
+        rows = int(self.ip[K.IP_ROWS])
+        k = len(programs)
+        code = np.zeros((k, rows, 4), dtype=np.int32)
+        data = np.zeros((k, rows, 4), dtype=np.float64)
+        sizes = np.zeros((k, 3), dtype=np.int64)
+        for j, p in enumerate(programs):
+            if not isinstance(p, Program):
+                raise ProgramError(f"expected a Program, got {type(p).__name__}")
+            p.check_fits(self.memory)
+            n = len(p)
+            code[j, :n] = p.code
+            data[j, :n] = p.data
+            sizes[j] = p.sizes()
+        return code, data, sizes
+
+    def evaluate(self, programs: Program | Sequence[Program]) -> np.ndarray | float:
+        """Search fitness of programs as the search computes it (budget, dedup, FEC, hurdles;
+        caches, counters and the stream advance as for a child)."""
+        single = isinstance(programs, Program)
+        progs = [programs] if single else list(programs)
+        code, data, sizes = self._rows_of(progs)
+        out = K.evaluate_kernel(code, data, sizes, *self._args())
+        return float(out[0]) if single else out
+
+    # -- migration ----------------------------------------------------------------------------
+    def emigrants(self, k: int, rng: Any = None) -> list[Program]:
+        """k distinct individuals chosen uniformly at random (the population is unchanged).
+
+        `rng`: an `amlz_compile.rng.SplitMix64`, a `numpy.random.Generator` or an int seed.
+        """
+        k = int(k)
+        if not 0 <= k <= self.P:
+            raise ValueError(f"cannot send {k} emigrants from a population of {self.P}")
+        if isinstance(rng, np.random.Generator):
+            idx = rng.choice(self.P, size=k, replace=False)
+        else:
+            gen = rng if isinstance(rng, SplitMix64) else SplitMix64(int(rng or 0))
+            pool = list(range(self.P))
+            idx = []
+            for j in range(k):  # partial Fisher-Yates
+                r = j + gen.next_u64() % (self.P - j)
+                pool[j], pool[r] = pool[r], pool[j]
+                idx.append(pool[j])
+        return [self.program(int(i)) for i in idx]
+
+    def immigrate(self, programs: Sequence[Program], fitnesses: Sequence[float] | None = None):
+        """Replace the oldest individuals with `programs` (they become the youngest).
+
+        Without `fitnesses` they are evaluated on this population's tasks. Returns their
+        fitnesses.
+        """
+        progs = list(programs)
+        if not progs:
+            return np.zeros(0)
+        if len(progs) > self.P:
+            raise ValueError(f"{len(progs)} immigrants exceed the population size {self.P}")
+        t0 = time.perf_counter()
+        code, data, sizes = self._rows_of(progs)
+        if fitnesses is None:
+            fit = np.zeros(len(progs))
+            evaluate = True
+        else:
+            fit = np.asarray(fitnesses, dtype=np.float64)
+            if fit.shape != (len(progs),):
+                raise ValueError("fitnesses must match programs one to one")
+            evaluate = False
+        out = K.place_kernel(code, data, sizes, fit, evaluate, self.pop, *self._args())
+        self.elapsed += time.perf_counter() - t0
+        return out
+
+    # -- exact resume -----------------------------------------------------------------------
+    def get_state(self) -> dict:
+        """Everything needed to continue bit-exactly: numpy arrays and plain numbers only."""
+        s: dict[str, Any] = {
+            "version": STATE_VERSION,
+            "seed": np.uint64(self.seed),
+            "initialized": int(self.initialized),
+            "elapsed": float(self.elapsed),
+            "run_individuals": int(self.run_individuals),
+            "run_seconds": float(self.run_seconds),
+            "rows": int(self.ip[K.IP_ROWS]),
+            "pop_code": self.pop_code.copy(),
+            "pop_data": self.pop_data.copy(),
+            "pop_sizes": self.pop_sizes.copy(),
+            "fitness": self.fitness.copy(),
+            "rng": self.rng.copy(),
+            "istate": self.istate.copy(),
+            "counters": self.counters.copy(),
+            "hurdle_hist": self.hs[0].copy(),
+            "hurdle_meta": self.hs[1].copy(),
+            "hurdle_thr": self.hs[2].copy(),
+        }
+        for prefix, cache in (("dedup", self.dc), ("fec", self.fc)):
+            for name, arr in zip(LRU_FIELDS, cache, strict=True):
+                s[f"{prefix}_{name}"] = arr.copy()
+        return s
+
+    def set_state(self, state: dict) -> None:
+        """Restore a state from `get_state` (of a population with the same config and tasks)."""
+        version = int(np.asarray(state["version"]))
+        if version != STATE_VERSION:
+            raise ValueError(f"evolution state version {version}, expected {STATE_VERSION}")
+        fit = np.asarray(state["fitness"])
+        if fit.shape != (self.P,):
+            raise ValueError(f"state has population size {fit.shape[0]}, this config has {self.P}")
+        rows = int(np.asarray(state["rows"]))
+        self._alloc(rows)
+        self.pop_code[:] = state["pop_code"]
+        self.pop_data[:] = state["pop_data"]
+        self.pop_sizes[:] = state["pop_sizes"]
+        self.fitness[:] = fit
+        self.seed = int(np.asarray(state["seed"]))
+        self.rng = np.array(state["rng"], dtype=np.uint64).reshape(1)
+        self.istate = np.array(state["istate"], dtype=np.int64)
+        self.counters = np.array(state["counters"], dtype=np.int64)
+        self.hs = (
+            np.array(state["hurdle_hist"], dtype=np.float64),
+            np.array(state["hurdle_meta"], dtype=np.int64),
+            np.array(state["hurdle_thr"], dtype=np.float64),
+        )
+        caches = []
+        for prefix in ("dedup", "fec"):
+            caches.append(tuple(np.array(state[f"{prefix}_{n}"]) for n in LRU_FIELDS))
+        self.dc, self.fc = caches
+        self.initialized = bool(int(np.asarray(state["initialized"])))
+        self.elapsed = float(np.asarray(state["elapsed"]))
+        self.run_individuals = int(np.asarray(state["run_individuals"]))
+        self.run_seconds = float(np.asarray(state["run_seconds"]))

@@ -1,0 +1,509 @@
+"""The search's hot loop, compiled: tournament, mutation, dedup, FEC, evaluation, aging.
+
+Python calls `evolve_kernel` once per sweep (or per remainder of one): it produces children
+slot after slot and touches nothing outside the arrays it is given. Per child (reference order
+of draws, semantics 4.4): T tournament draws, the mutation draws, then one evaluation seed per
+fully evaluated task. Evaluation of a program:
+
+1. train budget: per task, all examples or none (`budget.py`);
+2. dead-code removal (liveness over Setup ; (Predict ; Learn)* ; Predict with the generator as a
+   pseudo-location, as `passes.liveness`): only live instructions are kept, so the remaining
+   program makes bit-identical predictions and runs faster;
+3. structural dedup: a 64-bit hash of the live program (+ the budget decisions) looked up in an
+   LRU (same hit/forget rules as FEC); a hit returns the cached fitness with no work at all;
+4. per task (hurdle tasks first, `hurdles.py`): FEC fingerprint (the first examples, generator
+   re-seeded with 235732282) looked up in the FEC LRU; on a miss a full run with a seed drawn
+   from the search stream; task fitnesses combined by mean or upper median.
+
+Sound dedup: equal keys mean equal live instruction sequences (up to 64-bit hash collisions, as
+the reference's FEC), hence equal behaviour. Training steps of every run (fingerprints
+included) are added to counters[C_STEPS].
+
+Tuples passed around (all numpy arrays, see `evolution.py` for construction):
+pop = (code int32[P,L,4], data float64[P,L,4], sizes int64[P,3], fitness float64[P])
+st = (rng uint64[1], istate int64[2] = [slot pointer, longest program], counters int64[NC])
+mt = mutation tables (mutate.MutationTables order); ip/fp = int/float parameters (IP_*, FP_*)
+tk = packed tasks (backends.packing.PackedTasks field order, minus `features`)
+dc, fc = dedup and FEC LRUs (fec.lru_new); hs = hurdle state (hurdles.hurdle_new)
+ws = workspace (`workspace()` below).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, uint64
+
+from ..backends.interp import run_task
+from ..fitness import task_fitness
+from .budget import budget_train_examples, program_costs
+from .draws import below, draw_seed
+from .fec import double_bits, finalize, fingerprint, lru_get, lru_put, mix
+from .hurdles import hurdle_passes, hurdle_record
+from .mutate import IN1_KIND, IN2_KIND, OUT_KIND, mutate_rows, random_rows
+
+FEC_SEED = 235732282  # the reference's fixed fingerprint seed
+
+# counters
+C_INDIVIDUALS, C_STEPS, C_FEC_HITS, C_FEC_MISSES = 0, 1, 2, 3
+C_DEDUP_HITS, C_DEDUP_MISSES, C_HURDLE_STOPS, C_FULL_RUNS = 4, 5, 6, 7
+NUM_COUNTERS = 8
+COUNTER_NAMES = (
+    "individuals", "train_steps", "fec_hits", "fec_misses", "dedup_hits", "dedup_misses",
+    "hurdle_stops", "full_runs",
+)  # fmt: skip
+
+# int parameters
+IP_P, IP_T, IP_NTASKS, IP_FEC, IP_FEC_TRAIN, IP_FEC_VALID = 0, 1, 2, 3, 4, 5
+IP_DEDUP, IP_HURDLES, IP_HURDLE_TASKS, IP_BUDGET, IP_MEDIAN, IP_ROWS = 6, 7, 8, 9, 10, 11
+NUM_IP = 12
+# float parameters
+FP_MUTATE_PROB, FP_MAX_ABS_ERROR, FP_BUDGET_FACTOR, FP_BASE_SETUP = 0, 1, 2, 3
+FP_BASE_TRAIN, FP_PERCENTILE = 4, 5
+NUM_FP = 6
+
+# ops 57, 58 write one element (keep the rest): they never kill their output
+_PARTIAL = np.zeros(65, dtype=np.bool_)
+_PARTIAL[57] = _PARTIAL[58] = True
+_PARTIAL.flags.writeable = False
+
+_JIT = {"cache": True, "error_model": "numpy"}
+
+
+def workspace(rows: int, span: int, n_tasks: int, F: int, n_scalars: int, n_vectors: int,
+              n_matrices: int, max_epochs: int, trace_len: int) -> tuple:  # fmt: skip
+    """Scratch arrays for the kernels (nothing in here survives a call)."""
+    return (
+        np.zeros(n_scalars),  # 0 S
+        np.zeros((n_vectors, F)),  # 1 V
+        np.zeros((max(n_matrices, 1), F, F)),  # 2 M
+        np.zeros(F),  # 3 tv
+        np.zeros((F, F)),  # 4 tm
+        np.zeros(1, dtype=np.uint64),  # 5 evaluation generator
+        np.zeros(max(max_epochs, 1)),  # 6 epoch_loss
+        np.zeros(max(trace_len, 1)),  # 7 trace
+        np.zeros(3, dtype=np.int64),  # 8 counts
+        np.zeros((rows, 4), dtype=np.int32),  # 9 child code
+        np.zeros((rows, 4)),  # 10 child data
+        np.zeros(3, dtype=np.int64),  # 11 child sizes
+        np.zeros((rows, 4), dtype=np.int32),  # 12 live code
+        np.zeros((rows, 4)),  # 13 live data
+        np.zeros(4, dtype=np.int64),  # 14 live bounds
+        np.zeros(rows, dtype=np.bool_),  # 15 live flags
+        np.zeros((3, 4 * span), dtype=np.bool_),  # 16 liveness sets (in_p, in_l, cur)
+        np.zeros(max(n_tasks, 1)),  # 17 task fitnesses
+        np.zeros(max(n_tasks, 1), dtype=np.int64),  # 18 budgeted training steps per task
+        np.zeros(max(n_tasks, 1)),  # 19 sort scratch
+        np.zeros(0),  # 20 empty trace
+    )
+
+
+# -- dead-code removal ------------------------------------------------------------------------
+
+
+@njit(**_JIT)
+def _draws(code, data, i):
+    op = code[i, 0]
+    if op < 59:
+        return False
+    return not (op <= 61 and not (data[i, 1] < data[i, 2]))
+
+
+@njit(**_JIT)
+def _backward(code, data, lo, hi, live, span, flags):
+    """Walk rows hi-1..lo: live-out -> live-in, marking live rows (see passes.liveness)."""
+    rng = 3 * span
+    for i in range(hi - 1, lo - 1, -1):
+        op = code[i, 0]
+        ok = OUT_KIND[op]
+        if ok < 0:
+            flags[i] = False
+            continue
+        out = ok * span + code[i, 3]
+        rnd = _draws(code, data, i)
+        if not (live[out] or (rnd and live[rng])):
+            flags[i] = False
+            continue
+        flags[i] = True
+        if not _PARTIAL[op]:
+            live[out] = False
+        else:
+            live[out] = True
+        if rnd:
+            live[rng] = True
+        k1 = IN1_KIND[op]
+        if k1 >= 0:
+            live[k1 * span + code[i, 1]] = True
+        k2 = IN2_KIND[op]
+        if k2 >= 0:
+            live[k2 * span + code[i, 2]] = True
+
+
+@njit(**_JIT)
+def _same(a, b):
+    same = True
+    for i in range(a.shape[0]):
+        if a[i] != b[i]:
+            same = False
+            break
+    return same
+
+
+@njit(**_JIT)
+def dce(code, data, sizes, span, ws):
+    """Copy the live rows of a row buffer into ws's live program; returns the live row count."""
+    flags = ws[15]
+    sets = ws[16]
+    in_p = sets[0]
+    in_l = sets[1]
+    cur = sets[2]
+    n_loc = 4 * span
+    b1 = sizes[0]
+    b2 = b1 + sizes[1]
+    b3 = b2 + sizes[2]
+    for q in range(n_loc):
+        in_p[q] = False
+        in_l[q] = False
+    while True:
+        # Learn: followed by Predict (or the end); the harness writes s0 and v0.
+        for q in range(n_loc):
+            cur[q] = in_p[q]
+        cur[0] = False
+        cur[span] = False
+        _backward(code, data, b2, b3, cur, span, flags)
+        changed_l = not _same(cur, in_l)
+        for q in range(n_loc):
+            in_l[q] = cur[q]
+        # Predict: followed by Learn, Predict or the end; s1 is observed.
+        for q in range(n_loc):
+            cur[q] = in_p[q] or in_l[q]
+        cur[0] = False
+        cur[span] = False
+        cur[1] = True
+        _backward(code, data, b1, b2, cur, span, flags)
+        changed_p = not _same(cur, in_p)
+        for q in range(n_loc):
+            in_p[q] = cur[q]
+        if not changed_l and not changed_p:
+            break
+    for q in range(n_loc):
+        cur[q] = in_p[q]
+    cur[0] = False
+    cur[span] = False
+    _backward(code, data, 0, b1, cur, span, flags)
+    lc = ws[12]
+    ld = ws[13]
+    lb = ws[14]
+    n = 0
+    lb[0] = 0
+    for i in range(b3):
+        if i == b1:
+            lb[1] = n
+        if i == b2:
+            lb[2] = n
+        if flags[i]:
+            for q in range(4):
+                lc[n, q] = code[i, q]
+                ld[n, q] = data[i, q]
+            n += 1
+    if b1 == b3:
+        lb[1] = n
+    if b2 == b3:
+        lb[2] = n
+    lb[3] = n
+    return n
+
+
+@njit(**_JIT)
+def structure_key(lc, ld, lb, ntrain, n_tasks, with_budget):
+    """64-bit hash of a live program (used fields only) and, with a budget, of its decisions."""
+    h = uint64(42)
+    h = mix(h, uint64(lb[1]))
+    h = mix(h, uint64(lb[2]))
+    h = mix(h, uint64(lb[3]))
+    for i in range(lb[3]):
+        op = lc[i, 0]
+        w = uint64(op) | (uint64(lc[i, 3]) << uint64(40))
+        if IN1_KIND[op] >= 0:
+            w |= uint64(lc[i, 1]) << uint64(8)
+        if IN2_KIND[op] >= 0:
+            w |= uint64(lc[i, 2]) << uint64(24)
+        h = mix(h, w)
+        if op == 56:
+            h = mix(h, double_bits(ld[i, 0]))
+        elif op >= 57:
+            h = mix(h, double_bits(ld[i, 1]))
+            h = mix(h, double_bits(ld[i, 2]))
+            if op == 58:
+                h = mix(h, double_bits(ld[i, 3]))
+    if with_budget:
+        for t in range(n_tasks):
+            h = mix(h, uint64(ntrain[t]))
+    return finalize(h)
+
+
+# -- evaluation -------------------------------------------------------------------------------
+
+
+@njit(**_JIT)
+def _task_fitness(t, ip, fp, tk, fc, st, ws):
+    """Fitness of the live program in ws on task t (FEC first when enabled)."""
+    train_x, train_y, train_off = tk[0], tk[1], tk[2]
+    valid_x, valid_y, valid_off = tk[3], tk[4], tk[5]
+    orders, order_off, valid_divisor, is_acc_arr = tk[6], tk[7], tk[10], tk[11]
+    counters = st[2]
+    n_train = ws[18][t]
+    if n_train <= 0:
+        return 0.0
+    lc, ld, lb = ws[12], ws[13], ws[14]
+    S, V, M, epoch_loss, trace, counts = ws[0], ws[1], ws[2], ws[6], ws[7], ws[8]
+    n_live = lb[3]
+    code = lc[:n_live]
+    data = ld[:n_live]
+    N = train_off[t + 1] - train_off[t]
+    tx = train_x[train_off[t] : train_off[t + 1]]
+    ty = train_y[train_off[t] : train_off[t + 1]]
+    vx = valid_x[valid_off[t] : valid_off[t + 1]]
+    vy = valid_y[valid_off[t] : valid_off[t + 1]]
+    od = orders[order_off[t] : order_off[t + 1], :N]
+    n_valid = valid_off[t + 1] - valid_off[t]
+    is_acc = is_acc_arr[t]
+    mae = fp[FP_MAX_ABS_ERROR]
+    key = uint64(0)
+    if ip[IP_FEC] != 0:
+        n_first = min(ip[IP_FEC_TRAIN], N)
+        nv = min(ip[IP_FEC_VALID], n_valid)
+        tr = trace[: n_first + nv]
+        run_task(code, data, lb, S, V, M, tx, ty, od, ip[IP_FEC_TRAIN], vx, vy, nv, is_acc, mae,
+                 uint64(FEC_SEED), epoch_loss, tr, counts)  # fmt: skip
+        counters[C_STEPS] += counts[2]
+        key = fingerprint(tr, counts[1], counts[0], counts[2], n_first, ty, od[0], vy, nv, is_acc,
+                          mae, t, n_train)  # fmt: skip
+        hit, value = lru_get(fc, key)
+        if hit:
+            counters[C_FEC_HITS] += 1
+            return value
+        counters[C_FEC_MISSES] += 1
+    seed = draw_seed(st[0])
+    run_task(code, data, lb, S, V, M, tx, ty, od, n_train, vx, vy, n_valid, is_acc, mae, seed,
+             epoch_loss, ws[20], counts)  # fmt: skip
+    counters[C_STEPS] += counts[2]
+    counters[C_FULL_RUNS] += 1
+    f = task_fitness(epoch_loss, counts[0], valid_divisor[t], is_acc)
+    if ip[IP_FEC] != 0:
+        lru_put(fc, key, f)
+    return f
+
+
+@njit(**_JIT)
+def _combine(values, n, median, scratch):
+    if median:
+        for i in range(n):
+            scratch[i] = values[i]
+        s = np.sort(scratch[:n])
+        return s[n // 2]
+    total = 0.0
+    for i in range(n):
+        total += values[i]
+    return total / n
+
+
+@njit(**_JIT)
+def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws):
+    """Search fitness of the program in a row buffer (budget, DCE, dedup, hurdles, FEC)."""
+    n_tasks = ip[IP_NTASKS]
+    ntrain = ws[18]
+    max_train = tk[8]
+    if ip[IP_BUDGET] != 0:
+        sc, tc = program_costs(code, sizes)
+        for t in range(n_tasks):
+            ntrain[t] = budget_train_examples(sc, tc, max_train[t], fp[FP_BASE_SETUP],
+                                              fp[FP_BASE_TRAIN], fp[FP_BUDGET_FACTOR])  # fmt: skip
+    else:
+        for t in range(n_tasks):
+            ntrain[t] = max_train[t]
+    addr = mt[2]
+    span = max(addr[0], max(addr[1], addr[2]))
+    dce(code, data, sizes, span, ws)
+    counters = st[2]
+    key = uint64(0)
+    if ip[IP_DEDUP] != 0:
+        key = structure_key(ws[12], ws[13], ws[14], ntrain, n_tasks, ip[IP_BUDGET] != 0)
+        hit, value = lru_get(dc, key)
+        if hit:
+            counters[C_DEDUP_HITS] += 1
+            return value
+        counters[C_DEDUP_MISSES] += 1
+    fits = ws[17]
+    median = ip[IP_MEDIAN] != 0
+    first = n_tasks
+    if ip[IP_HURDLES] != 0:
+        first = min(ip[IP_HURDLE_TASKS], n_tasks)
+    for t in range(first):
+        fits[t] = _task_fitness(t, ip, fp, tk, fc, st, ws)
+    if first < n_tasks:
+        hist, hmeta, hthr = hs[0], hs[1], hs[2]
+        h = _combine(fits, first, median, ws[19])
+        passed = hurdle_passes(hist, hmeta, hthr, h)
+        hurdle_record(hist, hmeta, hthr, h, fp[FP_PERCENTILE])
+        if not passed:
+            counters[C_HURDLE_STOPS] += 1
+            f = h * first / n_tasks
+            if ip[IP_DEDUP] != 0:
+                lru_put(dc, key, f)
+            return f
+        for t in range(first, n_tasks):
+            fits[t] = _task_fitness(t, ip, fp, tk, fc, st, ws)
+    f = _combine(fits, n_tasks, median, ws[19])
+    if ip[IP_DEDUP] != 0:
+        lru_put(dc, key, f)
+    return f
+
+
+# -- population kernels -----------------------------------------------------------------------
+
+
+@njit(**_JIT)
+def _store(pop, slot, code, data, sizes, f):
+    pc, pd, ps, pf = pop
+    n = sizes[0] + sizes[1] + sizes[2]
+    for r in range(n):
+        for q in range(4):
+            pc[slot, r, q] = code[r, q]
+            pd[slot, r, q] = data[r, q]
+    for c in range(3):
+        ps[slot, c] = sizes[c]
+    pf[slot] = f
+
+
+@njit(**_JIT)
+def _load(pop, slot, code, data, sizes):
+    pc, pd, ps, _ = pop
+    n = ps[slot, 0] + ps[slot, 1] + ps[slot, 2]
+    for r in range(n):
+        for q in range(4):
+            code[r, q] = pc[slot, r, q]
+            data[r, q] = pd[slot, r, q]
+    for c in range(3):
+        sizes[c] = ps[slot, c]
+
+
+@njit(**_JIT)
+def tournament(fitness, P, T, rng):
+    """T uniform draws with replacement; the first drawn maximum wins."""
+    best = below(rng, P)
+    bf = fitness[best]
+    for _ in range(T - 1):
+        j = below(rng, P)
+        if fitness[j] > bf:
+            best = j
+            bf = fitness[j]
+    return best
+
+
+@njit(**_JIT)
+def evolve_kernel(n_children, pop, ip, fp, mt, tk, dc, fc, hs, st, ws):
+    """Make up to n_children children (tournament, Mutate(1), evaluate, replace the oldest).
+
+    Stops early (returning the number made) when the longest program could no longer grow by
+    one row in the buffers; the caller enlarges them and calls again.
+    """
+    rng, istate, counters = st
+    P = ip[IP_P]
+    T = ip[IP_T]
+    rows = ip[IP_ROWS]
+    ops, n_ops, addr, smin, smax, types = mt
+    code, data, sizes = ws[9], ws[10], ws[11]
+    fitness = pop[3]
+    for done in range(n_children):
+        if istate[1] + 2 > rows:
+            return done
+        parent = tournament(fitness, P, T, rng)
+        _load(pop, parent, code, data, sizes)
+        mutate_rows(1, code, data, sizes, ops, n_ops, addr, smin, smax, types,
+                    fp[FP_MUTATE_PROB], rng)  # fmt: skip
+        f = evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws)
+        slot = istate[0]
+        _store(pop, slot, code, data, sizes, f)
+        n = sizes[0] + sizes[1] + sizes[2]
+        if n > istate[1]:
+            istate[1] = n
+        istate[0] = (slot + 1) % P
+        counters[C_INDIVIDUALS] += 1
+    return n_children
+
+
+@njit(**_JIT)
+def init_kernel(start, tcode, tdata, tsizes, randomize, pop, ip, fp, mt, tk, dc, fc, hs, st, ws):
+    """Reference Init() for slots start..P-1: the template (randomised for RANDOM_ALGORITHM),
+    Mutate(0) (one draw when mutate_prob < 1), evaluate, store. Returns the next slot."""
+    rng, istate, counters = st
+    P = ip[IP_P]
+    ops, n_ops, addr, smin, smax, types = mt
+    code, data, sizes = ws[9], ws[10], ws[11]
+    n = tsizes[0] + tsizes[1] + tsizes[2]
+    for slot in range(start, P):
+        for r in range(n):
+            for q in range(4):
+                code[r, q] = tcode[r, q]
+                data[r, q] = tdata[r, q]
+        for c in range(3):
+            sizes[c] = tsizes[c]
+        if randomize:
+            random_rows(code, data, sizes, ops, n_ops, addr, rng)
+        mutate_rows(0, code, data, sizes, ops, n_ops, addr, smin, smax, types,
+                    fp[FP_MUTATE_PROB], rng)  # fmt: skip
+        f = evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws)
+        _store(pop, slot, code, data, sizes, f)
+        if n > istate[1]:
+            istate[1] = n
+        counters[C_INDIVIDUALS] += 1
+    istate[0] = 0
+    return P
+
+
+@njit(**_JIT)
+def place_kernel(ccode, cdata, csizes, cfit, evaluate, pop, ip, fp, mt, tk, dc, fc, hs, st, ws):
+    """Put candidates into the oldest slots (advancing the slot pointer), evaluating them when
+    `evaluate` (else using cfit). Returns their fitnesses."""
+    rng, istate, counters = st
+    P = ip[IP_P]
+    code, data, sizes = ws[9], ws[10], ws[11]
+    k = csizes.shape[0]
+    out = np.empty(k)
+    for j in range(k):
+        n = csizes[j, 0] + csizes[j, 1] + csizes[j, 2]
+        for r in range(n):
+            for q in range(4):
+                code[r, q] = ccode[j, r, q]
+                data[r, q] = cdata[j, r, q]
+        for c in range(3):
+            sizes[c] = csizes[j, c]
+        if evaluate:
+            f = evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws)
+        else:
+            f = cfit[j]
+        out[j] = f
+        slot = istate[0]
+        _store(pop, slot, code, data, sizes, f)
+        if n > istate[1]:
+            istate[1] = n
+        istate[0] = (slot + 1) % P
+    return out
+
+
+@njit(**_JIT)
+def evaluate_kernel(ccode, cdata, csizes, ip, fp, mt, tk, dc, fc, hs, st, ws):
+    """Search fitness of candidates without placing them (caches and counters are updated)."""
+    code, data, sizes = ws[9], ws[10], ws[11]
+    k = csizes.shape[0]
+    out = np.empty(k)
+    for j in range(k):
+        n = csizes[j, 0] + csizes[j, 1] + csizes[j, 2]
+        for r in range(n):
+            for q in range(4):
+                code[r, q] = ccode[j, r, q]
+                data[r, q] = cdata[j, r, q]
+        for c in range(3):
+            sizes[c] = csizes[j, c]
+        out[j] = evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws)
+    return out
