@@ -25,8 +25,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .program import COMPONENTS, Instruction, Program, ProgramError
+import numpy as np
+
+from .ops import NUM_OPS
+from .program import COMPONENTS, Program
 from .text import (
+    MAX_ADDRESS,
     ParseError,
     decode_meta,
     encode_meta,
@@ -43,28 +47,28 @@ COLUMNS = ("op", "in1", "in2", "out", "act", "f0", "f1", "f2")
 
 
 def _encode_float(x: float, *, f32: bool) -> float | str:
+    if x == 0.0 or (not f32 and math.isfinite(x)):
+        return x  # json writes repr(x): exact for float64, and zeros keep their sign
     text = format_float32(x) if f32 else format_float64(x)
     return float(text) if math.isfinite(x) else text
 
 
-def _row(ins: Instruction) -> list[int | float | str]:
+def _row(code: list[int], data: list[float]) -> list[int | float | str]:
     return [
-        ins.op,
-        ins.in1,
-        ins.in2,
-        ins.out,
-        _encode_float(ins.act, f32=False),
-        _encode_float(ins.f0, f32=True),
-        _encode_float(ins.f1, f32=True),
-        _encode_float(ins.f2, f32=True),
+        *code,
+        _encode_float(data[0], f32=False),
+        _encode_float(data[1], f32=True),
+        _encode_float(data[2], f32=True),
+        _encode_float(data[3], f32=True),
     ]
 
 
 def program_to_dict(program: Program, meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The JSON-ready document for `program` (plain dicts, lists, numbers and strings)."""
     doc: dict[str, Any] = {"format": FORMAT_TAG, "version": VERSION, "columns": list(COLUMNS)}
-    for name in COMPONENTS:
-        doc[name] = [_row(ins) for ins in program.component(name)]
+    code, data, bounds = program.code.tolist(), program.data.tolist(), program.bounds.tolist()
+    for k, name in enumerate(COMPONENTS):
+        doc[name] = [_row(code[i], data[i]) for i in range(bounds[k], bounds[k + 1])]
     doc["meta"] = encode_meta(dict(meta or {}))
     return doc
 
@@ -88,15 +92,17 @@ def _decode_int(value: Any, where: str) -> int:
     return value
 
 
-def _instruction(row: Any, where: str) -> Instruction:
+def _instruction(row: Any, where: str) -> tuple[list[int], list[float]]:
     if not isinstance(row, list) or len(row) != len(COLUMNS):
         raise ParseError(f"{where}: expected a row of {len(COLUMNS)} values {list(COLUMNS)}")
     ints = [_decode_int(v, f"{where}.{c}") for v, c in zip(row[:4], COLUMNS[:4], strict=True)]
     floats = [_decode_float(v, f"{where}.{c}") for v, c in zip(row[4:], COLUMNS[4:], strict=True)]
-    try:
-        return Instruction(*ints, *floats)
-    except ProgramError as exc:
-        raise ParseError(f"{where}: {exc}") from None
+    if not 0 <= ints[0] < NUM_OPS:
+        raise ParseError(f"{where}: unknown op number {ints[0]} (valid: 0-{NUM_OPS - 1})")
+    for name, value in zip(COLUMNS[1:4], ints[1:], strict=True):
+        if not 0 <= value <= MAX_ADDRESS:
+            raise ParseError(f"{where}: address {name}={value} outside 0..{MAX_ADDRESS}")
+    return ints, floats
 
 
 def read_dict(doc: Any) -> tuple[Program, dict[str, Any]]:
@@ -114,14 +120,20 @@ def read_dict(doc: Any) -> tuple[Program, dict[str, Any]]:
     columns = doc.get("columns", list(COLUMNS))
     if not isinstance(columns, list) or columns != list(COLUMNS):
         raise ParseError(f"field 'columns' must be {list(COLUMNS)}, got {columns!r}")
-    parts = {}
+    code: list[list[int]] = []
+    data: list[list[float]] = []
+    bounds = [0]
     for name in COMPONENTS:
         if name not in doc:
             raise ParseError(f"missing field {name!r}")
         rows = doc[name]
         if not isinstance(rows, list):
             raise ParseError(f"field {name!r} must be a list of instruction rows")
-        parts[name] = [_instruction(row, f"{name}[{i}]") for i, row in enumerate(rows)]
+        for i, row in enumerate(rows):
+            ints, floats = _instruction(row, f"{name}[{i}]")
+            code.append(ints)
+            data.append(floats)
+        bounds.append(len(code))
     meta = doc.get("meta", {})
     if not isinstance(meta, dict):
         raise ParseError(f"field 'meta' must be an object, got {type(meta).__name__}")
@@ -129,7 +141,12 @@ def read_dict(doc: Any) -> tuple[Program, dict[str, Any]]:
         meta = decode_meta(meta)
     except ValueError as exc:
         raise ParseError(f"meta: {exc}") from None
-    return Program(parts["setup"], parts["predict"], parts["learn"]), meta
+    program = Program.from_arrays(  # rounds f0..f2 to float32, as Instruction does
+        np.array(code, dtype=np.int32).reshape(-1, 4),
+        np.array(data, dtype=np.float64).reshape(-1, 4),
+        bounds,
+    )
+    return program, meta
 
 
 def program_from_dict(doc: Any) -> Program:
