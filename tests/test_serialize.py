@@ -128,6 +128,7 @@ def _doc(**changes):
         (_doc(predict=[[27, 1.5, 0, 1, 0, 0, 0, 0]]), "predict[0].in1: expected an integer"),
         (_doc(setup=[[56, 0, 0, 2, "zero", 0, 0, 0]]), "setup[0].act: malformed number 'zero'"),
         (_doc(setup=[[56, 0, 0, 2, None, 0, 0, 0]]), "setup[0].act: expected a number"),
+        (_doc(setup=[[56, 0, 0, 2, 10**400, 0, 0, 0]]), "setup[0].act: 1000"),
         (_doc(columns=["op"]), "field 'columns'"),
         (_doc(meta=[1]), "field 'meta' must be an object"),
         ([1, 2], "expected a JSON object"),

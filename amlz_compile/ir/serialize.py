@@ -77,7 +77,10 @@ def _decode_float(value: Any, where: str) -> float:
     if isinstance(value, bool):
         raise ParseError(f"{where}: expected a number, got {value!r}")
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise ParseError(f"{where}: {value} is too large for a float") from None
     if isinstance(value, str):
         try:
             return parse_number(value)
