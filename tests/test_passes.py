@@ -1,0 +1,586 @@
+"""Hand-made cases for liveness, DCE, constant folding, canonical form and canonical keys."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from amlz_compile.backends.interp import InterpBackend, execute_instruction
+from amlz_compile.ir.program import Instruction, MemorySpec, Program
+from amlz_compile.ir.text import format_program, parse_program
+from amlz_compile.passes import (
+    canonical_key,
+    canonicalize,
+    constant_values,
+    eliminate_dead_code,
+    fold_constants,
+    live_in,
+    live_mask,
+    simplify,
+    simplify_program,
+)
+from amlz_compile.passes.fold import evaluate_op
+from amlz_compile.tasks.base import ACCURACY, RMS_ERROR, Task
+
+MEM = MemorySpec(8, 6, 3, 4)
+
+
+def prog(text: str) -> Program:
+    """Parse, adding empty sections that the text leaves out."""
+    if "def Setup():" not in text:
+        text = "def Setup():\n" + text.lstrip("\n")
+    if "def Learn():" not in text:
+        text = text.rstrip("\n") + "\ndef Learn():\n"
+    return parse_program(text)
+
+
+def body(program: Program) -> str:
+    return format_program(program).strip()
+
+
+def task(eval_type: str = RMS_ERROR, n_train: int = 6, n_valid: int = 4, epochs: int = 3) -> Task:
+    rng = np.random.default_rng(7)
+    tx, vx = rng.normal(size=(n_train, 4)), rng.normal(size=(n_valid, 4))
+    if eval_type == ACCURACY:
+        ty, vy = (tx[:, 0] > 0).astype(float), (vx[:, 0] > 0).astype(float)
+    else:
+        ty, vy = tx @ [0.5, -1.0, 0.25, 2.0], vx @ [0.5, -1.0, 0.25, 2.0]
+    orders = np.stack([np.arange(n_train)] + [rng.permutation(n_train) for _ in range(epochs - 1)])
+    return Task("t", tx, ty, vx, vy, orders, eval_type)
+
+
+def trace(program: Program, t: Task, seed: int = 11) -> np.ndarray:
+    n = t.max_train_examples + t.epochs * t.num_valid
+    return InterpBackend().run_task(program, t, MEM, rng_seed=seed, trace_len=n).trace
+
+
+def assert_same_behaviour(a: Program, b: Program) -> None:
+    for eval_type in (RMS_ERROR, ACCURACY):
+        t = task(eval_type)
+        assert np.array_equal(trace(a, t), trace(b, t), equal_nan=True)
+
+
+def differs(a: Program, b: Program) -> bool:
+    t = task()
+    return not np.array_equal(trace(a, t), trace(b, t), equal_nan=True)
+
+
+LINEAR = """
+def Setup():
+  s2 = 0.01
+def Predict():
+  s1 = dot(v0, v1)
+def Learn():
+  s3 = s0 - s1
+  s4 = s2 * s3
+  v2 = s4 * v0
+  v1 = v1 + v2
+"""
+
+
+# -- liveness and DCE --------------------------------------------------------------------------
+
+
+def test_linear_regressor_is_fully_live():
+    p = prog(LINEAR)
+    assert live_mask(p).all()
+    assert live_in(p)["predict"] == {"v0", "v1", "s2"}
+    assert eliminate_dead_code(p) == p
+
+
+def test_dead_learn_is_removed():
+    p = prog(
+        """
+def Setup():
+  s2 = 0.5
+def Predict():
+  s1 = dot(v0, v0)
+def Learn():
+  s3 = s0 - s1
+  v2 = s2 * v0
+  NoOp()
+"""
+    )
+    assert not live_mask(p)[[0, 2, 3, 4]].any()
+    simple = eliminate_dead_code(p)
+    assert simple.sizes() == (0, 1, 0)
+    assert_same_behaviour(p, simple)
+
+
+def test_value_live_only_across_the_example_loop_is_kept():
+    # s3 is written in Learn and read by the *next* Predict only.
+    p = prog(
+        """
+def Predict():
+  s1 = s3 * s3
+def Learn():
+  s3 = s0 + s3
+  v1 = s3 * v0
+"""
+    )
+    assert live_mask(p).tolist() == [True, True, False]
+    assert "s3" in live_in(p)["learn"]
+    assert_same_behaviour(p, eliminate_dead_code(p))
+    assert differs(p, eliminate_dead_code(p).replace(learn=[]))
+
+
+def test_register_read_only_after_a_predict_without_learn_is_kept():
+    # s2 written by Predict reaches the next Predict only through validation (Learn always
+    # overwrites it first), so it is live only because of the validation loop.
+    p = prog(
+        """
+def Predict():
+  s1 = s2 + s0
+  s2 = mean(v0)
+def Learn():
+  s2 = 0.5
+"""
+    )
+    assert live_mask(p).all()
+    dropped = p.replace(predict=p.predict[:1])
+    assert differs(p, dropped)
+
+
+def test_writes_of_harness_inputs_are_dead_at_component_end_but_live_inside():
+    p = prog(
+        """
+def Predict():
+  s0 = 3.0
+  s1 = s0 * s0
+  v0 = bcast(s1)
+def Learn():
+  s0 = 2.0
+  v0 = bcast(s0)
+"""
+    )
+    assert live_mask(p).tolist() == [True, True, False, False, False]
+
+
+def test_predict_output_is_live_even_when_overwritten_in_learn():
+    p = prog("def Predict():\n  s1 = mean(v0)\ndef Learn():\n  s1 = 0.0\n")
+    # s1 of Learn reaches the next Predict, which overwrites it before any read: dead
+    assert live_mask(p).tolist() == [True, False]
+
+
+def test_dead_loop_carried_update_is_removed():
+    # s4 only feeds itself: strong liveness removes the cycle
+    p = prog("def Predict():\n  s1 = mean(v0)\ndef Learn():\n  s4 = s4 + s0\n")
+    assert live_mask(p).tolist() == [True, False]
+
+
+RANDOM_KEPT = """
+def Setup():
+  s2 = gaussian(0.0, 1.0)
+  s3 = gaussian(0.0, 1.0)
+def Predict():
+  s1 = s3 + s0
+"""
+
+RANDOM_REMOVED = """
+def Setup():
+  s3 = gaussian(0.0, 1.0)
+  s2 = gaussian(0.0, 1.0)
+  s4 = uniform(0.9, 0.1)
+def Predict():
+  s1 = s3 + s0
+"""
+
+
+def test_dead_random_op_before_a_live_random_op_is_kept():
+    p = prog(RANDOM_KEPT)
+    assert live_mask(p).tolist() == [True, True, True]
+    assert "rng" in live_in(p)["setup"]
+    # removing it shifts the draws of the live one
+    assert differs(p, p.replace(setup=p.setup[1:]))
+
+
+def test_dead_random_op_with_no_later_live_random_op_is_removed():
+    p = prog(RANDOM_REMOVED)
+    assert live_mask(p).tolist() == [True, False, False, True]
+    assert_same_behaviour(p, eliminate_dead_code(p))
+
+
+def test_constant_uniform_set_does_not_keep_the_stream_alive():
+    p = prog(
+        """
+def Setup():
+  s2 = uniform(0.5, 0.5)
+  s3 = uniform(0.1, 0.9)
+  s4 = uniform(-0.2, 0.7)
+def Predict():
+  s1 = s3 + s0
+"""
+    )
+    # s2 draws nothing (low >= high): dead; s4 draws after the live s3 but nothing later reads
+    # the stream: dead
+    assert live_mask(p).tolist() == [False, True, False, True]
+
+
+def test_random_ops_in_learn_feed_the_stream_of_the_next_predict():
+    p = prog(
+        """
+def Predict():
+  s2 = gaussian(0.0, 1.0)
+  s1 = s2 * s0
+def Learn():
+  v1 = gaussian(0.0, 1.0, n_features)
+"""
+    )
+    assert live_mask(p).all()
+
+
+def test_const_set_partial_writes_read_their_output():
+    p = prog(
+        """
+def Setup():
+  v1[0.1] = 0.3
+  v1[0.6] = 0.5
+  v2[0.1] = 0.7
+  v2 = bcast(s3)
+  m0[0.1, 0.2] = 1.5
+def Predict():
+  s1 = dot(v0, v1)
+  s2 = dot(v0, v2)
+  s1 = s1 + s2
+  v3 = dot(m0, v0)
+  s4 = mean(v3)
+  s1 = s1 + s4
+"""
+    )
+    # v2[..] = 0.7 is killed by the full write v2 = bcast(s3); both partial v1 writes are live
+    assert live_mask(p)[:5].tolist() == [True, True, False, True, True]
+    assert_same_behaviour(p, eliminate_dead_code(p))
+    assert differs(p, p.replace(setup=p.setup[1:]))
+
+
+# -- constant folding --------------------------------------------------------------------------
+
+
+def test_setup_constants_are_folded_and_then_dead():
+    p = prog(
+        """
+def Setup():
+  s2 = 0.5
+  s3 = 2.0
+def Predict():
+  s4 = s2 * s3
+  s5 = exp(s4)
+  s6 = mean(v0)
+  s1 = s5 * s6
+def Learn():
+  s6 = s2 + s0
+"""
+    )
+    simple = simplify_program(p)
+    assert simple.sizes() == (0, 3, 0)
+    assert "  s2 = 2.718281828459045" in body(simple).splitlines()
+    assert_same_behaviour(p, simple)
+
+
+def test_constants_overwritten_in_the_loop_are_not_folded():
+    p = prog(
+        """
+def Setup():
+  s2 = 0.5
+def Predict():
+  s1 = s2 * s2
+def Learn():
+  s2 = s0 + s1
+"""
+    )
+    assert constant_values(p) == [0.5, None, None]
+    assert fold_constants(p) == p
+
+
+def test_harness_values_fold_only_where_known():
+    p = prog(
+        """
+def Predict():
+  s2 = s0 + s0
+  s3 = s1 + s1
+  s1 = s2 + s3
+def Learn():
+  s4 = s0 * s1
+  s1 = s1 * s4
+"""
+    )
+    # s0 is 0 in Predict, a label in Learn; s1 is sigmoid-ed before Learn (accuracy tasks)
+    assert constant_values(p) == [0.0, None, None, None, None]
+    assert_same_behaviour(p, simplify_program(p))
+
+
+def test_wiped_memory_reads_as_zero_in_setup():
+    p = prog("def Setup():\n  s2 = cos(s3)\ndef Predict():\n  s1 = s2 * s2\n")
+    assert constant_values(p) == [1.0, 1.0]
+    assert body(simplify_program(p)) == "def Setup():\ndef Predict():\n  s1 = 1.0\ndef Learn():"
+
+
+def test_uniform_vector_constants_fold_to_constant_uniform_sets():
+    p = prog(
+        """
+def Setup():
+  s2 = 0.25
+  v1 = bcast(s2)
+  v2 = v1 * v1
+  m1 = outer(v1, v2)
+def Predict():
+  v3 = v2 + v0
+  s1 = dot(v3, v1)
+  s3 = norm(v2)
+  s1 = s1 + s3
+  m2 = m1 * m1
+  v4 = dot(m2, v0)
+  s4 = mean(v4)
+  s1 = s1 + s4
+"""
+    )
+    values = constant_values(p)
+    assert values[:4] == [0.25, 0.25, 0.0625, 0.015625]
+    assert values[6] is None  # norm depends on F: never folded
+    simple = simplify_program(p)
+    assert "uniform(0.0625, 0.0625, n_features)" in body(simple)
+    assert_same_behaviour(p, simple)
+
+
+def test_vector_constant_not_representable_as_float32_is_left_alone():
+    p = prog(
+        """
+def Setup():
+  s2 = 0.1
+  v1 = bcast(s2)
+def Predict():
+  s1 = dot(v1, v0)
+"""
+    )
+    assert constant_values(p)[:2] == [0.1, 0.1]
+    assert fold_constants(p) == p
+
+
+def test_random_ops_are_never_folded_and_constant_uniforms_are_normalised():
+    p = prog(
+        """
+def Setup():
+  s2 = gaussian(0.5, 0.0)
+  s3 = uniform(0.75, 0.25)
+  v1 = uniform(0.5, -1.0, n_features)
+def Predict():
+  s1 = s2 + s3
+  v2 = v1 + v0
+  s4 = mean(v2)
+  s1 = s1 + s4
+"""
+    )
+    folded = fold_constants(p)
+    assert body(folded).splitlines()[1:4] == [
+        "  s2 = gaussian(0.5, 0.0)",
+        "  s3 = 0.75",
+        "  v1 = uniform(0.5, 0.5, n_features)",
+    ]
+    assert_same_behaviour(p, folded)
+
+
+@pytest.mark.parametrize(
+    "op, a, b, expected",
+    [
+        (4, 1.0, 0.0, math.inf),
+        (4, -1.0, 0.0, -math.inf),
+        (4, 1.0, -0.0, -math.inf),
+        (4, 0.0, 0.0, math.nan),
+        (6, -0.0, 0.0, -math.inf),
+        (14, 0.0, 0.0, -math.inf),
+        (14, -1.0, 0.0, math.nan),
+        (13, 1000.0, 0.0, math.inf),
+        (10, 2.0, 0.0, math.nan),
+        (7, math.inf, 0.0, math.nan),
+        (15, -0.0, 0.0, 1.0),
+        (16, 0.0, 0.0, 0.0),
+        (15, math.nan, 0.0, 0.0),
+        (44, 0.5, 2.2, 0.5),
+        (47, -2.2, -0.5, -0.5),
+    ],
+)
+def test_evaluate_op_gives_ieee_results(op, a, b, expected):
+    r = evaluate_op(op, a, b)
+    assert (math.isnan(r) and math.isnan(expected)) or (
+        r == expected and math.copysign(1, r) == math.copysign(1, expected)
+    )
+
+
+def test_min_max_with_nan_or_signed_zero_ties_are_not_folded():
+    assert evaluate_op(44, math.nan, 1.0) is None
+    assert evaluate_op(48, 0.0, -0.0) is None
+    assert evaluate_op(47, -0.0, -0.0) == 0.0
+
+
+SCALAR_SAMPLES = (
+    0.0,
+    -0.0,
+    0.5,
+    -0.7,
+    1.0,
+    -1.0,
+    3.0,
+    1e300,
+    -1e-300,
+    math.inf,
+    -math.inf,
+    math.nan,
+)
+
+
+@pytest.mark.parametrize("op", [o for o in range(1, 16)] + [44, 47])
+def test_scalar_folding_matches_the_interpreter_bit_for_bit(op):
+    for a in SCALAR_SAMPLES:
+        for b in SCALAR_SAMPLES:
+            expected = evaluate_op(op, a, b)
+            if expected is None:
+                continue
+            scalars = np.array([b, a, 0.0])
+            execute_instruction(
+                np.array([op, 1, 0, 2], np.int32), np.zeros(4), scalars,
+                np.zeros((1, 1)), np.zeros((1, 1, 1)), 1, np.zeros(1, np.uint64),
+            )  # fmt: skip
+            got = scalars[2]
+            assert (math.isnan(got) and math.isnan(expected)) or (
+                np.float64(got).tobytes() == np.float64(expected).tobytes()
+            ), (op, a, b, got, expected)
+
+
+# -- canonical form and keys -------------------------------------------------------------------
+
+
+def test_canonical_key_ignores_renaming_order_and_dead_code():
+    base = prog(LINEAR)
+    renamed = prog(
+        """
+def Setup():
+  s6 = 0.01
+def Predict():
+  s1 = dot(v0, v4)
+def Learn():
+  s7 = s0 - s1
+  s2 = s6 * s7
+  v3 = s2 * v0
+  v4 = v4 + v3
+"""
+    )
+    reordered_with_dead_code = prog(
+        """
+def Setup():
+  s5 = 0.3
+  s2 = 0.01
+  v2 = uniform(0.5, 0.25, n_features)
+def Predict():
+  NoOp()
+  s1 = dot(v0, v1)
+  s5 = s1 * s1
+def Learn():
+  s3 = s0 - s1
+  s4 = s2 * s3
+  s6 = s3 + s3
+  v2 = s4 * v0
+  v1 = v1 + v2
+"""
+    )
+    key = canonical_key(base)
+    assert canonical_key(renamed) == key
+    assert canonical_key(reordered_with_dead_code) == key
+    assert canonical_key(base, fold=False) == canonical_key(renamed, fold=False)
+    assert canonicalize(renamed) == canonicalize(base)
+
+
+def test_canonical_key_ignores_order_of_independent_instructions():
+    a = prog(
+        """
+def Setup():
+  s2 = 0.5
+  s3 = -2.0
+  v1 = gaussian(0.0, 1.0, n_features)
+def Predict():
+  s4 = dot(v0, v1)
+  s5 = mean(v0)
+  s6 = s4 * s2
+  s7 = s5 * s3
+  s1 = s6 + s7
+"""
+    )
+    b = prog(
+        """
+def Setup():
+  v2 = gaussian(0.0, 1.0, n_features)
+  s5 = -2.0
+  s3 = 0.5
+def Predict():
+  s2 = mean(v0)
+  s7 = s2 * s5
+  s4 = dot(v0, v2)
+  s6 = s4 * s3
+  s1 = s6 + s7
+"""
+    )
+    assert canonical_key(a) == canonical_key(b)
+    assert_same_behaviour(a, b)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        LINEAR.replace("s2 = 0.01", "s2 = 0.02"),
+        LINEAR.replace("s3 = s0 - s1", "s3 = s1 - s0"),
+        LINEAR.replace("v1 = v1 + v2", "v1 = v1 - v2"),
+        LINEAR.replace("s1 = dot(v0, v1)", "s1 = dot(v0, v2)"),
+    ],
+)
+def test_canonical_key_differs_for_different_behaviour(other):
+    assert canonical_key(prog(other)) != canonical_key(prog(LINEAR))
+    assert differs(prog(other), prog(LINEAR))
+
+
+def test_random_op_order_is_part_of_the_key():
+    a = prog(
+        "def Setup():\n  s2 = gaussian(0.0, 1.0)\n  s3 = uniform(0.0, 1.0)\n"
+        "def Predict():\n  s1 = s2 - s3\n"
+    )
+    b = prog(
+        "def Setup():\n  s3 = uniform(0.0, 1.0)\n  s2 = gaussian(0.0, 1.0)\n"
+        "def Predict():\n  s1 = s2 - s3\n"
+    )
+    assert canonical_key(a) != canonical_key(b)
+    assert differs(a, b)
+
+
+def test_renaming_shrinks_memory_and_zeroes_unused_fields():
+    p = Program(
+        setup=[Instruction(56, in1=3, in2=9, out=7, act=0.5, f0=0.25)],
+        predict=[Instruction(21, in1=5, in2=4, out=1, act=1.0), Instruction(3, 7, 1, 1)],
+        learn=[Instruction(18, 7, 0, 5, f2=3.0)],
+    )
+    c = canonicalize(p)
+    assert c.required_memory() == MemorySpec(3, 2, 0, 4)
+    assert body(c) == (
+        "def Setup():\n  s2 = 0.5\ndef Predict():\n  s1 = norm(v1)\n  s1 = s2 * s1\n"
+        "def Learn():\n  v1 = s2 * v0"
+    )
+    assert_same_behaviour(p, c)
+
+
+def test_simplify_reports_sizes_and_reaches_a_fixed_point():
+    p = prog(
+        """
+def Setup():
+  s2 = 0.5
+  s3 = s2 + s2
+def Predict():
+  s1 = s3 * s0
+def Learn():
+  s5 = s0 * s0
+"""
+    )
+    r = simplify(p)
+    assert (r.size_before, r.size_after) == (4, 1)
+    assert r.passes_run[-1] == "canon" and "fold" in r.passes_run and "dce" in r.passes_run
+    assert body(r.program) == "def Setup():\ndef Predict():\n  s1 = 0.0\ndef Learn():"
+    assert simplify(r.program).program == r.program
+    assert simplify(p, fold=False).size_after == 3
