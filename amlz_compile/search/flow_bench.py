@@ -1,0 +1,72 @@
+"""Time-to-solution benchmarks of the search flow (registered in `amlz_compile.bench`).
+
+`demo_seconds_to_solution`: for each seed, the seconds until the best select fitness of the demo
+preset (run_demo.sh) goes above 0.9999, measured like the reference driver (the experiment that
+finds it runs to the end of its budget before it is selected), on one core.
+`nonlinear_seconds_to_solution`: the same for the nonlinear integration test, whose run ends
+after its single experiment; its time is the whole run's. The `_fast` variants use the fast flow
+(dedup, select as soon as a population's best reaches the threshold).
+
+Environment: AMLZ_BENCH_SEEDS (default 10) seeds 1..N; AMLZ_BENCH_CAP seconds per run (default
+600; a run that does not solve in time reports null).
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..bench import benchmark
+from .experiment import run_search
+from .presets import get_preset
+
+
+def _seeds() -> list[int]:
+    return list(range(1, int(os.environ.get("AMLZ_BENCH_SEEDS", "10")) + 1))
+
+
+def _cap() -> float:
+    return float(os.environ.get("AMLZ_BENCH_CAP", "600"))
+
+
+def _warm(preset: str) -> None:
+    """Compile (or load from numba's cache) everything the runs use, outside the timings."""
+    cfg = get_preset(preset)
+    s = cfg["search"]
+    s["population_size"] = min(s["population_size"], 20)
+    s["max_train_steps"] = 1
+    cfg["max_experiments"] = 1
+    run_search(cfg, seed=1)
+
+
+def seconds_to_solution(
+    preset: str, seeds: list[int], *, flow: str = "reference", cap: float = 600.0
+) -> list[float | None]:
+    """Time to solution per seed (None = not solved within `cap` seconds)."""
+    _warm(preset)
+    out: list[float | None] = []
+    for seed in seeds:
+        cfg = get_preset(preset)
+        if cfg["sufficient_fitness"] is None:
+            cfg["sufficient_fitness"] = 0.9999 if preset == "demo" else None
+        result = run_search(cfg, seed=seed, time_limit=cap, flow=flow)
+        if cfg["sufficient_fitness"] is None:
+            out.append(round(result.elapsed, 3))
+        else:
+            tts = result.time_to_solution
+            out.append(None if tts is None else round(tts, 3))
+    return out
+
+
+@benchmark("demo_seconds_to_solution")
+def demo_seconds_to_solution() -> list[float | None]:
+    return seconds_to_solution("demo", _seeds(), cap=_cap())
+
+
+@benchmark("demo_seconds_to_solution_fast")
+def demo_seconds_to_solution_fast() -> list[float | None]:
+    return seconds_to_solution("demo", _seeds(), flow="fast", cap=_cap())
+
+
+@benchmark("nonlinear_seconds_to_solution")
+def nonlinear_seconds_to_solution() -> list[float | None]:
+    return seconds_to_solution("nonlinear", _seeds()[:3], cap=_cap())
