@@ -260,7 +260,7 @@ def render_module(
 _TEMPLATE = '''\
 """An algorithm evolved by amlz-compile (AutoML-Zero), exported as standalone NumPy code.
 
-Needs only NumPy (scikit-learn is used for base classes when it is installed).
+Needs only NumPy; the estimators also work inside scikit-learn (Pipeline, cross_val_score).
 
     from this_module import AlgorithmRegressor, AlgorithmClassifier
     est = AlgorithmRegressor(epochs=1, random_state=0).fit(X, y)   # any feature count F
@@ -534,28 +534,23 @@ def run_protocol(train_x, train_y, orders, n_train_steps, valid_x, valid_y, n_va
 
 # -- scikit-learn-style estimators -------------------------------------------------------------
 
-try:  # scikit-learn is optional: its base classes give tags, clone() and Pipeline support
-    from sklearn.base import BaseEstimator as _Base
-    from sklearn.base import ClassifierMixin as _ClassifierMixin
-    from sklearn.base import RegressorMixin as _RegressorMixin
-except ImportError:  # pragma: no cover - exercised only without scikit-learn
+class _RegressorMixin:
+    _estimator_type = "regressor"
 
-    class _Base:
-        pass
+    def score(self, X, y):
+        """R^2 of the predictions (scikit-learn's default regression score)."""
+        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        resid = np.sum((y - self.predict(X)) ** 2)
+        total_ss = np.sum((y - y.mean()) ** 2)
+        return float(1.0 - resid / total_ss) if total_ss > 0 else float(resid == 0)
 
-    class _RegressorMixin:
-        _estimator_type = "regressor"
 
-        def score(self, X, y):
-            y = np.asarray(y, dtype=np.float64)
-            resid = np.sum((y - self.predict(X)) ** 2)
-            return 1.0 - resid / np.sum((y - y.mean()) ** 2)
+class _ClassifierMixin:
+    _estimator_type = "classifier"
 
-    class _ClassifierMixin:
-        _estimator_type = "classifier"
-
-        def score(self, X, y):
-            return float(np.mean(self.predict(X) == np.asarray(y)))
+    def score(self, X, y):
+        """Accuracy (scikit-learn's default classification score)."""
+        return float(np.mean(self.predict(X) == np.asarray(y).reshape(-1)))
 
 
 def _epoch_orders(n, epochs, random_state):
@@ -571,8 +566,12 @@ def _epoch_orders(n, epochs, random_state):
     return orders
 
 
-class _Algorithm(_Base):
-    """Shared fit/predict machinery; see the module docstring for the protocol."""
+class _Algorithm:
+    """Shared fit/predict machinery; see the module docstring for the protocol.
+
+    scikit-learn compatible without importing it: get_params/set_params (so clone() works),
+    score, and __sklearn_tags__ (read by Pipeline, cross_val_score, is_classifier, ...).
+    """
 
     _is_accuracy = False
 
@@ -594,6 +593,21 @@ class _Algorithm(_Base):
                 raise ValueError(f"invalid parameter {{key!r}} for {{type(self).__name__}}")
             setattr(self, key, value)
         return self
+
+    def __repr__(self):
+        args = ", ".join(f"{{k}}={{v!r}}" for k, v in self.get_params().items())
+        return f"{{type(self).__name__}}({{args}})"
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags, RegressorTags, Tags, TargetTags
+
+        classifier = self._estimator_type == "classifier"
+        return Tags(
+            estimator_type=self._estimator_type,
+            target_tags=TargetTags(required=True),
+            classifier_tags=ClassifierTags(multi_class=False) if classifier else None,
+            regressor_tags=None if classifier else RegressorTags(),
+        )
 
     def _check_X(self, X, fitting=False):
         X = np.asarray(X, dtype=np.float64)
