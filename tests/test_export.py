@@ -33,9 +33,9 @@ from amlz_compile.export import (
     verify_file,
 )
 from amlz_compile.ir.ops import NUM_OPS, OPS
-from amlz_compile.ir.program import Instruction, MemorySpec, Program
+from amlz_compile.ir.program import Instruction, Program
 from amlz_compile.passes import simplify_program
-from strategies import programs_with_memory
+from tests.strategies import programs_with_memory
 
 BACKEND = InterpBackend()
 
