@@ -1,0 +1,967 @@
+"""The reference interpreter: a numba kernel that runs programs under the task-kernel contract.
+
+`run_task` implements the contract of `backends/__init__.py` exactly (same argument order);
+`run_batch` evaluates many programs x many tasks in one compiled call (what the search uses);
+`execute_instruction` runs one instruction on given memory (for per-op tests). All share one
+compiled loop, `_machine`: programs are first decoded (`_decode`) into rows of flat-memory
+offsets, then one dispatch site switches on the op of every row, with a small scheduler for
+Setup / training / validation; nothing is allocated per instruction (products that may alias
+their inputs go through a scratch area at the end of the flat memory).
+
+Op semantics follow the reference (semantics 2.1 and 10); choices the reference leaves open:
+- sums, dots, norms, means and standard deviations accumulate from 0.0 left to right in index
+  order (row-major for matrices); std is the one-pass sqrt(E[x^2] - mean^2), unguarded;
+- NaN with min/max: scalar min = b if b < a else a, scalar max = b if a < b else a (std::min /
+  std::max); vector and matrix min = a if a < b else b, max = a if a > b else b;
+- const-set index = trunc(float32(F) * float32(f)), clamped to [0, F-1] (NaN -> 0);
+- uniform/gaussian sets draw from the SplitMix64 stream of `amlz_compile.rng`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, uint64
+
+from ..fitness import task_fitness
+from ..ir.ops import MATRIX, OPS, RANDOM_OPS, SCALAR, VECTOR
+from ..ir.program import MemorySpec, Program, ProgramError
+from ..rng import MASK64, nb_gaussian, nb_uniform
+from .base import TaskRun
+from .packing import PackedPrograms, PackedTasks, pack_programs, pack_tasks
+
+NAME = "interp"
+
+# Ops this interpreter renders; a test checks that it covers the whole op table.
+IMPLEMENTED_OPS = tuple(range(65))
+
+_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
+
+
+def _kind_table() -> np.ndarray:
+    """int64[65, 3]: the address kind (0 none, 1 s, 2 v, 3 m) of in1, in2, out per op."""
+    codes = {None: 0, SCALAR: 1, VECTOR: 2, MATRIX: 3}
+    return np.array([[codes[i.in1], codes[i.in2], codes[i.out]] for i in OPS], dtype=np.int64)
+
+
+KINDS = _kind_table()
+_RANDOM_FIRST = min(RANDOM_OPS)
+assert tuple(RANDOM_OPS) == tuple(range(_RANDOM_FIRST, len(OPS)))
+
+
+@njit(**_JIT)
+def _index(f, F):
+    """The reference's FloatToIndex: trunc(float32(F) * float32(f)), clamped to [0, F-1]."""
+    p = np.float32(F) * np.float32(f)
+    if not p >= 0.0:  # negative or NaN
+        return 0
+    if p >= F:
+        return F - 1
+    return int(p)
+
+
+@njit(**_JIT)
+def _sigmoid(x):
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@njit(**_JIT)
+def _location(kind, addr, nS, nV):
+    """Liveness id of an address: scalars, then vectors, then matrices."""
+    if kind == 1:
+        return addr
+    if kind == 2:
+        return nS + addr
+    return nS + nV + addr
+
+
+@njit(**_JIT)
+def _offset(kind, addr, nS, nV, F):
+    """Offset of an address in the flat memory [scalars | vectors | matrices | scratch]."""
+    if kind == 1:
+        return addr
+    if kind == 2:
+        return nS + addr * F
+    return nS + nV * F + addr * F * F
+
+
+@njit(**_JIT)
+def _live_in(code, lo, hi, live, keep, nS, nV):
+    """Backward liveness over rows lo..hi-1: turn `live` (live-out) into the live-in set.
+
+    Marks keep[i] for rows that must run: random ops always (their draws move the stream),
+    others when they write a live location. Const-set ops write one element, so they do not
+    kill their output.
+    """
+    for i in range(hi - 1, lo - 1, -1):
+        op = code[i, 0]
+        if op == 0:
+            keep[i] = False
+            continue
+        out = _location(KINDS[op, 2], code[i, 3], nS, nV)
+        if not live[out] and op < _RANDOM_FIRST:
+            keep[i] = False
+            continue
+        keep[i] = True
+        if op != 57 and op != 58:
+            live[out] = False
+        if KINDS[op, 0] != 0:
+            live[_location(KINDS[op, 0], code[i, 1], nS, nV)] = True
+        if KINDS[op, 1] != 0:
+            live[_location(KINDS[op, 1], code[i, 2], nS, nV)] = True
+
+
+@njit(**_JIT)
+def _decode(code, data, bounds, nS, nV, nM, F, prune, keep, live, entry_p, out_p, dc, dd, nb):
+    """Translate a program into rows [op, off_in1, off_in2, off_out] of flat-memory offsets.
+
+    Const-set offsets include the element index. NO_OPs are always dropped; with `prune`, so is
+    every instruction whose result can never reach a prediction (liveness over Setup;
+    (Predict; Learn)*; Predict, where v0 and s0 are rewritten before every Predict and Learn),
+    which changes no prediction, fitness or random draw, only the final memory. Fills dc, dd
+    and the new component bounds nb; returns the number of rows.
+    """
+    n = bounds[3]
+    for i in range(n):
+        keep[i] = code[i, 0] != 0
+    if prune:
+        nL = nS + nV + nM
+        for q in range(nL):
+            out_p[q] = False
+        out_p[1] = True  # s1 is read after every Predict
+        while True:
+            for q in range(nL):
+                entry_p[q] = out_p[q]
+            _live_in(code, bounds[1], bounds[2], entry_p, keep, nS, nV)
+            entry_p[0] = False  # s0 and v0 are rewritten before every Predict and Learn
+            entry_p[nS] = False
+            for q in range(nL):
+                live[q] = entry_p[q]
+            _live_in(code, bounds[2], bounds[3], live, keep, nS, nV)
+            live[0] = False
+            live[nS] = False
+            changed = False
+            for q in range(nL):
+                new = out_p[q] or entry_p[q] or live[q]
+                if new != out_p[q]:
+                    out_p[q] = new
+                    changed = True
+            if not changed:
+                break
+        _live_in(code, bounds[0], bounds[1], entry_p, keep, nS, nV)
+    m = 0
+    for part in range(3):
+        nb[part] = m
+        for i in range(bounds[part], bounds[part + 1]):
+            if not keep[i]:
+                continue
+            op = code[i, 0]
+            dc[m, 0] = op
+            dc[m, 1] = _offset(KINDS[op, 0], code[i, 1], nS, nV, F)
+            dc[m, 2] = _offset(KINDS[op, 1], code[i, 2], nS, nV, F)
+            dc[m, 3] = _offset(KINDS[op, 2], code[i, 3], nS, nV, F)
+            if op == 57:
+                dc[m, 3] += _index(data[i, 1], F)
+            elif op == 58:
+                dc[m, 3] += _index(data[i, 1], F) * F + _index(data[i, 2], F)
+            for q in range(4):
+                dd[m, q] = data[i, q]
+            m += 1
+    nb[3] = m
+    return m
+
+
+@njit(**_JIT)
+def _machine(
+    dc,
+    dd,
+    nb,
+    mem,
+    nS,
+    F,
+    scratch,
+    train_x,
+    train_y,
+    orders,
+    total,
+    valid_x,
+    valid_y,
+    n_valid,
+    is_accuracy,
+    max_abs_error,
+    rng,
+    epoch_loss,
+    trace,
+    counts,
+    setup_only,
+):
+    """The whole evaluation as one loop: an instruction dispatch plus a small scheduler.
+
+    Runs decoded rows (dc, dd, component bounds nb) on the flat memory `mem` (scalars at 0,
+    v0 at nS, scratch for aliasing products at `scratch`: F then F*F entries) for `total`
+    training steps (already clipped to E * N); the generator state is `rng`. With `setup_only`
+    it runs Setup on the memory as given (no wipe) and stops: the per-op test hook. One dispatch
+    site and no calls per component keep it fast.
+    """
+    FF = F * F
+    N = train_x.shape[0]
+    T = trace.shape[0]
+    tv = scratch
+    tm = scratch + F
+    counts[0] = 0
+    counts[1] = 0
+    counts[2] = 0
+    if not setup_only:
+        mem[:] = 0.0
+        if total <= 0:
+            return
+    n_valid = min(n_valid, valid_x.shape[0])
+    # Scheduler state. phase: 0 Setup, 1 training Predict, 2 Learn, 3 validation Predict.
+    phase = 0
+    pc = nb[0]
+    end = nb[1]
+    remaining = total
+    n = min(N, remaining)  # training steps in this epoch
+    epoch = 0
+    k = 0  # training step within the epoch
+    vk = 0  # validation example
+    training = True
+    idx = 0
+    loss = 0.0
+    written = 0
+    steps = 0
+    while True:
+        if pc < end:
+            op = dc[pc, 0]
+            a = dc[pc, 1]
+            b = dc[pc, 2]
+            c = dc[pc, 3]
+            pc += 1
+            if op < 28:
+                if op == 1:
+                    mem[c] = mem[a] + mem[b]
+                elif op == 2:
+                    mem[c] = mem[a] - mem[b]
+                elif op == 3:
+                    mem[c] = mem[a] * mem[b]
+                elif op == 4:
+                    mem[c] = mem[a] / mem[b]
+                elif op == 5:
+                    mem[c] = abs(mem[a])
+                elif op == 6:
+                    mem[c] = 1.0 / mem[a]
+                elif op == 7:
+                    mem[c] = math.sin(mem[a])
+                elif op == 8:
+                    mem[c] = math.cos(mem[a])
+                elif op == 9:
+                    mem[c] = math.tan(mem[a])
+                elif op == 10:
+                    mem[c] = math.asin(mem[a])
+                elif op == 11:
+                    mem[c] = math.acos(mem[a])
+                elif op == 12:
+                    mem[c] = math.atan(mem[a])
+                elif op == 13:
+                    mem[c] = math.exp(mem[a])
+                elif op == 14:
+                    mem[c] = math.log(mem[a])
+                elif op == 15:
+                    mem[c] = 1.0 if mem[a] >= 0.0 else 0.0
+                elif op == 16:
+                    for i in range(F):
+                        mem[c + i] = 1.0 if mem[a + i] > 0.0 else 0.0
+                elif op == 17:
+                    for i in range(FF):
+                        mem[c + i] = 1.0 if mem[a + i] > 0.0 else 0.0
+                elif op == 18:
+                    s = mem[a]
+                    for i in range(F):
+                        mem[c + i] = s * mem[b + i]
+                elif op == 19:
+                    s = mem[a]
+                    for i in range(F):
+                        mem[c + i] = s
+                elif op == 20:
+                    for i in range(F):
+                        mem[c + i] = 1.0 / mem[a + i]
+                elif op == 21:
+                    acc = 0.0
+                    for i in range(F):
+                        acc += mem[a + i] * mem[a + i]
+                    mem[c] = math.sqrt(acc)
+                elif op == 22:
+                    for i in range(F):
+                        mem[c + i] = abs(mem[a + i])
+                elif op == 23:
+                    for i in range(F):
+                        mem[c + i] = mem[a + i] + mem[b + i]
+                elif op == 24:
+                    for i in range(F):
+                        mem[c + i] = mem[a + i] - mem[b + i]
+                elif op == 25:
+                    for i in range(F):
+                        mem[c + i] = mem[a + i] * mem[b + i]
+                elif op == 26:
+                    for i in range(F):
+                        mem[c + i] = mem[a + i] / mem[b + i]
+                elif op == 27:
+                    acc = 0.0
+                    for i in range(F):
+                        acc += mem[a + i] * mem[b + i]
+                    mem[c] = acc
+            elif op < 44:
+                if op == 28:
+                    for i in range(F):
+                        s = mem[a + i]
+                        for j in range(F):
+                            mem[c + i * F + j] = s * mem[b + j]
+                elif op == 29:
+                    s = mem[a]
+                    for i in range(FF):
+                        mem[c + i] = s * mem[b + i]
+                elif op == 30:
+                    for i in range(FF):
+                        mem[c + i] = 1.0 / mem[a + i]
+                elif op == 31:
+                    for i in range(F):
+                        acc = 0.0
+                        for j in range(F):
+                            acc += mem[a + i * F + j] * mem[b + j]
+                        mem[tv + i] = acc
+                    for i in range(F):
+                        mem[c + i] = mem[tv + i]
+                elif op == 32:
+                    for i in range(F):
+                        s = mem[a + i]
+                        for j in range(F):
+                            mem[c + i * F + j] = s
+                elif op == 33:
+                    for i in range(F):
+                        for j in range(F):
+                            mem[c + i * F + j] = mem[a + j]
+                elif op == 34:
+                    acc = 0.0
+                    for i in range(FF):
+                        acc += mem[a + i] * mem[a + i]
+                    mem[c] = math.sqrt(acc)
+                elif op == 35:
+                    for j in range(F):
+                        acc = 0.0
+                        for i in range(F):
+                            acc += mem[a + i * F + j] * mem[a + i * F + j]
+                        mem[c + j] = math.sqrt(acc)
+                elif op == 36:
+                    for i in range(F):
+                        acc = 0.0
+                        for j in range(F):
+                            acc += mem[a + i * F + j] * mem[a + i * F + j]
+                        mem[c + i] = math.sqrt(acc)
+                elif op == 37:
+                    for i in range(F):
+                        for j in range(F):
+                            mem[tm + i * F + j] = mem[a + j * F + i]
+                    for i in range(FF):
+                        mem[c + i] = mem[tm + i]
+                elif op == 38:
+                    for i in range(FF):
+                        mem[c + i] = abs(mem[a + i])
+                elif op == 39:
+                    for i in range(FF):
+                        mem[c + i] = mem[a + i] + mem[b + i]
+                elif op == 40:
+                    for i in range(FF):
+                        mem[c + i] = mem[a + i] - mem[b + i]
+                elif op == 41:
+                    for i in range(FF):
+                        mem[c + i] = mem[a + i] * mem[b + i]
+                elif op == 42:
+                    for i in range(FF):
+                        mem[c + i] = mem[a + i] / mem[b + i]
+                elif op == 43:
+                    for i in range(F):
+                        for j in range(F):
+                            acc = 0.0
+                            for q in range(F):
+                                acc += mem[a + i * F + q] * mem[b + q * F + j]
+                            mem[tm + i * F + j] = acc
+                    for i in range(FF):
+                        mem[c + i] = mem[tm + i]
+            elif op < 56:
+                if op == 44:
+                    x = mem[a]
+                    y = mem[b]
+                    mem[c] = y if y < x else x
+                elif op == 45:
+                    for i in range(F):
+                        x = mem[a + i]
+                        y = mem[b + i]
+                        mem[c + i] = x if x < y else y
+                elif op == 46:
+                    for i in range(FF):
+                        x = mem[a + i]
+                        y = mem[b + i]
+                        mem[c + i] = x if x < y else y
+                elif op == 47:
+                    x = mem[a]
+                    y = mem[b]
+                    mem[c] = y if x < y else x
+                elif op == 48:
+                    for i in range(F):
+                        x = mem[a + i]
+                        y = mem[b + i]
+                        mem[c + i] = x if x > y else y
+                elif op == 49:
+                    for i in range(FF):
+                        x = mem[a + i]
+                        y = mem[b + i]
+                        mem[c + i] = x if x > y else y
+                elif op == 50:
+                    acc = 0.0
+                    for i in range(F):
+                        acc += mem[a + i]
+                    mem[c] = acc / F
+                elif op == 51:
+                    acc = 0.0
+                    for i in range(FF):
+                        acc += mem[a + i]
+                    mem[c] = acc / FF
+                elif op == 52:
+                    for i in range(F):
+                        acc = 0.0
+                        for j in range(F):
+                            acc += mem[a + i * F + j]
+                        mem[c + i] = acc / F
+                elif op == 53:
+                    for i in range(F):
+                        acc = 0.0
+                        sq = 0.0
+                        for j in range(F):
+                            x = mem[a + i * F + j]
+                            acc += x
+                            sq += x * x
+                        mean = acc / F
+                        mem[c + i] = math.sqrt(sq / F - mean * mean)
+                elif op == 54:
+                    acc = 0.0
+                    sq = 0.0
+                    for i in range(F):
+                        x = mem[a + i]
+                        acc += x
+                        sq += x * x
+                    mean = acc / F
+                    mem[c] = math.sqrt(sq / F - mean * mean)
+                elif op == 55:
+                    acc = 0.0
+                    sq = 0.0
+                    for i in range(FF):
+                        x = mem[a + i]
+                        acc += x
+                        sq += x * x
+                    mean = acc / FF
+                    mem[c] = math.sqrt(sq / FF - mean * mean)
+            else:
+                if op == 56:
+                    mem[c] = dd[pc - 1, 0]
+                elif op == 57:
+                    mem[c] = dd[pc - 1, 2]  # c includes the element index
+                elif op == 58:
+                    mem[c] = dd[pc - 1, 3]
+                elif op == 59:
+                    mem[c] = nb_uniform(rng, dd[pc - 1, 1], dd[pc - 1, 2])
+                elif op == 60:
+                    lo_ = dd[pc - 1, 1]
+                    hi_ = dd[pc - 1, 2]
+                    for i in range(F):
+                        mem[c + i] = nb_uniform(rng, lo_, hi_)
+                elif op == 61:
+                    lo_ = dd[pc - 1, 1]
+                    hi_ = dd[pc - 1, 2]
+                    for i in range(FF):
+                        mem[c + i] = nb_uniform(rng, lo_, hi_)
+                elif op == 62:
+                    mem[c] = nb_gaussian(rng, dd[pc - 1, 1], dd[pc - 1, 2])
+                elif op == 63:
+                    mu = dd[pc - 1, 1]
+                    sigma = dd[pc - 1, 2]
+                    for i in range(F):
+                        mem[c + i] = nb_gaussian(rng, mu, sigma)
+                elif op == 64:
+                    mu = dd[pc - 1, 1]
+                    sigma = dd[pc - 1, 2]
+                    for i in range(FF):
+                        mem[c + i] = nb_gaussian(rng, mu, sigma)
+            continue
+        # A component finished: bookkeeping for it, then schedule the next one.
+        if phase == 1:
+            if is_accuracy:
+                mem[1] = _sigmoid(mem[1])
+            s1 = mem[1]
+            if written < T:
+                trace[written] = s1
+                written += 1
+            y = train_y[idx]
+            if not abs(y - s1) <= max_abs_error:
+                break  # early stop: the epochs validated so far are kept
+            for i in range(F):
+                mem[nS + i] = train_x[idx, i]
+            mem[0] = y
+            phase = 2
+            pc = nb[2]
+            end = nb[3]
+            continue
+        if phase == 0:
+            if setup_only:
+                break
+        elif phase == 2:
+            k += 1
+        else:
+            s1 = mem[1]
+            if written < T:
+                trace[written] = s1
+                written += 1
+            y = valid_y[vk]
+            if is_accuracy:
+                err = 0.0 if (y > 0.5) == (_sigmoid(s1) > 0.5) else 1.0
+                sq = err
+            else:
+                err = y - s1
+                sq = err * err
+            if abs(err) <= max_abs_error:
+                loss += sq
+                vk += 1
+            else:
+                loss = np.nan
+                vk = n_valid
+        done = False
+        while True:
+            if training:
+                if k < n:
+                    idx = orders[epoch, k]
+                    steps += 1
+                    for i in range(F):
+                        mem[nS + i] = train_x[idx, i]
+                    mem[0] = 0.0
+                    phase = 1
+                    break
+                training = False
+                remaining -= N
+                loss = 0.0
+                vk = 0
+            if vk < n_valid:
+                for i in range(F):
+                    mem[nS + i] = valid_x[vk, i]
+                mem[0] = 0.0
+                phase = 3
+                break
+            epoch_loss[epoch] = loss
+            epoch += 1
+            if remaining <= 0:
+                done = True
+                break
+            n = min(N, remaining)
+            k = 0
+            training = True
+        if done:
+            break
+        pc = nb[1]
+        end = nb[2]
+    counts[0] = epoch
+    counts[1] = written
+    counts[2] = steps
+
+
+@njit(**_JIT)
+def _memory_size(nS, nV, nM, F):
+    """Flat memory length: scalars, vectors, matrices, then F + F*F scratch."""
+    return nS + nV * F + nM * F * F + F + F * F
+
+
+@njit(**_JIT)
+def _decode_buffers(n_rows, n_locations):
+    keep = np.zeros(max(n_rows, 1), dtype=np.bool_)
+    live = np.zeros(n_locations, dtype=np.bool_)
+    entry_p = np.zeros(n_locations, dtype=np.bool_)
+    out_p = np.zeros(n_locations, dtype=np.bool_)
+    dc = np.zeros((max(n_rows, 1), 4), dtype=np.int64)
+    dd = np.zeros((max(n_rows, 1), 4))
+    nb = np.zeros(4, dtype=np.int64)
+    return keep, live, entry_p, out_p, dc, dd, nb
+
+
+@njit(**_JIT)
+def _copy_in(mem, scalars, vectors, matrices):
+    nS = scalars.shape[0]
+    nV = vectors.shape[0]
+    F = vectors.shape[1]
+    for i in range(nS):
+        mem[i] = scalars[i]
+    for v in range(nV):
+        for i in range(F):
+            mem[nS + v * F + i] = vectors[v, i]
+    base = nS + nV * F
+    for m in range(matrices.shape[0]):
+        for i in range(F):
+            for j in range(F):
+                mem[base + (m * F + i) * F + j] = matrices[m, i, j]
+
+
+@njit(**_JIT)
+def _copy_out(mem, scalars, vectors, matrices):
+    nS = scalars.shape[0]
+    nV = vectors.shape[0]
+    F = vectors.shape[1]
+    for i in range(nS):
+        scalars[i] = mem[i]
+    for v in range(nV):
+        for i in range(F):
+            vectors[v, i] = mem[nS + v * F + i]
+    base = nS + nV * F
+    for m in range(matrices.shape[0]):
+        for i in range(F):
+            for j in range(F):
+                matrices[m, i, j] = mem[base + (m * F + i) * F + j]
+
+
+@njit(**_JIT)
+def run_task(
+    code,
+    data,
+    bounds,
+    scalars,
+    vectors,
+    matrices,
+    train_x,
+    train_y,
+    orders,
+    n_train_steps,
+    valid_x,
+    valid_y,
+    n_valid,
+    is_accuracy,
+    max_abs_error,
+    rng_seed,
+    epoch_loss,
+    trace,
+    counts,
+):
+    """The task kernel of `backends/__init__.py`, argument for argument.
+
+    Every instruction runs (no pruning), so the final memory left in scalars/vectors/matrices
+    is the reference's.
+    """
+    nS = scalars.shape[0]
+    nV = vectors.shape[0]
+    nM = matrices.shape[0]
+    F = vectors.shape[1]
+    rng = np.empty(1, dtype=np.uint64)
+    rng[0] = uint64(rng_seed)
+    keep, live, entry_p, out_p, dc, dd, nb = _decode_buffers(code.shape[0], nS + nV + nM)
+    _decode(code, data, bounds, nS, nV, nM, F, False, keep, live, entry_p, out_p, dc, dd, nb)
+    mem = np.zeros(_memory_size(nS, nV, nM, F))
+    total = min(np.int64(n_train_steps), np.int64(orders.shape[0] * train_x.shape[0]))
+    _machine(
+        dc, dd, nb, mem, np.int64(nS), np.int64(F), np.int64(nS + nV * F + nM * F * F),
+        train_x, train_y, orders, total, valid_x, valid_y, np.int64(n_valid), bool(is_accuracy),
+        float(max_abs_error), rng, epoch_loss, trace, counts, False,
+    )  # fmt: skip
+    _copy_out(mem, scalars, vectors, matrices)
+
+
+@njit(**_JIT)
+def execute_instruction(code_row, data_row, scalars, vectors, matrices, F, rng_state):
+    """Run one instruction (code_row int32[4], data_row float64[4]) on the given memory.
+
+    The memory is used as given (not wiped) and updated in place; random ops advance
+    `rng_state` (uint64[1]). `F` must equal vectors.shape[1].
+    """
+    nS = scalars.shape[0]
+    nV = vectors.shape[0]
+    nM = matrices.shape[0]
+    code = np.empty((1, 4), dtype=np.int32)
+    data = np.empty((1, 4))
+    for q in range(4):
+        code[0, q] = code_row[q]
+        data[0, q] = data_row[q]
+    bounds = np.array([0, 1, 1, 1], dtype=np.int64)
+    keep, live, entry_p, out_p, dc, dd, nb = _decode_buffers(1, nS + nV + nM)
+    _decode(code, data, bounds, nS, nV, nM, F, False, keep, live, entry_p, out_p, dc, dd, nb)
+    mem = np.zeros(_memory_size(nS, nV, nM, F))
+    _copy_in(mem, scalars, vectors, matrices)
+    x = np.zeros((1, F))
+    y = np.zeros(1)
+    orders = np.zeros((1, 1), dtype=np.int32)
+    counts = np.zeros(3, dtype=np.int64)
+    _machine(
+        dc, dd, nb, mem, np.int64(nS), np.int64(F), np.int64(nS + nV * F + nM * F * F),
+        x, y, orders, np.int64(0), x, y, np.int64(0), False, 100.0, rng_state, np.zeros(1),
+        np.zeros(0), counts, True,
+    )  # fmt: skip
+    _copy_out(mem, scalars, vectors, matrices)
+
+
+@njit(**_JIT)
+def run_batch(
+    codes,
+    datas,
+    prog_bounds,
+    n_scalars,
+    n_vectors,
+    n_matrices,
+    features,
+    train_x,
+    train_y,
+    train_off,
+    valid_x,
+    valid_y,
+    valid_off,
+    orders,
+    order_off,
+    n_train_steps,
+    n_valid,
+    valid_divisor,
+    is_accuracy,
+    max_abs_error,
+    seeds,
+    prune,
+    fitness,
+    train_steps,
+    traces,
+    trace_counts,
+):
+    """Evaluate P programs on T tasks in one call (see `packing` for the packed layouts).
+
+    Program p is rows prog_bounds[p, 0]..prog_bounds[p, 3] of (codes, datas), its components
+    split at prog_bounds[p, 1:3]. Task t is rows train_off[t]..train_off[t+1] of train_x/train_y
+    (its epochs' orders are rows order_off[t]..order_off[t+1] of orders, first N_t columns),
+    rows valid_off[t]..valid_off[t+1] of valid_x/valid_y. Per (p, t): the generator starts at
+    seeds[p, t], training runs n_train_steps[p, t] steps, validation n_valid[t] examples, and
+    the task fitness (fitness.task_fitness with valid_divisor[t]) goes to fitness[p, t], the
+    training steps run to train_steps[p, t], the first traces.shape[2] predictions to
+    traces[p, t] and their number to trace_counts[p, t]. With `prune`, instructions that cannot
+    reach a prediction are skipped (results are identical; see `_decode`).
+    """
+    P = prog_bounds.shape[0]
+    T = train_off.shape[0] - 1
+    F = features
+    nS = n_scalars
+    nV = n_vectors
+    nM = n_matrices
+    max_rows = 1
+    for p in range(P):
+        max_rows = max(max_rows, prog_bounds[p, 3] - prog_bounds[p, 0])
+    keep, live, entry_p, out_p, dc, dd, nb = _decode_buffers(max_rows, nS + nV + nM)
+    mem = np.zeros(_memory_size(nS, nV, nM, F))
+    scratch = nS + nV * F + nM * F * F
+    rng = np.zeros(1, dtype=np.uint64)
+    counts = np.zeros(3, dtype=np.int64)
+    max_epochs = 1
+    for t in range(T):
+        max_epochs = max(max_epochs, order_off[t + 1] - order_off[t])
+    epoch_loss = np.zeros(max_epochs)
+    bounds = np.zeros(4, dtype=np.int64)
+    for p in range(P):
+        base = prog_bounds[p, 0]
+        for q in range(4):
+            bounds[q] = prog_bounds[p, q] - base
+        _decode(
+            codes[base : prog_bounds[p, 3]], datas[base : prog_bounds[p, 3]], bounds, nS, nV, nM,
+            F, prune, keep, live, entry_p, out_p, dc, dd, nb,
+        )  # fmt: skip
+        for t in range(T):
+            N = train_off[t + 1] - train_off[t]
+            rng[0] = seeds[p, t]
+            total = min(n_train_steps[p, t], (order_off[t + 1] - order_off[t]) * N)
+            _machine(
+                dc,
+                dd,
+                nb,
+                mem,
+                nS,
+                F,
+                scratch,
+                train_x[train_off[t] : train_off[t + 1]],
+                train_y[train_off[t] : train_off[t + 1]],
+                orders[order_off[t] : order_off[t + 1]],
+                total,
+                valid_x[valid_off[t] : valid_off[t + 1]],
+                valid_y[valid_off[t] : valid_off[t + 1]],
+                n_valid[t],
+                is_accuracy[t],
+                max_abs_error,
+                rng,
+                epoch_loss,
+                traces[p, t],
+                counts,
+                False,
+            )
+            fitness[p, t] = task_fitness(epoch_loss, counts[0], valid_divisor[t], is_accuracy[t])
+            train_steps[p, t] = counts[2]
+            trace_counts[p, t] = counts[1]
+
+
+# -- Python side ------------------------------------------------------------------------------
+
+
+def check_packed_fits(programs: PackedPrograms, memory: MemorySpec, source=None) -> None:
+    """Raise ProgramError if any packed program addresses memory outside `memory`.
+
+    Vectorised over all rows; on a violation the offending program (from `source`, if given) is
+    re-checked with `Program.check_fits` for a message naming the instruction.
+    """
+    codes = programs.codes
+    if codes.shape[0] == 0:
+        return
+    ops = codes[:, 0].astype(np.int64)
+    if ops.min() < 0 or ops.max() >= len(KINDS):
+        raise ProgramError("op number outside 0-64")
+    limits = np.array([1 << 62, memory.scalars, memory.vectors, memory.matrices], dtype=np.int64)
+    kinds = KINDS[ops]  # [R, 3]
+    addrs = codes[:, 1:4].astype(np.int64)
+    bad = np.any((addrs >= limits[kinds]) | (addrs < 0), axis=1)
+    if not bad.any():
+        return
+    row = int(np.argmax(bad))
+    p = int(np.searchsorted(programs.bounds[:, 3], row, side="right"))
+    if source is not None:
+        source[p].check_fits(memory)
+    op = int(ops[row])
+    raise ProgramError(
+        f"program {p}: instruction row {row - int(programs.bounds[p, 0])} (op {op}) addresses "
+        f"memory outside {memory}"
+    )
+
+
+@dataclass
+class BatchRun:
+    """Per (program, task) outcomes of one `run_batch` call."""
+
+    fitness: np.ndarray  # float64[P, T]
+    train_steps: np.ndarray  # int64[P, T]
+    traces: np.ndarray  # float64[P, T, L]
+    trace_counts: np.ndarray  # int64[P, T]
+
+
+def _as_u64(values) -> np.ndarray:
+    """Seeds (ints of any size, numpy integers) as uint64, taken modulo 2**64."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.uint64)
+    return np.vectorize(lambda s: int(s) & MASK64, otypes=[np.uint64])(arr)
+
+
+def _as_pt(values, P: int, T: int, dtype, default) -> np.ndarray:
+    """Broadcast None / scalar / [T] / [P, T] values to a C-contiguous [P, T] array."""
+    if values is None:
+        values = default
+    arr = np.asarray(values)
+    return np.ascontiguousarray(np.broadcast_to(arr, (P, T)), dtype=dtype)
+
+
+class InterpBackend:
+    """The numba interpreter behind the `Backend` protocol, plus a batch entry point."""
+
+    name = NAME
+
+    def run_task(
+        self,
+        program: Program,
+        task,
+        memory: MemorySpec,
+        *,
+        n_train: int | None = None,
+        n_valid: int | None = None,
+        rng_seed: int = 0,
+        max_abs_error: float = 100.0,
+        trace_len: int = 0,
+        keep_memory: bool = False,
+    ) -> TaskRun:
+        """Run `program` on `task` once (Setup, training epochs, validations)."""
+        F = int(task.train_x.shape[1])
+        if memory.features != F:
+            raise ValueError(f"memory has F={memory.features} but task {task.name!r} has F={F}")
+        program.check_fits(memory)
+        n_train = task.max_train_examples if n_train is None else int(n_train)
+        n_valid = task.num_valid if n_valid is None else int(n_valid)
+        scalars = np.zeros(memory.scalars)
+        vectors = np.zeros((memory.vectors, F))
+        matrices = np.zeros((memory.matrices, F, F))
+        epoch_loss = np.zeros(task.orders.shape[0])
+        trace = np.zeros(max(int(trace_len), 0))
+        counts = np.zeros(3, dtype=np.int64)
+        run_task(
+            np.ascontiguousarray(program.code, dtype=np.int32),
+            np.ascontiguousarray(program.data, dtype=np.float64),
+            np.ascontiguousarray(program.bounds, dtype=np.int64),
+            scalars, vectors, matrices,
+            task.train_x, task.train_y, task.orders, np.int64(max(n_train, 0)),
+            task.valid_x, task.valid_y, np.int64(max(n_valid, 0)),
+            bool(task.is_accuracy), float(max_abs_error), np.uint64(int(rng_seed) & MASK64),
+            epoch_loss, trace, counts,
+        )  # fmt: skip
+        return TaskRun(
+            epoch_loss=epoch_loss,
+            epochs_validated=int(counts[0]),
+            trace=trace[: counts[1]].copy(),
+            train_steps=int(counts[2]),
+            scalars=scalars if keep_memory else None,
+            vectors=vectors if keep_memory else None,
+            matrices=matrices if keep_memory else None,
+        )
+
+    def run_batch(
+        self,
+        programs: PackedPrograms | Sequence[Program],
+        tasks: PackedTasks | Sequence,
+        memory: MemorySpec,
+        seeds,
+        *,
+        n_train=None,
+        max_abs_error: float = 100.0,
+        trace_len: int = 0,
+        check: bool = True,
+        prune: bool = True,
+    ) -> BatchRun:
+        """Evaluate every program on every task in one compiled call.
+
+        `seeds` and `n_train` broadcast to [P, T] (n_train defaults to each task's full
+        N * E; 0 means the task is not run, fitness 0). With `check`, programs are verified to
+        fit `memory` first (ProgramError otherwise). With `prune` (default), instructions that
+        cannot reach a prediction are skipped; fitness, steps and traces are unchanged.
+        """
+        source = None
+        if not isinstance(programs, PackedPrograms):
+            source = list(programs)
+            programs = pack_programs(source)
+        if not isinstance(tasks, PackedTasks):
+            tasks = pack_tasks(tasks)
+        if memory.features != tasks.features:
+            raise ValueError(
+                f"memory has F={memory.features} but the tasks have F={tasks.features}"
+            )
+        if check:
+            check_packed_fits(programs, memory, source)
+        P, T = len(programs), len(tasks)
+        seeds = _as_pt(_as_u64(seeds), P, T, np.uint64, 0)
+        steps_budget = _as_pt(n_train, P, T, np.int64, tasks.max_train)
+        L = max(int(trace_len), 0)
+        fitness = np.zeros((P, T))
+        train_steps = np.zeros((P, T), dtype=np.int64)
+        traces = np.zeros((P, T, L))
+        trace_counts = np.zeros((P, T), dtype=np.int64)
+        if P:
+            run_batch(
+                programs.codes, programs.datas, programs.bounds,
+                np.int64(memory.scalars), np.int64(memory.vectors), np.int64(memory.matrices),
+                np.int64(tasks.features),
+                tasks.train_x, tasks.train_y, tasks.train_off,
+                tasks.valid_x, tasks.valid_y, tasks.valid_off,
+                tasks.orders, tasks.order_off,
+                steps_budget, tasks.num_valid, tasks.valid_divisor, tasks.is_accuracy,
+                float(max_abs_error), seeds, bool(prune),
+                fitness, train_steps, traces, trace_counts,
+            )  # fmt: skip
+        return BatchRun(fitness, train_steps, traces, trace_counts)

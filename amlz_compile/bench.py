@@ -1,0 +1,169 @@
+"""Benchmarks: `python -m amlz_compile.bench [--only KEY,...]` prints one JSON object.
+
+A registry of named benchmark functions. Each returns a number (or a JSON-able value) for its key.
+Other modules add keys with the `benchmark("key")` decorator in a module named `bench` or
+`*_bench` anywhere under `amlz_compile` (found and imported automatically), or by importing
+`register_benchmark` and calling it. Timings are warm: compilation happens before measuring.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+BENCHMARKS: dict[str, Callable[[], object]] = {}
+
+
+def register_benchmark(key: str, fn: Callable[[], object]) -> None:
+    """Add a benchmark under `key` (one key per function; a duplicate key is an error)."""
+    if key in BENCHMARKS and BENCHMARKS[key] is not fn:
+        raise ValueError(f"benchmark key {key!r} is already registered")
+    BENCHMARKS[key] = fn
+
+
+def benchmark(key: str) -> Callable[[Callable[[], object]], Callable[[], object]]:
+    """Decorator form of `register_benchmark`."""
+
+    def deco(fn: Callable[[], object]) -> Callable[[], object]:
+        register_benchmark(key, fn)
+        return fn
+
+    return deco
+
+
+def discover() -> None:
+    """Import every `amlz_compile` module named `bench` or `*_bench` so they can register."""
+    import amlz_compile
+
+    for info in pkgutil.walk_packages(amlz_compile.__path__, "amlz_compile."):
+        last = info.name.rsplit(".", 1)[-1]
+        if info.name != "amlz_compile.bench" and (last == "bench" or last.endswith("_bench")):
+            importlib.import_module(info.name)
+
+
+# -- the reference demo workload (semantics 7.4, run_demo.sh) ----------------------------------
+
+DEMO_MEMORY = (4, 3, 1)  # scalars, vectors, matrices
+DEMO_SIZES = (10, 2, 8)  # setup, predict, learn
+
+
+def demo_tasks(
+    n_tasks: int = 10, features: int = 4, n_train: int = 100, n_valid: int = 100, seed: int = 0
+) -> list:
+    """Linear regression tasks y = w.x with x, w ~ N(0, 1), one epoch (the demo's search tasks)."""
+    from .tasks import Task
+
+    rng = np.random.default_rng(seed)
+    tasks = []
+    for t in range(n_tasks):
+        w = rng.standard_normal(features)
+        tx = rng.standard_normal((n_train, features))
+        vx = rng.standard_normal((n_valid, features))
+        order = np.arange(n_train, dtype=np.int32)[None, :]
+        tasks.append(Task(f"linear{t}", tx, tx @ w, vx, vx @ w, order, index=t))
+    return tasks
+
+
+def random_demo_programs(
+    n: int, seed: int = 0, ops=None, sizes=DEMO_SIZES, memory=DEMO_MEMORY
+) -> list:
+    """Random programs of the demo's ops with the reference's address and data draws (2.3)."""
+    from .ir.ops import DEMO_OPS, op_info
+    from .ir.program import Instruction, Program
+
+    ops = DEMO_OPS if ops is None else ops
+    rng = np.random.default_rng(seed)
+    counts = {"s": memory[0], "v": memory[1], "m": memory[2]}
+    low_out = {"s": 1, "v": 1, "m": 0}
+
+    def instr() -> Instruction:
+        op = int(ops[rng.integers(len(ops))])
+        info = op_info(op)
+        fields = {}
+        if info.in1:
+            fields["in1"] = int(rng.integers(counts[info.in1]))
+        if info.in2:
+            fields["in2"] = int(rng.integers(counts[info.in2]))
+        if info.out:
+            fields["out"] = int(rng.integers(low_out[info.out], counts[info.out]))
+        if "act" in info.data:
+            fields["act"] = float(rng.uniform(-1, 1))
+        for f in ("f0", "f1", "f2"):
+            if f in info.data:
+                fields[f] = float(rng.uniform(-1, 1))
+        return Instruction(op, **fields)
+
+    return [Program(*[[instr() for _ in range(k)] for k in sizes]) for _ in range(n)]
+
+
+def _time_per_item(run: Callable[[], None], n_items: int, repeats: int) -> float:
+    """Median over `repeats` of the wall time of `run()` divided by `n_items`, in microseconds."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - t0) / n_items * 1e6)
+    return statistics.median(times)
+
+
+@benchmark("interp_us_per_individual_demo")
+def interp_us_per_individual_demo(n_programs: int = 2000, repeats: int = 5) -> float:
+    """Interpreter µs per full evaluation of a random demo program on the demo's 10 tasks.
+
+    Batches of `n_programs` random programs go through the batch kernel as the search calls it
+    (programs and tasks packed beforehand); the figure is the median over `repeats` batches of
+    batch time / programs.
+    """
+    from .backends.interp import InterpBackend
+    from .backends.packing import pack_programs, pack_tasks
+    from .ir.program import MemorySpec
+
+    memory = MemorySpec(*DEMO_MEMORY, features=4)
+    tasks = pack_tasks(demo_tasks())
+    programs = pack_programs(random_demo_programs(n_programs, seed=1))
+    backend = InterpBackend()
+    seeds = np.arange(n_programs * len(tasks), dtype=np.uint64).reshape(n_programs, len(tasks))
+    backend.run_batch(programs, tasks, memory, seeds)  # compile / warm up
+    return round(
+        _time_per_item(
+            lambda: backend.run_batch(programs, tasks, memory, seeds), n_programs, repeats
+        ),
+        3,
+    )
+
+
+def run(only: list[str] | None = None) -> dict[str, object]:
+    """Run the selected benchmarks (all when `only` is None) and return {key: value}."""
+    discover()
+    keys = only if only else list(BENCHMARKS)
+    unknown = [k for k in keys if k not in BENCHMARKS]
+    if unknown:
+        raise SystemExit(f"unknown benchmark key(s) {unknown}; known: {sorted(BENCHMARKS)}")
+    return {key: BENCHMARKS[key]() for key in keys}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m amlz_compile.bench", description=__doc__)
+    parser.add_argument("--only", default="", help="comma-separated benchmark keys")
+    parser.add_argument("--list", action="store_true", help="list the keys and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        discover()
+        print("\n".join(sorted(BENCHMARKS)))
+        return
+    only = [k.strip() for k in args.only.split(",") if k.strip()] or None
+    json.dump(run(only), sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    # Run through the importable module so its registry is the one plugins register into.
+    importlib.import_module("amlz_compile.bench").main()
