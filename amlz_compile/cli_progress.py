@@ -228,12 +228,18 @@ class RunRecorder:
         self.display = display
         self.meta = dict(meta)
         self.result = None
+        previous = run.read_json("best.json") or {}
+        # Once a candidate passed the select tasks, best.* holds kept candidates only.
+        self.selected = (previous.get("meta") or {}).get("stage") == "select"
+        self._search_best: tuple | None = None
 
     def __call__(self, event: Any) -> None:
         rec = event_record(event)
         kind = rec["kind"]
         if kind == "new_best":
             self._best(event)
+        elif kind == "progress" and getattr(event, "best_program", None) is not None:
+            self._search_progress(event)
         logged = {k: v for k, v in rec.items() if k != "_islands_stats"}
         self.run.log(logged)
         if kind == "finished":
@@ -241,11 +247,38 @@ class RunRecorder:
             self.run.write_json("result.json", logged)
         self.display.show(rec)
 
+    def _search_progress(self, event: Any) -> None:
+        """Before the first selected candidate, best.* follow the populations' best program;
+        the hall of fame collects every population best (by search fitness)."""
+        from .passes import canonical_key
+
+        program, fitness = event.best_program, event.best_search_fitness
+        key = (program, fitness)
+        if key == self._search_best:
+            return
+        self._search_best = key
+        self.run.offer(program, fitness, {"search_fitness": fitness,
+                                          "experiment": event.experiment})  # fmt: skip
+        if self.selected:
+            return
+        meta = {
+            **self.meta,
+            "stage": "search",
+            "fitness": fitness,
+            "search_fitness": fitness,
+            "experiment": event.experiment,
+            "elapsed": event.elapsed,
+            "canonical_key": canonical_key(program),
+        }
+        self.run.write_best(program, meta)
+
     def _best(self, event: Any) -> None:
         from .passes import canonical_key
 
+        self.selected = True
         meta = {
             **self.meta,
+            "stage": "select",
             "fitness": event.select_fitness,
             "search_fitness": event.search_fitness,
             "select_fitness": event.select_fitness,
@@ -256,9 +289,10 @@ class RunRecorder:
         self.run.write_best(event.program, meta)
         self.run.offer(
             event.program,
-            event.select_fitness,
-            {"search_fitness": event.search_fitness, "experiment": event.experiment},
-        )
+            event.search_fitness,
+            {"search_fitness": event.search_fitness, "select_fitness": event.select_fitness,
+             "experiment": event.experiment},
+        )  # fmt: skip
 
 
 def print_json(obj: Any, stream=None) -> None:

@@ -211,6 +211,7 @@ class ProgressEvent:
     elapsed: float
     remaining: float | None  # seconds to the time limit
     kind: str = "progress"
+    best_program: Program | None = None  # the best in the current populations (CLI: best.txt)
 
 
 @dataclass
@@ -623,6 +624,7 @@ class SearchRun:
                 best_select_fitness=self.state["best_select"],
                 elapsed=self._elapsed(),
                 remaining=self._remaining(),
+                best_program=self._arch.best()[1] if self._arch is not None else None,
             )
         )
 
