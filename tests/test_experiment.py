@@ -210,6 +210,12 @@ def _assert_same_islands(a: dict, b: dict) -> None:
             assert np.array_equal(np.asarray(x[key]), np.asarray(y[key])), key
 
 
+def _env() -> dict:
+    """The environment for a child Python that imports this checkout."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path}
+
+
 def _resume_in_new_process(ckpt_dir: Path, max_individuals: int) -> dict:
     code = textwrap.dedent(
         f"""
@@ -227,7 +233,7 @@ def _resume_in_new_process(ckpt_dir: Path, max_individuals: int) -> dict:
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=_env(),
         timeout=300,
         check=True,
     )
@@ -280,7 +286,7 @@ def test_sigkill_loses_at_most_the_work_since_the_last_checkpoint(tmp_path):
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", code],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
