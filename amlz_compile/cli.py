@@ -9,6 +9,7 @@ usage), never a traceback; set AMLZ_DEBUG=1 to see tracebacks.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
 import sys
@@ -732,16 +733,23 @@ def evaluate_program(
     if any(t.features != F for t in tasks):
         raise UserError("all tasks of one evaluation must share one feature size")
     memory = program.required_memory(F)
-    evaluator = Evaluator(
-        tasks, memory, backend=backend, combination=combination, max_abs_error=max_abs_error
-    )
-    detail = evaluator.evaluate_detailed(program, seed=seed)
+    program.check_fits(memory)
+    wanted = {"backend": backend, "combination": combination, "max_abs_error": max_abs_error}
+    params = inspect.signature(Evaluator).parameters
+    evaluator = Evaluator(tasks, memory, **{k: v for k, v in wanted.items() if k in params})
+    detail = evaluator.evaluate_detailed(program, seed)
+    if isinstance(detail, dict):
+        fitness, per_task_fit = detail["fitness"], detail["per_task"]
+    elif isinstance(detail, tuple) and not hasattr(detail, "fitness"):
+        fitness, per_task_fit = detail[0], detail[1]
+    else:
+        fitness, per_task_fit = detail.fitness, detail.per_task
     per_task = [
         {"name": t.name, "index": i, "eval_type": t.eval_type, "fitness": float(f)}
-        for i, (t, f) in enumerate(zip(tasks, detail.per_task, strict=True))
+        for i, (t, f) in enumerate(zip(tasks, per_task_fit, strict=True))
     ]
     return {
-        "fitness": float(detail.fitness),
+        "fitness": float(fitness),
         "per_task": per_task,
         "combination": combination,
         "backend": backend,

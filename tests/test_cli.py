@@ -292,3 +292,47 @@ def test_help_does_not_import_numba():
     proc = amlz("--help")
     for command in ("evolve", "resume", "show", "eval", "export", "verify", "bench", "tasks"):
         assert command in proc.stdout
+
+
+# -- display and run directory pieces -----------------------------------------------------------
+
+
+def test_rich_display_renders_islands():
+    import io
+
+    from amlz_compile.cli_progress import Display
+
+    stream = io.StringIO()
+    display = Display("rich", stream=stream)
+    display.start("amlz evolve test")
+    island = {"island": 0, "individuals": 1200, "individuals_per_s": 600.0, "best_fitness": 0.5,
+              "mean_fitness": 0.25, "train_steps": 10, "fec_hit_rate": 0.25,
+              "dedup_hit_rate": None}  # fmt: skip
+    record = {"kind": "progress", "experiment": 0, "individuals": 2400,
+              "individuals_per_s": 1200.0, "fec_hit_rate": 0.25, "dedup_hit_rate": None,
+              "best_search_fitness": 0.5, "best_select_fitness": None, "elapsed": 65.0,
+              "remaining": 30.0, "islands": [island, {**island, "island": 1}]}  # fmt: skip
+    display.show(record)
+    display.stop()
+    text = stream.getvalue()
+    for fragment in ("island", "1,200", "25.0%", "0.500000", "1:05", "0:30", "all"):
+        assert fragment in text, fragment
+
+
+def test_hall_of_fame_keeps_the_best_per_simplified_size(tmp_path):
+    from amlz_compile.algorithms import load_builtin
+    from amlz_compile.ir.program import Instruction, Program
+    from amlz_compile.rundir import RunDir, RunDirError
+
+    run = RunDir.create(tmp_path / "r")
+    linear = load_builtin("linear")
+    padded = Program(linear.setup + (Instruction(0),), linear.predict, linear.learn)
+    assert run.offer(linear, 0.5, {})
+    assert not run.offer(padded, 0.4, {})  # same simplified size, lower fitness
+    assert run.offer(padded, 0.6, {})
+    assert run.offer(load_builtin("neural_net"), 0.1, {})
+    entries = RunDir(tmp_path / "r").hall_of_fame()  # re-read from disk
+    assert [e["fitness"] for e in entries] == [0.6, 0.1]
+    assert entries[0]["size"] == len(linear)
+    with pytest.raises(RunDirError, match="not empty"):
+        RunDir.create(tmp_path / "r")
