@@ -3,7 +3,7 @@
 The population lives in padded arrays (code int32[P, L, 4], data float64[P, L, 4], sizes
 int64[P, 3], fitness float64[P]); slot `istate[0]` holds the oldest individual and is the next
 one replaced, so overwriting slots cyclically is exactly aging. One kernel call makes a whole
-sweep of P children (`kernels.evolve_kernel`); Python touches the population once per sweep.
+sweep of P children (`kernels.population_kernel`); Python touches the population once per sweep.
 All randomness comes from one SplitMix64 stream per population (`draws.py`), so a seed makes a
 run reproducible and `get_state`/`set_state` resume it bit for bit.
 """
@@ -174,6 +174,13 @@ class RegularizedEvolution:
         self.run_individuals = 0  # individuals made inside run() (for individuals_per_s)
         self.run_seconds = 0.0
 
+    _nofit = np.zeros(0)
+    _none = (
+        np.zeros((0, 1, 4), dtype=np.int32),
+        np.zeros((0, 1, 4), dtype=np.float64),
+        np.zeros((0, 3), dtype=np.int64),
+    )
+
     @property
     def pop(self) -> tuple:
         return (self.pop_code, self.pop_data, self.pop_sizes, self.fitness)
@@ -190,9 +197,10 @@ class RegularizedEvolution:
         """Fill every slot with the initial model (randomised for 'random'), Mutate(0),
         evaluate (reference Init). Returns stats()."""
         t0 = time.perf_counter()
-        code, data, sizes = program_rows(self.template, len(self.template) + 1)
-        randomize = self.config.initial_population == "random"
-        K.init_kernel(0, code, data, sizes, randomize, self.pop, *self._args())
+        code, data, sizes = program_rows(self.template, int(self.ip[K.IP_ROWS]))
+        randomize = int(self.config.initial_population == "random")
+        K.population_kernel(K.MODE_INIT, randomize, code[None], data[None], sizes[None],
+                            self._nofit, self.pop, *self._args())  # fmt: skip
         self.initialized = True
         self.elapsed += time.perf_counter() - t0
         return self.stats()
@@ -238,7 +246,8 @@ class RegularizedEvolution:
         t0 = time.perf_counter()
         remaining = self.P
         while remaining > 0:
-            done = K.evolve_kernel(remaining, self.pop, *self._args())
+            done = K.population_kernel(K.MODE_EVOLVE, remaining, *self._none, self._nofit,
+                                       self.pop, *self._args())  # fmt: skip
             remaining -= done
             if remaining > 0:
                 self._grow(2 * int(self.ip[K.IP_ROWS]))
@@ -304,7 +313,8 @@ class RegularizedEvolution:
         single = isinstance(programs, Program)
         progs = [programs] if single else list(programs)
         code, data, sizes = self._rows_of(progs)
-        out = K.evaluate_kernel(code, data, sizes, *self._args())
+        out = np.zeros(len(progs))
+        K.population_kernel(K.MODE_EVALUATE, 0, code, data, sizes, out, self.pop, *self._args())
         return float(out[0]) if single else out
 
     # -- migration ----------------------------------------------------------------------------
@@ -343,15 +353,16 @@ class RegularizedEvolution:
         code, data, sizes = self._rows_of(progs)
         if fitnesses is None:
             fit = np.zeros(len(progs))
-            evaluate = True
+            evaluate = 1
         else:
-            fit = np.asarray(fitnesses, dtype=np.float64)
+            fit = np.array(fitnesses, dtype=np.float64)
             if fit.shape != (len(progs),):
                 raise ValueError("fitnesses must match programs one to one")
-            evaluate = False
-        out = K.place_kernel(code, data, sizes, fit, evaluate, self.pop, *self._args())
+            evaluate = 0
+        K.population_kernel(K.MODE_PLACE, evaluate, code, data, sizes, fit, self.pop,
+                            *self._args())  # fmt: skip
         self.elapsed += time.perf_counter() - t0
-        return out
+        return fit
 
     # -- exact resume -----------------------------------------------------------------------
     def get_state(self) -> dict:

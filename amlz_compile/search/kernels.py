@@ -1,6 +1,6 @@
 """The search's hot loop, compiled: tournament, mutation, dedup, FEC, evaluation, aging.
 
-Python calls `evolve_kernel` once per sweep (or per remainder of one): it produces children
+Python calls `population_kernel` once per sweep (or per remainder of one): it produces children
 slot after slot and touches nothing outside the arrays it is given. Per child (reference order
 of draws, semantics 4.4): T tournament draws, the mutation draws, then one evaluation seed per
 fully evaluated task. Evaluation of a program:
@@ -246,7 +246,11 @@ def structure_key(lc, ld, lb, ntrain, n_tasks, with_budget):
 
 @njit(**_JIT)
 def _task_fitness(t, ip, fp, tk, fc, st, ws):
-    """Fitness of the live program in ws on task t (FEC first when enabled)."""
+    """Fitness of the live program in ws on task t (FEC first when enabled).
+
+    One call site of the interpreter (fingerprint and full run share it) keeps the compiled
+    code small: numba inlines the interpreter at every call site.
+    """
     train_x, train_y, train_off = tk[0], tk[1], tk[2]
     valid_x, valid_y, valid_off = tk[3], tk[4], tk[5]
     orders, order_off, valid_divisor, is_acc_arr = tk[6], tk[7], tk[10], tk[11]
@@ -265,31 +269,41 @@ def _task_fitness(t, ip, fp, tk, fc, st, ws):
     vx = valid_x[valid_off[t] : valid_off[t + 1]]
     vy = valid_y[valid_off[t] : valid_off[t + 1]]
     od = orders[order_off[t] : order_off[t + 1], :N]
-    n_valid = valid_off[t + 1] - valid_off[t]
+    n_valid_all = valid_off[t + 1] - valid_off[t]
     is_acc = is_acc_arr[t]
     mae = fp[FP_MAX_ABS_ERROR]
+    fec = ip[IP_FEC] != 0
     key = uint64(0)
-    if ip[IP_FEC] != 0:
-        n_first = min(ip[IP_FEC_TRAIN], N)
-        nv = min(ip[IP_FEC_VALID], n_valid)
-        tr = trace[: n_first + nv]
-        run_task(code, data, lb, S, V, M, tx, ty, od, ip[IP_FEC_TRAIN], vx, vy, nv, is_acc, mae,
-                 uint64(FEC_SEED), epoch_loss, tr, counts)  # fmt: skip
+    n_first = min(ip[IP_FEC_TRAIN], N)
+    nv = min(ip[IP_FEC_VALID], n_valid_all)
+    for phase in range(2):
+        fingerprinting = phase == 0
+        if fingerprinting and not fec:
+            continue
+        if fingerprinting:
+            seed = uint64(FEC_SEED)
+            steps = ip[IP_FEC_TRAIN]
+            n_valid = nv
+            tr = trace[: n_first + nv]
+        else:
+            seed = draw_seed(st[0])
+            steps = n_train
+            n_valid = n_valid_all
+            tr = trace[:0]
+        run_task(code, data, lb, S, V, M, tx, ty, od, steps, vx, vy, n_valid, is_acc, mae, seed,
+                 epoch_loss, tr, counts)  # fmt: skip
         counters[C_STEPS] += counts[2]
-        key = fingerprint(tr, counts[1], counts[0], counts[2], n_first, ty, od[0], vy, nv, is_acc,
-                          mae, t, n_train)  # fmt: skip
-        hit, value = lru_get(fc, key)
-        if hit:
-            counters[C_FEC_HITS] += 1
-            return value
-        counters[C_FEC_MISSES] += 1
-    seed = draw_seed(st[0])
-    run_task(code, data, lb, S, V, M, tx, ty, od, n_train, vx, vy, n_valid, is_acc, mae, seed,
-             epoch_loss, ws[20], counts)  # fmt: skip
-    counters[C_STEPS] += counts[2]
+        if fingerprinting:
+            key = fingerprint(tr, counts[1], counts[0], counts[2], n_first, ty, od[0], vy, nv,
+                              is_acc, mae, t, n_train)  # fmt: skip
+            hit, value = lru_get(fc, key)
+            if hit:
+                counters[C_FEC_HITS] += 1
+                return value
+            counters[C_FEC_MISSES] += 1
     counters[C_FULL_RUNS] += 1
     f = task_fitness(epoch_loss, counts[0], valid_divisor[t], is_acc)
-    if ip[IP_FEC] != 0:
+    if fec:
         lru_put(fc, key, f)
     return f
 
@@ -325,8 +339,9 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws):
     span = max(addr[0], max(addr[1], addr[2]))
     dce(code, data, sizes, span, ws)
     counters = st[2]
+    dedup = ip[IP_DEDUP] != 0
     key = uint64(0)
-    if ip[IP_DEDUP] != 0:
+    if dedup:
         key = structure_key(ws[12], ws[13], ws[14], ntrain, n_tasks, ip[IP_BUDGET] != 0)
         hit, value = lru_get(dc, key)
         if hit:
@@ -338,53 +353,28 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws):
     first = n_tasks
     if ip[IP_HURDLES] != 0:
         first = min(ip[IP_HURDLE_TASKS], n_tasks)
-    for t in range(first):
+    f = -1.0
+    for t in range(n_tasks):
         fits[t] = _task_fitness(t, ip, fp, tk, fc, st, ws)
-    if first < n_tasks:
-        hist, hmeta, hthr = hs[0], hs[1], hs[2]
-        h = _combine(fits, first, median, ws[19])
-        passed = hurdle_passes(hist, hmeta, hthr, h)
-        hurdle_record(hist, hmeta, hthr, h, fp[FP_PERCENTILE])
-        if not passed:
-            counters[C_HURDLE_STOPS] += 1
-            f = h * first / n_tasks
-            if ip[IP_DEDUP] != 0:
-                lru_put(dc, key, f)
-            return f
-        for t in range(first, n_tasks):
-            fits[t] = _task_fitness(t, ip, fp, tk, fc, st, ws)
-    f = _combine(fits, n_tasks, median, ws[19])
-    if ip[IP_DEDUP] != 0:
+        if t == first - 1 and first < n_tasks:
+            hist, hmeta, hthr = hs[0], hs[1], hs[2]
+            h = _combine(fits, first, median, ws[19])
+            passed = hurdle_passes(hist, hmeta, hthr, h)
+            hurdle_record(hist, hmeta, hthr, h, fp[FP_PERCENTILE])
+            if not passed:
+                counters[C_HURDLE_STOPS] += 1
+                f = h * first / n_tasks
+                break
+    if f < 0.0:
+        f = _combine(fits, n_tasks, median, ws[19])
+    if dedup:
         lru_put(dc, key, f)
     return f
 
 
 # -- population kernels -----------------------------------------------------------------------
 
-
-@njit(**_JIT)
-def _store(pop, slot, code, data, sizes, f):
-    pc, pd, ps, pf = pop
-    n = sizes[0] + sizes[1] + sizes[2]
-    for r in range(n):
-        for q in range(4):
-            pc[slot, r, q] = code[r, q]
-            pd[slot, r, q] = data[r, q]
-    for c in range(3):
-        ps[slot, c] = sizes[c]
-    pf[slot] = f
-
-
-@njit(**_JIT)
-def _load(pop, slot, code, data, sizes):
-    pc, pd, ps, _ = pop
-    n = ps[slot, 0] + ps[slot, 1] + ps[slot, 2]
-    for r in range(n):
-        for q in range(4):
-            code[r, q] = pc[slot, r, q]
-            data[r, q] = pd[slot, r, q]
-    for c in range(3):
-        sizes[c] = ps[slot, c]
+MODE_EVOLVE, MODE_INIT, MODE_PLACE, MODE_EVALUATE = 0, 1, 2, 3
 
 
 @njit(**_JIT)
@@ -401,109 +391,84 @@ def tournament(fitness, P, T, rng):
 
 
 @njit(**_JIT)
-def evolve_kernel(n_children, pop, ip, fp, mt, tk, dc, fc, hs, st, ws):
-    """Make up to n_children children (tournament, Mutate(1), evaluate, replace the oldest).
+def _copy_in(src_code, src_data, src_sizes, j, code, data, sizes):
+    n = src_sizes[j, 0] + src_sizes[j, 1] + src_sizes[j, 2]
+    for r in range(n):
+        for q in range(4):
+            code[r, q] = src_code[j, r, q]
+            data[r, q] = src_data[j, r, q]
+    for c in range(3):
+        sizes[c] = src_sizes[j, c]
 
-    Stops early (returning the number made) when the longest program could no longer grow by
-    one row in the buffers; the caller enlarges them and calls again.
+
+@njit(**_JIT)
+def population_kernel(mode, n, ccode, cdata, csizes, cfit, pop, ip, fp, mt, tk, dc, fc, hs, st, ws):
+    """The one compiled entry point (one copy of the evaluation code). Modes:
+
+    MODE_EVOLVE: make up to n children (tournament, Mutate(1), evaluate, replace the oldest);
+      stops early when the longest program could no longer grow by one row (the caller
+      enlarges the buffers and calls again). Returns the number made.
+    MODE_INIT: reference Init() of slots 0..P-1 from the template ccode[0]/cdata[0]/csizes[0]
+      (randomised when n != 0, i.e. RANDOM_ALGORITHM), Mutate(0), evaluate. Returns P.
+    MODE_PLACE: put the candidates into the oldest slots (they become the youngest), evaluated
+      when n != 0, else with fitness cfit. Returns the count; their fitnesses go to cfit.
+    MODE_EVALUATE: fitness of the candidates into cfit, nothing placed.
     """
     rng, istate, counters = st
     P = ip[IP_P]
     T = ip[IP_T]
     rows = ip[IP_ROWS]
     ops, n_ops, addr, smin, smax, types = mt
+    pc, pd, ps, fitness = pop
     code, data, sizes = ws[9], ws[10], ws[11]
-    fitness = pop[3]
-    for done in range(n_children):
-        if istate[1] + 2 > rows:
-            return done
-        parent = tournament(fitness, P, T, rng)
-        _load(pop, parent, code, data, sizes)
-        mutate_rows(1, code, data, sizes, ops, n_ops, addr, smin, smax, types,
-                    fp[FP_MUTATE_PROB], rng)  # fmt: skip
-        f = evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws)
-        slot = istate[0]
-        _store(pop, slot, code, data, sizes, f)
-        n = sizes[0] + sizes[1] + sizes[2]
-        if n > istate[1]:
-            istate[1] = n
-        istate[0] = (slot + 1) % P
-        counters[C_INDIVIDUALS] += 1
-    return n_children
-
-
-@njit(**_JIT)
-def init_kernel(start, tcode, tdata, tsizes, randomize, pop, ip, fp, mt, tk, dc, fc, hs, st, ws):
-    """Reference Init() for slots start..P-1: the template (randomised for RANDOM_ALGORITHM),
-    Mutate(0) (one draw when mutate_prob < 1), evaluate, store. Returns the next slot."""
-    rng, istate, counters = st
-    P = ip[IP_P]
-    ops, n_ops, addr, smin, smax, types = mt
-    code, data, sizes = ws[9], ws[10], ws[11]
-    n = tsizes[0] + tsizes[1] + tsizes[2]
-    for slot in range(start, P):
-        for r in range(n):
-            for q in range(4):
-                code[r, q] = tcode[r, q]
-                data[r, q] = tdata[r, q]
-        for c in range(3):
-            sizes[c] = tsizes[c]
-        if randomize:
-            random_rows(code, data, sizes, ops, n_ops, addr, rng)
-        mutate_rows(0, code, data, sizes, ops, n_ops, addr, smin, smax, types,
-                    fp[FP_MUTATE_PROB], rng)  # fmt: skip
-        f = evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws)
-        _store(pop, slot, code, data, sizes, f)
-        if n > istate[1]:
-            istate[1] = n
-        counters[C_INDIVIDUALS] += 1
-    istate[0] = 0
-    return P
-
-
-@njit(**_JIT)
-def place_kernel(ccode, cdata, csizes, cfit, evaluate, pop, ip, fp, mt, tk, dc, fc, hs, st, ws):
-    """Put candidates into the oldest slots (advancing the slot pointer), evaluating them when
-    `evaluate` (else using cfit). Returns their fitnesses."""
-    rng, istate, counters = st
-    P = ip[IP_P]
-    code, data, sizes = ws[9], ws[10], ws[11]
-    k = csizes.shape[0]
-    out = np.empty(k)
-    for j in range(k):
-        n = csizes[j, 0] + csizes[j, 1] + csizes[j, 2]
-        for r in range(n):
-            for q in range(4):
-                code[r, q] = ccode[j, r, q]
-                data[r, q] = cdata[j, r, q]
-        for c in range(3):
-            sizes[c] = csizes[j, c]
-        if evaluate:
-            f = evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws)
+    if mode == MODE_EVOLVE:
+        count = n
+    elif mode == MODE_INIT:
+        count = P
+    else:
+        count = csizes.shape[0]
+    for j in range(count):
+        if mode == MODE_EVOLVE:
+            if istate[1] + 2 > rows:
+                return j
+            parent = tournament(fitness, P, T, rng)
+            _copy_in(pc, pd, ps, parent, code, data, sizes)
+            mutate_rows(1, code, data, sizes, ops, n_ops, addr, smin, smax, types,
+                        fp[FP_MUTATE_PROB], rng)  # fmt: skip
+        elif mode == MODE_INIT:
+            _copy_in(ccode, cdata, csizes, 0, code, data, sizes)
+            if n != 0:
+                random_rows(code, data, sizes, ops, n_ops, addr, rng)
+            mutate_rows(0, code, data, sizes, ops, n_ops, addr, smin, smax, types,
+                        fp[FP_MUTATE_PROB], rng)  # fmt: skip
         else:
+            _copy_in(ccode, cdata, csizes, j, code, data, sizes)
+        if mode == MODE_PLACE and n == 0:
             f = cfit[j]
-        out[j] = f
+        else:
+            f = evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws)
+        if mode == MODE_EVALUATE:
+            cfit[j] = f
+            continue
+        if mode == MODE_PLACE:
+            cfit[j] = f
         slot = istate[0]
-        _store(pop, slot, code, data, sizes, f)
-        if n > istate[1]:
-            istate[1] = n
-        istate[0] = (slot + 1) % P
-    return out
-
-
-@njit(**_JIT)
-def evaluate_kernel(ccode, cdata, csizes, ip, fp, mt, tk, dc, fc, hs, st, ws):
-    """Search fitness of candidates without placing them (caches and counters are updated)."""
-    code, data, sizes = ws[9], ws[10], ws[11]
-    k = csizes.shape[0]
-    out = np.empty(k)
-    for j in range(k):
-        n = csizes[j, 0] + csizes[j, 1] + csizes[j, 2]
-        for r in range(n):
+        if mode == MODE_INIT:
+            slot = j
+        total = sizes[0] + sizes[1] + sizes[2]
+        for r in range(total):
             for q in range(4):
-                code[r, q] = ccode[j, r, q]
-                data[r, q] = cdata[j, r, q]
+                pc[slot, r, q] = code[r, q]
+                pd[slot, r, q] = data[r, q]
         for c in range(3):
-            sizes[c] = csizes[j, c]
-        out[j] = evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws)
-    return out
+            ps[slot, c] = sizes[c]
+        fitness[slot] = f
+        if total > istate[1]:
+            istate[1] = total
+        if mode == MODE_INIT:
+            istate[0] = 0
+        else:
+            istate[0] = (slot + 1) % P
+        if mode != MODE_PLACE:
+            counters[C_INDIVIDUALS] += 1
+    return count

@@ -1,0 +1,268 @@
+"""Regularized evolution: tournament and aging, evaluation (DCE soundness, dedup, FEC, hurdles,
+train budget, median), exact resume, migration, and a small demo search that improves."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from amlz_compile.backends.interp import run_task
+from amlz_compile.fitness import combine, task_fitness
+from amlz_compile.ir.ops import DEMO_OPS
+from amlz_compile.ir.program import Instruction, MemorySpec, Program
+from amlz_compile.rng import SplitMix64, new_state
+from amlz_compile.search import kernels as K
+from amlz_compile.search.budget import train_examples
+from amlz_compile.search.config import SearchConfig
+from amlz_compile.search.evolution import RegularizedEvolution
+from amlz_compile.search.generator import linear_algorithm, neural_net_algorithm
+from amlz_compile.tasks import build_collection
+from tests.strategies import programs
+
+MEM = {"scalars": 4, "vectors": 3, "matrices": 1}
+
+
+def linear_tasks(n=3, train=40, valid=20, features=4):
+    spec = {"kind": "linear", "features": features, "num_train": train, "num_valid": valid,
+            "num_tasks": n, "eval_type": "rms"}  # fmt: skip
+    return build_collection([spec])
+
+
+TASKS = linear_tasks()
+
+
+def config(**kw) -> SearchConfig:
+    base = dict(
+        setup_ops=DEMO_OPS, predict_ops=DEMO_OPS, learn_ops=DEMO_OPS,
+        setup_size_init=4, predict_size_init=2, learn_size_init=4,
+        initial_population="random", population_size=30, tournament_size=5,
+        mutate_prob=0.9, memory=MEM, fec={"num_train_examples": 10, "num_valid_examples": 10},
+    )  # fmt: skip
+    base.update(kw)
+    return SearchConfig(**base)
+
+
+def reference_fitness(program: Program, tasks, combination="mean", seed=0) -> float:
+    """Straight through the task kernel: no DCE, no caches."""
+    fits = []
+    for t in tasks:
+        mem = MemorySpec(4, 3, 1, t.features)
+        S, V, M = np.zeros(mem.scalars), np.zeros((mem.vectors, t.features)), np.zeros(
+            (mem.matrices, t.features, t.features))  # fmt: skip
+        loss, counts = np.zeros(t.epochs), np.zeros(3, dtype=np.int64)
+        run_task(program.code, program.data, program.bounds, S, V, M, t.train_x, t.train_y,
+                 t.orders, t.max_train_examples, t.valid_x, t.valid_y, t.num_valid,
+                 t.is_accuracy, 100.0, np.uint64(seed), loss, np.zeros(0), counts)  # fmt: skip
+        fits.append(task_fitness(loss, counts[0], float(t.num_valid), t.is_accuracy))
+    return combine(fits, combination)
+
+
+# -- tournament and aging ---------------------------------------------------------------------
+
+
+def test_tournament_matches_a_plain_model_and_keeps_the_first_maximum():
+    fitness = np.array([0.1, 0.5, 0.5, 0.2, 0.5, 0.0])
+    for seed in range(50):
+        state = new_state(seed)
+        got = K.tournament(fitness, 6, 4, state)
+        g = SplitMix64(seed)
+        draws = [((g.next_u64() >> 32) * 6) >> 32 for _ in range(4)]
+        best = draws[0]
+        for d in draws[1:]:
+            if fitness[d] > fitness[best]:
+                best = d
+        assert got == best
+    flat = np.zeros(6)
+    g = SplitMix64(3)
+    assert K.tournament(flat, 6, 10, new_state(3)) == ((g.next_u64() >> 32) * 6) >> 32
+
+
+def test_children_replace_the_oldest_slot_in_cyclic_order():
+    evo = RegularizedEvolution(config(), TASKS, seed=1)
+    evo.init()
+    assert evo.istate[0] == 0 and evo.stats()["individuals"] == 30
+    before = evo.pop_code.copy(), evo.fitness.copy()
+    made = K.population_kernel(K.MODE_EVOLVE, 3, *evo._none, evo._nofit, evo.pop, *evo._args())
+    assert made == 3 and evo.istate[0] == 3
+    assert np.array_equal(evo.pop_code[3:], before[0][3:])
+    assert np.array_equal(evo.fitness[3:], before[1][3:])
+    evo.immigrate([linear_algorithm((4, 2, 4))] * 2)
+    assert evo.istate[0] == 5 and evo.program(3) == linear_algorithm((4, 2, 4))
+    evo.run(max_individuals=1)  # whole sweeps only
+    assert evo.stats()["individuals"] == 63 and evo.istate[0] == 5
+
+
+def test_run_needs_a_limit_and_stops_at_sweep_boundaries():
+    evo = RegularizedEvolution(config(), TASKS, seed=2)
+    evo.init()
+    with pytest.raises(ValueError):
+        evo.run()
+    steps0 = evo.stats()["train_steps"]
+    s = evo.run(max_train_steps=1)
+    assert s["individuals"] == 60 and s["train_steps"] > steps0
+    assert evo.run(max_train_steps=0)["individuals"] == 60
+
+
+# -- evaluation -------------------------------------------------------------------------------
+
+
+def test_linear_algorithm_fitness_equals_the_kernel_reference():
+    prog = linear_algorithm((4, 2, 4))
+    want = reference_fitness(prog, TASKS)
+    for kw in ({}, {"fec": None, "dedup": False}):
+        evo = RegularizedEvolution(config(**kw), TASKS, seed=0)
+        assert evo.evaluate(prog) == want
+        assert evo.evaluate(prog) == want  # cache hit, same value
+    assert want > 0.4  # 40 SGD steps at lr 0.01 only start to fit
+
+
+@settings(max_examples=25)
+@given(programs(MemorySpec(4, 3, 1, 4), ops=DEMO_OPS))
+def test_dead_code_removal_keeps_fitness_exactly(prog):
+    evo = RegularizedEvolution(config(fec=None, dedup=False), TASKS, seed=0)
+    assert evo.evaluate(prog) == reference_fitness(prog, TASKS)
+
+
+@settings(max_examples=25)
+@given(programs(MemorySpec(4, 3, 2, 4)), st.integers(0, 2**32))
+def test_dead_code_removal_keeps_predictions_with_random_ops(prog, seed):
+    t = TASKS[0]
+    rows = len(prog) + 2
+    evo = RegularizedEvolution(config(memory={"scalars": 4, "vectors": 3, "matrices": 2}), TASKS)
+    ws = evo.ws
+    code = np.zeros((rows, 4), dtype=np.int32)
+    data = np.zeros((rows, 4))
+    code[: len(prog)], data[: len(prog)] = prog.code, prog.data
+    K.dce(code, data, np.array(prog.sizes(), dtype=np.int64), 4, ws)
+    n = ws[14][3]
+    traces = []
+    for c, d, b in ((prog.code, prog.data, prog.bounds), (ws[12][:n], ws[13][:n], ws[14])):
+        S, V, M = np.zeros(4), np.zeros((3, 4)), np.zeros((2, 4, 4))
+        trace, counts = np.full(120, np.nan), np.zeros(3, dtype=np.int64)
+        run_task(c.copy(), d.copy(), b.copy(), S, V, M, t.train_x, t.train_y, t.orders, 40,
+                 t.valid_x, t.valid_y, 20, False, 100.0, np.uint64(seed), np.zeros(1), trace,
+                 counts)  # fmt: skip
+        traces.append((trace.tobytes(), counts.tolist()))
+    assert traces[0] == traces[1]
+
+
+def test_median_combination_is_the_upper_middle():
+    prog = linear_algorithm((4, 2, 4))
+    tasks = linear_tasks(4)
+    evo = RegularizedEvolution(config(fitness_combination="median", fec=None), tasks, seed=0)
+    assert evo.evaluate(prog) == reference_fitness(prog, tasks, "median")
+
+
+def test_identical_population_hits_fec_and_dedup():
+    fec = {"num_train_examples": 10, "num_valid_examples": 10, "forget_every": 5}
+    c = config(initial_population="no_op", mutate_prob=0.0, dedup=False, fec=fec)
+    evo = RegularizedEvolution(c, TASKS, seed=0)
+    s = evo.init()
+    # per task: miss, then 4 hits, the 4th of which forgets the entry; 30 evaluations = 6 cycles
+    assert (s["fec_misses"], s["fec_hits"]) == (3 * 6, 3 * 24)
+    evo = RegularizedEvolution(c.replace(dedup=True), TASKS, seed=0)
+    s = evo.init()
+    # dedup absorbs the repeats; each dedup miss after the first is an FEC hit
+    assert s["dedup_misses"] == 6 and s["dedup_hits"] == 24
+    # (the FEC entry is forgotten after its own 5th use too)
+    assert (s["fec_misses"], s["fec_hits"]) == (3 * 2, 3 * 4)
+
+
+def test_fingerprint_steps_are_counted():
+    c = config(initial_population="linear", mutate_prob=0.0, dedup=False)
+    evo = RegularizedEvolution(c, TASKS, seed=0)
+    s = evo.init()
+    # first individual: 3 fingerprints (10 steps) + 3 full runs (40 steps); then FEC hits
+    assert s["train_steps"] == 3 * 10 + 3 * 40 + 29 * 3 * 10
+
+
+def test_hurdles_stop_bad_candidates_early():
+    tasks = linear_tasks(4)
+    kw = dict(population_size=40, fec=None, dedup=False)
+    plain = RegularizedEvolution(config(**kw), tasks, seed=5)
+    plain.init()
+    plain.run(max_individuals=120)
+    hurdled = RegularizedEvolution(
+        config(hurdles={"enabled": True, "window": 20, "num_tasks": 1}, **kw), tasks, seed=5
+    )
+    hurdled.init()
+    hurdled.run(max_individuals=120)
+    s, p = hurdled.stats(), plain.stats()
+    assert s["hurdle_stops"] > 30
+    assert s["full_runs"] < p["full_runs"] - 60
+    assert s["hurdle_threshold"] is not None
+
+
+def test_budget_gives_no_training_to_over_cost_programs():
+    c = config(train_budget={"baseline": "neural_net", "threshold_factor": 2.0}, fec=None,
+               memory={"scalars": 5, "vectors": 9, "matrices": 2})  # fmt: skip
+    heavy = Program([], [Instruction(64, out=0, f0=0, f1=1)] * 20, [Instruction(1, 1, 1, 1)])
+    assert train_examples(heavy, c, 40) == 0
+    assert train_examples(neural_net_algorithm((4, 2, 4)), c, 40) == 40
+    assert train_examples(linear_algorithm((4, 2, 4)), c, 40) == 40
+    evo = RegularizedEvolution(c, TASKS, seed=0)
+    assert evo.evaluate(heavy) == 0.0 and evo.stats()["train_steps"] == 0
+    assert evo.evaluate(linear_algorithm((4, 2, 4))) == reference_fitness(
+        linear_algorithm((4, 2, 4)), TASKS
+    )
+
+
+# -- resume and migration -----------------------------------------------------------------------
+
+
+def _roundtrip(state: dict) -> dict:
+    buf = io.BytesIO()
+    np.savez(buf, **state)
+    buf.seek(0)
+    with np.load(buf) as z:
+        return {k: z[k] for k in z.files}
+
+
+@pytest.mark.parametrize("extra", [{}, {"hurdles": {"enabled": True, "window": 10}}])
+def test_state_round_trip_continues_bit_exactly(extra):
+    c = config(**extra)
+    a = RegularizedEvolution(c, TASKS, seed=11)
+    a.init()
+    a.run(max_individuals=90)
+    b = RegularizedEvolution(c, TASKS, seed=11)
+    b.init()
+    b.run(max_individuals=30)
+    resumed = RegularizedEvolution(c, TASKS, seed=999)
+    resumed.set_state(_roundtrip(b.get_state()))
+    resumed.run(max_individuals=60)
+    assert np.array_equal(resumed.fitness, a.fitness)
+    assert np.array_equal(resumed.pop_code, a.pop_code)
+    assert resumed.pop_data.tobytes() == a.pop_data.tobytes()
+    sa, sr = a.stats(), resumed.stats()
+    for key in ("individuals", "train_steps", "fec_hits", "dedup_hits", "hurdle_stops"):
+        assert sa[key] == sr[key]
+
+
+def test_emigrants_and_immigrants():
+    evo = RegularizedEvolution(config(), TASKS, seed=4)
+    evo.init()
+    out = evo.emigrants(5, SplitMix64(1))
+    assert len(out) == 5 and all(p in evo.population_programs() for p in out)
+    assert evo.emigrants(3, 7) == evo.emigrants(3, 7)
+    slot = int(evo.istate[0])
+    fits = evo.immigrate([linear_algorithm((4, 2, 4))])
+    assert fits[0] == reference_fitness(linear_algorithm((4, 2, 4)), TASKS)
+    assert evo.fitness[slot] == fits[0] and evo.program(slot) == linear_algorithm((4, 2, 4))
+    evo.immigrate([Program()], fitnesses=[0.25])
+    assert evo.fitness[slot + 1] == 0.25
+
+
+def test_small_demo_search_improves():
+    tasks = linear_tasks(5, 100, 100)
+    evo = RegularizedEvolution(config(population_size=100, tournament_size=10,
+                                      setup_size_init=10, predict_size_init=2,
+                                      learn_size_init=8), tasks, seed=3)  # fmt: skip
+    s0 = evo.init()
+    s1 = evo.run(max_individuals=1500)
+    assert s1["best_fitness"] > s0["best_fitness"]
+    assert s1["mean_fitness"] > s0["mean_fitness"] + 0.02
+    assert s1["dedup_hits"] > 0 and s1["fec_hits"] > 0
