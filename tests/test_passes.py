@@ -141,6 +141,10 @@ def Learn():
     assert live_mask(p).all()
     dropped = p.replace(predict=p.predict[:1])
     assert differs(p, dropped)
+    # nor is s2 a constant 0.5 in Predict (it is one on entry from Setup and from Learn)
+    p = p.replace(setup=[Instruction(56, out=2, act=0.5)])
+    assert constant_values(p)[1] is None
+    assert_same_behaviour(p, simplify_program(p))
 
 
 def test_writes_of_harness_inputs_are_dead_at_component_end_but_live_inside():

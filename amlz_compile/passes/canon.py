@@ -30,6 +30,7 @@ from numba import njit, uint64
 
 from ..ir.ops import OPS
 from ..ir.program import Program
+from .dce import compact_arrays, program_of
 from .liveness import (
     IN1_KIND,
     IN2_KIND,
@@ -214,28 +215,12 @@ def _order_component(code, data, bits, lo, hi, span, order, pos):
 @njit(cache=True)
 def _canonicalise(code, data, bounds, do_dce):
     """DCE (optional), normalisation, ordering and renaming of flat arrays: new arrays."""
-    n = code.shape[0]
     if do_dce:
-        flags = _liveness(code, data, bounds)[0]
+        keep = _liveness(code, data, bounds)[0]
     else:
-        flags = np.empty(n, dtype=np.bool_)
-        for i in range(n):
-            flags[i] = code[i, 0] != 0
-    m = 0
-    for i in range(n):
-        if flags[i]:
-            m += 1
-    c = np.empty((m, 4), dtype=np.int32)
-    d = np.empty((m, 4), dtype=np.float64)
-    nb = np.zeros(4, dtype=np.int64)
-    k = 0
-    for comp in range(3):
-        for i in range(bounds[comp], bounds[comp + 1]):
-            if flags[i]:
-                c[k] = code[i]
-                d[k] = data[i]
-                k += 1
-        nb[comp + 1] = k
+        keep = code[:, 0] != 0
+    c, d, nb = compact_arrays(code, data, bounds, keep)
+    m = c.shape[0]
     _normalise(c, d)
     bits = d.view(np.int64)
     span = address_span(c)
@@ -281,13 +266,12 @@ def canonical_arrays(
 def canonicalize(program: Program, *, dce: bool = True) -> Program:
     """The canonical form of `program` as a Program (see the module docstring)."""
     code, data, bounds = _canonicalise(program.code, program.data, program.bounds, dce)
-    return Program.from_arrays(code, data, bounds)
+    return program_of(code, data, bounds)
 
 
 def key_of_arrays(code: np.ndarray, data: np.ndarray, bounds: np.ndarray) -> str:
-    """blake2b (128-bit) hex digest of canonical arrays."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(np.ascontiguousarray(bounds, dtype=np.int64).tobytes())
-    h.update(np.ascontiguousarray(code, dtype=np.int32).tobytes())
-    h.update(np.ascontiguousarray(data, dtype=np.float64).tobytes())
+    """blake2b (128-bit) hex digest of canonical arrays (int64 bounds, int32 code, f64 data)."""
+    h = hashlib.blake2b(bounds.astype(np.int64, copy=False), digest_size=16)
+    h.update(np.ascontiguousarray(code, dtype=np.int32))
+    h.update(np.ascontiguousarray(data, dtype=np.float64))
     return h.hexdigest()

@@ -15,10 +15,11 @@ matrices a uniform-set with low == high (60/61; draws nothing and writes `low` e
 the value is exactly a float32 (the reference stores f0 as float32). Random ops are never folded;
 uniform-sets with not f0 < f1 are normalised (scalar -> 56, vector/matrix -> f1 = f0).
 
-Values are computed with Python float arithmetic and libm (`math`), as the interpreter computes
-them, with IEEE results where Python would raise (x/0 -> +-inf or NaN, log(0) -> -inf, domain
-errors -> NaN, exp overflow -> inf). Reductions (sums, norms, means, dot products) are never
-folded: their rounding depends on F and summation order. min/max are folded only when no NaN
+Values are computed in numba with `error_model="numpy"` by the same formulas and the same libm
+calls as the interpreter (IEEE results: x/0 -> +-inf or NaN, log(0) -> -inf, domain errors ->
+NaN, exp overflow -> inf), so folded constants are bit-identical to what would have run.
+Reductions (sums, norms, means, dot products) are never folded: their rounding depends on F and
+summation order. min/max are folded only when no NaN
 and no signed-zero tie is involved (the reference's vector min/max are Eigen SIMD dependent).
 """
 
@@ -27,273 +28,258 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 
-from ..ir.ops import OPS, uses_uniform_constant
-from ..ir.program import Program, f32
+from ..ir.program import Program
+from .dce import program_of
+from .liveness import IN1_KIND, IN2_KIND, OUT_KIND, address_span
 
-_TOP = "top"  # no execution reaches here yet (only during the fixed-point iteration)
-_NAC = "nac"  # not a constant
+_JIT = {"cache": True, "error_model": "numpy"}
 
-_INF = math.inf
-_NAN = math.nan
+TOP, CONST, NAC = 0, 1, 2  # lattice: no execution yet / same value in every execution / varies
+
+_UNARY_OPS = (5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19, 20, 22, 30, 32, 33, 37, 38)
+_BINARY_OPS = (1, 2, 3, 4, 18, 23, 24, 25, 26, 28, 29, 39, 40, 41, 42, 44, 45, 46, 47, 48, 49)
+#: ops whose result can be folded from constant (uniform) inputs
+FOLDABLE = frozenset(_UNARY_OPS + _BINARY_OPS)
+_FOLDABLE = np.zeros(65, dtype=np.bool_)
+_FOLDABLE[list(FOLDABLE)] = True
+_FOLDABLE.flags.writeable = False
 
 
-def same(a: float, b: float) -> bool:
-    """Bitwise-level equality that matters here: equal numbers with equal sign, or both NaN."""
+@njit(cache=True, inline="always")
+def same(a, b):
+    """Equal numbers with equal signs, or both NaN (what matters for bit-exact results)."""
     if a != a:
         return b != b
     return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
 
 
-def _div(a: float, b: float) -> float:
-    try:
-        return a / b
-    except ZeroDivisionError:
-        if a != a or a == 0.0:
-            return _NAN
-        return math.copysign(_INF, a) * math.copysign(1.0, b)
-
-
-def _call(fn, a: float, on_error: float) -> float:
-    try:
-        return fn(a)
-    except (ValueError, OverflowError):
-        return on_error
-
-
-def _log(a: float) -> float:
-    if a == 0.0:
-        return -_INF
-    if a != a or a < 0.0:
-        return _NAN
-    return math.log(a)
-
-
-def _exp(a: float) -> float:
-    try:
-        return math.exp(a)
-    except OverflowError:
-        return _INF
-
-
-def _heaviside_ge(a: float) -> float:
-    return 1.0 if a >= 0.0 else 0.0
-
-
-def _heaviside_gt(a: float) -> float:
-    return 1.0 if a > 0.0 else 0.0
-
-
-def _safe_minmax(a: float, b: float) -> bool:
+@njit(cache=True, inline="always")
+def _minmax_ok(a, b):
     return a == a and b == b and (a != b or same(a, b))
 
 
-def _min(a: float, b: float):
-    return (b if b < a else a) if _safe_minmax(a, b) else None
-
-
-def _max(a: float, b: float):
-    return (b if a < b else a) if _safe_minmax(a, b) else None
-
-
-_UNARY = {
-    5: abs,
-    6: lambda a: _div(1.0, a),
-    7: lambda a: _call(math.sin, a, _NAN),
-    8: lambda a: _call(math.cos, a, _NAN),
-    9: lambda a: _call(math.tan, a, _NAN),
-    10: lambda a: _call(math.asin, a, _NAN),
-    11: lambda a: _call(math.acos, a, _NAN),
-    12: math.atan,
-    13: _exp,
-    14: _log,
-    15: _heaviside_ge,
-    16: _heaviside_gt,
-    17: _heaviside_gt,
-    19: lambda a: a,  # broadcast: a uniform vector
-    20: lambda a: _div(1.0, a),
-    22: abs,
-    30: lambda a: _div(1.0, a),
-    32: lambda a: a,  # column broadcast of a uniform vector: a uniform matrix
-    33: lambda a: a,
-    37: lambda a: a,  # transpose of a uniform matrix
-    38: abs,
-}
-
-_BINARY = {
-    1: lambda a, b: a + b,
-    2: lambda a, b: a - b,
-    3: lambda a, b: a * b,
-    4: _div,
-    18: lambda a, b: a * b,
-    23: lambda a, b: a + b,
-    24: lambda a, b: a - b,
-    25: lambda a, b: a * b,
-    26: _div,
-    28: lambda a, b: a * b,  # outer product of uniform vectors
-    29: lambda a, b: a * b,
-    39: lambda a, b: a + b,
-    40: lambda a, b: a - b,
-    41: lambda a, b: a * b,
-    42: _div,
-    44: _min,
-    45: _min,
-    46: _min,
-    47: _max,
-    48: _max,
-    49: _max,
-}
-
-#: ops whose result can be folded from constant inputs
-FOLDABLE = frozenset(_UNARY) | frozenset(_BINARY)
+@njit(**_JIT)
+def _eval(op, a, b):
+    """(True, value) of a foldable op on constant inputs a, b (uniform vectors/matrices: their
+    single value), or (False, 0.0). Same formulas as the interpreter, element by element."""
+    if op == 1 or op == 23 or op == 39:
+        return True, a + b
+    if op == 2 or op == 24 or op == 40:
+        return True, a - b
+    if op == 3 or op == 18 or op == 25 or op == 28 or op == 29 or op == 41:
+        return True, a * b
+    if op == 4 or op == 26 or op == 42:
+        return True, a / b
+    if op == 5 or op == 22 or op == 38:
+        return True, abs(a)
+    if op == 6 or op == 20 or op == 30:
+        return True, 1.0 / a
+    if op == 7:
+        return True, math.sin(a)
+    if op == 8:
+        return True, math.cos(a)
+    if op == 9:
+        return True, math.tan(a)
+    if op == 10:
+        return True, math.asin(a)
+    if op == 11:
+        return True, math.acos(a)
+    if op == 12:
+        return True, math.atan(a)
+    if op == 13:
+        return True, math.exp(a)
+    if op == 14:
+        return True, math.log(a)
+    if op == 15:
+        return True, 1.0 if a >= 0.0 else 0.0
+    if op == 16 or op == 17:
+        return True, 1.0 if a > 0.0 else 0.0
+    if op == 19 or op == 32 or op == 33 or op == 37:  # broadcasts, transpose of uniform values
+        return True, a
+    if op == 44 or op == 45 or op == 46:
+        if _minmax_ok(a, b):
+            return True, b if b < a else a
+        return False, 0.0
+    if op == 47 or op == 48 or op == 49:
+        if _minmax_ok(a, b):
+            return True, b if a < b else a
+        return False, 0.0
+    return False, 0.0
 
 
 def evaluate_op(op: int, a: float, b: float = 0.0) -> float | None:
     """The folded value of a pure op on constant (uniform) inputs, or None if not foldable."""
-    fn = _UNARY.get(op)
-    if fn is not None:
-        return float(fn(a))
-    fn = _BINARY.get(op)
-    if fn is not None:
-        r = fn(a, b)
-        return None if r is None else float(r)
-    return None
+    ok, value = _eval(int(op), float(a), float(b))
+    return float(value) if ok else None
 
 
-def _meet(x, y):
-    if x is _TOP:
-        return y
-    if y is _TOP:
-        return x
-    if x is _NAC or y is _NAC:
-        return _NAC
-    return x if same(x, y) else _NAC
-
-
-def _result(op: int, ins: tuple, row_data, state: dict):
-    """Value written to the output location by one instruction, given the state before it."""
-    info = OPS[op]
-    act, f0, f1, f2 = row_data
-    if op == 56:
-        return act
-    if op in (59, 60, 61):
-        return f0 if uses_uniform_constant(op, f0, f1) else _NAC
-    if op in (62, 63, 64):
-        return _NAC
-    if op in (57, 58):
-        old = state[(info.out, ins[3])]
-        if old is _TOP or old is _NAC:
-            return old
-        return old if same(old, f1 if op == 57 else f2) else _NAC
-    a = state[(info.in1, ins[1])]
-    b = state[(info.in2, ins[2])] if info.in2 is not None else 0.0
-    if a is _TOP or b is _TOP:
-        return _TOP
-    if a is _NAC or b is _NAC or op not in FOLDABLE:
-        return _NAC
-    r = evaluate_op(op, a, b)
-    return _NAC if r is None else r
-
-
-def _run(rows: list, state: dict, values: list | None) -> dict:
-    """Forward through one component; optionally record each instruction's written value."""
-    state = dict(state)
-    for op, ins, row_data in rows:
-        out_kind = OPS[op].out
-        if out_kind is None:
-            if values is not None:
-                values.append(None)
+@njit(**_JIT)
+def _run(code, data, lo, hi, span, st, val, rec_st, rec_val, record):
+    """Forward through rows lo..hi-1, updating the state; optionally record written values."""
+    for i in range(lo, hi):
+        op = code[i, 0]
+        ok = OUT_KIND[op]
+        if ok < 0:
+            if record:
+                rec_st[i] = NAC
             continue
-        r = _result(op, ins, row_data, state)
-        state[(out_kind, ins[3])] = r
-        if values is not None:
-            values.append(r)
-    return state
+        out = ok * span + code[i, 3]
+        s = NAC
+        v = 0.0
+        if op == 56:
+            s, v = CONST, data[i, 0]
+        elif op == 59 or op == 60 or op == 61:
+            if not (data[i, 1] < data[i, 2]):
+                s, v = CONST, data[i, 1]
+        elif op == 57 or op == 58:
+            new = data[i, 2] if op == 57 else data[i, 3]
+            s = st[out]
+            v = val[out]
+            if s == CONST and not same(v, new):
+                s = NAC
+        elif op < 56:
+            sa = st[IN1_KIND[op] * span + code[i, 1]]
+            va = val[IN1_KIND[op] * span + code[i, 1]]
+            sb = CONST
+            vb = 0.0
+            if IN2_KIND[op] >= 0:
+                sb = st[IN2_KIND[op] * span + code[i, 2]]
+                vb = val[IN2_KIND[op] * span + code[i, 2]]
+            if sa == TOP or sb == TOP:
+                s = TOP
+            elif sa == CONST and sb == CONST and _FOLDABLE[op]:
+                good, r = _eval(op, va, vb)
+                if good:
+                    s, v = CONST, r
+        st[out] = s
+        val[out] = v
+        if record:
+            rec_st[i] = s
+            rec_val[i] = v
 
 
-def _locations(program: Program) -> list:
-    locs = {("s", 0), ("s", 1), ("v", 0)}
-    for row in program.code:
-        info = OPS[int(row[0])]
-        for kind, addr in ((info.in1, row[1]), (info.in2, row[2]), (info.out, row[3])):
-            if kind is not None:
-                locs.add((kind, int(addr)))
-    return sorted(locs)
+@njit(**_JIT)
+def _meet_into(st, val, st2, val2):
+    for k in range(st.shape[0]):
+        if st2[k] == TOP or st[k] == NAC:
+            continue
+        if st[k] == TOP:
+            st[k] = st2[k]
+            val[k] = val2[k]
+        elif st2[k] == NAC or not same(val[k], val2[k]):
+            st[k] = NAC
 
 
-def constant_values(program: Program) -> list:
+@njit(**_JIT)
+def _same_state(st, val, st2, val2):
+    for k in range(st.shape[0]):
+        if st[k] != st2[k] or (st[k] == CONST and not same(val[k], val2[k])):
+            return False
+    return True
+
+
+@njit(**_JIT)
+def _constants(code, data, bounds):
+    """Per row: status (TOP/CONST/NAC) and value of what it writes, at the fixed point."""
+    n = code.shape[0]
+    span = address_span(code)
+    n_loc = 3 * span
+    rec_st = np.full(n, NAC, dtype=np.int8)
+    rec_val = np.zeros(n)
+    s_st = np.full(n_loc, CONST, dtype=np.int8)  # wiped memory: every element 0.0
+    s_val = np.zeros(n_loc)
+    _run(code, data, bounds[0], bounds[1], span, s_st, s_val, rec_st, rec_val, True)
+    p_st = np.full(n_loc, TOP, dtype=np.int8)
+    p_val = np.zeros(n_loc)
+    l_st = np.full(n_loc, TOP, dtype=np.int8)
+    l_val = np.zeros(n_loc)
+    for _ in range(4 * n_loc + 4):  # each location can only go TOP -> CONST -> NAC
+        # Predict is entered from Setup, Learn and Predict (validation); harness s0 = 0, v0 = x
+        pi_st = s_st.copy()
+        pi_val = s_val.copy()
+        _meet_into(pi_st, pi_val, p_st, p_val)
+        _meet_into(pi_st, pi_val, l_st, l_val)
+        pi_st[0] = CONST
+        pi_val[0] = 0.0
+        pi_st[span] = NAC
+        np_st = pi_st.copy()
+        np_val = pi_val.copy()
+        _run(code, data, bounds[1], bounds[2], span, np_st, np_val, rec_st, rec_val, True)
+        # Learn is entered from Predict; harness s0 = label, v0 = x; s1 may be sigmoid-ed
+        nl_st = np_st.copy()
+        nl_val = np_val.copy()
+        nl_st[0] = NAC
+        nl_st[1] = NAC
+        nl_st[span] = NAC
+        _run(code, data, bounds[2], bounds[3], span, nl_st, nl_val, rec_st, rec_val, True)
+        if _same_state(np_st, np_val, p_st, p_val) and _same_state(nl_st, nl_val, l_st, l_val):
+            break
+        p_st, p_val, l_st, l_val = np_st, np_val, nl_st, nl_val
+    return rec_st, rec_val
+
+
+@njit(cache=True, inline="always")
+def _is_f32(c):
+    return c != c or same(float(np.float32(c)), c)
+
+
+@njit(**_JIT)
+def fold_arrays(code, data, bounds):
+    """Folded copies of (code, data) and whether anything changed (see the module doc)."""
+    rec_st, rec_val = _constants(code, data, bounds)
+    code = code.copy()
+    data = data.copy()
+    changed = False
+    for i in range(code.shape[0]):
+        op = code[i, 0]
+        if (op == 59 or op == 60 or op == 61) and not (data[i, 1] < data[i, 2]):
+            if op == 59:
+                code[i, 0] = 56
+                data[i, 0] = data[i, 1]
+                data[i, 1] = 0.0
+                data[i, 2] = 0.0
+                changed = True
+            elif not same(data[i, 2], data[i, 1]):
+                data[i, 2] = data[i, 1]
+                changed = True
+            continue
+        if op >= 56 or not _FOLDABLE[op] or rec_st[i] != CONST:
+            continue
+        v = rec_val[i]
+        kind = OUT_KIND[op]
+        if kind == 0:
+            code[i, 0] = 56
+            data[i, 0] = v
+        elif _is_f32(v):
+            code[i, 0] = 60 if kind == 1 else 61
+            data[i, 0] = 0.0
+            data[i, 1] = v
+            data[i, 2] = v
+        else:
+            continue
+        code[i, 1] = 0
+        code[i, 2] = 0
+        data[i, 3] = 0.0
+        changed = True
+    return code, data, changed
+
+
+def constant_values(program: Program) -> list[float | None]:
     """Per instruction, the value it writes when that is the same in every execution, else None.
 
     Vector and matrix constants are reported as the single value of all their elements.
     """
-    locs = _locations(program)
-    b = [int(x) for x in program.bounds]
-    rows = [
-        (int(c[0]), tuple(int(x) for x in c), tuple(float(x) for x in d))
-        for c, d in zip(program.code, program.data, strict=True)
-    ]
-    setup, predict, learn = rows[b[0] : b[1]], rows[b[1] : b[2]], rows[b[2] : b[3]]
-
-    setup_out = _run(setup, {loc: 0.0 for loc in locs}, None)
-    p_out = {loc: _TOP for loc in locs}
-    l_out = {loc: _TOP for loc in locs}
-    while True:
-        p_in = {loc: _meet(_meet(setup_out[loc], p_out[loc]), l_out[loc]) for loc in locs}
-        p_in[("s", 0)] = 0.0
-        p_in[("v", 0)] = _NAC
-        new_p = _run(predict, p_in, None)
-        l_in = dict(new_p)
-        l_in[("s", 0)] = l_in[("s", 1)] = l_in[("v", 0)] = _NAC
-        new_l = _run(learn, l_in, None)
-        if all(same_value(new_p[k], p_out[k]) and same_value(new_l[k], l_out[k]) for k in locs):
-            break
-        p_out, l_out = new_p, new_l
-
-    values: list = []
-    _run(setup, {loc: 0.0 for loc in locs}, values)
-    _run(predict, p_in, values)
-    _run(learn, l_in, values)
-    return [None if (v is _NAC or v is _TOP) else v for v in values]
-
-
-def same_value(x, y) -> bool:
-    if isinstance(x, str) or isinstance(y, str):
-        return x is y
-    return same(x, y)
-
-
-def _is_f32(c: float) -> bool:
-    return c != c or same(f32(c), c)
+    st, val = _constants(program.code, program.data, program.bounds)
+    return [float(v) if s == CONST else None for s, v in zip(st, val, strict=True)]
 
 
 def fold_constants(program: Program) -> Program:
     """Replace pure instructions with constant results by constant writes (see module doc)."""
     if len(program) == 0:
         return program
-    values = constant_values(program)
-    code = np.array(program.code)
-    data = np.array(program.data)
-    changed = False
-    for i, v in enumerate(values):
-        op = int(code[i, 0])
-        if op in (59, 60, 61) and uses_uniform_constant(op, data[i, 1], data[i, 2]):
-            if op == 59:
-                code[i], data[i] = (56, 0, 0, code[i, 3]), (data[i, 1], 0.0, 0.0, 0.0)
-                changed = True
-            elif not same(data[i, 2], data[i, 1]):
-                data[i, 2] = data[i, 1]
-                changed = True
-            continue
-        if v is None or op not in FOLDABLE:
-            continue
-        kind = OPS[op].out
-        if kind == "s":
-            code[i], data[i] = (56, 0, 0, code[i, 3]), (v, 0.0, 0.0, 0.0)
-            changed = True
-        elif _is_f32(v):
-            new_op = 60 if kind == "v" else 61
-            code[i], data[i] = (new_op, 0, 0, code[i, 3]), (0.0, v, v, 0.0)
-            changed = True
+    code, data, changed = fold_arrays(program.code, program.data, program.bounds)
     if not changed:
         return program
-    return Program.from_arrays(code, data, program.bounds)
+    return program_of(code, data, program.bounds)

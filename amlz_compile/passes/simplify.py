@@ -2,17 +2,19 @@
 
 `canonical_key` is the hash of the simplified canonical form: the search's structural dedup
 and the JIT's compile cache key. Programs with equal keys behave identically (same predictions,
-bit for bit, same random draws).
+bit for bit, same random draws). The whole pipeline runs in one numba call on the flat arrays.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from numba import njit
+
 from ..ir.program import Program
-from .canon import canonical_arrays, canonicalize, key_of_arrays
-from .dce import eliminate_dead_code
-from .fold import fold_constants
+from .canon import _canonicalise, key_of_arrays
+from .dce import dce_arrays, program_of
+from .fold import fold_arrays
 
 MAX_ROUNDS = 20
 
@@ -27,26 +29,35 @@ class SimplifyResult:
     passes_run: tuple[str, ...]
 
 
+@njit(cache=True, error_model="numpy")
+def simplify_arrays(code, data, bounds, fold):
+    """Fold (optional) + DCE rounds until nothing changes, then canonicalise.
+
+    Returns (code, data, bounds, rounds).
+    """
+    rounds = 0
+    while rounds < MAX_ROUNDS:
+        rounds += 1
+        changed = False
+        if fold:
+            code, data, changed = fold_arrays(code, data, bounds)
+        code, data, bounds, removed = dce_arrays(code, data, bounds)
+        if not (changed or removed):
+            break
+    c, d, b = _canonicalise(code, data, bounds, False)
+    return c, d, b, rounds
+
+
 def simplify(program: Program, *, fold: bool = True) -> SimplifyResult:
     """Fold (optional) and remove dead code until nothing changes, then canonicalise.
 
     The result gives the same predictions as `program` on every task, bit for bit, and fits in
     any memory `program` fits in.
     """
-    passes: list[str] = []
-    current = program
-    for _ in range(MAX_ROUNDS):
-        before = current
-        if fold:
-            current = fold_constants(current)
-            passes.append("fold")
-        current = eliminate_dead_code(current)
-        passes.append("dce")
-        if current == before:
-            break
-    current = canonicalize(current)
-    passes.append("canon")
-    return SimplifyResult(current, len(program), len(current), tuple(passes))
+    code, data, bounds, rounds = simplify_arrays(program.code, program.data, program.bounds, fold)
+    passes = (("fold", "dce") if fold else ("dce",)) * rounds + ("canon",)
+    simple = program_of(code, data, bounds)
+    return SimplifyResult(simple, len(program), len(simple), passes)
 
 
 def simplify_program(program: Program) -> Program:
@@ -55,11 +66,9 @@ def simplify_program(program: Program) -> Program:
 
 
 def canonical_key(program: Program, *, fold: bool = True) -> str:
-    """Hex digest identifying the simplified canonical program (equal key => equal behaviour).
+    """Hex digest (blake2b, 128 bits) of the simplified canonical program.
 
-    With fold=False only dead-code removal and canonicalisation run (all in numba, faster).
+    Equal keys => identical behaviour. fold=False skips constant folding (fewer merges).
     """
-    if fold:
-        simple = simplify(program).program
-        return key_of_arrays(simple.code, simple.data, simple.bounds)
-    return key_of_arrays(*canonical_arrays(program))
+    code, data, bounds, _ = simplify_arrays(program.code, program.data, program.bounds, fold)
+    return key_of_arrays(code, data, bounds)
