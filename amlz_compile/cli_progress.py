@@ -121,6 +121,7 @@ class Display:
         self._last = 0.0
         self._live = None
         self._latest: dict | None = None
+        self._window: list[tuple[float, int]] = []
 
     def start(self, title: str) -> None:
         self.title = title
@@ -180,6 +181,17 @@ class Display:
         )
         return t
 
+    def _recent_rate(self, rec: Mapping[str, Any]) -> float:
+        """Individuals/s over the last few seconds (the event's own figure at the start)."""
+        now, count = float(rec["elapsed"]), int(rec["individuals"])
+        self._window.append((now, count))
+        while len(self._window) > 2 and now - self._window[1][0] >= 5.0:
+            self._window.pop(0)
+        t0, c0 = self._window[0]
+        if now - t0 > 0.5 and count >= c0:
+            return (count - c0) / (now - t0)
+        return float(rec["individuals_per_s"])
+
     def show(self, rec: Mapping[str, Any]) -> None:
         kind = rec.get("kind")
         public = {k: v for k, v in rec.items() if not k.startswith("_")}
@@ -190,7 +202,9 @@ class Display:
         if self.mode == "quiet":
             return
         if kind == "progress":
-            self._latest = dict(rec)
+            rec = dict(rec)
+            rec["individuals_per_s"] = self._recent_rate(rec)
+            self._latest = rec
             if self._live is not None:
                 self._live.update(self._table(self._latest))
                 return
