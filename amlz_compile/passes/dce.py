@@ -3,41 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from ..ir.program import Program
-from .liveness import _liveness
-
-
-@njit(cache=True)
-def compact_arrays(code, data, bounds, keep):
-    """The rows where `keep` is true, and the new component bounds."""
-    m = 0
-    for i in range(code.shape[0]):
-        if keep[i]:
-            m += 1
-    c = np.empty((m, 4), dtype=np.int32)
-    d = np.empty((m, 4), dtype=np.float64)
-    nb = np.zeros(4, dtype=np.int64)
-    k = 0
-    for comp in range(3):
-        for i in range(bounds[comp], bounds[comp + 1]):
-            if keep[i]:
-                c[k] = code[i]
-                d[k] = data[i]
-                k += 1
-        nb[comp + 1] = k
-    return c, d, nb
-
-
-@njit(cache=True)
-def dce_arrays(code, data, bounds):
-    """(code, data, bounds) without dead rows, and whether any row was removed."""
-    keep = _liveness(code, data, bounds)[0]
-    if keep.all():
-        return code, data, bounds, False
-    c, d, nb = compact_arrays(code, data, bounds, keep)
-    return c, d, nb, True
+from .kernels import compact_arrays, dce_arrays
 
 
 def program_of(code: np.ndarray, data: np.ndarray, bounds: np.ndarray) -> Program:

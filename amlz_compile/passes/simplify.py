@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from numba import njit
-
 from ..ir.program import Program
-from .canon import _canonicalise, key_of_arrays
-from .dce import dce_arrays, program_of
-from .fold import fold_arrays
+from .canon import key_of_arrays
+from .dce import program_of
+from .kernels import MAX_ROUNDS, simplify_arrays
 
-MAX_ROUNDS = 20
+__all__ = ["MAX_ROUNDS", "SimplifyResult", "canonical_key", "simplify", "simplify_program"]
 
 
 @dataclass(frozen=True)
@@ -27,25 +25,6 @@ class SimplifyResult:
     size_before: int
     size_after: int
     passes_run: tuple[str, ...]
-
-
-@njit(cache=True, error_model="numpy")
-def simplify_arrays(code, data, bounds, fold):
-    """Fold (optional) + DCE rounds until nothing changes, then canonicalise.
-
-    Returns (code, data, bounds, rounds).
-    """
-    rounds = 0
-    while rounds < MAX_ROUNDS:
-        rounds += 1
-        changed = False
-        if fold:
-            code, data, changed = fold_arrays(code, data, bounds)
-        code, data, bounds, removed = dce_arrays(code, data, bounds)
-        if not (changed or removed):
-            break
-    c, d, b = _canonicalise(code, data, bounds, False)
-    return c, d, b, rounds
 
 
 def simplify(program: Program, *, fold: bool = True) -> SimplifyResult:
