@@ -137,10 +137,16 @@ def test_dead_code_removal_keeps_predictions_with_random_ops(prog, seed):
     code = np.zeros((rows, 4), dtype=np.int32)
     data = np.zeros((rows, 4))
     code[: len(prog)], data[: len(prog)] = prog.code, prog.data
-    K.dce(code, data, np.array(prog.sizes(), dtype=np.int64), 4, ws)
+    sizes = np.array(prog.sizes(), dtype=np.int64)
+    K.dce(code, data, sizes, 4, ws)
     n = ws[14][3]
+    live = [(ws[12][:n].copy(), ws[13][:n].copy(), ws[14].copy())]
+    K.dce_bits(code, data, sizes, 4, 3, 2, ws)
+    n = ws[14][3]
+    live.append((ws[12][:n].copy(), ws[13][:n].copy(), ws[14].copy()))
+    assert all(np.array_equal(a, b) for a, b in zip(live[0], live[1], strict=True))
     traces = []
-    for c, d, b in ((prog.code, prog.data, prog.bounds), (ws[12][:n], ws[13][:n], ws[14])):
+    for c, d, b in ((prog.code, prog.data, prog.bounds), live[1]):
         S, V, M = np.zeros(4), np.zeros((3, 4)), np.zeros((2, 4, 4))
         trace, counts = np.full(120, np.nan), np.zeros(3, dtype=np.int64)
         run_task(c.copy(), d.copy(), b.copy(), S, V, M, t.train_x, t.train_y, t.orders, 40,

@@ -30,6 +30,7 @@ FINAL_MUL2 = 0x94D049BB133111EB
 HASH_START = 42
 
 _JIT = {"cache": True}
+_INLINE = {"cache": True, "inline": "always"}
 
 
 # -- hashing ---------------------------------------------------------------------------------
@@ -55,10 +56,9 @@ def _bitcast_u64(typingctx, x):
 
 @njit(cache=True, inline="always")
 def double_bits(x):
-    """The hashed form of a double: 0 for +-0.0, else its IEEE bits."""
-    if x == 0.0:
-        return uint64(0)
-    return _bitcast_u64(x)
+    """The hashed form of a double: 0 for +-0.0, else its IEEE bits (x + 0.0 maps -0.0 to +0.0
+    and leaves every other value, NaN payloads aside, unchanged)."""
+    return _bitcast_u64(x + 0.0)
 
 
 @njit(cache=True, inline="always")
@@ -104,7 +104,7 @@ def lru_new(capacity: int, forget_every: int = 0) -> tuple:
 LRU_FIELDS = ("meta", "keys", "vals", "counts", "prev", "next", "table")
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _find_slot(c, key):
     """Table slot holding key, or -1."""
     meta, keys, table = c[0], c[1], c[6]
@@ -119,7 +119,7 @@ def _find_slot(c, key):
         i = (i + 1) & meta[MASK]
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _unlink(c, node):
     meta, prev, nxt = c[0], c[4], c[5]
     p = prev[node]
@@ -134,7 +134,7 @@ def _unlink(c, node):
         meta[TAIL] = p
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _push_front(c, node):
     meta, prev, nxt = c[0], c[4], c[5]
     prev[node] = -1
@@ -146,7 +146,7 @@ def _push_front(c, node):
         meta[TAIL] = node
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _table_delete(c, i):
     """Backward-shift deletion at table slot i (keeps probe chains intact)."""
     meta, keys, table = c[0], c[1], c[6]
@@ -164,7 +164,7 @@ def _table_delete(c, i):
     table[i] = -1
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _erase_slot(c, i):
     meta, nxt, table = c[0], c[5], c[6]
     node = table[i]
@@ -175,7 +175,7 @@ def _erase_slot(c, i):
     meta[SIZE] -= 1
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def lru_get(c, key):
     """(hit, value); a hit counts, moves to the front, and may be forgotten (semantics 5.4)."""
     i = _find_slot(c, key)
@@ -193,7 +193,7 @@ def lru_get(c, key):
     return True, value
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def lru_put(c, key, value):
     """Insert (or overwrite) key at the front with count 1, evicting the LRU entry if full."""
     meta, keys, vals, counts, nxt, table = c[0], c[1], c[2], c[3], c[5], c[6]

@@ -67,6 +67,8 @@ _PARTIAL[57] = _PARTIAL[58] = True
 _PARTIAL.flags.writeable = False
 
 _JIT = {"cache": True, "error_model": "numpy"}
+# Numba-IR inlining: no call boundary, so no reference counting of the many arrays passed.
+_INLINE = {"cache": True, "error_model": "numpy", "inline": "always"}
 
 
 def workspace(rows: int, span: int, n_tasks: int, F: int, n_scalars: int, n_vectors: int,
@@ -94,6 +96,7 @@ def workspace(rows: int, span: int, n_tasks: int, F: int, n_scalars: int, n_vect
         np.zeros(max(n_tasks, 1), dtype=np.int64),  # 18 budgeted training steps per task
         np.zeros(max(n_tasks, 1)),  # 19 sort scratch
         np.zeros(0),  # 20 empty trace
+        np.zeros((rows, 3), dtype=np.uint64),  # 21 per-row liveness bits (test, kill, gen)
     )
 
 
@@ -108,7 +111,7 @@ def _draws(code, data, i):
     return not (op <= 61 and not (data[i, 1] < data[i, 2]))
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _backward(code, data, lo, hi, live, span, flags):
     """Walk rows hi-1..lo: live-out -> live-in, marking live rows (see passes.liveness)."""
     rng = 3 * span
@@ -138,7 +141,7 @@ def _backward(code, data, lo, hi, live, span, flags):
             live[k2 * span + code[i, 2]] = True
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _same(a, b):
     same = True
     for i in range(a.shape[0]):
@@ -148,7 +151,7 @@ def _same(a, b):
     return same
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def dce(code, data, sizes, span, ws):
     """Copy the live rows of a row buffer into ws's live program; returns the live row count."""
     flags = ws[15]
@@ -213,7 +216,94 @@ def dce(code, data, sizes, span, ws):
     return n
 
 
-@njit(**_JIT)
+# Per op, for the bit-set liveness: kind index + 1 of in1 / in2 / out (0 = unused), and whether
+# the op writes only one element (57, 58: never kills its output).
+_K1 = (IN1_KIND + 1).astype(np.int64)
+_K2 = (IN2_KIND + 1).astype(np.int64)
+_KO = (OUT_KIND + 1).astype(np.int64)
+_KEEP_OUT = _PARTIAL.astype(np.uint64)
+for _t in (_K1, _K2, _KO, _KEEP_OUT):
+    _t.flags.writeable = False
+
+
+@njit(**_INLINE)
+def _bit(used, shift):
+    """1 << shift when used, else 0 (shift is kept in range either way)."""
+    return uint64(used) << uint64(shift * used)
+
+
+@njit(**_INLINE)
+def _backward_bits(bits, lo, hi, live, flags):
+    """Bit-set version of `_backward`, branch-free per row."""
+    for i in range(hi - 1, lo - 1, -1):
+        f = (live & bits[i, 0]) != uint64(0)
+        flags[i] = f
+        m = uint64(0) - uint64(f)
+        live = (live & ~(bits[i, 1] & m)) | (bits[i, 2] & m)
+    return live
+
+
+@njit(**_INLINE)
+def dce_bits(code, data, sizes, n_s, n_v, n_m, ws):
+    """`dce` with locations as bits of one uint64 (needs n_s + n_v + n_m + 1 <= 64):
+    scalar a -> bit a, vector a -> n_s + a, matrix a -> n_s + n_v + a, generator -> last."""
+    flags = ws[15]
+    bits = ws[21]
+    b1 = sizes[0]
+    b2 = b1 + sizes[1]
+    b3 = b2 + sizes[2]
+    rng_loc = n_s + n_v + n_m
+    rng_bit = uint64(1) << uint64(rng_loc)
+    for i in range(b3):
+        op = code[i, 0]
+        k1 = _K1[op]
+        k2 = _K2[op]
+        ko = _KO[op]
+        base1 = (k1 >= 2) * n_s + (k1 == 3) * n_v
+        base2 = (k2 >= 2) * n_s + (k2 == 3) * n_v
+        baseo = (ko >= 2) * n_s + (ko == 3) * n_v
+        out = _bit(ko > 0, baseo + code[i, 3])
+        rnd = op >= 59 and not (op <= 61 and not (data[i, 1] < data[i, 2]))
+        rb = rng_bit * uint64(rnd)
+        bits[i, 0] = out | rb
+        bits[i, 1] = out & (uint64(0) - (uint64(1) - _KEEP_OUT[op]))
+        bits[i, 2] = _bit(k1 > 0, base1 + code[i, 1]) | _bit(k2 > 0, base2 + code[i, 2]) | rb
+        bits[i, 2] |= out * _KEEP_OUT[op]
+    harness = ~(uint64(1) | (uint64(1) << uint64(n_s)))  # s0 and v0 are written by the harness
+    s1 = uint64(2)
+    in_p = uint64(0)
+    in_l = uint64(0)
+    while True:
+        new_l = _backward_bits(bits, b2, b3, in_p & harness, flags)
+        new_p = _backward_bits(bits, b1, b2, ((in_p | new_l) & harness) | s1, flags)
+        if new_l == in_l and new_p == in_p:
+            break
+        in_l = new_l
+        in_p = new_p
+    _backward_bits(bits, 0, b1, in_p & harness, flags)
+    lc = ws[12]
+    ld = ws[13]
+    lb = ws[14]
+    n = 0
+    lb[0] = 0
+    for i in range(b3):
+        if i == b1:
+            lb[1] = n
+        if i == b2:
+            lb[2] = n
+        for q in range(4):
+            lc[n, q] = code[i, q]
+            ld[n, q] = data[i, q]
+        n += flags[i]
+    if b1 == b3:
+        lb[1] = n
+    if b2 == b3:
+        lb[2] = n
+    lb[3] = n
+    return n
+
+
+@njit(**_INLINE)
 def structure_key(lc, ld, lb, ntrain, n_tasks, with_budget):
     """64-bit hash of a live program (used fields only) and, with a budget, of its decisions."""
     h = uint64(42)
@@ -244,7 +334,7 @@ def structure_key(lc, ld, lb, ntrain, n_tasks, with_budget):
 # -- evaluation -------------------------------------------------------------------------------
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _task_fitness(t, ip, fp, tk, fc, st, ws):
     """Fitness of the live program in ws on task t (FEC first when enabled).
 
@@ -308,7 +398,7 @@ def _task_fitness(t, ip, fp, tk, fc, st, ws):
     return f
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _combine(values, n, median, scratch):
     if median:
         for i in range(n):
@@ -321,7 +411,7 @@ def _combine(values, n, median, scratch):
     return total / n
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws):
     """Search fitness of the program in a row buffer (budget, DCE, dedup, hurdles, FEC)."""
     n_tasks = ip[IP_NTASKS]
@@ -336,8 +426,10 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws):
         for t in range(n_tasks):
             ntrain[t] = max_train[t]
     addr = mt[2]
-    span = max(addr[0], max(addr[1], addr[2]))
-    dce(code, data, sizes, span, ws)
+    if addr[0] + addr[1] + addr[2] < 64:
+        dce_bits(code, data, sizes, addr[0], addr[1], addr[2], ws)
+    else:
+        dce(code, data, sizes, max(addr[0], max(addr[1], addr[2])), ws)
     counters = st[2]
     dedup = ip[IP_DEDUP] != 0
     key = uint64(0)
@@ -377,7 +469,7 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws):
 MODE_EVOLVE, MODE_INIT, MODE_PLACE, MODE_EVALUATE = 0, 1, 2, 3
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def tournament(fitness, P, T, rng):
     """T uniform draws with replacement; the first drawn maximum wins."""
     best = below(rng, P)
@@ -390,7 +482,7 @@ def tournament(fitness, P, T, rng):
     return best
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _copy_in(src_code, src_data, src_sizes, j, code, data, sizes):
     n = src_sizes[j, 0] + src_sizes[j, 1] + src_sizes[j, 2]
     for r in range(n):
