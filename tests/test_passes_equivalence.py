@@ -103,7 +103,10 @@ CONSTANT_HEAVY = tuple(range(56, 65)) + (1, 3, 4, 13, 18, 19, 23, 26, 27, 29, 31
 def test_simplified_programs_predict_identically_constants_and_random_ops(data):
     """Many constant and random ops in a tight memory: folding, partial writes, the stream."""
     memory = data.draw(memory_specs(max_scalars=4, max_vectors=3, max_matrices=2))
-    pair = data.draw(programs_with_memory(memory, max_sizes=(8, 6, 8), ops=CONSTANT_HEAVY))
+    extreme = data.draw(st.booleans())
+    pair = data.draw(
+        programs_with_memory(memory, max_sizes=(8, 6, 8), ops=CONSTANT_HEAVY, extreme=extreme)
+    )
     _check(pair, data)
 
 

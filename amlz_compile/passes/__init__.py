@@ -7,12 +7,19 @@ from .canon import canonical_arrays, canonicalize
 from .dce import eliminate_dead_code
 from .fold import constant_values, fold_constants
 from .liveness import live_in, live_mask
-from .simplify import SimplifyResult, canonical_key, simplify, simplify_program
+from .simplify import (
+    SimplifyResult,
+    canonical_key,
+    canonical_key_arrays,
+    simplify,
+    simplify_program,
+)
 
 __all__ = [
     "SimplifyResult",
     "canonical_arrays",
     "canonical_key",
+    "canonical_key_arrays",
     "canonicalize",
     "constant_values",
     "eliminate_dead_code",

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..ir.program import Program
 from .canon import key_of_arrays
 from .dce import program_of
 from .kernels import MAX_ROUNDS, simplify_arrays
 
-__all__ = ["MAX_ROUNDS", "SimplifyResult", "canonical_key", "simplify", "simplify_program"]
+__all__ = [
+    "MAX_ROUNDS",
+    "SimplifyResult",
+    "canonical_key",
+    "canonical_key_arrays",
+    "simplify",
+    "simplify_program",
+]
 
 
 @dataclass(frozen=True)
@@ -49,5 +58,18 @@ def canonical_key(program: Program, *, fold: bool = True) -> str:
 
     Equal keys => identical behaviour. fold=False skips constant folding (fewer merges).
     """
-    code, data, bounds, _ = simplify_arrays(program.code, program.data, program.bounds, fold)
+    return canonical_key_arrays(program.code, program.data, program.bounds, fold=fold)
+
+
+def canonical_key_arrays(
+    code: np.ndarray, data: np.ndarray, bounds: np.ndarray, *, fold: bool = True
+) -> str:
+    """`canonical_key` of flat program arrays (code int32[n,4], data float64[n,4] with float32
+    f0..f2, bounds int64[4]), for callers that hold packed programs rather than Programs."""
+    code, data, bounds, _ = simplify_arrays(
+        np.ascontiguousarray(code, dtype=np.int32),
+        np.ascontiguousarray(data, dtype=np.float64),
+        np.ascontiguousarray(bounds, dtype=np.int64),
+        fold,
+    )
     return key_of_arrays(code, data, bounds)
