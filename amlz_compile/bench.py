@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from numba import njit
 
 BENCHMARKS: dict[str, Callable[[], object]] = {}
 
@@ -56,20 +57,14 @@ DEMO_SIZES = (10, 2, 8)  # setup, predict, learn
 
 
 def demo_tasks(
-    n_tasks: int = 10, features: int = 4, n_train: int = 100, n_valid: int = 100, seed: int = 0
+    n_tasks: int = 10, features: int = 4, n_train: int = 100, n_valid: int = 100
 ) -> list:
-    """Linear regression tasks y = w.x with x, w ~ N(0, 1), one epoch (the demo's search tasks)."""
-    from .tasks import Task
+    """The demo's search tasks: linear regression y = w.x (x, w ~ N(0, 1)), default seeds."""
+    from .tasks import build_tasks
 
-    rng = np.random.default_rng(seed)
-    tasks = []
-    for t in range(n_tasks):
-        w = rng.standard_normal(features)
-        tx = rng.standard_normal((n_train, features))
-        vx = rng.standard_normal((n_valid, features))
-        order = np.arange(n_train, dtype=np.int32)[None, :]
-        tasks.append(Task(f"linear{t}", tx, tx @ w, vx, vx @ w, order, index=t))
-    return tasks
+    spec = {"kind": "linear", "features": features, "num_train": n_train, "num_valid": n_valid,
+            "num_tasks": n_tasks}  # fmt: skip
+    return build_tasks(spec)
 
 
 def random_demo_programs(
@@ -105,39 +100,96 @@ def random_demo_programs(
 
 
 def _time_per_item(run: Callable[[], None], n_items: int, repeats: int) -> float:
-    """Median over `repeats` of the wall time of `run()` divided by `n_items`, in microseconds."""
+    """Median over `repeats` of the CPU time of `run()` divided by `n_items`, in microseconds.
+
+    CPU time of this process (not wall time), so other processes on a shared machine inflate
+    it less; single-threaded kernels make the two equal on an idle machine.
+    """
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         run()
-        times.append((time.perf_counter() - t0) / n_items * 1e6)
+        times.append((time.process_time() - t0) / n_items * 1e6)
     return statistics.median(times)
 
 
-@benchmark("interp_us_per_individual_demo")
-def interp_us_per_individual_demo(n_programs: int = 2000, repeats: int = 5) -> float:
-    """Interpreter µs per full evaluation of a random demo program on the demo's 10 tasks.
-
-    Batches of `n_programs` random programs go through the batch kernel as the search calls it
-    (programs and tasks packed beforehand); the figure is the median over `repeats` batches of
-    batch time / programs.
-    """
+def _demo_setup(n_programs: int, seed: int = 1):
     from .backends.interp import InterpBackend
-    from .backends.packing import pack_programs, pack_tasks
+    from .backends.packing import pack_tasks
     from .ir.program import MemorySpec
 
     memory = MemorySpec(*DEMO_MEMORY, features=4)
     tasks = pack_tasks(demo_tasks())
-    programs = pack_programs(random_demo_programs(n_programs, seed=1))
-    backend = InterpBackend()
-    seeds = np.arange(n_programs * len(tasks), dtype=np.uint64).reshape(n_programs, len(tasks))
-    backend.run_batch(programs, tasks, memory, seeds)  # compile / warm up
+    return InterpBackend(), memory, tasks, random_demo_programs(n_programs, seed=seed)
+
+
+@benchmark("interp_us_per_individual_demo")
+def interp_us_per_individual_demo(n_programs: int = 300, copies: int = 16) -> float:
+    """Interpreter µs per full evaluation of a random demo program on the demo's 10 tasks.
+
+    Median over `n_programs` random programs (setup 10 / predict 2 / learn 8 of DEMO_OPS,
+    memory 4/3/1) of each program's time, measured through the batch kernel as the search calls
+    it: a batch of `copies` copies of the program (fresh seeds), best of 3, divided by `copies`.
+    """
+    from .backends.packing import pack_programs
+
+    backend, memory, tasks, programs = _demo_setup(n_programs)
+    T = len(tasks)
+    seeds = np.arange(copies * T, dtype=np.uint64).reshape(copies, T)
+    per_program = []
+    for prog in programs:
+        batch = pack_programs([prog] * copies)
+        backend.run_batch(batch, tasks, memory, seeds)  # compile (first time) and check
+        per_program.append(
+            min(
+                _time_per_item(
+                    lambda b=batch: backend.run_batch(b, tasks, memory, seeds, check=False),
+                    copies,
+                    1,
+                )
+                for _ in range(3)
+            )
+        )
+    return round(statistics.median(per_program), 3)
+
+
+@benchmark("interp_us_per_individual_demo_batch")
+def interp_us_per_individual_demo_batch(n_programs: int = 2000, repeats: int = 5) -> float:
+    """As `interp_us_per_individual_demo`, but the mean: one batch of `n_programs` different
+    random programs, CPU time / programs, median of `repeats` batches (search throughput)."""
+    from .backends.packing import pack_programs
+
+    backend, memory, tasks, programs = _demo_setup(n_programs, seed=2)
+    packed = pack_programs(programs)
+    T = len(tasks)
+    seeds = np.arange(n_programs * T, dtype=np.uint64).reshape(n_programs, T)
+    backend.run_batch(packed, tasks, memory, seeds)  # compile / warm up
+    run = lambda: backend.run_batch(packed, tasks, memory, seeds, check=False)  # noqa: E731
+    return round(_time_per_item(run, n_programs, repeats), 3)
+
+
+@benchmark("numba_reference_loop_ns")
+def numba_reference_loop_ns(steps: int = 2000, repeats: int = 200) -> float:
+    """ns per step of a trivial compiled loop (copy 4 features, read one value): a yardstick
+    for how loaded the machine is when the other figures were taken (~1 ns when idle)."""
+    x = np.random.default_rng(0).standard_normal((steps, 4))
+    mem = np.zeros(8)
+    _reference_loop(x, mem, 1)
     return round(
-        _time_per_item(
-            lambda: backend.run_batch(programs, tasks, memory, seeds), n_programs, repeats
-        ),
-        3,
+        _time_per_item(lambda: _reference_loop(x, mem, repeats), steps * repeats, 5) * 1e3, 3
     )
+
+
+@njit(cache=True)
+def _reference_loop(x, mem, reps):
+    acc = 0.0
+    for _ in range(reps):
+        for k in range(x.shape[0]):
+            for i in range(4):
+                mem[4 + i] = x[k, i]
+            mem[0] = 0.0
+            acc += mem[5]
+    return acc
 
 
 def run(only: list[str] | None = None) -> dict[str, object]:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, uint64
+from numba import literally, njit, uint64
 
 from ..fitness import task_fitness
 from ..ir.ops import MATRIX, OPS, RANDOM_OPS, SCALAR, VECTOR
@@ -39,6 +39,9 @@ NAME = "interp"
 IMPLEMENTED_OPS = tuple(range(65))
 
 _JIT = {"cache": True, "error_model": "numpy", "nogil": True}
+# The evaluation loop allocates nothing, so it runs without reference counting: no atomic
+# increments per call for every array argument.
+_JIT_NO_NRT = {**_JIT, "_nrt": False}
 
 
 def _kind_table() -> np.ndarray:
@@ -174,7 +177,7 @@ def _decode(code, data, bounds, nS, nV, nM, F, prune, keep, live, entry_p, out_p
     return m
 
 
-@njit(**_JIT)
+@njit(**_JIT_NO_NRT)
 def _machine(
     dc,
     dd,
@@ -574,6 +577,41 @@ def _machine(
     counts[2] = steps
 
 
+# Feature sizes with a dedicated compilation of `_machine` in which F is a compile-time
+# constant (loops over F unroll); any other F runs the generic compilation.
+SPECIALIZED_F = (4,)
+
+
+@njit(**_JIT_NO_NRT)
+def _machine_const_f(
+    dc, dd, nb, mem, nS, F, scratch, train_x, train_y, orders, total, valid_x, valid_y, n_valid,
+    is_accuracy, max_abs_error, rng, epoch_loss, trace, counts, setup_only,
+):  # fmt: skip
+    """`_machine` compiled for the literal value of F."""
+    _machine(
+        dc, dd, nb, mem, nS, literally(F), scratch, train_x, train_y, orders, total, valid_x,
+        valid_y, n_valid, is_accuracy, max_abs_error, rng, epoch_loss, trace, counts, setup_only,
+    )  # fmt: skip
+
+
+@njit(**_JIT_NO_NRT)
+def _run_machine(
+    dc, dd, nb, mem, nS, F, scratch, train_x, train_y, orders, total, valid_x, valid_y, n_valid,
+    is_accuracy, max_abs_error, rng, epoch_loss, trace, counts, setup_only,
+):  # fmt: skip
+    """`_machine`, through its constant-F compilation when F is in SPECIALIZED_F."""
+    if F == 4:
+        _machine_const_f(
+            dc, dd, nb, mem, nS, 4, scratch, train_x, train_y, orders, total, valid_x, valid_y,
+            n_valid, is_accuracy, max_abs_error, rng, epoch_loss, trace, counts, setup_only,
+        )  # fmt: skip
+    else:
+        _machine(
+            dc, dd, nb, mem, nS, F, scratch, train_x, train_y, orders, total, valid_x, valid_y,
+            n_valid, is_accuracy, max_abs_error, rng, epoch_loss, trace, counts, setup_only,
+        )  # fmt: skip
+
+
 @njit(**_JIT)
 def _memory_size(nS, nV, nM, F):
     """Flat memory length: scalars, vectors, matrices, then F + F*F scratch."""
@@ -663,7 +701,7 @@ def run_task(
     _decode(code, data, bounds, nS, nV, nM, F, False, keep, live, entry_p, out_p, dc, dd, nb)
     mem = np.zeros(_memory_size(nS, nV, nM, F))
     total = min(np.int64(n_train_steps), np.int64(orders.shape[0] * train_x.shape[0]))
-    _machine(
+    _run_machine(
         dc, dd, nb, mem, np.int64(nS), np.int64(F), np.int64(nS + nV * F + nM * F * F),
         train_x, train_y, orders, total, valid_x, valid_y, np.int64(n_valid), bool(is_accuracy),
         float(max_abs_error), rng, epoch_loss, trace, counts, False,
@@ -695,7 +733,7 @@ def execute_instruction(code_row, data_row, scalars, vectors, matrices, F, rng_s
     y = np.zeros(1)
     orders = np.zeros((1, 1), dtype=np.int32)
     counts = np.zeros(3, dtype=np.int64)
-    _machine(
+    _run_machine(
         dc, dd, nb, mem, np.int64(nS), np.int64(F), np.int64(nS + nV * F + nM * F * F),
         x, y, orders, np.int64(0), x, y, np.int64(0), False, 100.0, rng_state, np.zeros(1),
         np.zeros(0), counts, True,
@@ -775,7 +813,7 @@ def run_batch(
             N = train_off[t + 1] - train_off[t]
             rng[0] = seeds[p, t]
             total = min(n_train_steps[p, t], (order_off[t + 1] - order_off[t]) * N)
-            _machine(
+            _run_machine(
                 dc,
                 dd,
                 nb,
