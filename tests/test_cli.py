@@ -215,11 +215,14 @@ def test_force_replaces_only_run_files(tmp_path):
     out.mkdir()
     (out / "notes.md").write_text("keep me")
     (out / "best.txt").write_text("old")
-    res = invoke("evolve", *TINY, "--max-individuals", "20", "--out", str(out), "--force",
-                 "--quiet", "--seed", "2")  # fmt: skip
+    # --time-limit 0 stops before the first experiment: the run files are written, no search.
+    res = invoke("evolve", *TINY, "--time-limit", "0", "--out", str(out), "--force", "--quiet",
+                 "--seed", "2")  # fmt: skip
     assert res.exit_code == 0, res.output
     assert (out / "notes.md").read_text() == "keep me"
-    assert (out / "best.txt").read_text() != "old"
+    assert not (out / "best.txt").exists()
+    assert json.loads((out / "run.json").read_text())["seed"] == 2
+    assert (out / "checkpoints" / "checkpoint.json").is_file()
 
 
 def test_resume_errors_keep_the_data(tmp_path):
