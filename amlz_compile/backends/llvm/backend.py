@@ -6,6 +6,10 @@ and to fresh output arrays, and calls the kernel once per task.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import struct
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,17 +26,35 @@ def _ptr(a: np.ndarray) -> int:
     return a.__array_interface__["data"][0]
 
 
-def _task_arrays(task) -> tuple[np.ndarray, ...]:
-    arrays = (task.train_x, task.train_y, task.orders, task.valid_x, task.valid_y)
-    for name, arr, dtype in zip(
-        ("train_x", "train_y", "orders", "valid_x", "valid_y"),
-        arrays,
-        (np.float64, np.float64, np.int32, np.float64, np.float64),
-        strict=True,
-    ):
+_TASK_SLOTS = ("train_x", "train_y", "orders", "valid_x", "valid_y")
+_task_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _task_template(task) -> np.ndarray:
+    """An argument block with the task's slots filled (cached per task: its arrays are frozen)."""
+    try:
+        hit = _task_cache.get(task)
+    except TypeError:  # not weak-referenceable: no caching
+        hit = None
+    if hit is not None and hit[1] is task.train_x:
+        return hit[0]
+    args = np.zeros(NUM_SLOTS, dtype=np.int64)
+    for name, dtype in zip(_TASK_SLOTS, (np.float64, np.float64, np.int32, np.float64, np.float64),
+                           strict=True):  # fmt: skip
+        arr = getattr(task, name)
         if arr.dtype != dtype or not arr.flags.c_contiguous:
             raise ProgramError(f"task array {name} must be C-contiguous {np.dtype(dtype).name}")
-    return arrays
+        args[SLOT[name]] = _ptr(arr)
+    args[SLOT["num_train"]] = task.train_x.shape[0]
+    args[SLOT["is_accuracy"]] = 1 if task.is_accuracy else 0
+    with contextlib.suppress(TypeError):
+        _task_cache[task] = (args, task.train_x)
+    return args
+
+
+@functools.lru_cache(maxsize=64)
+def _double_bits(x: float) -> int:
+    return struct.unpack("<q", struct.pack("<d", x))[0]
 
 
 def run_kernel(
@@ -46,50 +68,54 @@ def run_kernel(
     trace_len: int = 0,
     keep_memory: bool = False,
 ) -> TaskRun:
-    """Run a compiled kernel on one task (duck-typed Task) under the kernel contract."""
+    """Run a compiled kernel on one task (duck-typed Task) under the kernel contract.
+
+    All outputs live in one fresh float64 buffer (counts | epoch_loss | trace | memory), so a
+    call costs one allocation and one pointer lookup besides the native call.
+    """
     memory = kernel.memory
     F = memory.features
-    train_x, train_y, orders, valid_x, valid_y = _task_arrays(task)
+    train_x, valid_x = task.train_x, task.valid_x
     if train_x.shape[1] != F or valid_x.shape[1] != F:
         raise ProgramError(
             f"task {getattr(task, 'name', '?')!r} has {train_x.shape[1]} features but the "
             f"memory spec says F={F}"
         )
-    N, E, V = train_x.shape[0], orders.shape[0], valid_x.shape[0]
+    template = _task_template(task)
+    N, E, V = train_x.shape[0], task.orders.shape[0], valid_x.shape[0]
     total = E * N if n_train is None else max(0, min(int(n_train), E * N))
     nv = V if n_valid is None else max(0, min(int(n_valid), V))
-    scalars = np.empty(memory.scalars)
-    vectors = np.empty((memory.vectors, F))
-    matrices = np.empty((memory.matrices, F, F))
-    epoch_loss = np.zeros(E)
-    trace = np.empty(max(0, int(trace_len)))
-    counts = np.zeros(3, dtype=np.int64)
-    scratch = _scratch(F)
-    args = np.empty(NUM_SLOTS, dtype=np.int64)
-    args[SLOT["scalars"]] = _ptr(scalars)
-    args[SLOT["vectors"]] = _ptr(vectors)
-    args[SLOT["matrices"]] = _ptr(matrices)
-    args[SLOT["train_x"]] = _ptr(train_x)
-    args[SLOT["train_y"]] = _ptr(train_y)
-    args[SLOT["orders"]] = _ptr(orders)
-    args[SLOT["num_train"]] = N
-    args[SLOT["total_steps"]] = total
-    args[SLOT["valid_x"]] = _ptr(valid_x)
-    args[SLOT["valid_y"]] = _ptr(valid_y)
-    args[SLOT["n_valid"]] = nv
-    args[SLOT["is_accuracy"]] = 1 if task.is_accuracy else 0
-    args[SLOT["max_abs_error"]] = np.float64(max_abs_error).view(np.int64)
-    args[SLOT["rng_seed"]] = np.uint64(int(rng_seed) & 0xFFFFFFFFFFFFFFFF).view(np.int64)
-    args[SLOT["epoch_loss"]] = _ptr(epoch_loss)
-    args[SLOT["trace"]] = _ptr(trace)
-    args[SLOT["trace_len"]] = trace.shape[0]
-    args[SLOT["counts"]] = _ptr(counts)
-    args[SLOT["scratch"]] = _ptr(scratch)
+    T = max(0, int(trace_len))
+    nS, nV, nM = memory.scalars, memory.vectors * F, memory.matrices * F * F
+    o_loss = 3
+    o_trace = o_loss + E
+    o_s = o_trace + T
+    o_v = o_s + nS
+    o_m = o_v + nV
+    buf = np.zeros(o_m + nM)
+    base = _ptr(buf)
+    args = template.copy()
+    args[0] = base + 8 * o_s  # scalars
+    args[1] = base + 8 * o_v  # vectors
+    args[2] = base + 8 * o_m  # matrices
+    args[7] = total
+    args[10] = nv
+    args[12] = _double_bits(float(max_abs_error))
+    seed = int(rng_seed) & 0xFFFFFFFFFFFFFFFF
+    args[13] = seed - (1 << 64) if seed >> 63 else seed
+    args[14] = base + 8 * o_loss
+    args[15] = base + 8 * o_trace
+    args[16] = T
+    args[17] = base  # counts (int64 bits in the first 3 doubles)
+    if not kernel.on_stack:
+        args[18] = _ptr(_scratch(F))
     kernel(_ptr(args))
-    validated, written, steps = (int(c) for c in counts)
-    run = TaskRun(epoch_loss, validated, trace[:written], steps)
+    validated, written, steps = buf[:3].view(np.int64).tolist()
+    run = TaskRun(buf[o_loss:o_trace], validated, buf[o_trace : o_trace + written], steps)
     if keep_memory:
-        run.scalars, run.vectors, run.matrices = scalars, vectors, matrices
+        run.scalars = buf[o_s:o_v]
+        run.vectors = buf[o_v:o_m].reshape(memory.vectors, F)
+        run.matrices = buf[o_m:].reshape(memory.matrices, F, F)
     return run
 
 

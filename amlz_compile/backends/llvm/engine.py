@@ -8,8 +8,8 @@ Facts this module is built around (measured on this machine class, llvmlite 0.50
   engine is freed when the last `Kernel` that references it is gone;
 - many kernels in one module amortise the fixed cost of a module (`compile_many`).
 
-Optimisation: the IR pipeline runs at `speed_level` (default 2) and machine code generation
-at `codegen_opt` (default 1); see `bench_llvm.py` for the measured trade-off.
+Optimisation: the IR pipeline (`pipeline`: "light" by default, or LLVM's "O1".."O3") and the
+machine-code level (`codegen_opt`, default 2); `llvm_bench.py` measures the trade-off.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 import llvmlite.binding as llvm
 
 from ...ir.program import MemorySpec, Program
-from .codegen import DECLARATIONS, kernel_ir
+from .codegen import DECLARATIONS, kernel_ir, uses_stack
 from .runtime import runtime_ir
 
 KERNEL_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
-DEFAULT_SPEED_LEVEL = 2
-DEFAULT_CODEGEN_OPT = 1
+PIPELINES = ("light", "O1", "O2", "O3")
+DEFAULT_PIPELINE = "light"
+DEFAULT_CODEGEN_OPT = 2
 DEFAULT_RECYCLE_PROGRAMS = 2000
 DEFAULT_RECYCLE_BYTES = 256 * 1024 * 1024
 DEFAULT_BATCH = 256
@@ -52,7 +53,9 @@ class Engine:
 
     _ids = itertools.count()
 
-    def __init__(self, speed_level: int = DEFAULT_SPEED_LEVEL, codegen_opt: int = DEFAULT_CODEGEN_OPT):
+    def __init__(self, pipeline: str = DEFAULT_PIPELINE, codegen_opt: int = DEFAULT_CODEGEN_OPT):
+        if pipeline not in PIPELINES:
+            raise ValueError(f"unknown optimisation pipeline {pipeline!r} (choose from {PIPELINES})")
         _init_llvm()
         self.id = next(self._ids)
         target = llvm.Target.from_default_triple()
@@ -62,7 +65,7 @@ class Engine:
             opt=codegen_opt,
             jit=True,
         )
-        self.speed_level = speed_level
+        self.pipeline = pipeline
         self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.target_machine)
         self.programs = 0
         self.ir_bytes = 0
@@ -73,15 +76,30 @@ class Engine:
         module.triple = self.target_machine.triple
         module.data_layout = str(self.target_machine.target_data)
         module.verify()
-        if self.speed_level > 0:
-            pto = llvm.create_pipeline_tuning_options(speed_level=self.speed_level)
-            pb = llvm.create_pass_builder(self.target_machine, pto)
-            pb.getModulePassManager().run(module, pb)
+        self.optimise(module)
         self.engine.add_module(module)
         self.engine.finalize_object()
         self.programs += len(names)
         self.ir_bytes += len(text)
         return [self.engine.get_function_address(n) for n in names]
+
+
+    def optimise(self, module) -> None:
+        """Run the IR pipeline: "light" = inline the runtime, SROA (memory to registers),
+        instcombine, simplifycfg; "O1".."O3" = LLVM's standard pipelines."""
+        if self.pipeline == "light":
+            pto = llvm.create_pipeline_tuning_options(speed_level=0)
+            pb = llvm.create_pass_builder(self.target_machine, pto)
+            mpm = llvm.create_new_module_pass_manager()
+            mpm.add_always_inliner_pass()
+            mpm.add_sroa_pass()
+            mpm.add_instruction_combine_pass()
+            mpm.add_simplify_cfg_pass()
+            mpm.run(module, pb)
+        else:
+            pto = llvm.create_pipeline_tuning_options(speed_level=int(self.pipeline[1]))
+            pb = llvm.create_pass_builder(self.target_machine, pto)
+            pb.getModulePassManager().run(module, pb)
 
 
 @dataclass(eq=False)
@@ -93,6 +111,8 @@ class Kernel:
     address: int
     engine: Engine = field(repr=False)  # keeps the engine (and so the code) alive
     cfunc: object = field(repr=False, default=None)
+
+    on_stack: bool = True  # memory in allocas (else the kernel needs the scratch slot)
 
     def __post_init__(self) -> None:
         self.cfunc = KERNEL_TYPE(self.address)
@@ -116,14 +136,14 @@ class JitCompiler:
 
     def __init__(
         self,
-        speed_level: int = DEFAULT_SPEED_LEVEL,
+        pipeline: str = DEFAULT_PIPELINE,
         codegen_opt: int = DEFAULT_CODEGEN_OPT,
         recycle_programs: int = DEFAULT_RECYCLE_PROGRAMS,
         recycle_bytes: int = DEFAULT_RECYCLE_BYTES,
         unroll: int = 16,
         batch: int = DEFAULT_BATCH,
     ) -> None:
-        self.speed_level = speed_level
+        self.pipeline = pipeline
         self.codegen_opt = codegen_opt
         self.recycle_programs = recycle_programs
         self.recycle_bytes = recycle_bytes
@@ -151,7 +171,7 @@ class JitCompiler:
         Kernel refers to it any more)."""
         with self._lock:
             self._cache.clear()
-            self._engine = Engine(self.speed_level, self.codegen_opt)
+            self._engine = Engine(self.pipeline, self.codegen_opt)
             self.engines_created += 1
 
     # -- compiling ----------------------------------------------------------------------------
@@ -186,7 +206,7 @@ class JitCompiler:
                 ]
                 addresses = engine.add_ir(module_ir(bodies), names)
                 for prog, name, addr in zip(chunk, names, addresses, strict=True):
-                    kernel = Kernel(name, memory, addr, engine)
+                    kernel = Kernel(name, memory, addr, engine, on_stack=uses_stack(memory))
                     self._cache[(prog, memory)] = kernel
                     self.compiled += 1
                     for pos in todo[prog]:

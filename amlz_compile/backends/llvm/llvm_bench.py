@@ -1,0 +1,131 @@
+"""JIT benchmarks (registered in `amlz_compile.bench`, found by its `*_bench` discovery).
+
+Keys: compile_ms_per_program_single, compile_ms_per_program_batched, jit_us_per_eval_demo,
+interp_us_per_eval_paper, jit_us_per_eval_paper. Times are CPU time of this process (see
+`bench._time_per_item`), warm (compiled before measuring).
+
+"paper" = the reference NEURAL_NET program (semantics 4.1) on 10 projected-binary-shaped tasks:
+F = 16, 8000 training + 1000 validation examples, one epoch, standardised Gaussian features
+with 0/1 labels, accuracy tasks, memory 5/9/2. "demo" = random 20-instruction programs
+(10/2/8 of DEMO_OPS) on the demo's 10 linear tasks (F = 4, 100 + 100), memory 4/3/1.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ...bench import _time_per_item, benchmark, demo_tasks, random_demo_programs
+from ...ir.program import MemorySpec, Program
+from .backend import JitBackend, run_kernel
+from .engine import JitCompiler
+
+DEMO_MEMORY = MemorySpec(4, 3, 1, 4)
+PAPER_MEMORY = MemorySpec(5, 9, 2, 16)
+
+
+def paper_tasks(n_tasks: int = 10, features: int = 16, n_train: int = 8000, n_valid: int = 1000):
+    """Projected-binary-shaped accuracy tasks: N(0, 1) features, labels from a random hyperplane."""
+    from ...tasks import ACCURACY, Task
+
+    rng = np.random.default_rng(2020)
+    tasks = []
+    for t in range(n_tasks):
+        x = rng.normal(size=(n_train + n_valid, features))
+        x = (x - x.mean(axis=0)) / x.std(axis=0)
+        y = (x @ rng.normal(size=features) > 0).astype(np.float64)
+        orders = np.arange(n_train, dtype=np.int32)[None, :]
+        tasks.append(Task(f"paper{t}", x[:n_train], y[:n_train], x[n_train:], y[n_train:], orders,
+                          ACCURACY, index=t))  # fmt: skip
+    return tasks
+
+
+def paper_program() -> Program:
+    from ...algorithms import load_builtin
+
+    return load_builtin("neural_net")
+
+
+def _compile_ms(batch: int, n_programs: int, **compiler_kw) -> float:
+    programs = random_demo_programs(n_programs, seed=7)
+    compiler = JitCompiler(batch=batch, **compiler_kw)
+    compiler.compile(random_demo_programs(1, seed=99)[0], DEMO_MEMORY)  # engine start-up
+    t0 = time.process_time()
+    if batch == 1:
+        for prog in programs:
+            compiler.compile(prog, DEMO_MEMORY)
+    else:
+        compiler.compile_many(programs, DEMO_MEMORY)
+    return (time.process_time() - t0) / n_programs * 1e3
+
+
+@benchmark("compile_ms_per_program_single")
+def compile_ms_per_program_single(n_programs: int = 40) -> float:
+    """CPU ms to compile one random demo program alone in its module (default settings)."""
+    return _compile_ms(1, n_programs)
+
+
+@benchmark("compile_ms_per_program_batched")
+def compile_ms_per_program_batched(n_programs: int = 256) -> float:
+    """CPU ms per random demo program when `compile_many` puts 256 in one module."""
+    return _compile_ms(256, n_programs)
+
+
+@benchmark("jit_us_per_eval_demo")
+def jit_us_per_eval_demo(n_programs: int = 100, repeats: int = 5) -> float:
+    """JIT µs per evaluation of a random demo program on the demo's 10 tasks (warm kernels)."""
+    tasks = demo_tasks()
+    programs = random_demo_programs(n_programs, seed=1)
+    kernels = JitCompiler().compile_many(programs, DEMO_MEMORY)
+
+    def run() -> None:
+        for k in kernels:
+            for t, task in enumerate(tasks):
+                run_kernel(k, task, rng_seed=t)
+
+    run()
+    return _time_per_item(run, n_programs, repeats)
+
+
+def _paper_eval(backend, tasks, memory, program) -> None:
+    for t, task in enumerate(tasks):
+        backend.run_task(program, task, memory, rng_seed=t)
+
+
+@benchmark("interp_us_per_eval_paper")
+def interp_us_per_eval_paper(repeats: int = 3) -> float:
+    """Interpreter µs for NEURAL_NET on the 10 paper-scale tasks (F = 16, 8000 + 1000)."""
+    from ..interp import InterpBackend
+
+    tasks, program, backend = paper_tasks(), paper_program(), InterpBackend()
+    _paper_eval(backend, tasks[:1], PAPER_MEMORY, program)  # numba warm-up
+    return _time_per_item(lambda: _paper_eval(backend, tasks, PAPER_MEMORY, program), 1, repeats)
+
+
+@benchmark("jit_us_per_eval_paper")
+def jit_us_per_eval_paper(repeats: int = 5, **compiler_kw) -> float:
+    """JIT µs for NEURAL_NET on the 10 paper-scale tasks (F = 16, 8000 + 1000), warm."""
+    tasks, program = paper_tasks(), paper_program()
+    backend = JitBackend(JitCompiler(**compiler_kw))
+    _paper_eval(backend, tasks[:1], PAPER_MEMORY, program)
+    return _time_per_item(lambda: _paper_eval(backend, tasks, PAPER_MEMORY, program), 1, repeats)
+
+
+def optimisation_grid() -> dict[str, dict[str, float]]:
+    """Compile cost and paper/demo run time for each (pipeline, codegen level) (for tuning)."""
+    out = {}
+    for pipeline in ("light", "O1", "O2", "O3"):
+        for cg in (0, 2):
+            kw = dict(pipeline=pipeline, codegen_opt=cg)
+            out[f"{pipeline}/cg{cg}"] = {
+                "compile_ms_batched": round(_compile_ms(64, 64, **kw), 3),
+                "paper_us": round(jit_us_per_eval_paper(repeats=3, **kw), 1),
+            }
+    return out
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(optimisation_grid(), indent=1))

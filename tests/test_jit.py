@@ -1,0 +1,210 @@
+"""The LLVM JIT: every op agrees bit for bit with the interpreter; cache, batches, recycling."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+from amlz_compile.backends.interp import InterpBackend
+from amlz_compile.backends.llvm import RENDER, JitBackend, JitCompiler, const_index, kernel_ir
+from amlz_compile.backends.llvm.codegen import uses_stack
+from amlz_compile.ir.ops import NUM_OPS, OPS
+from amlz_compile.ir.program import Instruction, MemorySpec, Program, ProgramError
+from amlz_compile.tasks import Task
+
+FEATURES = (1, 3, 4, 16)
+INTERP = InterpBackend()
+
+
+def make_task(F: int, n_train=3, n_valid=2, epochs=2, accuracy=False, seed=0, scale=1.0) -> Task:
+    rng = np.random.default_rng(seed)
+    tx = rng.normal(size=(n_train, F)) * scale
+    vx = rng.normal(size=(n_valid, F)) * scale
+    w = rng.normal(size=F)
+    ty, vy = tx @ w, vx @ w
+    if accuracy:
+        ty, vy = (ty > 0).astype(float), (vy > 0).astype(float)
+    orders = np.stack([rng.permutation(n_train) for _ in range(epochs)]).astype(np.int32)
+    return Task("t", tx, ty, vx, vy, orders, "accuracy" if accuracy else "rms")
+
+
+def fill_setup(memory: MemorySpec) -> list[Instruction]:
+    """Setup that puts random values (some negative, some > 1) at every address."""
+    setup = [Instruction(62, out=k, f0=0.3, f1=1.5) for k in range(memory.scalars)]
+    setup += [Instruction(63, out=k, f0=-0.2, f1=2.0) for k in range(memory.vectors)]
+    setup += [Instruction(64, out=k, f0=0.1, f1=1.0) for k in range(memory.matrices)]
+    return setup
+
+
+def variants(op: int) -> list[Instruction]:
+    """Instructions of `op`: distinct addresses and fully aliased ones, data edge cases."""
+    info = OPS[op]
+    if info.is_data_op:
+        data = {
+            56: [dict(act=-0.75), dict(act=3.5e10)],
+            57: [dict(f0=0.0, f1=-1.5), dict(f0=0.999, f1=2.0), dict(f0=0.37, f1=0.5)],
+            58: [dict(f0=0.0, f1=0.999, f2=-1.0), dict(f0=0.6, f1=0.3, f2=4.0)],
+        }.get(op, [dict(f0=-0.5, f1=0.75), dict(f0=0.6, f1=0.2), dict(f0=1.0, f1=1.0)])
+        return [Instruction(op, out=2, **d) for d in data]
+    return [Instruction(op, in1=1, in2=2, out=3), Instruction(op, in1=1, in2=1, out=1),
+            Instruction(op, in1=2, in2=3, out=2), Instruction(op, in1=3, in2=2, out=2)]  # fmt: skip
+
+
+def op_programs(op: int, memory: MemorySpec) -> list[Program]:
+    setup = fill_setup(memory)
+    return [Program(setup, [ins, Instruction(27, 1, 2, 1)], [ins]) for ins in variants(op)]
+
+
+def same(a, b) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+def assert_runs_equal(jit_run, ref_run) -> None:
+    assert jit_run.epochs_validated == ref_run.epochs_validated
+    assert jit_run.train_steps == ref_run.train_steps
+    assert same(jit_run.trace, ref_run.trace)
+    n = ref_run.epochs_validated
+    assert same(jit_run.epoch_loss[:n], ref_run.epoch_loss[:n])
+    for field in ("scalars", "vectors", "matrices"):
+        assert same(getattr(jit_run, field), getattr(ref_run, field)), field
+
+
+@pytest.fixture(scope="module")
+def backend():
+    return JitBackend(JitCompiler())
+
+
+def test_every_op_has_a_template():
+    assert sorted(RENDER) == list(range(NUM_OPS))
+
+
+@pytest.mark.parametrize("F", FEATURES)
+def test_every_op_agrees_with_the_interpreter(backend, F):
+    memory = MemorySpec(5, 4, 4, F)
+    task = make_task(F)
+    programs = [p for op in range(NUM_OPS) for p in op_programs(op, memory)]
+    backend.prepare(programs, memory)  # one batch of modules
+    for prog in programs:
+        kw = dict(rng_seed=12345, trace_len=64, keep_memory=True, max_abs_error=1e300)
+        got = backend.run_task(prog, task, memory, **kw)
+        want = INTERP.run_task(prog, task, memory, **kw)
+        assert_runs_equal(got, want)
+
+
+def test_large_memory_kernels_use_the_callers_arrays_and_agree(backend):
+    memory = MemorySpec(4, 3, 3, 80)  # > 128 KiB of matrices: in-place kernel
+    assert not uses_stack(memory)
+    task = make_task(80, n_train=2, n_valid=2, epochs=1)
+    ops = (28, 31, 37, 43, 53, 55, 64, 61, 35)
+    programs = [op_programs(op, memory)[1] for op in ops]
+    backend.prepare(programs, memory)
+    for prog in programs:
+        kw = dict(rng_seed=3, trace_len=16, keep_memory=True, max_abs_error=1e300)
+        assert_runs_equal(backend.run_task(prog, task, memory, **kw), INTERP.run_task(prog, task, memory, **kw))
+
+
+def test_const_index_matches_the_reference_rule():
+    assert const_index(2.5 / 4, 4) == 2
+    assert const_index(0.999999, 4) == 3
+    assert const_index(1.0, 4) == 3
+    assert const_index(-0.1, 4) == 0
+    assert const_index(float("nan"), 4) == 0
+    assert [const_index((i + 0.5) / 7, 7) for i in range(7)] == list(range(7))
+
+
+def test_linear_regressor_learns_and_matches_pinned_interpreter(backend):
+    prog = Program(
+        [Instruction(56, out=2, act=0.01)],
+        [Instruction(27, 1, 0, 1)],
+        [Instruction(2, 0, 1, 3), Instruction(3, 2, 3, 3), Instruction(18, 3, 0, 2),
+         Instruction(23, 1, 2, 1)],
+    )  # fmt: skip
+    memory = MemorySpec(4, 3, 1, 4)
+    task = make_task(4, n_train=200, n_valid=50, epochs=3)
+    got = backend.run_task(prog, task, memory, trace_len=10_000)
+    want = INTERP.run_task(prog, task, memory, trace_len=10_000)
+    assert got.epochs_validated == 3 and got.train_steps == 600
+    assert len(got.trace) == 3 * 250
+    assert same(got.trace, want.trace) and same(got.epoch_loss, want.epoch_loss)
+    assert got.epoch_loss[2] < got.epoch_loss[0]  # it learns
+
+
+@pytest.mark.parametrize("accuracy", [False, True])
+def test_early_stop_budget_and_partial_validation(backend, accuracy):
+    # s1 = s1 * 3 + s0... grows until the error limit stops training in a later epoch.
+    prog = Program(
+        [Instruction(56, out=3, act=1.7)],
+        [Instruction(3, 1, 3, 1), Instruction(50, 0, 0, 2), Instruction(1, 1, 2, 1)],
+        [Instruction(1, 1, 0, 1)],
+    )
+    memory = MemorySpec(4, 2, 0, 3)
+    task = make_task(3, n_train=5, n_valid=4, epochs=4, accuracy=accuracy, seed=4)
+    for n_train, n_valid, max_err in [(None, None, 100.0), (7, 2, 100.0), (0, None, 1.0),
+                                      (20, 3, 5.0), (13, None, 0.5)]:  # fmt: skip
+        kw = dict(n_train=n_train, n_valid=n_valid, max_abs_error=max_err, trace_len=7,
+                  keep_memory=True)  # fmt: skip
+        assert_runs_equal(backend.run_task(prog, task, memory, **kw),
+                          INTERP.run_task(prog, task, memory, **kw))  # fmt: skip
+
+
+def test_cache_hit_returns_the_same_kernel():
+    compiler = JitCompiler()
+    memory = MemorySpec(4, 3, 1, 4)
+    prog = op_programs(23, memory)[0]
+    k1 = compiler.compile(prog, memory)
+    k2 = compiler.compile(Program.from_arrays(prog.code, prog.data, prog.bounds), memory)
+    assert k1 is k2 and compiler.compiled == 1 and compiler.hits == 1
+    k3 = compiler.compile(prog, memory.with_features(8))  # another F: another kernel
+    assert k3 is not k1 and compiler.compiled == 2
+
+
+def test_compile_many_batches_and_dedups():
+    compiler = JitCompiler(batch=8)
+    memory = MemorySpec(5, 4, 4, 3)
+    programs = [op_programs(op, memory)[0] for op in range(NUM_OPS)]
+    kernels = compiler.compile_many(programs + programs[:5], memory)
+    assert compiler.compiled == NUM_OPS and compiler.hits == 0
+    assert kernels[NUM_OPS] is kernels[0]
+    assert len({k.name for k in kernels}) == NUM_OPS
+    assert compiler.engines_created == 1
+
+
+def test_engine_recycling_frees_old_code_and_keeps_results_right():
+    compiler = JitCompiler(recycle_programs=10, batch=4)
+    backend = JitBackend(compiler)
+    memory = MemorySpec(5, 4, 4, 4)
+    task = make_task(4)
+    programs = [op_programs(op, memory)[0] for op in range(25)]
+    first = compiler.compile(programs[0], memory)
+    first_engine = weakref.ref(first.engine)
+    kernels = compiler.compile_many(programs, memory)
+    assert compiler.engines_created == 3  # 25 programs at most 10 per engine
+    assert kernels[0] is first  # still cached in the first engine
+    compiler.compile_many(programs[:3], memory)  # recycled engine forgot them: compiled anew
+    assert compiler.engines_created >= 3 and compiler.compiled == 28
+    for prog in programs:  # results are right across engines
+        kw = dict(rng_seed=9, trace_len=32, keep_memory=True, max_abs_error=1e300)
+        assert_runs_equal(backend.run_task(prog, task, memory, **kw),
+                          INTERP.run_task(prog, task, memory, **kw))  # fmt: skip
+    del first, kernels
+    compiler.recycle()
+    gc.collect()
+    assert first_engine() is None  # no kernel refers to it: its code was freed
+
+
+def test_errors_are_clear(backend):
+    memory = MemorySpec(2, 1, 0, 4)
+    with pytest.raises(ProgramError, match="out of range"):
+        backend.run_task(Program([], [Instruction(1, 0, 5, 1)], []), make_task(4), memory)
+    with pytest.raises(ProgramError, match="features"):
+        backend.run_task(Program(), make_task(3), memory)
+
+
+def test_kernel_ir_is_text_with_constants_baked_in():
+    memory = MemorySpec(4, 3, 1, 4)
+    text = kernel_ir(Program([Instruction(56, out=2, act=0.5)]), memory, "k")
+    assert text.startswith("define void @k(") and "0x3FE0000000000000" in text
