@@ -665,16 +665,17 @@ class SearchRun:
         current = st["current"]
         arch = Archipelago(runner, self._island_specs(current))
         self._arch = arch
+        t_start = time.perf_counter()
         if self._island_states is not None:
             arch.set_states(self._island_states)
             self._island_states = None
             stats = arch.stats()
+            current["resumed_individuals"] = sum(_individuals(s) for s in stats)
         else:
             stats = arch.init()
-            self._progress(current, stats, time.perf_counter())
+            current["resumed_individuals"] = 0
+            self._progress(current, stats, t_start)
         self._stats = stats
-        current["resumed_individuals"] = sum(_individuals(s) for s in stats)
-        t_start = time.perf_counter()
         while not all(s.get("done") for s in stats):
             self._check_limits(stats)
             if self._checkpoint_due(stats):
