@@ -1,0 +1,138 @@
+"""Every example in examples/ runs end to end at --smoke size in a real subprocess, exits 0 and
+writes its results JSON with the keys RESULTS.md relies on (so no example silently rots)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+EXPECTED = {
+    "evolution_vs_random_search.py": {"experiment", "size", "seed", "settings", "task_types"},
+    "linear_from_scratch.py": {
+        "experiment",
+        "solved",
+        "time_to_solution",
+        "select_fitness",
+        "final_fitness",
+        "individuals",
+        "program",
+    },
+    "backprop_from_scratch.py": {
+        "experiment",
+        "final_fitness",
+        "beats_neural_net",
+        "beats_linear",
+        "program",
+    },
+    "projected_binary_digits.py": {
+        "experiment",
+        "accuracy",
+        "beats_logistic",
+        "beats_nn",
+        "program",
+    },
+    "adaptation_few_steps.py": {
+        "experiment",
+        "accuracy_held_out",
+        "improved_over_initial",
+        "adaptation_emerged",
+        "learning_rate_adaptation",
+        "program",
+    },
+}
+
+
+def _run(script: str, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    env["MPLBACKEND"] = "Agg"
+    return subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLES / script),
+            "--smoke",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+            *extra,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """Runs each example once at --smoke size; returns (process, output directory)."""
+    done: dict[str, tuple[subprocess.CompletedProcess, Path]] = {}
+
+    def get(script: str):
+        if script not in done:
+            out = tmp_path_factory.mktemp(script.removesuffix(".py"))
+            done[script] = (_run(script, out), out)
+        return done[script]
+
+    return get
+
+
+def test_every_example_is_tested():
+    scripts = {p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_")}
+    assert scripts == set(EXPECTED)
+
+
+@pytest.mark.parametrize("script", sorted(EXPECTED))
+def test_example_smoke(script, smoke):
+    proc, tmp_path = smoke(script)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    data = json.loads((tmp_path / "results.json").read_text())
+    missing = EXPECTED[script] - set(data)
+    assert not missing, f"{script} results.json lacks {missing}"
+    assert data["size"] == "smoke"
+    assert data["seed"] == 3
+    # The discovered program is written in the text form and parses back.
+    from amlz_compile.ir.text import parse_program
+
+    programs = sorted(tmp_path.glob("*.txt"))
+    assert programs, f"{script} wrote no program file"
+    for p in programs:
+        parse_program(p.read_text())
+
+
+def test_evolution_vs_random_search_numbers(smoke):
+    """The success bookkeeping is consistent: counts within budgets, rates in [0, 1]."""
+    proc, tmp_path = smoke("evolution_vs_random_search.py")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert set(data["task_types"]) == {"linear_regressor", "affine_regressor"}
+    for entry in data["task_types"].values():
+        evo, rs = entry["evolution"], entry["random_search"]
+        assert 0 <= evo["successes"] <= evo["experiments"] == data["settings"]["experiments"]
+        assert 0.0 <= evo["success_rate"] <= 1.0
+        assert rs["programs"] >= data["settings"]["rs_programs"]
+        assert 0 <= rs["acceptable"] <= rs["programs"]
+        assert entry["reference_mean_rms"] > 0
+        # Any acceptable best has a lower mean RMS than the reference, and vice versa.
+        for ok, rms in zip(
+            [n is not None for n in evo["evaluations_to_success"]],
+            evo["best_mean_rms"],
+            strict=True,
+        ):
+            assert ok == (rms is not None and rms < entry["reference_mean_rms"])
+
+
+def test_bad_flag_is_a_usage_error(tmp_path):
+    proc = _run("linear_from_scratch.py", tmp_path, "--paper")
+    assert proc.returncode == 2  # --smoke and --paper are mutually exclusive
+    assert "not allowed with argument" in proc.stderr
