@@ -29,19 +29,19 @@ import numpy as np
 
 from ..ir.program import Program
 from .dce import program_of
-from .kernels import _canonicalise
+from .kernels import _canonicalise, writable
 
 
 def canonical_arrays(
     program: Program, *, dce: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The canonical (code, data, bounds) of `program` (dead code removed unless dce=False)."""
-    return _canonicalise(program.code, program.data, program.bounds, dce)
+    return _canonicalise(*writable(program), dce)
 
 
 def canonicalize(program: Program, *, dce: bool = True) -> Program:
     """The canonical form of `program` as a Program (see the module docstring)."""
-    code, data, bounds = _canonicalise(program.code, program.data, program.bounds, dce)
+    code, data, bounds = _canonicalise(*writable(program), dce)
     return program_of(code, data, bounds)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir.program import Program
-from .kernels import compact_arrays, dce_arrays
+from .kernels import compact_arrays, dce_arrays, writable
 
 
 def program_of(code: np.ndarray, data: np.ndarray, bounds: np.ndarray) -> Program:
@@ -19,10 +19,10 @@ def program_of(code: np.ndarray, data: np.ndarray, bounds: np.ndarray) -> Progra
 def keep_rows(program: Program, mask: np.ndarray) -> Program:
     """The program made of the instructions where `mask` is true, components kept apart."""
     keep = np.asarray(mask, dtype=np.bool_)
-    return program_of(*compact_arrays(program.code, program.data, program.bounds, keep))
+    return program_of(*compact_arrays(*writable(program), keep))
 
 
 def eliminate_dead_code(program: Program) -> Program:
     """Remove every instruction that cannot affect a prediction (or a later random draw)."""
-    code, data, bounds, changed = dce_arrays(program.code, program.data, program.bounds)
+    code, data, bounds, changed = dce_arrays(*writable(program))
     return program_of(code, data, bounds) if changed else program

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from ..ir.program import Program
 from .dce import program_of
-from .kernels import CONST, FOLDABLE, _constants, _eval, fold_arrays
+from .kernels import CONST, FOLDABLE, _constants, _eval, fold_arrays, writable
 
 __all__ = ["FOLDABLE", "constant_values", "evaluate_op", "fold_constants"]
 
@@ -44,7 +44,7 @@ def constant_values(program: Program) -> list[float | None]:
 
     Vector and matrix constants are reported as the single value of all their elements.
     """
-    st, val = _constants(program.code, program.data, program.bounds)
+    st, val = _constants(*writable(program))
     return [float(v) if s == CONST else None for s, v in zip(st, val, strict=True)]
 
 
@@ -52,7 +52,7 @@ def fold_constants(program: Program) -> Program:
     """Replace pure instructions with constant results by constant writes (see module doc)."""
     if len(program) == 0:
         return program
-    code, data, changed = fold_arrays(program.code, program.data, program.bounds)
+    code, data, changed = fold_arrays(*writable(program))
     if not changed:
         return program
     return program_of(code, data, program.bounds)

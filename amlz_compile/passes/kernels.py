@@ -6,6 +6,9 @@ in another file does, so kernels that call each other across files could run sta
 an edit or an upgrade. The public, documented entry points are in `liveness`, `dce`, `fold`,
 `canon` and `simplify`; see their docstrings for what each analysis means.
 
+Callers pass writable arrays (`writable(program)`), except to `simplify_arrays`, which copies its
+inputs: numba compiles a separate specialisation for read-only arrays, and compile time matters.
+
 Programs are the flat arrays of `ir.program.Program`: code int32[n,4] [op, in1, in2, out], data
 float64[n,4] [act, f0, f1, f2], bounds int64[4]. Locations are numbered kind * span + address
 with kinds 0 = scalar, 1 = vector, 2 = matrix, 3 = the random generator (address 0), where span
@@ -22,6 +25,12 @@ from numba import njit, uint64
 from ..ir.ops import MATRIX, OPS, SCALAR, VECTOR
 
 MAX_ROUNDS = 20
+
+
+def writable(program) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Writable copies of a Program's (code, data, bounds) (Program arrays are read-only)."""
+    return np.array(program.code), np.array(program.data), np.array(program.bounds)
+
 
 # -- op tables and liveness ----------------------------------------------------------------------
 
@@ -44,7 +53,7 @@ for _t in (IN1_KIND, IN2_KIND, OUT_KIND, RANDOM, PARTIAL, UNIFORM):
     _t.flags.writeable = False
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def draws(code, data, i) -> bool:
     """True when instruction i consumes the generator stream."""
     op = code[i, 0]
@@ -184,7 +193,7 @@ _FOLDABLE[list(FOLDABLE)] = True
 _FOLDABLE.flags.writeable = False
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def same(a, b):
     """Equal numbers with equal signs, or both NaN (what matters for bit-exact results)."""
     if a != a:
@@ -192,12 +201,12 @@ def same(a, b):
     return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _minmax_ok(a, b):
     return a == a and b == b and (a != b or same(a, b))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _sum_ok(p):
     """True when a sum 0.0 + p + ... + p of F >= 1 equal terms does not depend on F, and
     dividing it by F (a mean) gives it back: p is +0.0, +-inf or NaN."""
@@ -379,7 +388,7 @@ def _constants(code, data, bounds):
     return rec_st, rec_val
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _is_f32(c):
     return c != c or same(float(np.float32(c)), c)
 
@@ -438,7 +447,7 @@ _M2 = 0x94D049BB133111EB
 _G = 0x9E3779B97F4A7C15
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _mix(h, x):
     z = (h ^ x) + uint64(_G)
     z = (z ^ (z >> uint64(30))) * uint64(_M1)
@@ -649,6 +658,10 @@ def simplify_arrays(code, data, bounds, fold):
 
     Returns (code, data, bounds, rounds).
     """
+    # work on writable copies: every callee then has one compiled specialisation
+    code = code.copy()
+    data = data.copy()
+    bounds = bounds.copy()
     rounds = 0
     while rounds < MAX_ROUNDS:
         rounds += 1

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir.program import Program
-from .kernels import RNG_KIND, _liveness
+from .kernels import RNG_KIND, _liveness, writable
 
 
 def live_mask_arrays(code: np.ndarray, data: np.ndarray, bounds: np.ndarray) -> np.ndarray:
@@ -42,7 +42,7 @@ def live_mask_arrays(code: np.ndarray, data: np.ndarray, bounds: np.ndarray) -> 
 
 def live_mask(program: Program) -> np.ndarray:
     """Boolean mask (one entry per instruction, Setup then Predict then Learn) of live ones."""
-    return _liveness(program.code, program.data, program.bounds)[0]
+    return _liveness(*writable(program))[0]
 
 
 def _decode(mask: np.ndarray, span: int) -> frozenset[str]:
@@ -58,7 +58,7 @@ def live_in(program: Program) -> dict[str, frozenset[str]]:
 
     For diagnostics and tests; "rng" is the generator pseudo-location.
     """
-    _, setup_in, in_p, in_l, span = _liveness(program.code, program.data, program.bounds)
+    _, setup_in, in_p, in_l, span = _liveness(*writable(program))
     return {
         "setup": _decode(setup_in, span),
         "predict": _decode(in_p, span),
