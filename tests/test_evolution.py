@@ -54,7 +54,9 @@ def reference_fitness(program: Program, tasks, combination="mean", seed=0) -> fl
         S, V, M = np.zeros(mem.scalars), np.zeros((mem.vectors, t.features)), np.zeros(
             (mem.matrices, t.features, t.features))  # fmt: skip
         loss, counts = np.zeros(t.epochs), np.zeros(3, dtype=np.int64)
-        run_task(program.code, program.data, program.bounds, S, V, M, t.train_x, t.train_y,
+        # (writable copies: one compiled signature of run_task for every call in this file)
+        code, data, bounds = program.code.copy(), program.data.copy(), program.bounds.copy()
+        run_task(code, data, bounds, S, V, M, t.train_x, t.train_y,
                  t.orders, t.max_train_examples, t.valid_x, t.valid_y, t.num_valid,
                  t.is_accuracy, 100.0, np.uint64(seed), loss, np.zeros(0), counts)  # fmt: skip
         fits.append(task_fitness(loss, counts[0], float(t.num_valid), t.is_accuracy))
@@ -272,3 +274,47 @@ def test_small_demo_search_improves():
     assert s1["best_fitness"] > s0["best_fitness"]
     assert s1["mean_fitness"] > s0["mean_fitness"] + 0.02
     assert s1["dedup_hits"] > 0 and s1["fec_hits"] > 0
+
+
+def _key(evo, prog):
+    ws = evo.ws
+    rows = len(prog) + 2
+    code = np.zeros((rows, 4), dtype=np.int32)
+    data = np.zeros((rows, 4))
+    code[: len(prog)], data[: len(prog)] = prog.code, prog.data
+    K.dce_bits(code, data, np.array(prog.sizes(), dtype=np.int64), 4, 3, 1, ws)
+    return int(K.structure_key(ws[12], ws[13], ws[14], ws[18], 3, False, ws[22], ws[23]))
+
+
+def _permute(prog, perm_s, perm_v):
+    from amlz_compile.ir.ops import OPS
+
+    def ren(kind, a):
+        return {"s": perm_s, "v": perm_v}.get(kind, {}).get(a, a)
+
+    def one(ins):
+        info = OPS[ins.op]
+        return Instruction(ins.op, ren(info.in1, ins.in1), ren(info.in2, ins.in2),
+                           ren(info.out, ins.out), ins.act, ins.f0, ins.f1, ins.f2)  # fmt: skip
+
+    return Program(*[[one(i) for i in c] for c in (prog.setup, prog.predict, prog.learn)])
+
+
+@settings(max_examples=25)
+@given(programs(MemorySpec(4, 3, 1, 4), ops=DEMO_OPS))
+def test_structure_key_is_invariant_under_renaming_and_sound(prog):
+    evo = RegularizedEvolution(config(fec=None, dedup=False), TASKS, seed=0)
+    other = _permute(prog, {2: 3, 3: 2}, {1: 2, 2: 1})
+    assert _key(evo, prog) == _key(evo, other)
+    assert reference_fitness(prog, TASKS) == reference_fitness(other, TASKS)
+
+
+def test_structure_key_sorts_commuting_operands_only():
+    evo = RegularizedEvolution(config(fec=None, dedup=False), TASKS, seed=0)
+    learn = [Instruction(2, 0, 1, 2)]  # s2 = s0 - s1
+
+    def key(op, a, b):
+        return _key(evo, Program([], [Instruction(op, a, b, 1)], learn))
+
+    assert key(1, 2, 1) == key(1, 1, 2)  # s1 = s2 + s1 == s1 = s1 + s2
+    assert key(2, 2, 1) != key(2, 1, 2)  # a difference does not commute

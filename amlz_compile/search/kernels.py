@@ -30,9 +30,12 @@ ws = workspace (`workspace()` below).
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 from numba import njit, uint64
 
+from ..backends import interp as _interp
 from ..backends.interp import run_task
 from ..fitness import task_fitness
 from .budget import budget_train_examples, program_costs
@@ -97,6 +100,9 @@ def workspace(rows: int, span: int, n_tasks: int, F: int, n_scalars: int, n_vect
         np.zeros(max(n_tasks, 1)),  # 19 sort scratch
         np.zeros(0),  # 20 empty trace
         np.zeros((rows, 3), dtype=np.uint64),  # 21 per-row liveness bits (test, kill, gen)
+        np.zeros((3, span), dtype=np.int64),  # 22 address renaming (structure_key)
+        np.zeros(3, dtype=np.int64),  # 23 next canonical address per kind
+        fast_buffers(rows, n_scalars, n_vectors, max(n_matrices, 1), F),  # 24 interpreter path
     )
 
 
@@ -303,21 +309,59 @@ def dce_bits(code, data, sizes, n_s, n_v, n_m, ws):
     return n
 
 
+# Ops whose two inputs (of one kind) commute bit for bit: sums, elementwise products, dot.
+_COMMUTES = np.zeros(65, dtype=np.bool_)
+for _op in (1, 3, 23, 25, 27, 39, 41):
+    _COMMUTES[_op] = True
+_COMMUTES.flags.writeable = False
+_RESERVED = np.array([2, 1, 0], dtype=np.int64)  # s0, s1 / v0 / none keep their numbers
+
+
 @njit(**_INLINE)
-def structure_key(lc, ld, lb, ntrain, n_tasks, with_budget):
-    """64-bit hash of a live program (used fields only) and, with a budget, of its decisions."""
+def _rename(ren, nxt, kind, a):
+    """Canonical number of address a of `kind`: reserved ones keep theirs, the others are
+    numbered in order of first appearance."""
+    if a < _RESERVED[kind]:
+        return a
+    r = ren[kind, a]
+    if r < 0:
+        r = nxt[kind]
+        ren[kind, a] = r
+        nxt[kind] = r + 1
+    return r
+
+
+@njit(**_INLINE)
+def structure_key(lc, ld, lb, ntrain, n_tasks, with_budget, ren, nxt):
+    """64-bit hash of a live program in canonical form, and, with a budget, of its decisions.
+
+    Canonical form: non-reserved addresses renumbered per kind in order of first appearance
+    (a bijection: memory starts zeroed, so behaviour is unchanged) and the operands of
+    commuting ops sorted; only the fields an op uses are hashed. `ren` int64[3, A] and
+    `nxt` int64[3] are scratch.
+    """
+    ren[:, :] = -1
+    for k in range(3):
+        nxt[k] = _RESERVED[k]
     h = uint64(42)
     h = mix(h, uint64(lb[1]))
     h = mix(h, uint64(lb[2]))
     h = mix(h, uint64(lb[3]))
     for i in range(lb[3]):
         op = lc[i, 0]
-        w = uint64(op) | (uint64(lc[i, 3]) << uint64(40))
-        if IN1_KIND[op] >= 0:
-            w |= uint64(lc[i, 1]) << uint64(8)
-        if IN2_KIND[op] >= 0:
-            w |= uint64(lc[i, 2]) << uint64(24)
-        h = mix(h, w)
+        k1 = IN1_KIND[op]
+        k2 = IN2_KIND[op]
+        r1 = np.int64(0)
+        r2 = np.int64(0)
+        if k1 >= 0:
+            r1 = _rename(ren, nxt, k1, lc[i, 1])
+        if k2 >= 0:
+            r2 = _rename(ren, nxt, k2, lc[i, 2])
+        ro = _rename(ren, nxt, OUT_KIND[op], lc[i, 3])
+        if _COMMUTES[op] and r2 < r1:
+            r1, r2 = r2, r1
+        w = uint64(op) | (uint64(r1) << uint64(8)) | (uint64(r2) << uint64(24))
+        h = mix(h, w | (uint64(ro) << uint64(40)))
         if op == 56:
             h = mix(h, double_bits(ld[i, 0]))
         elif op >= 57:
@@ -329,6 +373,86 @@ def structure_key(lc, ld, lb, ntrain, n_tasks, with_budget):
         for t in range(n_tasks):
             h = mix(h, uint64(ntrain[t]))
     return finalize(h)
+
+
+# -- the interpreter entry -----------------------------------------------------------------------
+# The contract's `run_task` decodes the program and allocates its buffers on every call (about a
+# microsecond, ~7 calls per individual). When the interpreter exposes its decode and machine
+# steps with the expected signatures, the search decodes each live program once and runs the
+# machine per task on preallocated memory; otherwise it falls back to `run_task`.
+
+_DECODE_ARGS = ["code", "data", "bounds", "nS", "nV", "nM", "F", "prune", "keep", "live",
+                "entry_p", "out_p", "dc", "dd", "nb"]  # fmt: skip
+_MACHINE_ARGS = ["dc", "dd", "nb", "mem", "nS", "F", "scratch", "train_x", "train_y", "orders",
+                 "total", "valid_x", "valid_y", "n_valid", "is_accuracy", "max_abs_error", "rng",
+                 "epoch_loss", "trace", "counts", "setup_only"]  # fmt: skip
+
+
+def _params(name: str) -> list[str] | None:
+    fn = getattr(_interp, name, None)
+    fn = getattr(fn, "py_func", None)
+    return None if fn is None else list(inspect.signature(fn).parameters)
+
+
+FAST_INTERP = (
+    _params("_decode") == _DECODE_ARGS
+    and _params("_run_machine") == _MACHINE_ARGS
+    and hasattr(_interp, "_memory_size")
+)
+
+
+def fast_buffers(rows: int, n_scalars: int, n_vectors: int, n_matrices: int, F: int) -> tuple:
+    """Decode buffers and flat memory for the fast interpreter path."""
+    n_loc = n_scalars + n_vectors + n_matrices
+    mem = n_scalars + n_vectors * F + n_matrices * F * F + F + F * F
+    return (
+        np.zeros(max(rows, 1), dtype=np.bool_),  # keep
+        np.zeros(n_loc, dtype=np.bool_),  # live
+        np.zeros(n_loc, dtype=np.bool_),  # entry_p
+        np.zeros(n_loc, dtype=np.bool_),  # out_p
+        np.zeros((max(rows, 1), 4), dtype=np.int64),  # decoded code
+        np.zeros((max(rows, 1), 4)),  # decoded data
+        np.zeros(4, dtype=np.int64),  # decoded bounds
+        np.zeros(mem),  # flat memory
+        np.zeros(1, dtype=np.uint64),  # generator
+    )
+
+
+if FAST_INTERP:
+    _decode = _interp._decode
+    _run_machine = _interp._run_machine
+
+    @njit(**_INLINE)
+    def _prepare_live(ws, n_s, n_v, n_m, F):
+        """Decode the live program in ws once for all tasks."""
+        fb = ws[24]
+        _decode(ws[12], ws[13], ws[14], n_s, n_v, n_m, F, False, fb[0], fb[1], fb[2], fb[3],
+                fb[4], fb[5], fb[6])  # fmt: skip
+
+    @njit(**_INLINE)
+    def _run_live(ws, n_s, n_v, n_m, F, tx, ty, od, steps, vx, vy, n_valid, is_acc, mae, seed,
+                  tr, epoch_loss, counts):  # fmt: skip
+        fb = ws[24]
+        rng = fb[8]
+        rng[0] = seed
+        total = min(np.int64(steps), np.int64(od.shape[0] * tx.shape[0]))
+        scratch = np.int64(n_s + n_v * F + n_m * F * F)
+        _run_machine(fb[4], fb[5], fb[6], fb[7], np.int64(n_s), np.int64(F), scratch, tx, ty, od,
+                     total, vx, vy, np.int64(n_valid), is_acc, mae, rng, epoch_loss, tr, counts,
+                     False)  # fmt: skip
+
+else:
+
+    @njit(**_INLINE)
+    def _prepare_live(ws, n_s, n_v, n_m, F):
+        pass
+
+    @njit(**_INLINE)
+    def _run_live(ws, n_s, n_v, n_m, F, tx, ty, od, steps, vx, vy, n_valid, is_acc, mae, seed,
+                  tr, epoch_loss, counts):  # fmt: skip
+        n_live = ws[14][3]
+        run_task(ws[12][:n_live], ws[13][:n_live], ws[14], ws[0], ws[1], ws[2], tx, ty, od,
+                 steps, vx, vy, n_valid, is_acc, mae, seed, epoch_loss, tr, counts)  # fmt: skip
 
 
 # -- evaluation -------------------------------------------------------------------------------
@@ -348,11 +472,11 @@ def _task_fitness(t, ip, fp, tk, fc, st, ws):
     n_train = ws[18][t]
     if n_train <= 0:
         return 0.0
-    lc, ld, lb = ws[12], ws[13], ws[14]
-    S, V, M, epoch_loss, trace, counts = ws[0], ws[1], ws[2], ws[6], ws[7], ws[8]
-    n_live = lb[3]
-    code = lc[:n_live]
-    data = ld[:n_live]
+    epoch_loss, trace, counts = ws[6], ws[7], ws[8]
+    n_s = ws[0].shape[0]
+    n_v = ws[1].shape[0]
+    n_m = ws[2].shape[0]
+    F = ws[1].shape[1]
     N = train_off[t + 1] - train_off[t]
     tx = train_x[train_off[t] : train_off[t + 1]]
     ty = train_y[train_off[t] : train_off[t + 1]]
@@ -380,8 +504,8 @@ def _task_fitness(t, ip, fp, tk, fc, st, ws):
             steps = n_train
             n_valid = n_valid_all
             tr = trace[:0]
-        run_task(code, data, lb, S, V, M, tx, ty, od, steps, vx, vy, n_valid, is_acc, mae, seed,
-                 epoch_loss, tr, counts)  # fmt: skip
+        _run_live(ws, n_s, n_v, n_m, F, tx, ty, od, steps, vx, vy, n_valid, is_acc, mae, seed, tr,
+                  epoch_loss, counts)  # fmt: skip
         counters[C_STEPS] += counts[2]
         if fingerprinting:
             key = fingerprint(tr, counts[1], counts[0], counts[2], n_first, ty, od[0], vy, nv,
@@ -434,12 +558,14 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws):
     dedup = ip[IP_DEDUP] != 0
     key = uint64(0)
     if dedup:
-        key = structure_key(ws[12], ws[13], ws[14], ntrain, n_tasks, ip[IP_BUDGET] != 0)
+        key = structure_key(ws[12], ws[13], ws[14], ntrain, n_tasks, ip[IP_BUDGET] != 0, ws[22],
+                            ws[23])  # fmt: skip
         hit, value = lru_get(dc, key)
         if hit:
             counters[C_DEDUP_HITS] += 1
             return value
         counters[C_DEDUP_MISSES] += 1
+    _prepare_live(ws, ws[0].shape[0], ws[1].shape[0], ws[2].shape[0], ws[1].shape[1])
     fits = ws[17]
     median = ip[IP_MEDIAN] != 0
     first = n_tasks
