@@ -15,9 +15,18 @@ fully evaluated task. Evaluation of a program:
    re-seeded with 235732282) looked up in the FEC LRU; on a miss a full run with a seed drawn
    from the search stream; task fitnesses combined by mean or upper median.
 
-Sound dedup: equal keys mean equal live instruction sequences (up to 64-bit hash collisions, as
-the reference's FEC), hence equal behaviour. Training steps of every run (fingerprints
-included) are added to counters[C_STEPS].
+Sound dedup: equal keys mean equal live programs up to a renumbering of non-reserved addresses
+and the order of commuting operands (up to 64-bit hash collisions, as the reference's FEC),
+hence equal behaviour.
+
+Where this differs from the reference (documented choices):
+- the dedup cache sits in front of FEC with its own LRU (FEC's capacity and forget_every, or
+  100000 / 100 without FEC): a dedup hit neither runs a fingerprint nor counts as an FEC hit;
+- a task on which the train budget allows 0 examples gets fitness 0 without a fingerprint run
+  (the reference runs the fingerprint, then a 0-step evaluation: same fitness, more steps);
+- with hurdles, the fitness of a stopped candidate is what dedup caches for its key.
+
+Training steps of every run (fingerprints included) are added to counters[C_STEPS].
 
 Tuples passed around (all numpy arrays, see `evolution.py` for construction):
 pop = (code int32[P,L,4], data float64[P,L,4], sizes int64[P,3], fitness float64[P])
