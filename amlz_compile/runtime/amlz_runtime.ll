@@ -15,7 +15,12 @@
 ;   gaussian(mu, sd)   = mu + sd * (sqrt(-2 log(u1)) * cos(2 pi u2)), u1 = open_unit, u2 = unit
 ; `log` and `cos` are libm's (resolved in the host process, as numba's are); sqrt is the IEEE
 ; instruction (llvm.sqrt), so values equal the numba interpreter's to the last bit.
+; Calls to libm carry attribute group #90 (`nobuiltin`): LLVM must neither constant-fold them
+; (its folding need not round like the host's libm) nor rewrite them, so every value comes from
+; the same libm the interpreter calls. Kernels use #90 for their libm calls too.
 ; The README beside this file states the ABI.
+
+attributes #90 = { nobuiltin nounwind }
 
 declare double @log(double)
 declare double @cos(double)
@@ -71,11 +76,11 @@ draw:
 define internal double @amlz_rng_gaussian(ptr %state, double %mu, double %sigma) alwaysinline {
   %u1 = call double @amlz_rng_open_unit(ptr %state)
   %u2 = call double @amlz_rng_unit(ptr %state)
-  %l = call double @log(double %u1)
+  %l = call double @log(double %u1) #90
   %m = fmul double %l, 0xC000000000000000
   %r = call double @llvm.sqrt.f64(double %m)
   %a = fmul double %u2, 0x401921FB54442D18
-  %c = call double @cos(double %a)
+  %c = call double @cos(double %a) #90
   %z = fmul double %r, %c
   %s = fmul double %sigma, %z
   %g = fadd double %mu, %s
@@ -85,7 +90,7 @@ define internal double @amlz_rng_gaussian(ptr %state, double %mu, double %sigma)
 ; 1 / (1 + exp(-x)), the logistic function applied to s1 of accuracy tasks.
 define internal double @amlz_sigmoid(double %x) alwaysinline {
   %n = fneg double %x
-  %e = call double @exp(double %n)
+  %e = call double @exp(double %n) #90
   %d = fadd double %e, 1.0
   %r = fdiv double 1.0, %d
   ret double %r

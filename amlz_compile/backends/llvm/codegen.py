@@ -8,8 +8,10 @@ epochs of training steps (sigmoid into s1 for accuracy tasks, fail on NaN or |er
 validation (loss sums, NaN on a failed pass), trace, counts.
 
 Memory lives in `alloca`s (one per scalar, vector and matrix address, so the optimiser keeps
-scalars and short vectors in registers) when it is small, and directly in the caller's arrays
-when it is large (big F); the final memory is always left in the caller's arrays.
+scalars and short vectors in registers; matrices column-major so that matrix-vector products,
+outer products and matrix products vectorise without reordering any sum) when it is small, and
+directly in the caller's arrays (row-major) when it is large (big F); the final memory is
+always left in the caller's arrays, row-major.
 """
 
 from __future__ import annotations
@@ -66,12 +68,12 @@ def uses_stack(memory: MemorySpec) -> bool:
     return doubles * 8 <= STACK_LIMIT_BYTES
 
 
-def kernel_ir(program: Program, memory: MemorySpec, name: str, unroll: int = 16) -> str:
+def kernel_ir(program: Program, memory: MemorySpec, name: str, unroll: int = 4) -> str:
     """The LLVM IR text of the kernel function `name` (no runtime, no declarations)."""
     program.check_fits(memory)
     F, nS, nV, nM = memory.features, memory.scalars, memory.vectors, memory.matrices
-    e = Emitter(F, unroll)
     stack = uses_stack(memory)
+    e = Emitter(F, unroll, col_major=stack)
     setup, predict, learn = program.setup, program.predict, program.learn
 
     # -- arguments ----------------------------------------------------------------------------
@@ -161,7 +163,9 @@ def kernel_ir(program: Program, memory: MemorySpec, name: str, unroll: int = 16)
     N = arg["num_train"]
     short = e.op(f"icmp slt i64 {rem}, {N}")
     n_this = e.op(f"select i1 {short}, i64 {rem}, i64 {N}")
-    order_row = e.op(f"getelementptr inbounds i32, ptr {arg['orders']}, i64 {e.op(f'mul i64 {ep}, {N}')}")
+    order_row = e.op(
+        f"getelementptr inbounds i32, ptr {arg['orders']}, i64 {e.op(f'mul i64 {ep}, {N}')}"
+    )
     e.store("0", loop_vars["k"], 0, "i64")
     e.br("train")
 
@@ -212,7 +216,9 @@ def kernel_ir(program: Program, memory: MemorySpec, name: str, unroll: int = 16)
     e.cbr(is_acc, "valid_acc", "valid_rms")
     e.block("valid_acc")
     p = sigmoid(s1)
-    same = e.op(f"icmp eq i1 {e.op(f'fcmp ogt double {y}, 0.5')}, {e.op(f'fcmp ogt double {p}, 0.5')}")
+    same = e.op(
+        f"icmp eq i1 {e.op(f'fcmp ogt double {y}, 0.5')}, {e.op(f'fcmp ogt double {p}, 0.5')}"
+    )
     acc_err = e.op(f"select i1 {same}, double {fconst(0.0)}, double {fconst(1.0)}")
     e.br("valid_add")
     e.block("valid_rms")
@@ -246,10 +252,17 @@ def kernel_ir(program: Program, memory: MemorySpec, name: str, unroll: int = 16)
     if stack:
         for k in range(nV):
             dst = e.gep(arg["vectors"], k * F)
-            e.emit(f"call void @llvm.memcpy.p0.p0.i64(ptr {dst}, ptr %V{k}, i64 {vbytes}, i1 false)")
-        for k in range(nM):
+            e.emit(
+                f"call void @llvm.memcpy.p0.p0.i64(ptr {dst}, ptr %V{k}, i64 {vbytes}, i1 false)"
+            )
+        for k in range(nM):  # column-major on the stack -> row-major for the caller
             dst = e.gep(arg["matrices"], k * F * F)
-            e.emit(f"call void @llvm.memcpy.p0.p0.i64(ptr {dst}, ptr %M{k}, i64 {mbytes}, i1 false)")
+            e.loop(
+                F,
+                lambda i, k=k, dst=dst: e.loop(
+                    F, lambda j: e.store(e.load(f"%M{k}", e.mat(i, j)), dst, e.index(i, F, j))
+                ),
+            )
     e.emit("ret void")
 
     body = "\n".join(e.lines)

@@ -22,11 +22,12 @@ class Emitter:
 
     `F` is the feature size; loops of at most `unroll` iterations are written out straight.
     Memory bases are named `%S<k>` (one double), `%V<k>` (F doubles), `%M<k>` (F*F doubles,
-    row-major) and `%TV`/`%TM` (scratch for ops whose output may alias an input).
+    column-major when `col_major`, else row-major: always address elements through `mat`) and `%TV`/`%TM` (scratch for ops whose output may alias an input).
     """
 
-    def __init__(self, features: int, unroll: int = 16) -> None:
+    def __init__(self, features: int, unroll: int = 4, col_major: bool = False) -> None:
         self.F = features
+        self.col_major = col_major
         self.unroll = unroll
         self.lines: list[str] = []
         self.n = 0
@@ -69,6 +70,12 @@ class Emitter:
         if offset == 0:
             return x
         return self.op(f"add nuw nsw i64 {x}, {offset}")
+
+    def mat(self, i: Index, j: Index) -> Index:
+        """Index of matrix element (row i, column j) in this kernel's layout."""
+        if self.col_major:
+            return self.index(j, self.F, i)
+        return self.index(i, self.F, j)
 
     def gep(self, base: str, i: Index, ty: str = "double") -> str:
         if i == 0:

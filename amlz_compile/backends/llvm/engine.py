@@ -29,8 +29,13 @@ from .runtime import runtime_ir
 KERNEL_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
 PIPELINES = ("light", "O1", "O2", "O3")
-DEFAULT_PIPELINE = "light"
+DEFAULT_PIPELINE = "auto"
 DEFAULT_CODEGEN_OPT = 2
+# "auto": cheap compilation where programs are cheap to run (small F), full optimisation where
+# run time dominates (measured: see llvm_bench.optimisation_grid and the module docstring).
+AUTO_SMALL_F = 4
+AUTO_SMALL = ("light", 0)
+AUTO_LARGE = ("O3", 2)
 DEFAULT_RECYCLE_PROGRAMS = 2000
 DEFAULT_RECYCLE_BYTES = 256 * 1024 * 1024
 DEFAULT_BATCH = 256
@@ -53,9 +58,11 @@ class Engine:
 
     _ids = itertools.count()
 
-    def __init__(self, pipeline: str = DEFAULT_PIPELINE, codegen_opt: int = DEFAULT_CODEGEN_OPT):
+    def __init__(self, pipeline: str = "light", codegen_opt: int = DEFAULT_CODEGEN_OPT):
         if pipeline not in PIPELINES:
-            raise ValueError(f"unknown optimisation pipeline {pipeline!r} (choose from {PIPELINES})")
+            raise ValueError(
+                f"unknown optimisation pipeline {pipeline!r} (choose from {PIPELINES})"
+            )
         _init_llvm()
         self.id = next(self._ids)
         target = llvm.Target.from_default_triple()
@@ -82,7 +89,6 @@ class Engine:
         self.programs += len(names)
         self.ir_bytes += len(text)
         return [self.engine.get_function_address(n) for n in names]
-
 
     def optimise(self, module) -> None:
         """Run the IR pipeline: "light" = inline the runtime, SROA (memory to registers),
@@ -137,12 +143,16 @@ class JitCompiler:
     def __init__(
         self,
         pipeline: str = DEFAULT_PIPELINE,
-        codegen_opt: int = DEFAULT_CODEGEN_OPT,
+        codegen_opt: int | None = None,
         recycle_programs: int = DEFAULT_RECYCLE_PROGRAMS,
         recycle_bytes: int = DEFAULT_RECYCLE_BYTES,
-        unroll: int = 16,
+        unroll: int = 4,
         batch: int = DEFAULT_BATCH,
     ) -> None:
+        if pipeline != "auto" and pipeline not in PIPELINES:
+            raise ValueError(
+                f"unknown optimisation pipeline {pipeline!r} (choose from auto, {PIPELINES})"
+            )
         self.pipeline = pipeline
         self.codegen_opt = codegen_opt
         self.recycle_programs = recycle_programs
@@ -151,28 +161,43 @@ class JitCompiler:
         self.batch = batch
         self._lock = threading.RLock()
         self._cache: dict[tuple[Program, MemorySpec], Kernel] = {}
-        self._engine: Engine | None = None
+        self._engines: dict[tuple[str, int], Engine] = {}
         self._names = itertools.count()
         self.engines_created = 0
         self.compiled = 0
         self.hits = 0
 
+    def settings(self, memory: MemorySpec) -> tuple[str, int]:
+        """(IR pipeline, codegen level) used for kernels of this memory spec."""
+        if self.pipeline == "auto":
+            pipeline, cg = AUTO_SMALL if memory.features <= AUTO_SMALL_F else AUTO_LARGE
+        else:
+            pipeline, cg = self.pipeline, DEFAULT_CODEGEN_OPT
+        return pipeline, (cg if self.codegen_opt is None else self.codegen_opt)
+
     # -- engines ------------------------------------------------------------------------------
-    @property
-    def engine(self) -> Engine:
-        """The engine new code goes into (a fresh one once the current is full)."""
-        e = self._engine
+    def engine(self, memory: MemorySpec) -> Engine:
+        """The engine new code for `memory` goes into (a fresh one once the current is full)."""
+        key = self.settings(memory)
+        e = self._engines.get(key)
         if e is None or e.programs >= self.recycle_programs or e.ir_bytes >= self.recycle_bytes:
-            self.recycle()
-        return self._engine
+            e = self._new_engine(key)
+        return e
+
+    def _new_engine(self, key: tuple[str, int]) -> Engine:
+        with self._lock:
+            old = self._engines.get(key)
+            if old is not None:
+                self._cache = {k: v for k, v in self._cache.items() if v.engine is not old}
+            e = self._engines[key] = Engine(*key)
+            self.engines_created += 1
+            return e
 
     def recycle(self) -> None:
-        """Start a new engine and forget the cache of the old one (its code is freed when no
-        Kernel refers to it any more)."""
+        """Drop every engine and the whole cache (code is freed when no Kernel refers to it)."""
         with self._lock:
             self._cache.clear()
-            self._engine = Engine(self.pipeline, self.codegen_opt)
-            self.engines_created += 1
+            self._engines.clear()
 
     # -- compiling ----------------------------------------------------------------------------
     def cached(self, program: Program, memory: MemorySpec) -> Kernel | None:
@@ -197,7 +222,7 @@ class JitCompiler:
                 out.append(hit)
             pending = list(todo)
             while pending:
-                engine = self.engine
+                engine = self.engine(memory)
                 room = max(1, min(self.batch, self.recycle_programs - engine.programs))
                 chunk, pending = pending[:room], pending[room:]
                 names = [f"amlz_k{next(self._names)}" for _ in chunk]

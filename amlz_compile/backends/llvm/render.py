@@ -61,7 +61,8 @@ def _scalar_unary(fn: Callable[[Emitter, str], str]) -> Callable:
 
 
 def _libm(name: str) -> Callable[[Emitter, str], str]:
-    return lambda e, x: e.op(f"call double @{name}(double {x})")
+    # #90 = nobuiltin (defined in the runtime): no constant folding with another libm.
+    return lambda e, x: e.op(f"call double @{name}(double {x}) #90")
 
 
 def _fabs(e: Emitter, x: str) -> str:
@@ -130,16 +131,18 @@ def _scale(kind: str) -> Callable:
     def render(e: Emitter, ins: Instruction) -> None:
         s = e.s_load(ins.in1)
         src, dst = f"{BASE[kind]}{ins.in2}", f"{BASE[kind]}{ins.out}"
-        e.loop(_size(e, kind), lambda i: e.store(e.op(f"fmul double {s}, {e.load(src, i)}"), dst, i))
+        e.loop(
+            _size(e, kind), lambda i: e.store(e.op(f"fmul double {s}, {e.load(src, i)}"), dst, i)
+        )
 
     return render
 
 
-def _sum(e: Emitter, base: str, n: int, square: bool, offset=0, stride: int = 1) -> str:
-    """0.0 + x_0 + x_1 + ... (or of squares) over base[offset + k*stride], k < n."""
+def _sum(e: Emitter, base: str, n: int, square: bool, idx: Callable = lambda k: k) -> str:
+    """0.0 + x_0 + x_1 + ... (or of squares) over base[idx(k)], k < n, in order."""
 
     def step(k, acc):
-        x = e.load(base, e.index(k, stride, offset))
+        x = e.load(base, idx(k))
         if square:
             x = e.op(f"fmul double {x}, {x}")
         return e.op(f"fadd double {acc}, {x}")
@@ -147,26 +150,40 @@ def _sum(e: Emitter, base: str, n: int, square: bool, offset=0, stride: int = 1)
     return e.reduce(n, ZERO, step)
 
 
+def _mat_fold(e: Emitter, init, step: Callable):
+    """Fold step(element_index, acc) over a matrix in row-major order (i outer, j inner)."""
+    F = e.F
+    return e.reduce(F, init, lambda i, acc: e.reduce(F, acc, lambda j, a: step(e.mat(i, j), a)))
+
+
 def _sqrt(e: Emitter, x: str) -> str:
     return e.op(f"call double @llvm.sqrt.f64(double {x})")
 
 
-def _one_pass_std(e: Emitter, base: str, n: int, offset=0) -> str:
-    """sqrt(sq/n - mean*mean) with sum and sum of squares accumulated together, in order."""
-
+def _std_step(e: Emitter, base: str):
     def step(k, accs):
         total, squares = accs
-        x = e.load(base, e.index(k, 1, offset))
+        x = e.load(base, k)
         total = e.op(f"fadd double {total}, {x}")
         sq = e.op(f"fmul double {x}, {x}")
         return total, e.op(f"fadd double {squares}, {sq}")
 
-    total, squares = e.reduce(n, (ZERO, ZERO), step)
+    return step
+
+
+def _finish_std(e: Emitter, total: str, squares: str, n: int) -> str:
     nn = fconst(float(n))
     mean = e.op(f"fdiv double {total}, {nn}")
     msq = e.op(f"fdiv double {squares}, {nn}")
     m2 = e.op(f"fmul double {mean}, {mean}")
     return _sqrt(e, e.op(f"fsub double {msq}, {m2}"))
+
+
+def _one_pass_std(e: Emitter, base: str, n: int, idx: Callable = lambda k: k) -> str:
+    """sqrt(sq/n - mean*mean) with sum and sum of squares accumulated together, in order."""
+    step = _std_step(e, base)
+    total, squares = e.reduce(n, (ZERO, ZERO), lambda k, accs: step(idx(k), accs))
+    return _finish_std(e, total, squares, n)
 
 
 # -- ops with their own shape -------------------------------------------------------------------
@@ -198,27 +215,53 @@ def _r_dot(e: Emitter, ins: Instruction) -> None:
 def _r_outer(e: Emitter, ins: Instruction) -> None:
     a, b, dst, F = f"%V{ins.in1}", f"%V{ins.in2}", f"%M{ins.out}", e.F
 
-    def row(i):
-        x = e.load(a, i)
-        e.loop(F, lambda j: e.store(e.op(f"fmul double {x}, {e.load(b, j)}"), dst, e.index(i, F, j)))
+    def cell(i, j, x, y):
+        e.store(e.op(f"fmul double {x}, {y}"), dst, e.mat(i, j))
 
-    e.loop(F, row)
+    if e.col_major:  # column j = a * b_j: contiguous stores
+
+        def col(j):
+            y = e.load(b, j)
+            e.loop(F, lambda i: cell(i, j, e.load(a, i), y))
+
+        e.loop(F, col)
+    else:
+
+        def row(i):
+            x = e.load(a, i)
+            e.loop(F, lambda j: cell(i, j, x, e.load(b, j)))
+
+        e.loop(F, row)
 
 
 def _r_matvec(e: Emitter, ins: Instruction) -> None:
     m, v, F = f"%M{ins.in1}", f"%V{ins.in2}", e.F
-    dst = "%TV" if ins.out == ins.in2 else f"%V{ins.out}"
+    if e.col_major:
+        # column sweep: TV[i] accumulates M[i][j] * v[j] for j = 0, 1, ... (each row's sum in
+        # the interpreter's order) while the loop over i runs over contiguous memory.
+        e.loop(F, lambda i: e.store(ZERO, "%TV", i))
 
-    def row(i):
-        def step(j, acc):
-            p = e.op(f"fmul double {e.load(m, e.index(i, F, j))}, {e.load(v, j)}")
-            return e.op(f"fadd double {acc}, {p}")
+        def col(j):
+            y = e.load(v, j)
 
-        e.store(e.reduce(F, ZERO, step), dst, i)
+            def row(i):
+                p = e.op(f"fmul double {e.load(m, e.mat(i, j))}, {y}")
+                e.store(e.op(f"fadd double {e.load('%TV', i)}, {p}"), "%TV", i)
 
-    e.loop(F, row)
-    if dst == "%TV":
-        e.loop(F, lambda i: e.store(e.load("%TV", i), f"%V{ins.out}", i))
+            e.loop(F, row)
+
+        e.loop(F, col)
+    else:
+
+        def row(i):
+            def step(j, acc):
+                p = e.op(f"fmul double {e.load(m, e.mat(i, j))}, {e.load(v, j)}")
+                return e.op(f"fadd double {acc}, {p}")
+
+            e.store(e.reduce(F, ZERO, step), "%TV", i)
+
+        e.loop(F, row)
+    e.loop(F, lambda i: e.store(e.load("%TV", i), f"%V{ins.out}", i))
 
 
 def _r_bcast_matrix(axis: int) -> Callable:
@@ -230,55 +273,99 @@ def _r_bcast_matrix(axis: int) -> Callable:
 
             def row(i):
                 x = e.load(src, i)
-                e.loop(F, lambda j: e.store(x, dst, e.index(i, F, j)))
+                e.loop(F, lambda j: e.store(x, dst, e.mat(i, j)))
 
         else:
 
             def row(i):
-                e.loop(F, lambda j: e.store(e.load(src, j), dst, e.index(i, F, j)))
+                e.loop(F, lambda j: e.store(e.load(src, j), dst, e.mat(i, j)))
 
         e.loop(F, row)
 
     return render
 
 
+def _square_add(e: Emitter, base: str):
+    def step(k, acc):
+        x = e.load(base, k)
+        return e.op(f"fadd double {acc}, {e.op(f'fmul double {x}, {x}')}")
+
+    return step
+
+
+def _plain_add(e: Emitter, base: str):
+    return lambda k, acc: e.op(f"fadd double {acc}, {e.load(base, k)}")
+
+
 def _r_mnorm(e: Emitter, ins: Instruction) -> None:
-    e.s_store(ins.out, _sqrt(e, _sum(e, f"%M{ins.in1}", e.F * e.F, True)))
+    e.s_store(ins.out, _sqrt(e, _mat_fold(e, ZERO, _square_add(e, f"%M{ins.in1}"))))
 
 
 def _r_col_norm(e: Emitter, ins: Instruction) -> None:
     src, F = f"%M{ins.in1}", e.F
-    e.loop(F, lambda j: e.store(_sqrt(e, _sum(e, src, F, True, j, F)), f"%V{ins.out}", j))
+
+    def col(j):
+        total = _sum(e, src, F, True, lambda i: e.mat(i, j))
+        e.store(_sqrt(e, total), f"%V{ins.out}", j)
+
+    e.loop(F, col)
 
 
 def _r_row_norm(e: Emitter, ins: Instruction) -> None:
     src, F = f"%M{ins.in1}", e.F
-    e.loop(F, lambda i: e.store(_sqrt(e, _sum(e, src, F, True, e.index(i, F))), f"%V{ins.out}", i))
+
+    def row(i):
+        total = _sum(e, src, F, True, lambda j: e.mat(i, j))
+        e.store(_sqrt(e, total), f"%V{ins.out}", i)
+
+    e.loop(F, row)
+
+
+def _copy_from_tm(e: Emitter, out: int) -> None:
+    e.loop(e.F * e.F, lambda k: e.store(e.load("%TM", k), f"%M{out}", k))
 
 
 def _r_transpose(e: Emitter, ins: Instruction) -> None:
     src, F = f"%M{ins.in1}", e.F
     dst = "%TM" if ins.out == ins.in1 else f"%M{ins.out}"
-    e.loop(F, lambda i: e.loop(F, lambda j: e.store(e.load(src, e.index(j, F, i)), dst, e.index(i, F, j))))
+    e.loop(F, lambda i: e.loop(F, lambda j: e.store(e.load(src, e.mat(j, i)), dst, e.mat(i, j))))
     if dst == "%TM":
-        e.loop(F * F, lambda i: e.store(e.load("%TM", i), f"%M{ins.out}", i))
+        _copy_from_tm(e, ins.out)
 
 
 def _r_matmul(e: Emitter, ins: Instruction) -> None:
     a, b, F = f"%M{ins.in1}", f"%M{ins.in2}", e.F
-    dst = "%TM" if ins.out in (ins.in1, ins.in2) else f"%M{ins.out}"
+    if e.col_major:
+        # TM(i, j) accumulates A(i, q) * B(q, j) for q = 0, 1, ... (the interpreter's order per
+        # element); the innermost loop runs down contiguous columns.
+        e.loop(F * F, lambda k: e.store(ZERO, "%TM", k))
 
-    def cell(i, j):
-        def step(q, acc):
-            x = e.load(a, e.index(i, F, q))
-            y = e.load(b, e.index(q, F, j))
-            return e.op(f"fadd double {acc}, {e.op(f'fmul double {x}, {y}')}")
+        def col(j):
+            def term(q):
+                y = e.load(b, e.mat(q, j))
 
-        e.store(e.reduce(F, ZERO, step), dst, e.index(i, F, j))
+                def row(i):
+                    p = e.op(f"fmul double {e.load(a, e.mat(i, q))}, {y}")
+                    at = e.mat(i, j)
+                    e.store(e.op(f"fadd double {e.load('%TM', at)}, {p}"), "%TM", at)
 
-    e.loop(F, lambda i: e.loop(F, lambda j: cell(i, j)))
-    if dst == "%TM":
-        e.loop(F * F, lambda i: e.store(e.load("%TM", i), f"%M{ins.out}", i))
+                e.loop(F, row)
+
+            e.loop(F, term)
+
+        e.loop(F, col)
+    else:
+
+        def cell(i, j):
+            def step(q, acc):
+                x = e.load(a, e.mat(i, q))
+                y = e.load(b, e.mat(q, j))
+                return e.op(f"fadd double {acc}, {e.op(f'fmul double {x}, {y}')}")
+
+            e.store(e.reduce(F, ZERO, step), "%TM", e.mat(i, j))
+
+        e.loop(F, lambda i: e.loop(F, lambda j: cell(i, j)))
+    _copy_from_tm(e, ins.out)
 
 
 def _r_vmean(e: Emitter, ins: Instruction) -> None:
@@ -287,7 +374,7 @@ def _r_vmean(e: Emitter, ins: Instruction) -> None:
 
 
 def _r_mmean(e: Emitter, ins: Instruction) -> None:
-    total = _sum(e, f"%M{ins.in1}", e.F * e.F, False)
+    total = _mat_fold(e, ZERO, _plain_add(e, f"%M{ins.in1}"))
     e.s_store(ins.out, e.op(f"fdiv double {total}, {fconst(float(e.F * e.F))}"))
 
 
@@ -295,7 +382,7 @@ def _r_row_mean(e: Emitter, ins: Instruction) -> None:
     src, F = f"%M{ins.in1}", e.F
 
     def row(i):
-        total = _sum(e, src, F, False, e.index(i, F))
+        total = _sum(e, src, F, False, lambda j: e.mat(i, j))
         e.store(e.op(f"fdiv double {total}, {fconst(float(F))}"), f"%V{ins.out}", i)
 
     e.loop(F, row)
@@ -303,7 +390,11 @@ def _r_row_mean(e: Emitter, ins: Instruction) -> None:
 
 def _r_row_std(e: Emitter, ins: Instruction) -> None:
     src, F = f"%M{ins.in1}", e.F
-    e.loop(F, lambda i: e.store(_one_pass_std(e, src, F, e.index(i, F)), f"%V{ins.out}", i))
+
+    def row(i):
+        e.store(_one_pass_std(e, src, F, lambda j: e.mat(i, j)), f"%V{ins.out}", i)
+
+    e.loop(F, row)
 
 
 def _r_vstd(e: Emitter, ins: Instruction) -> None:
@@ -311,7 +402,8 @@ def _r_vstd(e: Emitter, ins: Instruction) -> None:
 
 
 def _r_mstd(e: Emitter, ins: Instruction) -> None:
-    e.s_store(ins.out, _one_pass_std(e, f"%M{ins.in1}", e.F * e.F))
+    total, squares = _mat_fold(e, (ZERO, ZERO), _std_step(e, f"%M{ins.in1}"))
+    e.s_store(ins.out, _finish_std(e, total, squares, e.F * e.F))
 
 
 def _r_const_scalar(e: Emitter, ins: Instruction) -> None:
@@ -324,7 +416,7 @@ def _r_const_vector(e: Emitter, ins: Instruction) -> None:
 
 def _r_const_matrix(e: Emitter, ins: Instruction) -> None:
     i, j = const_index(ins.f0, e.F), const_index(ins.f1, e.F)
-    e.store(fconst(ins.f2), f"%M{ins.out}", i * e.F + j)
+    e.store(fconst(ins.f2), f"%M{ins.out}", e.mat(i, j))
 
 
 def _random(kind: str, dist: str) -> Callable:
@@ -341,9 +433,11 @@ def _random(kind: str, dist: str) -> Callable:
 
         if kind == "s":
             e.s_store(ins.out, value())
-        else:
-            dst = f"{BASE[kind]}{ins.out}"
-            e.loop(_size(e, kind), lambda i: e.store(value(), dst, i))
+        elif kind == "v":
+            e.loop(e.F, lambda i: e.store(value(), f"%V{ins.out}", i))
+        else:  # row-major draw order whatever the layout
+            dst = f"%M{ins.out}"
+            e.loop(e.F, lambda i: e.loop(e.F, lambda j: e.store(value(), dst, e.mat(i, j))))
 
     return render
 

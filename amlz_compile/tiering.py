@@ -1,0 +1,169 @@
+"""Pick the interpreter or the JIT for one evaluation, from the work it implies.
+
+Work is counted in *units*: one unit per scalar instruction, F per vector instruction, F^2 per
+matrix instruction, F^3 for a matrix product, per Predict (+ Learn for training steps) run.
+An evaluation runs Setup once per task, Predict for every training and validation example and
+Learn for every training example, over all epochs and tasks. The model:
+
+    interp_cost = units * INTERP_NS_PER_UNIT + steps * INTERP_NS_PER_STEP
+    jit_cost    = units * JIT_NS_PER_UNIT + steps * JIT_NS_PER_STEP + tasks * JIT_US_PER_CALL
+                  + (0 if the kernel is cached else compile cost)
+
+and the cheaper wins ("auto"); "interp" and "jit" force a tier. The compile cost is per program
+(`COMPILE_MS_SINGLE`, or `COMPILE_MS_BATCHED` when the caller compiles a batch with
+`compile_many`). Callers pass the simplified program (only live instructions run).
+
+The constants were measured on this project's 2-core machine class (llvmlite 0.50 / LLVM 22,
+numba 0.68) with `python -m amlz_compile.bench` (keys interp_us_per_individual_demo,
+jit_us_per_eval_demo, interp/jit_us_per_eval_paper, compile_ms_per_program_single/batched):
+see `CostModel` for the values and `calibrate()` to re-measure them on another machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .ir.ops import OPS
+from .ir.program import MemorySpec, Program
+
+TIERS = ("interp", "jit", "auto")
+MATMUL = 43
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Measured constants (nanoseconds / microseconds / milliseconds as named)."""
+
+    interp_ns_per_unit: float = 2.0
+    interp_ns_per_step: float = 25.0
+    jit_ns_per_unit: float = 0.5
+    jit_ns_per_step: float = 3.0
+    jit_us_per_call: float = 3.0
+    compile_ms_single: float = 6.0
+    compile_ms_batched: float = 3.0
+
+
+DEFAULT_MODEL = CostModel()
+
+
+def instruction_units(op: int, features: int) -> int:
+    """Work units of one instruction at feature size F (see the module docstring)."""
+    if op == MATMUL:
+        return features**3
+    info = OPS[op]
+    kinds = {k for k in (info.in1, info.in2, info.out) if k is not None}
+    if "m" in kinds:
+        return features * features
+    if "v" in kinds:
+        return features
+    return 1
+
+
+def component_units(program: Program, features: int) -> tuple[int, int, int]:
+    """Units of (Setup, Predict, Learn) for one run of each."""
+    ops = [int(o) for o in program.code[:, 0]]
+    b = [int(x) for x in program.bounds]
+    return tuple(  # type: ignore[return-value]
+        sum(instruction_units(op, features) for op in ops[b[k] : b[k + 1]]) for k in range(3)
+    )
+
+
+@dataclass(frozen=True)
+class Workload:
+    """How much one evaluation runs: per task, training steps and validation Predicts."""
+
+    train_steps: Sequence[int]
+    valid_steps: Sequence[int]
+
+    @classmethod
+    def of_tasks(cls, tasks: Sequence, n_train: int | None = None) -> Workload:
+        """From duck-typed tasks: full training (or n_train steps) and one validation per epoch."""
+        train, valid = [], []
+        for t in tasks:
+            n = t.num_train * t.epochs if n_train is None else min(n_train, t.num_train * t.epochs)
+            epochs = -(-n // t.num_train) if n > 0 else 0
+            train.append(n)
+            valid.append(epochs * t.num_valid)
+        return cls(tuple(train), tuple(valid))
+
+
+def estimate_us(
+    program: Program, memory: MemorySpec, work: Workload, model: CostModel = DEFAULT_MODEL
+) -> dict[str, float]:
+    """Estimated µs of one evaluation: interp run, jit run, jit compile."""
+    setup, predict, learn = component_units(program, memory.features)
+    units = steps = 0
+    for n_train, n_valid in zip(work.train_steps, work.valid_steps, strict=True):
+        units += setup + n_train * (predict + learn) + n_valid * predict
+        steps += n_train + n_valid
+    tasks = len(work.train_steps)
+    interp = (units * model.interp_ns_per_unit + steps * model.interp_ns_per_step) / 1e3
+    jit = (units * model.jit_ns_per_unit + steps * model.jit_ns_per_step) / 1e3
+    jit += tasks * model.jit_us_per_call
+    return {"interp": interp, "jit": jit, "compile_single": model.compile_ms_single * 1e3,
+            "compile_batched": model.compile_ms_batched * 1e3}  # fmt: skip
+
+
+def choose_tier(
+    program: Program,
+    memory: MemorySpec,
+    work: Workload,
+    *,
+    mode: str = "auto",
+    cached: bool = False,
+    batched: bool = False,
+    uses: int = 1,
+    model: CostModel = DEFAULT_MODEL,
+) -> str:
+    """ "interp" or "jit" for evaluating `program` `uses` times on `work`.
+
+    `mode` "interp"/"jit" forces a tier; "auto" compares estimated costs. `cached` says the
+    kernel already exists (no compile cost); `batched` that it would be compiled with others.
+    """
+    if mode not in TIERS:
+        raise ValueError(f"unknown backend tier {mode!r} (choose from {', '.join(TIERS)})")
+    if mode != "auto":
+        return mode
+    est = estimate_us(program, memory, work, model)
+    compile_us = 0.0 if cached else est["compile_batched" if batched else "compile_single"]
+    return "jit" if compile_us + uses * est["jit"] < uses * est["interp"] else "interp"
+
+
+def calibrate() -> CostModel:
+    """Re-measure the constants on this machine (takes about a minute; uses the benchmarks)."""
+    from .backends.llvm import llvm_bench as lb
+
+    demo_tasks_ = lb.demo_tasks()
+    demo = lb.random_demo_programs(50, seed=3)
+    paper_tasks = lb.paper_tasks()
+    nn = lb.paper_program()
+    work_demo = Workload.of_tasks(demo_tasks_)
+    work_paper = Workload.of_tasks(paper_tasks)
+    unit_model = CostModel(1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0)
+    demo_units = sum(estimate_us(p, lb.DEMO_MEMORY, work_demo, unit_model)["interp"] for p in demo)
+    demo_units = demo_units * 1e3 / len(demo)
+    paper_units = estimate_us(nn, lb.PAPER_MEMORY, work_paper, unit_model)["interp"] * 1e3
+    demo_steps = sum(work_demo.train_steps) + sum(work_demo.valid_steps)
+    paper_steps = sum(work_paper.train_steps) + sum(work_paper.valid_steps)
+
+    def solve(us_demo: float, us_paper: float, fixed_demo: float = 0.0) -> tuple[float, float]:
+        # two equations us = units * a + steps * b (ns), solved for (a, b)
+        d, p = (us_demo - fixed_demo) * 1e3, us_paper * 1e3
+        det = demo_units * paper_steps - paper_units * demo_steps
+        a = (d * paper_steps - p * demo_steps) / det
+        b = (demo_units * p - paper_units * d) / det
+        return max(a, 0.01), max(b, 0.0)
+
+    from .bench import BENCHMARKS, discover
+
+    discover()
+    interp_demo = BENCHMARKS["interp_us_per_individual_demo"]()
+    interp_paper = lb.interp_us_per_eval_paper()
+    jit_demo = lb.jit_us_per_eval_demo()
+    jit_paper = lb.jit_us_per_eval_paper()
+    call_us = DEFAULT_MODEL.jit_us_per_call
+    ia, ib = solve(interp_demo, interp_paper)
+    ja, jb = solve(jit_demo, jit_paper, fixed_demo=len(demo_tasks_) * call_us)
+    return CostModel(ia, ib, ja, jb, call_us, lb.compile_ms_per_program_single(),
+                     lb.compile_ms_per_program_batched())  # fmt: skip
