@@ -12,6 +12,7 @@ from amlz_compile.rng import SplitMix64  # noqa: E402
 from amlz_compile.search.experiment import run_search  # noqa: E402
 from amlz_compile.search.islands import (  # noqa: E402
     Archipelago,
+    IslandError,
     IslandSpec,
     LocalRunner,
     RayRunner,
@@ -84,6 +85,12 @@ def test_ray_actors_match_local_islands(local_ray):
         local.close()
     assert_same_states(states, want_states)
     assert best[0] == want_best[0] and best[1] == want_best[1] and best[2] == want_best[2]
+
+
+def test_more_workers_than_ray_cpus_is_a_clear_error(local_ray):
+    with pytest.raises(IslandError, match="Ray has 2 CPUs but 3 workers"):
+        RayRunner(3)
+    assert ray.is_initialized()
 
 
 def test_run_search_on_ray_matches_local(local_ray):

@@ -327,6 +327,7 @@ class RayRunner:
             raise IslandError(f"workers must be >= 1, got {workers}")
         self._ray = ray
         self._started = False
+        self._actors: list = []
         if not ray.is_initialized():
             ray.init(
                 address=ray_address,
@@ -336,6 +337,13 @@ class RayRunner:
                 log_to_driver=False,
             )
             self._started = True
+        cpus = int(ray.cluster_resources().get("CPU", 0))
+        if cpus < workers:
+            self.close()
+            raise IslandError(
+                f"Ray has {cpus} CPUs but {workers} workers were asked for (each worker is an "
+                "actor that needs one CPU); use fewer workers or a bigger Ray cluster"
+            )
         actor_cls = ray.remote(num_cpus=1)(IslandHost)
         self.workers = workers
         self._actors = [actor_cls.remote() for _ in range(workers)]
