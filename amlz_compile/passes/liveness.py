@@ -37,7 +37,8 @@ from .kernels import RNG_KIND, _liveness, writable
 
 def live_mask_arrays(code: np.ndarray, data: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """Boolean mask of live instructions for flat program arrays (NO_OPs are never live)."""
-    return _liveness(code, data, bounds)[0]
+    arrays = (np.array(code, np.int32), np.array(data, np.float64), np.array(bounds, np.int64))
+    return _liveness(*arrays)[0]
 
 
 def live_mask(program: Program) -> np.ndarray:
