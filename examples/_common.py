@@ -76,6 +76,14 @@ def finite(x: Any) -> Any:
     return x
 
 
+def thin(points: list, keep: int = 200) -> list:
+    """At most `keep` evenly spaced points (first and last kept), to keep results.json small."""
+    if len(points) <= keep:
+        return list(points)
+    step = (len(points) - 1) / (keep - 1)
+    return [points[round(i * step)] for i in range(keep)]
+
+
 def write_results(out: Path, results: dict[str, Any]) -> Path:
     """Write results.json (strict JSON) and return its path."""
     out.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,7 @@ from _common import (
     pyplot,
     simplified_text,
     size_of,
+    thin,
     write_program,
     write_results,
 )
@@ -188,7 +189,7 @@ def main() -> None:
         "learning_rate_adaptation": adaptation,
         "adaptation_emerged": bool(adaptation),
         "program": simplified_text(evolved),
-        "curve": curve,
+        "curve": thin(curve),
         "seconds": clock(),
     }
     write_program(

@@ -33,6 +33,7 @@ from _common import (
     pyplot,
     simplified_text,
     size_of,
+    thin,
     write_program,
     write_results,
 )
@@ -142,7 +143,7 @@ def main() -> None:
         "beats_neural_net": bool(comparison["evolved"] > comparison["neural_net"]),
         "beats_linear": bool(comparison["evolved"] > comparison["linear"]),
         "program": simplified_text(evolved),
-        "curve": curve,
+        "curve": thin(curve),
         "seconds": clock(),
     }
     write_program(

@@ -25,6 +25,7 @@ from _common import (
     pyplot,
     simplified_text,
     size_of,
+    thin,
     write_program,
     write_results,
 )
@@ -83,7 +84,9 @@ def main() -> None:
         "elapsed": result.elapsed,
         "stopped": result.stopped,
         "program": simplified_text(result.best_program) if result.best_program else None,
-        "curve": [{"seconds": t, "individuals": n, "best_search_fitness": f} for t, n, f in curve],
+        "curve": [
+            {"seconds": t, "individuals": n, "best_search_fitness": f} for t, n, f in thin(curve)
+        ],
         "seconds": clock(),
     }
     if result.best_program is not None:

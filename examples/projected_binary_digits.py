@@ -35,6 +35,7 @@ from _common import (
     pyplot,
     simplified_text,
     size_of,
+    thin,
     write_program,
     write_results,
 )
@@ -162,7 +163,7 @@ def main() -> None:
         "beats_logistic": bool(table["evolved"]["final"] > table["logistic_sgd"]["final"]),
         "beats_nn": bool(table["evolved"]["final"] > table["nn2_sgd"]["final"]),
         "program": simplified_text(evolved),
-        "curve": curve,
+        "curve": thin(curve),
         "seconds": clock(),
     }
     write_program(
