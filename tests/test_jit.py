@@ -226,3 +226,23 @@ def test_kernel_ir_is_text_with_constants_baked_in():
     memory = MemorySpec(4, 3, 1, 4)
     text = kernel_ir(Program([Instruction(56, out=2, act=0.5)]), memory, "k")
     assert text.startswith("define void @k(") and "0x3FE0000000000000" in text
+
+
+def test_tiering_cost_model_picks_by_work():
+    from amlz_compile.tiering import Workload, choose_tier, instruction_units
+
+    assert instruction_units(1, 16) == 1 and instruction_units(23, 16) == 16
+    assert instruction_units(31, 16) == 256 and instruction_units(43, 16) == 4096
+    small = Program([Instruction(56, out=2, act=0.1)], [Instruction(27, 1, 0, 1)], [])
+    demo = Workload((100,) * 10, (100,) * 10)
+    assert choose_tier(small, MemorySpec(4, 3, 1, 4), demo) == "interp"
+    assert choose_tier(small, MemorySpec(4, 3, 1, 4), demo, mode="jit") == "jit"
+    heavy = Program([], [Instruction(31, 0, 0, 1)], [Instruction(28, 0, 0, 1)] * 4)
+    paper = Workload((8000,) * 10, (1000,) * 10)
+    memory = MemorySpec(5, 9, 2, 16)
+    assert choose_tier(heavy, memory, paper, cached=True) == "jit"
+    assert choose_tier(heavy, memory, paper, mode="interp") == "interp"
+    task = make_task(4, n_train=10, n_valid=5, epochs=3)
+    assert Workload.of_tasks([task], n_train=12) == Workload((12,), (10,))
+    with pytest.raises(ValueError, match="tier"):
+        choose_tier(small, memory, paper, mode="fast")

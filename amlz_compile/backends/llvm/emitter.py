@@ -14,7 +14,7 @@ Index = int | str
 
 def fconst(x: float) -> str:
     """A double literal that round-trips exactly (LLVM's hex form)."""
-    return "0x%016X" % struct.unpack("<Q", struct.pack("<d", float(x)))[0]
+    return f"0x{struct.unpack('<Q', struct.pack('<d', float(x)))[0]:016X}"
 
 
 class Emitter:
@@ -22,7 +22,8 @@ class Emitter:
 
     `F` is the feature size; loops of at most `unroll` iterations are written out straight.
     Memory bases are named `%S<k>` (one double), `%V<k>` (F doubles), `%M<k>` (F*F doubles,
-    column-major when `col_major`, else row-major: always address elements through `mat`) and `%TV`/`%TM` (scratch for ops whose output may alias an input).
+    column-major when `col_major`, else row-major: always address elements through `mat`)
+    and `%TV`/`%TM` (scratch for ops whose output may alias an input).
     """
 
     def __init__(self, features: int, unroll: int = 4, col_major: bool = False) -> None:
