@@ -41,6 +41,7 @@ from amlz_compile.algorithms import load_builtin
 from amlz_compile.evaluate import Evaluator
 from amlz_compile.ir.ops import OPS, SCALAR
 from amlz_compile.ir.program import MemorySpec
+from amlz_compile.ir.text import format_instruction
 from amlz_compile.passes import simplify_program
 from amlz_compile.search.experiment import run_search
 from amlz_compile.search.presets import HELD_OUT_PAIRS
@@ -112,34 +113,41 @@ def experiment_config(sz: dict) -> dict:
 
 
 def learning_rate_adaptation(program) -> list[str]:
-    """Scalars Learn updates from their own previous value and that feed a weight update.
+    """Loop-carried scalars of Learn that reach a weight update (an adaptive learning rate).
 
-    A loop-carried scalar (read in Learn before it is written there, then written from an
-    expression that involves it) changes from one training step to the next; when it also
-    reaches a vector/matrix update it acts as an adaptive (e.g. decaying) learning rate.
+    A scalar that Learn rewrites from its own previous value before writing it otherwise
+    (e.g. `s3 = s3 * s5`, `s3 = arctan(s3)`) changes from one training step to the next. When
+    it reaches a vector/matrix write, directly or through other scalars, it scales the weight
+    update differently at every step: a learning-rate schedule such as decay. Returns one line
+    per carried scalar that does so (empty when there is none).
     """
     learn = simplify_program(program).learn
-    found = []
+
+    def scalar_reads(ins) -> list[int]:
+        info = OPS[ins.op]
+        return [a for k, a in ((info.in1, ins.in1), (info.in2, ins.in2)) if k == SCALAR]
+
     written: set[int] = set()
-    carried: set[int] = set()
+    carried: dict[int, str] = {}
     for ins in learn:
         info = OPS[ins.op]
-        reads = [a for k, a in ((info.in1, ins.in1), (info.in2, ins.in2)) if k == SCALAR]
-        if info.out == SCALAR and ins.out in reads and ins.out not in written and ins.out > 1:
-            carried.add(ins.out)
+        new = info.out == SCALAR and ins.out > 1 and ins.out not in written
+        if new and ins.out in scalar_reads(ins):
+            carried[ins.out] = format_instruction(ins)
         if info.out == SCALAR:
             written.add(ins.out)
-    if not carried:
-        return found
-    for ins in learn:
-        info = OPS[ins.op]
-        reads = [a for k, a in ((info.in1, ins.in1), (info.in2, ins.in2)) if k == SCALAR]
-        if info.out != SCALAR and carried.intersection(reads):
-            found.append(
-                f"s{sorted(carried.intersection(reads))[0]} scales a weight update: "
-                f"{OPS[ins.op].name}"
-            )
-    return sorted(set(found))
+    found = []
+    for addr, how in sorted(carried.items()):
+        tainted = {addr}
+        for ins in learn:
+            info = OPS[ins.op]
+            hit = bool(tainted.intersection(scalar_reads(ins)))
+            if info.out == SCALAR:
+                (tainted.add if hit else tainted.discard)(ins.out)
+            elif hit:
+                found.append(f"s{addr} changes every step ({how}) and scales a weight update")
+                break
+    return found
 
 
 def main() -> None:

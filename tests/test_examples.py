@@ -136,3 +136,32 @@ def test_bad_flag_is_a_usage_error(tmp_path):
     proc = _run("linear_from_scratch.py", tmp_path, "--paper")
     assert proc.returncode == 2  # --smoke and --paper are mutually exclusive
     assert "not allowed with argument" in proc.stderr
+
+
+def _adaptation_module():
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import adaptation_few_steps
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    return adaptation_few_steps
+
+
+def test_learning_rate_decay_is_detected():
+    """The adaptation check finds a decaying learning rate, and none in the plain network."""
+    from amlz_compile.algorithms import builtin_text
+    from amlz_compile.ir.text import parse_program
+
+    detect = _adaptation_module().learning_rate_adaptation
+    nn = builtin_text("neural_net")
+    assert detect(parse_program(nn)) == []
+    decayed = nn.replace("  s3 = 0.01\n", "  s3 = 0.01\n  s5 = 0.99\n").replace(
+        "def Learn():\n", "def Learn():\n  s3 = s3 * s5\n"
+    )
+    found = detect(parse_program(decayed))
+    assert len(found) == 1 and "scales a weight update" in found[0]
+    # A carried scalar that never reaches the weights (a step counter) is not an adaptation.
+    counter = nn.replace("def Learn():\n", "def Learn():\n  s6 = s6 + s7\n").replace(
+        "  s3 = 0.01\n", "  s3 = 0.01\n  s7 = 1.0\n"
+    )
+    assert detect(parse_program(counter)) == []
