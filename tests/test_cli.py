@@ -150,8 +150,8 @@ def test_export_verify_and_fresh_interpreter_predictions(finished_run, tmp_path)
 
     out = finished_run[0]
     target = tmp_path / "best_algo.py"
-    proc = amlz("export", str(out / "best.json"), "-o", str(target))
-    assert "self-test case(s) passed" in proc.stdout
+    res = invoke("export", str(out / "best.json"), "-o", str(target))
+    assert res.exit_code == 0 and "self-test case(s) passed" in res.output
     assert invoke("verify", str(target)).exit_code == 0
     assert subprocess.run([sys.executable, str(target)], capture_output=True).returncode == 0
 
