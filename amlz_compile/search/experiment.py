@@ -406,7 +406,8 @@ class SearchRun:
         self.runner_kind = runner
         self.flow = flow
         population = search.population_size
-        self.migrate_every = int(migrate_every or max(population, 1000 if islands > 1 else 0))
+        # Paper S3: migrate every 100-10000 evaluations, half of P = 100 each way.
+        self.migrate_every = int(migrate_every or 10 * population)
         self.migrants = population // 2 if migrants is None else int(migrants)
         self.time_limit = time_limit
         self.max_individuals = max_individuals
@@ -828,7 +829,8 @@ def run_search(
     """Run the experiment flow on a config, a config dict, a preset name or a config file.
 
     `seed` (default: the preset's, else time-based) makes the run reproducible; `islands`
-    populations migrate every `migrate_every` individuals (`migrants` each way, default P/2);
+    populations migrate every `migrate_every` individuals per island (default 10 sweeps) with
+    `migrants` each way (default P/2, as in the paper);
     `runner` places them: "auto" (in-process for one worker, else processes), "local",
     "process" or "ray" (`pip install 'amlz-compile[ray]'`). `backend` overrides the evaluation
     backend (interp/jit/auto). `time_limit` (seconds) and `max_individuals` stop the run at an
