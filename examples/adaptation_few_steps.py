@@ -17,9 +17,11 @@ to step) and that feeds the weight update. It says plainly whether one emerged.
 
 Sizes (measured on this 2-core machine, shared with other jobs):
   --smoke    D = 2, P = 20, 600 individuals (a few s)
-  default    D = 10 search tasks, P = 100, 240 s of search
-  --paper    800 examples x 10 epochs, D = 10, P = 100, 10^10 training steps
-             (the paper: 1000 workers for days, 30 repeats)
+  default    D = 10 search tasks, P = 100, 240 s of search (measured: 274 s wall in all,
+             23 CPU-s on the loaded machine; see RESULTS.md)
+  --paper    10 epochs of every example a digits pair has (330 train / 20 valid; the paper:
+             800 x 10 on CIFAR-10), D = 10, P = 100, the reference's default budget of
+             8 x 10^10 training steps (the paper: 1000 workers for days, 30 repeats)
 """
 
 from __future__ import annotations

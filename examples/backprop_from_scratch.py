@@ -16,10 +16,11 @@ got past "linear model" fitness.
 
 Sizes (measured on this 2-core machine, shared with other jobs):
   --smoke    D = 2, 100 train, P = 50, 1500 individuals (a few s)
-  default    D = 10 tasks, 200 train / 100 valid, P = 200, 240 s of search
-  --paper    D = 100 tasks, 1000 train / 100 valid (paper: up to 100k), P = 1000, no time limit
-             (runs until --max-individuals... i.e. until stopped; use the CLI with --islands for
-             the paper's many workers)
+  default    D = 10 tasks, 200 train / 100 valid, P = 200, 240 s of search (measured:
+             270 s wall in all, 22 CPU-s on the loaded machine; see RESULTS.md)
+  --paper    D = 100 tasks, 1000 train / 100 valid (paper: up to 100k), P = 1000, one search
+             experiment with the reference's default budget (8 x 10^10 training steps; the
+             paper spread this over 1000 workers, see `amlz evolve --islands`)
 """
 
 from __future__ import annotations

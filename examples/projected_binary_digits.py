@@ -19,7 +19,8 @@ rates are tuned on the search tasks over 0.001..1 (the paper tuned baselines lik
 
 Sizes (measured on this 2-core machine, shared with other jobs):
   --smoke    D = 2 search tasks, P = 20, 600 individuals (a few s)
-  default    D = 10 search tasks, P = 100, 240 s of search
+  default    D = 10 search tasks, P = 100, 240 s of search (measured: 273 s wall in all,
+             23 CPU-s on the loaded machine; see RESULTS.md)
   --paper    the S10 scale: D = 10, P = 100, 10^11 training steps (about 12 h per process in
              the paper, on CIFAR-10 with 8000/1000 examples)
 """
