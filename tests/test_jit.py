@@ -32,10 +32,15 @@ def make_task(F: int, n_train=3, n_valid=2, epochs=2, accuracy=False, seed=0, sc
 
 
 def fill_setup(memory: MemorySpec) -> list[Instruction]:
-    """Setup that puts random values (some negative, some > 1) at every address."""
+    """Setup that puts random values (some negative, some > 1) at every address.
+
+    Vectors are drawn; matrices are outer products of them (few random draws keep compiles
+    cheap; the random matrix ops are tested as ops themselves).
+    """
     setup = [Instruction(62, out=k, f0=0.3, f1=1.5) for k in range(memory.scalars)]
     setup += [Instruction(63, out=k, f0=-0.2, f1=2.0) for k in range(memory.vectors)]
-    setup += [Instruction(64, out=k, f0=0.1, f1=1.0) for k in range(memory.matrices)]
+    nv = memory.vectors
+    setup += [Instruction(28, k % nv, (k + 1) % nv, k) for k in range(memory.matrices)]
     return setup
 
 
