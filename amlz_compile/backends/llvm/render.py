@@ -433,11 +433,15 @@ def _random(kind: str, dist: str) -> Callable:
 
         if kind == "s":
             e.s_store(ins.out, value())
-        elif kind == "v":
+            return
+        # A draw inlines ~20 instructions and two libm calls: keep draws in real loops.
+        unroll, e.unroll = e.unroll, (e.unroll if constant else 1)
+        if kind == "v":
             e.loop(e.F, lambda i: e.store(value(), f"%V{ins.out}", i))
         else:  # row-major draw order whatever the layout
             dst = f"%M{ins.out}"
             e.loop(e.F, lambda i: e.loop(e.F, lambda j: e.store(value(), dst, e.mat(i, j))))
+        e.unroll = unroll
 
     return render
 
