@@ -115,7 +115,7 @@ def test_evolution_vs_random_search_numbers(smoke):
     proc, tmp_path = smoke("evolution_vs_random_search.py")
     assert proc.returncode == 0, proc.stderr[-4000:]
     data = json.loads((tmp_path / "results.json").read_text())
-    assert set(data["task_types"]) == {"linear_regressor", "affine_regressor"}
+    assert set(data["task_types"]) == {"linear_regressor", "linear_learn_only", "affine_regressor"}
     for entry in data["task_types"].values():
         evo, rs = entry["evolution"], entry["random_search"]
         assert 0 <= evo["successes"] <= evo["experiments"] == data["settings"]["experiments"]
