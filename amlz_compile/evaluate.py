@@ -48,8 +48,30 @@ def _jit_factory() -> Backend:
     return JitBackend()
 
 
+class AutoBackend:
+    """The tiered backend: per program, the cost model of `tiering` picks interp or JIT.
+
+    Only the choice lives here; each chosen program runs on the shared "interp" or "jit"
+    backend, so results are those of that backend (and the two agree bit for bit).
+    """
+
+    name = "auto"
+
+    def choose(self, program: Program, memory: MemorySpec, tasks, n_train=None) -> str:
+        """ "interp" or "jit" for one evaluation of `program` on `tasks`."""
+        from .backends.llvm import default_compiler
+        from .passes import simplify_program
+        from .tiering import Workload, choose_tier
+
+        live = simplify_program(program)
+        cached = default_compiler().cached(program, memory) is not None
+        work = Workload.of_tasks(tasks, n_train)
+        return choose_tier(live, memory, work, mode="auto", cached=cached)
+
+
 register_backend("interp", _interp_factory)
 register_backend("jit", _jit_factory)
+register_backend("auto", AutoBackend)
 
 
 def available_backends() -> tuple[str, ...]:
@@ -191,9 +213,12 @@ class Evaluator:
         fitness = np.array([combine(row, self.combination) for row in per_task])
         return fitness.reshape(P), per_task, steps.sum(axis=1)
 
-    def _run_group(self, programs, F, idx, memory, seeds, budget):
+    def _run_group(self, programs, F, idx, memory, seeds, budget, backend=None):
         tasks = [self.tasks[i] for i in idx]
-        run_batch = getattr(self.backend, "run_batch", None)
+        backend = self.backend if backend is None else backend
+        if isinstance(backend, AutoBackend):
+            return self._run_auto(backend, programs, F, idx, memory, seeds, budget)
+        run_batch = getattr(backend, "run_batch", None)
         if run_batch is not None:
             if F not in self._packed:
                 from .backends.packing import pack_tasks
@@ -215,7 +240,7 @@ class Evaluator:
         for p, prog in enumerate(programs):
             for t, task in enumerate(tasks):
                 n = None if budget is None else int(budget[p, t])
-                run = self.backend.run_task(
+                run = backend.run_task(
                     prog,
                     task,
                     memory,
@@ -227,6 +252,25 @@ class Evaluator:
                     run.epoch_loss, run.epochs_validated, float(task.num_valid), task.is_accuracy
                 )
                 steps[p, t] = run.train_steps
+        return fit, steps
+
+    def _run_auto(self, auto, programs, F, idx, memory, seeds, budget):
+        """Split the programs by the tier the cost model picks, run each part on its backend."""
+        tasks = [self.tasks[i] for i in idx]
+        n_train = None if budget is None else int(np.max(budget))
+        tiers = [auto.choose(p, memory, tasks, n_train) for p in programs]
+        fit = np.zeros((len(programs), len(tasks)))
+        steps = np.zeros((len(programs), len(tasks)), dtype=np.int64)
+        for tier in ("interp", "jit"):
+            rows = [k for k, t in enumerate(tiers) if t == tier]
+            if not rows:
+                continue
+            sub_budget = None if budget is None else budget[rows]
+            f, s = self._run_group(
+                [programs[k] for k in rows], F, idx, memory, seeds[rows], sub_budget,
+                backend=get_backend(tier),
+            )  # fmt: skip
+            fit[rows], steps[rows] = f, s
         return fit, steps
 
 
