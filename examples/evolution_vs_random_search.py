@@ -26,8 +26,8 @@ Sizes (measured on this 2-core machine, shared with other jobs):
              (~10 s, most of it numba start-up)
   default    100 train / 100 valid examples (paper: 1000 / 100), P = 100 (paper: 1000),
              N = 10000 evaluations per experiment (the paper's budget), 30 evolution
-             experiments and 500,000 random programs per task type (measured: 45 CPU-s
-             in all, 360 s wall on the shared, heavily loaded machine; see RESULTS.md)
+             experiments and 500,000 random programs per task type (measured: 55 CPU-s
+             in all for the three types, 88 s wall on the shared machine; see RESULTS.md)
   --paper    1000 / 100 examples, P = 1000, N = 10000, 100 experiments, 10^8 random programs
              (days on one core: the paper estimated difficulty ~10^7 for linear regression)
 """
