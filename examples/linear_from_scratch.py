@@ -13,7 +13,7 @@ an island's best passes 0.9999) so it stops the moment a solution appears.
 Sizes (measured on this 2-core machine, shared with other jobs):
   --smoke    P = 100, 10 select/final tasks, 3000 individuals (a few s; does not solve)
   default    the demo preset, fast flow, stops when solved or after 300 s wall (measured:
-             300 s wall, 47 CPU-s, 1.18 M individuals, not solved; see RESULTS.md)
+             solved in 192 s on one core, 4.2 M individuals; see RESULTS.md)
   --paper    the demo preset exactly as shipped: reference flow, no time limit
 """
 
