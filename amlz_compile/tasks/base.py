@@ -52,8 +52,13 @@ class Task:
             raise TaskError(f"{self.name}: needs at least one training and one validation example")
         if orders.ndim != 2 or orders.shape[1] != tx.shape[0] or orders.shape[0] < 1:
             raise TaskError(f"{self.name}: orders must have shape (epochs, num_train)")
-        for name, arr in (("train_x", tx), ("valid_x", vx), ("train_y", ty), ("valid_y", vy),
-                          ("orders", orders)):
+        for name, arr in (
+            ("train_x", tx),
+            ("valid_x", vx),
+            ("train_y", ty),
+            ("valid_y", vy),
+            ("orders", orders),
+        ):
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
 
@@ -85,6 +90,16 @@ class Task:
 
     def with_index(self, index: int) -> Task:
         """The same data at another position of an evaluator's task list."""
-        return Task(self.name, self.train_x, self.train_y, self.valid_x, self.valid_y,
-                    self.orders, self.eval_type, index, self.data_seed, self.param_seed,
-                    dict(self.meta))
+        return Task(
+            self.name,
+            self.train_x,
+            self.train_y,
+            self.valid_x,
+            self.valid_y,
+            self.orders,
+            self.eval_type,
+            index,
+            self.data_seed,
+            self.param_seed,
+            dict(self.meta),
+        )
