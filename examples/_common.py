@@ -12,6 +12,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +128,20 @@ class Clock:
 
 def banner(title: str, size: str, seed: int) -> None:
     print(f"== {title} (size: {size}, seed: {seed})", flush=True)
+
+
+def progress_curve() -> tuple[list[dict], Callable[[Any], None]]:
+    """Progress points (seconds, individuals, best fitness) and the hook that records them."""
+    curve: list[dict] = []
+
+    def on_event(event: Any) -> None:
+        if getattr(event, "kind", "") == "progress":
+            curve.append(
+                {
+                    "seconds": event.elapsed,
+                    "individuals": event.individuals,
+                    "best_search_fitness": event.best_search_fitness,
+                }
+            )
+
+    return curve, on_event

@@ -31,6 +31,7 @@ from _common import (
     banner,
     make_parser,
     pick,
+    progress_curve,
     pyplot,
     simplified_text,
     size_of,
@@ -105,17 +106,7 @@ def main() -> None:
     banner("backpropagation from scratch (Figure 5 setup)", size, args.seed)
     clock = Clock()
     cfg = experiment_config(sz)
-    curve: list[dict] = []
-
-    def on_event(event) -> None:
-        if getattr(event, "kind", "") == "progress":
-            curve.append(
-                {
-                    "seconds": event.elapsed,
-                    "individuals": event.individuals,
-                    "best_search_fitness": event.best_search_fitness,
-                }
-            )
+    curve, on_event = progress_curve()
 
     limits = dict(sz["limits"])
     if size == "paper":

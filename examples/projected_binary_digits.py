@@ -33,6 +33,7 @@ from _common import (
     banner,
     make_parser,
     pick,
+    progress_curve,
     pyplot,
     simplified_text,
     size_of,
@@ -111,17 +112,7 @@ def main() -> None:
     banner("projected binary classification on digits", size, args.seed)
     clock = Clock()
     cfg = experiment_config(sz)
-    curve: list[dict] = []
-
-    def on_event(event) -> None:
-        if getattr(event, "kind", "") == "progress":
-            curve.append(
-                {
-                    "seconds": event.elapsed,
-                    "individuals": event.individuals,
-                    "best_search_fitness": event.best_search_fitness,
-                }
-            )
+    curve, on_event = progress_curve()
 
     result = run_search(
         cfg, seed=args.seed, flow="fast", checkpoint_every_s=None, on_event=on_event, **sz["limits"]
