@@ -4,8 +4,13 @@
 preset (run_demo.sh) goes above 0.9999, measured like the reference driver (the experiment that
 finds it runs to the end of its budget before it is selected), on one core.
 `nonlinear_seconds_to_solution`: the same for the nonlinear integration test, whose run ends
-after its single experiment; its time is the whole run's. The `_fast` variants use the fast flow
-(dedup, select as soon as a population's best reaches the threshold).
+after its single experiment; its time is the whole run's (the reference flow spends the whole
+10^8-step budget, as the C++ figure of 6.2 s does). The `_fast` variants use the fast flow (dedup,
+select as soon as a population's best reaches the threshold). The nonlinear preset has no
+threshold of its own; its goal is to rediscover the two Gaussian initialisations, so
+`nonlinear_seconds_to_solution_fast` counts it solved when the repaired network's select fitness
+is above the intact NEURAL_NET's on the same task (`baseline_select_fitness`, the mean over five
+evaluation seeds).
 
 Environment: AMLZ_BENCH_SEEDS (default 10) seeds 1..N; AMLZ_BENCH_CAP seconds per run (default
 600; a run that does not solve in time reports null).
@@ -15,8 +20,9 @@ from __future__ import annotations
 
 import os
 
+from ..algorithms import load_builtin
 from ..bench import benchmark
-from .experiment import run_search
+from .experiment import evaluate_on, load_config, run_search
 from .presets import get_preset
 
 
@@ -38,16 +44,32 @@ def _warm(preset: str) -> None:
     run_search(cfg, seed=1)
 
 
+def baseline_select_fitness(preset: str, algorithm: str, seeds: range = range(1, 6)) -> float:
+    """Mean select fitness of a built-in algorithm on a preset's select tasks (5 eval seeds)."""
+    cfg = load_config(get_preset(preset))
+    specs = [dict(t) for t in cfg.select_tasks]
+    fits = [
+        evaluate_on(load_builtin(algorithm), specs, cfg.search.memory, s, backend="interp")
+        for s in seeds
+    ]
+    return sum(fits) / len(fits)
+
+
 def seconds_to_solution(
-    preset: str, seeds: list[int], *, flow: str = "reference", cap: float = 600.0
+    preset: str,
+    seeds: list[int],
+    *,
+    flow: str = "reference",
+    cap: float = 600.0,
+    sufficient_fitness: float | None = None,
 ) -> list[float | None]:
     """Time to solution per seed (None = not solved within `cap` seconds)."""
     _warm(preset)
     out: list[float | None] = []
     for seed in seeds:
         cfg = get_preset(preset)
-        if cfg["sufficient_fitness"] is None:
-            cfg["sufficient_fitness"] = 0.9999 if preset == "demo" else None
+        if sufficient_fitness is not None:
+            cfg["sufficient_fitness"] = sufficient_fitness
         result = run_search(cfg, seed=seed, time_limit=cap, flow=flow)
         if cfg["sufficient_fitness"] is None:
             out.append(round(result.elapsed, 3))
@@ -70,3 +92,12 @@ def demo_seconds_to_solution_fast() -> list[float | None]:
 @benchmark("nonlinear_seconds_to_solution")
 def nonlinear_seconds_to_solution() -> list[float | None]:
     return seconds_to_solution("nonlinear", _seeds()[:3], cap=_cap())
+
+
+@benchmark("nonlinear_seconds_to_solution_fast")
+def nonlinear_seconds_to_solution_fast() -> list[float | None]:
+    """Fast flow until the repaired network beats the intact NEURAL_NET on the select task."""
+    threshold = baseline_select_fitness("nonlinear", "neural_net")
+    return seconds_to_solution(
+        "nonlinear", _seeds()[:3], flow="fast", cap=_cap(), sufficient_fitness=threshold
+    )

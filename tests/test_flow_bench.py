@@ -1,0 +1,25 @@
+"""The time-to-solution benchmark's definitions (no timing is asserted)."""
+
+from amlz_compile.search.experiment import run_search
+from amlz_compile.search.flow_bench import baseline_select_fitness
+from amlz_compile.search.presets import get_preset
+
+
+def test_intact_network_is_the_bar_the_damaged_one_misses():
+    intact = baseline_select_fitness("nonlinear", "neural_net")
+    damaged = baseline_select_fitness("nonlinear", "damaged_neural_net")
+    assert 0.5 < damaged < intact < 1.0
+
+
+def test_fast_flow_repairs_the_damaged_network_and_stops_early():
+    threshold = baseline_select_fitness("nonlinear", "neural_net")
+    cfg = get_preset("nonlinear")
+    cfg["sufficient_fitness"] = threshold
+    result = run_search(cfg, seed=2, flow="fast", time_limit=120)
+    assert result.stopped == "sufficient_fitness"
+    assert result.select_fitness > threshold
+    assert result.time_to_solution is not None
+    # Stopped long before the reference budget (10^8 steps = 100,000 full evaluations).
+    assert result.individuals < 50_000
+    setup_ops = {ins.op for ins in result.best_program.setup}
+    assert setup_ops & {63, 64}  # a Gaussian initialisation (vector or matrix) came back
