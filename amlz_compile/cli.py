@@ -376,8 +376,19 @@ def evolve(
         int | None, typer.Option(help="Stop after this many individuals in all.")
     ] = None,
     flow: Annotated[
-        Flow, typer.Option(help="reference: the C++ driver; fast: dedup + early select.")
+        Flow,
+        typer.Option(
+            help="reference: the C++ driver; fast: dedup, early select, restart on stagnation."
+        ),
     ] = Flow.reference,
+    patience: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="fast flow: end an experiment after this many individuals without a 10% cut "
+            "of its best error (default 100000; 0 = never).",
+        ),
+    ] = None,
     runner: Annotated[
         str, typer.Option(help="Where islands run: auto, local, process or ray.")
     ] = "auto",
@@ -412,6 +423,7 @@ def evolve(
             "flow": flow.value,
             "runner": runner,
             "max_individuals": max_individuals,
+            "patience": patience,
         }
         run.write_json("config.json", cfg.to_dict())
         run.write_json(
@@ -435,6 +447,7 @@ def evolve(
                 checkpoint_dir=run.checkpoint_dir,
                 checkpoint_every_s=checkpoint_every,
                 on_event=recorder,
+                patience=patience,
             )
 
         result = _run_with_display(run, mode, title, meta, go)

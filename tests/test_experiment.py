@@ -180,6 +180,28 @@ def test_fast_flow_selects_eagerly():
     assert result.individuals < 20 * 7
 
 
+def test_fast_flow_restarts_stagnated_experiments():
+    cfg = tiny(experiments=3, sweeps=1000)  # a budget no experiment would use up
+    first = run_search(cfg, seed=8, flow="fast", patience=60)
+    assert [h["ended"] for h in first.history] == ["stagnation"] * 3
+    # each ended soon after its last real improvement, long before its budget
+    assert all(h["individuals"] < 20 * 500 for h in first.history)
+    again = run_search(cfg, seed=8, flow="fast", patience=60)
+
+    def strip(history):
+        return [{k: v for k, v in h.items() if k != "elapsed"} for h in history]
+
+    assert strip(again.history) == strip(first.history)
+    assert again.best_program == first.best_program
+    reference = run_search(tiny(experiments=1, sweeps=8), seed=8)
+    assert [h["ended"] for h in reference.history] == ["budget"]
+
+
+def test_patience_must_be_a_count():
+    with pytest.raises(ConfigError, match="patience"):
+        run_search(tiny(), seed=1, flow="fast", patience=-1)
+
+
 def test_two_islands_in_process_and_in_workers_agree():
     cfg = tiny(experiments=1)
     kwargs = dict(seed=3, islands=2, migrate_every=40, migrants=5)

@@ -12,8 +12,12 @@ sweep per island, or the migration interval with several islands); between epoch
 emits progress events, migrates, checks limits and writes checkpoints, none of which changes
 the search, so a resumed run continues exactly like an uninterrupted one.
 
-Flows: "reference" follows the C++ driver; "fast" turns on structural dedup and also checks the
-select fitness as soon as an island's best reaches `sufficient_fitness` (stopping early).
+Flows: "reference" follows the C++ driver; "fast" turns on structural dedup, checks the select
+fitness as soon as an island's best reaches `sufficient_fitness` (stopping early), and ends an
+experiment that has stagnated: when `patience` individuals (default `FAST_PATIENCE`) have gone by
+without the best search fitness cutting its error 1 - fitness by a tenth, the experiment is
+selected and a fresh one starts (a restart strategy: a converged population rarely escapes its
+plateau, while a new random population gets a new chance at the solution).
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ from .presets import get_preset
 REFERENCE = "reference"
 FAST = "fast"
 FLOWS = (REFERENCE, FAST)
+FAST_PATIENCE = 100_000  # individuals without a 10% cut of 1 - best fitness (fast flow)
+STAGNATION_CUT = 0.9  # an improvement must leave at most this fraction of the error
 RUNNER_CHOICES = ("auto", LOCAL, PROCESS, RAY)
 _TOP_KEYS = (
     "name",
@@ -387,6 +393,7 @@ class SearchRun:
         checkpoint_every_individuals: int | None = None,
         on_event: Callable[[Event], None] | None = None,
         ray_address: str | None = None,
+        patience: int | None = None,
     ) -> None:
         if flow not in FLOWS:
             raise ConfigError(f"unknown flow {flow!r} (choose from {', '.join(FLOWS)})")
@@ -409,6 +416,11 @@ class SearchRun:
         # Paper S3: migrate every 100-10000 evaluations, half of P = 100 each way.
         self.migrate_every = int(migrate_every or 10 * population)
         self.migrants = population // 2 if migrants is None else int(migrants)
+        if patience is None:
+            patience = FAST_PATIENCE if flow == FAST else 0
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise ConfigError(f"patience must be an integer >= 0 (0 = never), got {patience!r}")
+        self.patience = patience
         self.time_limit = time_limit
         self.max_individuals = max_individuals
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
@@ -441,6 +453,7 @@ class SearchRun:
             "flow": self.flow,
             "migrate_every": self.migrate_every,
             "migrants": self.migrants,
+            "patience": self.patience,
         }
 
     # -- restore ------------------------------------------------------------------------------
@@ -461,9 +474,10 @@ class SearchRun:
             "flow": opts["flow"],
             "migrate_every": opts["migrate_every"],
             "migrants": opts["migrants"],
+            "patience": opts.get("patience", 0),
             "checkpoint_dir": Path(ckpt["path"]).parent,
         }
-        for key in ("islands", "flow", "migrate_every", "migrants", "seed"):
+        for key in ("islands", "flow", "migrate_every", "migrants", "seed", "patience"):
             if key in overrides and overrides[key] != kwargs[key]:
                 raise CheckpointError(f"cannot change {key} when resuming a checkpoint")
             overrides.pop(key, None)
@@ -660,6 +674,21 @@ class SearchRun:
         if self._solved():
             raise _Stop("sufficient_fitness")
 
+    def _stagnated(self, current: dict, stats: list[dict]) -> bool:
+        """Fast flow: whether `patience` individuals passed without a real improvement."""
+        if not self.patience:
+            return False
+        best = max(float(_stat(s, "best_fitness", "best", default=0.0)) for s in stats)
+        n = sum(_individuals(s) for s in stats)
+        seen = current.get("stall_best")
+        if best == best and (seen is None or 1.0 - best <= STAGNATION_CUT * (1.0 - seen)):
+            current["stall_best"], current["stall_since"] = best, n
+            return False
+        if n - current.get("stall_since", 0) >= self.patience:
+            current["ended"] = "stagnation"
+            return True
+        return False
+
     def _run_experiment(self, runner, rng: SplitMix64) -> tuple[Archipelago, list[dict]]:
         """Evolve the current experiment until its budget is used (raises _Stop at limits)."""
         st = self.state
@@ -694,6 +723,8 @@ class SearchRun:
             self._progress(current, stats, t_start)
             self._eager_select(arch, current, rng)
             st["rng"] = rng.state
+            if self._stagnated(current, stats):
+                break
         return arch, stats
 
     def _finish_experiment(
@@ -718,6 +749,7 @@ class SearchRun:
                 "individuals": individuals,
                 "train_steps": steps,
                 "elapsed": self._elapsed(),
+                "ended": current.get("ended", "budget"),
             }
         )
         st["individuals_done"] += individuals
@@ -825,6 +857,7 @@ def run_search(
     checkpoint_every_individuals: int | None = None,
     on_event: Callable[[Event], None] | None = None,
     ray_address: str | None = None,
+    patience: int | None = None,
 ) -> SearchResult:
     """Run the experiment flow on a config, a config dict, a preset name or a config file.
 
@@ -833,8 +866,10 @@ def run_search(
     `migrants` each way (default P/2, as in the paper);
     `runner` places them: "auto" (in-process for one worker, else processes), "local",
     "process" or "ray" (`pip install 'amlz-compile[ray]'`). `backend` overrides the evaluation
-    backend (interp/jit/auto). `time_limit` (seconds) and `max_individuals` stop the run at an
-    epoch boundary, after writing a checkpoint when `checkpoint_dir` is given.
+    backend (interp/jit/auto). `patience` (fast flow: default FAST_PATIENCE; 0 = never) ends an
+    experiment after that many individuals without real progress. `time_limit` (seconds) and
+    `max_individuals` stop the run at an epoch boundary, after writing a checkpoint when
+    `checkpoint_dir` is given.
     """
     run = SearchRun(
         load_config(config),
@@ -853,6 +888,7 @@ def run_search(
         checkpoint_every_individuals=checkpoint_every_individuals,
         on_event=on_event,
         ray_address=ray_address,
+        patience=patience,
     )
     return run.run()
 
