@@ -197,6 +197,16 @@ def test_fast_flow_restarts_stagnated_experiments():
     assert [h["ended"] for h in reference.history] == ["budget"]
 
 
+def test_fast_flow_turns_on_dedup_and_hurdles_only_where_they_apply():
+    cfg = load_config(tiny())
+    fast = SearchRun(cfg, seed=1, flow="fast").config.search
+    assert fast.dedup and fast.hurdles.enabled
+    reference = SearchRun(cfg, seed=1).config.search
+    assert reference == cfg.search and not reference.hurdles.enabled
+    single = load_config(get_preset("nonlinear"))  # one search task: nothing to hurdle
+    assert not SearchRun(single, seed=1, flow="fast").config.search.hurdles.enabled
+
+
 def test_patience_must_be_a_count():
     with pytest.raises(ConfigError, match="patience"):
         run_search(tiny(), seed=1, flow="fast", patience=-1)

@@ -12,12 +12,13 @@ sweep per island, or the migration interval with several islands); between epoch
 emits progress events, migrates, checks limits and writes checkpoints, none of which changes
 the search, so a resumed run continues exactly like an uninterrupted one.
 
-Flows: "reference" follows the C++ driver; "fast" turns on structural dedup, checks the select
-fitness as soon as an island's best reaches `sufficient_fitness` (stopping early), and ends an
-experiment that has stagnated: when `patience` individuals (default `FAST_PATIENCE`) have gone by
-without the best search fitness cutting its error 1 - fitness by a tenth, the experiment is
-selected and a fresh one starts (a restart strategy: a converged population rarely escapes its
-plateau, while a new random population gets a new chance at the solution).
+Flows: "reference" follows the C++ driver and the config exactly; "fast" turns on structural
+dedup and the paper's hurdles (when there are more search tasks than hurdle tasks), checks the
+select fitness as soon as an island's best reaches `sufficient_fitness` (stopping early), and
+ends an experiment that has stagnated: when `patience` individuals (default `FAST_PATIENCE`)
+have gone by without the best search fitness cutting its error 1 - fitness by a tenth, the
+experiment is selected and a fresh one starts (a restart strategy: a converged population rarely
+escapes its plateau, while a new random population gets a new chance at the solution).
 """
 
 from __future__ import annotations
@@ -366,6 +367,18 @@ def evaluate_on(
 # -- the driver -------------------------------------------------------------------------------
 
 
+def _fast_search(search: SearchConfig) -> SearchConfig:
+    """The fast flow's search settings: structural dedup, and the paper's hurdles (with the
+    config's percentile and window) whenever there are more search tasks than hurdle tasks."""
+    from dataclasses import replace
+
+    n_tasks = sum(int(t.get("num_tasks", 1)) for t in search.search_tasks)
+    hurdles = search.hurdles
+    if n_tasks > hurdles.num_tasks and not hurdles.enabled:
+        hurdles = replace(hurdles, enabled=True)
+    return search.replace(dedup=True, hurdles=hurdles)
+
+
 class _Stop(Exception):
     def __init__(self, reason: str) -> None:
         self.reason = reason
@@ -404,8 +417,8 @@ class SearchRun:
         search = config.search
         if backend is not None:
             search = search.replace(backend=backend)
-        if flow == FAST and not search.dedup:
-            search = search.replace(dedup=True)
+        if flow == FAST:
+            search = _fast_search(search)
         self.config = ExperimentConfig(**{**config.__dict__, "search": search})
         self.search_dict = search.to_dict()
         self.islands = islands
