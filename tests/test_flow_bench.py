@@ -1,7 +1,7 @@
 """The time-to-solution benchmark's definitions (no timing is asserted)."""
 
 from amlz_compile.search.experiment import run_search
-from amlz_compile.search.flow_bench import baseline_select_fitness
+from amlz_compile.search.flow_bench import baseline_select_fitness, seconds_to_solution
 from amlz_compile.search.presets import get_preset
 
 
@@ -23,3 +23,11 @@ def test_fast_flow_repairs_the_damaged_network_and_stops_early():
     assert result.individuals < 50_000
     setup_ops = {ins.op for ins in result.best_program.setup}
     assert setup_ops & {63, 64}  # a Gaussian initialisation (vector or matrix) came back
+
+
+def test_seeds_run_in_parallel_workers_and_each_reports_its_time():
+    threshold = baseline_select_fitness("nonlinear", "neural_net")
+    times = seconds_to_solution(
+        "nonlinear", [1, 2], flow="fast", cap=120, sufficient_fitness=threshold, jobs=2
+    )
+    assert len(times) == 2 and all(t is not None and t > 0 for t in times)

@@ -13,12 +13,16 @@ is above the intact NEURAL_NET's on the same task (`baseline_select_fitness`, th
 evaluation seeds).
 
 Environment: AMLZ_BENCH_SEEDS (default 10) seeds 1..N; AMLZ_BENCH_CAP seconds per run (default
-600; a run that does not solve in time reports null).
+600; a run that does not solve in time reports null); AMLZ_BENCH_JOBS (default 1) runs that many
+seeds at once in worker processes, one per core (each run is still single-threaded).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 
 from ..algorithms import load_builtin
 from ..bench import benchmark
@@ -32,6 +36,10 @@ def _seeds() -> list[int]:
 
 def _cap() -> float:
     return float(os.environ.get("AMLZ_BENCH_CAP", "600"))
+
+
+def _jobs() -> int:
+    return max(1, int(os.environ.get("AMLZ_BENCH_JOBS", "1")))
 
 
 def _warm(preset: str) -> None:
@@ -62,36 +70,45 @@ def seconds_to_solution(
     flow: str = "reference",
     cap: float = 600.0,
     sufficient_fitness: float | None = None,
+    jobs: int = 1,
 ) -> list[float | None]:
-    """Time to solution per seed (None = not solved within `cap` seconds)."""
-    _warm(preset)
-    out: list[float | None] = []
-    for seed in seeds:
-        cfg = get_preset(preset)
-        if sufficient_fitness is not None:
-            cfg["sufficient_fitness"] = sufficient_fitness
-        result = run_search(cfg, seed=seed, time_limit=cap, flow=flow)
-        if cfg["sufficient_fitness"] is None:
-            out.append(round(result.elapsed, 3))
-        else:
-            tts = result.time_to_solution
-            out.append(None if tts is None else round(tts, 3))
-    return out
+    """Time to solution per seed (None = not solved within `cap` seconds); `jobs` > 1 runs
+    seeds in parallel worker processes (each warmed up before its runs are timed)."""
+    run = partial(_one_seed, preset, flow=flow, cap=cap, sufficient_fitness=sufficient_fitness)
+    if jobs <= 1 or len(seeds) <= 1:
+        _warm(preset)
+        return [run(seed) for seed in seeds]
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_warm, initargs=(preset,)) as pool:
+        return list(pool.map(run, seeds))
+
+
+def _one_seed(
+    preset: str, seed: int, *, flow: str, cap: float, sufficient_fitness: float | None
+) -> float | None:
+    cfg = get_preset(preset)
+    if sufficient_fitness is not None:
+        cfg["sufficient_fitness"] = sufficient_fitness
+    result = run_search(cfg, seed=seed, time_limit=cap, flow=flow)
+    if cfg["sufficient_fitness"] is None:
+        return round(result.elapsed, 3)
+    tts = result.time_to_solution
+    return None if tts is None else round(tts, 3)
 
 
 @benchmark("demo_seconds_to_solution")
 def demo_seconds_to_solution() -> list[float | None]:
-    return seconds_to_solution("demo", _seeds(), cap=_cap())
+    return seconds_to_solution("demo", _seeds(), cap=_cap(), jobs=_jobs())
 
 
 @benchmark("demo_seconds_to_solution_fast")
 def demo_seconds_to_solution_fast() -> list[float | None]:
-    return seconds_to_solution("demo", _seeds(), flow="fast", cap=_cap())
+    return seconds_to_solution("demo", _seeds(), flow="fast", cap=_cap(), jobs=_jobs())
 
 
 @benchmark("nonlinear_seconds_to_solution")
 def nonlinear_seconds_to_solution() -> list[float | None]:
-    return seconds_to_solution("nonlinear", _seeds()[:3], cap=_cap())
+    return seconds_to_solution("nonlinear", _seeds()[:3], cap=_cap(), jobs=_jobs())
 
 
 @benchmark("nonlinear_seconds_to_solution_fast")
@@ -99,5 +116,10 @@ def nonlinear_seconds_to_solution_fast() -> list[float | None]:
     """Fast flow until the repaired network beats the intact NEURAL_NET on the select task."""
     threshold = baseline_select_fitness("nonlinear", "neural_net")
     return seconds_to_solution(
-        "nonlinear", _seeds()[:3], flow="fast", cap=_cap(), sufficient_fitness=threshold
+        "nonlinear",
+        _seeds()[:3],
+        flow="fast",
+        cap=_cap(),
+        sufficient_fitness=threshold,
+        jobs=_jobs(),
     )
