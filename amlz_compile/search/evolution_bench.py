@@ -14,14 +14,19 @@ from ..bench import benchmark
 
 
 def demo_individuals_per_s(
-    dedup: bool = True, warm_sweeps: int = 5, sweeps: int = 20, seed: int = 1
+    dedup: bool = True,
+    warm_sweeps: int = 5,
+    sweeps: int = 20,
+    seed: int = 1,
+    hurdles: bool = False,
 ) -> float:
     """Individuals per CPU second over `sweeps` sweeps after `warm_sweeps` (steady state:
     caches filled, population past its random start). Compilation happens before timing."""
-    from .config import demo_config
+    from .config import HurdleConfig, demo_config
     from .evolution import RegularizedEvolution
 
-    evo = RegularizedEvolution(demo_config(dedup=dedup), seed=seed)
+    config = demo_config(dedup=dedup, hurdles=HurdleConfig(enabled=hurdles))
+    evo = RegularizedEvolution(config, seed=seed)
     evo.init()
     evo.run(max_individuals=warm_sweeps * evo.P)
     n0 = evo.stats()["individuals"]
@@ -39,3 +44,9 @@ def _demo() -> float:
 @benchmark("demo_individuals_per_s_no_dedup")
 def _demo_no_dedup() -> float:
     return demo_individuals_per_s(dedup=False)
+
+
+@benchmark("demo_individuals_per_s_fast")
+def _demo_fast() -> float:
+    """The fast flow's search settings: dedup and hurdles (first task, 75th percentile)."""
+    return demo_individuals_per_s(dedup=True, hurdles=True)
