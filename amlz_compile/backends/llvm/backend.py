@@ -1,7 +1,8 @@
 """`JitBackend`: the `Backend` protocol on top of compiled kernels (called through ctypes).
 
 Each call fills a small int64 argument block (codegen.ARGS) with pointers to the task's arrays
-and to fresh output arrays, and calls the kernel once per task.
+and to fresh output arrays (and, for driver-mode kernels, the program's component functions),
+and calls the kernel once per task.
 """
 
 from __future__ import annotations
@@ -107,8 +108,10 @@ def run_kernel(
     args[15] = base + 8 * o_trace
     args[16] = T
     args[17] = base  # counts (int64 bits in the first 3 doubles)
-    if not kernel.on_stack:
-        args[18] = _ptr(_scratch(F))
+    if kernel.scratch_doubles:
+        args[18] = _ptr(_scratch(kernel.scratch_doubles))
+    if kernel.mode == "driver":
+        args[19:22] = kernel.fns
     kernel(_ptr(args))
     validated, written, steps = buf[:3].view(np.int64).tolist()
     run = TaskRun(buf[o_loss:o_trace], validated, buf[o_trace : o_trace + written], steps)
@@ -122,11 +125,11 @@ def run_kernel(
 _scratch_cache: dict[int, np.ndarray] = {}
 
 
-def _scratch(F: int) -> np.ndarray:
-    """Per-F scratch for large-memory kernels (ops whose output may alias an input)."""
-    s = _scratch_cache.get(F)
+def _scratch(n: int) -> np.ndarray:
+    """`n` doubles of scratch for large-memory kernels (shared per size: one call at a time)."""
+    s = _scratch_cache.get(n)
     if s is None:
-        s = _scratch_cache[F] = np.empty(F + F * F)
+        s = _scratch_cache[n] = np.empty(n)
     return s
 
 

@@ -1,20 +1,27 @@
-"""Program -> one native kernel function in LLVM IR text (the full task-kernel contract).
+"""Program -> native task kernels in LLVM IR text (the full task-kernel contract).
 
-The kernel is specialised for one (program, feature size F, memory spec): instructions, F and
-address counts are compile-time constants. It takes one pointer to an argument block of 8-byte
-slots (layout `ARGS`, documented in `amlz_compile/runtime/README.md`) and implements
-`backends/__init__.py`'s contract exactly as the interpreter's `_run` does: wipe, seed, Setup,
-epochs of training steps (sigmoid into s1 for accuracy tasks, fail on NaN or |err| > max),
-validation (loss sums, NaN on a failed pass), trace, counts.
+One *skeleton* (`skeleton_ir`) implements `backends/__init__.py`'s contract exactly as the
+interpreter's `_run` does: wipe, seed, Setup, epochs of training steps (sigmoid into s1 for
+accuracy tasks, fail on NaN or |err| > max), validation (loss sums, NaN on a failed pass), trace,
+counts. It takes one pointer to an argument block of 8-byte slots (layout `ARGS`, documented in
+`amlz_compile/runtime/README.md`). What differs between compilation modes is a `Layout`: where
+memory lives and how a component (Setup, Predict, Learn) runs. Two layouts exist:
 
-Memory lives in `alloca`s (one per scalar, vector and matrix address, so the optimiser keeps
-scalars and short vectors in registers; matrices column-major so that matrix-vector products,
-outer products and matrix products vectorise without reordering any sum) when it is small, and
-directly in the caller's arrays (row-major) when it is large (big F); the final memory is
-always left in the caller's arrays, row-major.
+- fused (`kernel_ir`, this module): one kernel per program, its instructions inlined into the
+  skeleton, so the optimiser sees the whole loop (best run time, costly to compile);
+- driver (`driver.py`): one skeleton per memory spec calling each program's Setup/Predict/Learn
+  functions through pointers in the argument block (cheap to compile per program).
+
+Fused memory lives in `alloca`s (one per scalar, vector and matrix address, so the optimiser
+keeps scalars and short vectors in registers; matrices column-major so that matrix-vector
+products, outer products and matrix products vectorise without reordering any sum) when it is
+small, and directly in the caller's arrays (row-major) when it is large (big F); the final
+memory is always left in the caller's arrays, row-major.
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from ...ir.program import MemorySpec, Program
 from .emitter import Emitter, fconst
@@ -40,10 +47,14 @@ ARGS = (
     ("trace", "ptr"),  # float64[T]                out
     ("trace_len", "i64"),  # T
     ("counts", "ptr"),  # int64[3]                  out: epochs_validated, trace_written, steps
-    ("scratch", "ptr"),  # float64[F + F*F]         only used in large-memory kernels
+    ("scratch", "ptr"),  # large-memory kernels only: float64[Kernel.scratch_doubles]
+    ("setup_fn", "ptr"),  # driver kernels only: void(ptr block) per component, or null
+    ("predict_fn", "ptr"),
+    ("learn_fn", "ptr"),
 )
 SLOT = {name: k for k, (name, _) in enumerate(ARGS)}
 NUM_SLOTS = len(ARGS)
+COMPONENTS = ("setup", "predict", "learn")
 
 # Memory (vectors + matrices + scratch) up to this many bytes lives on the kernel's stack.
 STACK_LIMIT_BYTES = 128 * 1024
@@ -68,44 +79,33 @@ def uses_stack(memory: MemorySpec) -> bool:
     return doubles * 8 <= STACK_LIMIT_BYTES
 
 
-def kernel_ir(program: Program, memory: MemorySpec, name: str, unroll: int = 4) -> str:
-    """The LLVM IR text of the kernel function `name` (no runtime, no declarations)."""
-    program.check_fits(memory)
-    F, nS, nV, nM = memory.features, memory.scalars, memory.vectors, memory.matrices
-    stack = uses_stack(memory)
-    e = Emitter(F, unroll, col_major=stack)
-    setup, predict, learn = program.setup, program.predict, program.learn
+class Layout(Protocol):
+    """Where a kernel's memory lives and how it runs a component (the skeleton's hooks).
 
-    # -- arguments ----------------------------------------------------------------------------
+    `memory` defines `%S<k>`, `%V<k>`, `%M<k>`, `%TV`, `%TM` and `%RNG` (pointers); `wipe`
+    zeroes the memory; `run` executes one component; `results` copies the final memory to the
+    caller's arrays (slots scalars, vectors, matrices, row-major). `calls_components`: the
+    skeleton loads the component-function slots (driver layouts).
+    """
+
+    calls_components: bool
+
+    def memory(self, e: Emitter, arg: dict[str, str]) -> None: ...
+
+    def wipe(self, e: Emitter, arg: dict[str, str]) -> None: ...
+
+    def run(self, e: Emitter, arg: dict[str, str], component: str) -> None: ...
+
+    def results(self, e: Emitter, arg: dict[str, str]) -> None: ...
+
+
+def skeleton_ir(name: str, e: Emitter, layout: Layout) -> str:
+    """The kernel function `name`: the task-kernel contract around `layout`'s hooks."""
     arg = {}
     for k, (slot, ty) in enumerate(ARGS):
-        arg[slot] = e.load(e.gep("%args", k, "i64"), 0, ty)
-    vbytes, mbytes = F * 8, F * F * 8
-
-    # -- memory -------------------------------------------------------------------------------
-    for k in range(nS):
-        e.emit(f"%S{k} = alloca double")
-    e.emit("%RNG = alloca i64")
-    if stack:
-        for k in range(nV):
-            e.emit(f"%V{k} = alloca [{F} x double], align 16")
-        for k in range(nM):
-            e.emit(f"%M{k} = alloca [{F * F} x double], align 16")
-        e.emit(f"%TV = alloca [{F} x double], align 16")
-        e.emit(f"%TM = alloca [{F * F} x double], align 16")
-        bases = [(f"%V{k}", vbytes) for k in range(nV)] + [(f"%M{k}", mbytes) for k in range(nM)]
-    else:
-        for k in range(nV):
-            e.emit(f"%V{k} = getelementptr inbounds double, ptr {arg['vectors']}, i64 {k * F}")
-        for k in range(nM):
-            e.emit(f"%M{k} = getelementptr inbounds double, ptr {arg['matrices']}, i64 {k * F * F}")
-        e.emit(f"%TV = getelementptr inbounds double, ptr {arg['scratch']}, i64 0")
-        e.emit(f"%TM = getelementptr inbounds double, ptr {arg['scratch']}, i64 {F}")
-        bases = []
-        if nV:
-            bases.append((arg["vectors"], nV * vbytes))
-        if nM:
-            bases.append((arg["matrices"], nM * mbytes))
+        if k < SLOT["setup_fn"] or layout.calls_components:
+            arg[slot] = e.load(e.gep("%args", k, "i64"), 0, ty)
+    layout.memory(e, arg)
     loop_vars = {}
     for var, ty in (("rem", "i64"), ("ep", "i64"), ("k", "i64"), ("tw", "i64"), ("steps", "i64"),
                     ("vi", "i64"), ("loss", "double")):  # fmt: skip
@@ -113,23 +113,17 @@ def kernel_ir(program: Program, memory: MemorySpec, name: str, unroll: int = 4) 
         e.emit(f"%{var}.p = alloca {ty}")
 
     # wipe, seed, zero the counters
-    for k in range(nS):
-        e.s_store(k, fconst(0.0))
-    for base, nbytes in bases:
-        e.emit(f"call void @llvm.memset.p0.i64(ptr {base}, i8 0, i64 {nbytes}, i1 false)")
-    e.emit(f"store i64 {arg['rng_seed']}, ptr %RNG")
+    layout.wipe(e, arg)
+    e.store(arg["rng_seed"], "%RNG", 0, "i64")
     for var in ("ep", "tw", "steps"):
         e.emit(f"store i64 0, ptr {loop_vars[var]}")
     is_acc = e.op(f"icmp ne i64 {arg['is_accuracy']}, 0")
     max_err = arg["max_abs_error"]
+    F = e.F
 
     def load_features(src: str, row: str) -> None:
         xrow = e.op(f"getelementptr inbounds double, ptr {src}, i64 {e.index(row, F)}")
         e.loop(F, lambda i: e.store(e.load(xrow, i), "%V0", i))
-
-    def run(component) -> None:
-        for ins in component:
-            render_instruction(e, ins)
 
     def write_trace(value: str) -> None:
         tw = e.load(loop_vars["tw"], 0, "i64")
@@ -151,7 +145,7 @@ def kernel_ir(program: Program, memory: MemorySpec, name: str, unroll: int = 4) 
 
     # -- Setup, then epochs ---------------------------------------------------------------------
     e.block(setup_lbl)
-    run(setup)
+    layout.run(e, arg, "setup")
     e.store(arg["total_steps"], loop_vars["rem"], 0, "i64")
     e.br("epoch")
 
@@ -179,7 +173,7 @@ def kernel_ir(program: Program, memory: MemorySpec, name: str, unroll: int = 4) 
     e.store(e.op(f"add i64 {steps}, 1"), loop_vars["steps"], 0, "i64")
     load_features(arg["train_x"], idx)
     e.s_store(0, fconst(0.0))
-    run(predict)
+    layout.run(e, arg, "predict")
     e.cbr(is_acc, "train_sig", "train_check")
     e.block("train_sig")
     e.s_store(1, sigmoid(e.s_load(1)))
@@ -193,7 +187,7 @@ def kernel_ir(program: Program, memory: MemorySpec, name: str, unroll: int = 4) 
     e.block("learn")
     load_features(arg["train_x"], idx)
     e.s_store(0, y)
-    run(learn)
+    layout.run(e, arg, "learn")
     e.store(e.op(f"add i64 {k}, 1"), loop_vars["k"], 0, "i64")
     e.br("train")
 
@@ -209,7 +203,7 @@ def kernel_ir(program: Program, memory: MemorySpec, name: str, unroll: int = 4) 
     e.block("valid_step")
     load_features(arg["valid_x"], vi)
     e.s_store(0, fconst(0.0))
-    run(predict)
+    layout.run(e, arg, "predict")
     s1 = e.s_load(1)
     write_trace(s1)
     y = e.load(arg["valid_y"], vi)
@@ -247,15 +241,70 @@ def kernel_ir(program: Program, memory: MemorySpec, name: str, unroll: int = 4) 
     e.block(finish)
     for slot, var in enumerate(("ep", "tw", "steps")):
         e.store(e.load(loop_vars[var], 0, "i64"), arg["counts"], slot, "i64")
-    for k in range(nS):
-        e.store(e.s_load(k), arg["scalars"], k)
-    if stack:
-        for k in range(nV):
+    layout.results(e, arg)
+    e.emit("ret void")
+
+    body = "\n".join(e.lines)
+    return f"define void @{name}(ptr noalias readonly %args) {{\nentry:\n{body}\n}}\n"
+
+
+class FusedLayout:
+    """One program inlined: memory in allocas (small) or the caller's arrays (large)."""
+
+    calls_components = False
+
+    def __init__(self, program: Program, memory: MemorySpec) -> None:
+        self.program = program
+        self.spec = memory
+        self.stack = uses_stack(memory)
+        self.bases: list[tuple[str, int]] = []
+
+    def memory(self, e: Emitter, arg: dict[str, str]) -> None:
+        F, nS, nV, nM = self.spec.features, self.spec.scalars, self.spec.vectors, self.spec.matrices
+        vbytes, mbytes = F * 8, F * F * 8
+        for k in range(nS):
+            e.emit(f"%S{k} = alloca double")
+        e.emit("%RNG = alloca i64")
+        if self.stack:
+            for k in range(nV):
+                e.emit(f"%V{k} = alloca [{F} x double], align 16")
+            for k in range(nM):
+                e.emit(f"%M{k} = alloca [{F * F} x double], align 16")
+            e.emit(f"%TV = alloca [{F} x double], align 16")
+            e.emit(f"%TM = alloca [{F * F} x double], align 16")
+            self.bases = [(f"%V{k}", vbytes) for k in range(nV)]
+            self.bases += [(f"%M{k}", mbytes) for k in range(nM)]
+        else:
+            vectors, matrices = arg["vectors"], arg["matrices"]
+            for k in range(nV):
+                e.emit(f"%V{k} = getelementptr inbounds double, ptr {vectors}, i64 {k * F}")
+            for k in range(nM):
+                e.emit(f"%M{k} = getelementptr inbounds double, ptr {matrices}, i64 {k * F * F}")
+            e.emit(f"%TV = getelementptr inbounds double, ptr {arg['scratch']}, i64 0")
+            e.emit(f"%TM = getelementptr inbounds double, ptr {arg['scratch']}, i64 {F}")
+            self.bases = [(vectors, nV * vbytes)] if nV else []
+            self.bases += [(matrices, nM * mbytes)] if nM else []
+
+    def wipe(self, e: Emitter, arg: dict[str, str]) -> None:
+        for k in range(self.spec.scalars):
+            e.s_store(k, fconst(0.0))
+        for base, nbytes in self.bases:
+            e.emit(f"call void @llvm.memset.p0.i64(ptr {base}, i8 0, i64 {nbytes}, i1 false)")
+
+    def run(self, e: Emitter, arg: dict[str, str], component: str) -> None:
+        for ins in getattr(self.program, component):
+            render_instruction(e, ins)
+
+    def results(self, e: Emitter, arg: dict[str, str]) -> None:
+        F = self.spec.features
+        for k in range(self.spec.scalars):
+            e.store(e.s_load(k), arg["scalars"], k)
+        if not self.stack:
+            return
+        for k in range(self.spec.vectors):
             dst = e.gep(arg["vectors"], k * F)
-            e.emit(
-                f"call void @llvm.memcpy.p0.p0.i64(ptr {dst}, ptr %V{k}, i64 {vbytes}, i1 false)"
-            )
-        for k in range(nM):  # column-major on the stack -> row-major for the caller
+            e.emit(f"call void @llvm.memcpy.p0.p0.i64(ptr {dst}, ptr %V{k}, i64 {F * 8}, i1 false)")
+        for k in range(self.spec.matrices):  # column-major on the stack -> row-major for the caller
             dst = e.gep(arg["matrices"], k * F * F)
             e.loop(
                 F,
@@ -263,7 +312,10 @@ def kernel_ir(program: Program, memory: MemorySpec, name: str, unroll: int = 4) 
                     F, lambda j: e.store(e.load(f"%M{k}", e.mat(i, j)), dst, e.index(i, F, j))
                 ),
             )
-    e.emit("ret void")
 
-    body = "\n".join(e.lines)
-    return f"define void @{name}(ptr noalias readonly %args) {{\nentry:\n{body}\n}}\n"
+
+def kernel_ir(program: Program, memory: MemorySpec, name: str, unroll: int = 4) -> str:
+    """The LLVM IR text of the fused kernel function `name` (no runtime, no declarations)."""
+    program.check_fits(memory)
+    e = Emitter(memory.features, unroll, col_major=uses_stack(memory))
+    return skeleton_ir(name, e, FusedLayout(program, memory))

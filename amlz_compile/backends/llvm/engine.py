@@ -29,11 +29,13 @@ import llvmlite.binding as llvm
 
 from ...ir.program import MemorySpec, Program
 from .codegen import DECLARATIONS, kernel_ir, uses_stack
-from .runtime import runtime_ir
+from .driver import BlockLayout, driver_ir, program_ir
+from .runtime import EXPORT_PREFIX, SIGNATURES, exported_runtime_ir, linked_prelude, runtime_ir
 
 KERNEL_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
-PIPELINES = ("light", "O1", "O2", "O3")
+PIPELINES = ("none", "light", "O1", "O2", "O3")
+MODES = ("fused", "driver")
 DEFAULT_PIPELINE = "auto"
 DEFAULT_CODEGEN_OPT = 2
 # "auto": cheap compilation where programs are cheap to run (small F), full optimisation where
@@ -41,9 +43,15 @@ DEFAULT_CODEGEN_OPT = 2
 AUTO_SMALL_F = 4
 AUTO_SMALL = ("light", 0)
 AUTO_LARGE = ("O3", 2)
+# Driver mode: the per-program functions get no IR passes and fast instruction selection; the
+# driver skeleton, compiled once per memory spec, the full pipeline.
+DRIVER_PROGRAMS = ("none", 0)
+DRIVER_SKELETON = ("O3", 2)
 DEFAULT_RECYCLE_PROGRAMS = 2000
 DEFAULT_RECYCLE_BYTES = 256 * 1024 * 1024
 DEFAULT_BATCH = 256
+DEFAULT_MODE = "auto"
+DRIVER_RECYCLE = 64  # driver skeletons per driver engine before a fresh one
 
 _init_lock = threading.Lock()
 _initialised = False
@@ -82,22 +90,31 @@ class Engine:
         self.programs = 0
         self.ir_bytes = 0
 
-    def add_ir(self, text: str, names: Sequence[str]) -> list[int]:
-        """Parse, optimise and JIT one module; return the addresses of `names`."""
+    def add_ir(
+        self, text: str, names: Sequence[str], programs: int | None = None, verify: bool = True
+    ) -> list[int]:
+        """Parse, optimise and JIT one module; return the addresses of `names`.
+
+        `programs` (default: one per name) counts towards recycling; `verify` runs LLVM's IR
+        verifier (cheap next to code generation, and it turns an emitter bug into a clear error
+        instead of a crash).
+        """
         module = llvm.parse_assembly(text)
         module.triple = self.target_machine.triple
         module.data_layout = str(self.target_machine.target_data)
-        module.verify()
-        self.optimise(module)
+        if verify:
+            module.verify()
+        if self.pipeline != "none":
+            self.optimise(module)
         self.engine.add_module(module)
         self.engine.finalize_object()
-        self.programs += len(names)
+        self.programs += len(names) if programs is None else programs
         self.ir_bytes += len(text)
         return [self.engine.get_function_address(n) for n in names]
 
     def optimise(self, module) -> None:
-        """Run the IR pipeline: "light" = inline the runtime, SROA (memory to registers),
-        instcombine, simplifycfg; "O1".."O3" = LLVM's standard pipelines."""
+        """Run the IR pipeline: "none" = nothing; "light" = inline the runtime, SROA (memory to
+        registers), instcombine, simplifycfg; "O1".."O3" = LLVM's standard pipelines."""
         if self.pipeline == "light":
             pto = llvm.create_pipeline_tuning_options(speed_level=0)
             pb = llvm.create_pass_builder(self.target_machine, pto)
@@ -115,21 +132,45 @@ class Engine:
 
 @dataclass(eq=False)
 class Kernel:
-    """A compiled program: call it with the address of an argument block (see codegen.ARGS)."""
+    """A compiled program: call it with the address of an argument block (see codegen.ARGS).
+
+    Fused kernels are the program; driver kernels are the shared driver plus the program's
+    component functions (`fns`: addresses for the setup_fn/predict_fn/learn_fn slots, 0 for an
+    empty component). `scratch_doubles` > 0: the caller passes that much scratch (slot scratch).
+    """
 
     name: str
     memory: MemorySpec
     address: int
     engine: Engine = field(repr=False)  # keeps the engine (and so the code) alive
     cfunc: object = field(repr=False, default=None)
-
-    on_stack: bool = True  # memory in allocas (else the kernel needs the scratch slot)
+    scratch_doubles: int = 0
+    mode: str = "fused"
+    fns: tuple[int, int, int] = (0, 0, 0)
+    program_engine: Engine | None = field(repr=False, default=None)  # driver: the functions'
 
     def __post_init__(self) -> None:
-        self.cfunc = KERNEL_TYPE(self.address)
+        if self.cfunc is None:
+            self.cfunc = KERNEL_TYPE(self.address)
+
+    @property
+    def on_stack(self) -> bool:
+        """Whether the kernel runs without caller scratch (its memory fits its stack)."""
+        return self.scratch_doubles == 0
 
     def __call__(self, args_address: int) -> None:
         self.cfunc(args_address)
+
+
+@dataclass(eq=False)
+class Driver:
+    """A compiled driver skeleton for one memory spec (shared by its programs' kernels)."""
+
+    name: str
+    address: int
+    engine: Engine = field(repr=False)
+    cfunc: object = field(repr=False)
+    scratch_doubles: int
 
 
 def module_ir(bodies: Sequence[str]) -> str:
@@ -137,8 +178,48 @@ def module_ir(bodies: Sequence[str]) -> str:
     return "\n".join([runtime_ir(), DECLARATIONS, *bodies])
 
 
+def linked_module_ir(bodies: Sequence[str]) -> str:
+    """A module that calls the process's shared runtime (`link_runtime`) instead of a copy."""
+    return "\n".join([linked_prelude(), DECLARATIONS, *bodies])
+
+
+_runtime_lock = threading.Lock()
+_runtime_engine: Engine | None = None
+
+
+def link_runtime() -> None:
+    """Compile the exported runtime once per process and register its entry points as symbols
+    (`llvm.add_symbol`), so modules that only declare them (`linked_module_ir`) resolve."""
+    global _runtime_engine
+    with _runtime_lock:
+        if _runtime_engine is not None:
+            return
+        engine = Engine("O2", 2)
+        names = [EXPORT_PREFIX + name[5:] for name in SIGNATURES]
+        for name, address in zip(SIGNATURES, engine.add_ir(exported_runtime_ir(), names),
+                                 strict=True):  # fmt: skip
+            llvm.add_symbol(name, address)
+        _runtime_engine = engine  # kept for the life of the process
+
+
+def _scratch_doubles(memory: MemorySpec, mode: str) -> int:
+    if mode == "driver":
+        block = BlockLayout.of(memory)
+        return 0 if block.on_stack else block.doubles
+    F = memory.features
+    return 0 if uses_stack(memory) else F + F * F
+
+
 class JitCompiler:
     """Compiles programs to kernels, caches them by (program, memory) and recycles engines.
+
+    `mode` picks how a program becomes native code: "fused" (one kernel per program with the
+    task loop inlined: fastest to run, ~10 ms to compile at F = 4), "driver" (a skeleton
+    compiled once per memory spec calls each program's Setup/Predict/Learn functions, compiled
+    cheaply: ~1 ms per program or less in batches, a little slower to run), or "auto" (driver
+    where programs are cheap to run, F <= AUTO_SMALL_F; fused above, where run time dominates).
+    `pipeline` / `codegen_opt` override the IR pipeline and codegen level of the program code
+    (and of the driver skeleton); "auto" picks per mode and F (see `settings`).
 
     The cache key is the exact program (its arrays) plus the memory spec: a renamed but
     equivalent program would leave its results at other addresses, so callers that want
@@ -153,32 +234,56 @@ class JitCompiler:
         recycle_bytes: int = DEFAULT_RECYCLE_BYTES,
         unroll: int = 4,
         batch: int = DEFAULT_BATCH,
+        mode: str = DEFAULT_MODE,
+        verify: bool = True,
     ) -> None:
         if pipeline != "auto" and pipeline not in PIPELINES:
             raise ValueError(
                 f"unknown optimisation pipeline {pipeline!r} (choose from auto, {PIPELINES})"
             )
+        if mode != "auto" and mode not in MODES:
+            raise ValueError(f"unknown compilation mode {mode!r} (choose from auto, {MODES})")
         self.pipeline = pipeline
         self.codegen_opt = codegen_opt
         self.recycle_programs = recycle_programs
         self.recycle_bytes = recycle_bytes
         self.unroll = unroll
         self.batch = batch
+        self.mode = mode
+        self.verify = verify
         self._lock = threading.RLock()
         self._cache: dict[tuple[Program, MemorySpec], Kernel] = {}
         self._engines: dict[tuple[str, int], Engine] = {}
+        self._drivers: dict[MemorySpec, Driver] = {}
+        self._driver_engine: Engine | None = None
         self._names = itertools.count()
         self.engines_created = 0
         self.compiled = 0
         self.hits = 0
 
+    def mode_for(self, memory: MemorySpec) -> str:
+        """"fused" or "driver": how programs of this memory spec are compiled."""
+        if self.mode != "auto":
+            return self.mode
+        return "driver" if memory.features <= AUTO_SMALL_F else "fused"
+
     def settings(self, memory: MemorySpec) -> tuple[str, int]:
-        """(IR pipeline, codegen level) used for kernels of this memory spec."""
+        """(IR pipeline, codegen level) used for the program code of this memory spec."""
         if self.pipeline == "auto":
-            pipeline, cg = AUTO_SMALL if memory.features <= AUTO_SMALL_F else AUTO_LARGE
+            if self.mode_for(memory) == "driver":
+                pipeline, cg = DRIVER_PROGRAMS
+            else:
+                pipeline, cg = AUTO_SMALL if memory.features <= AUTO_SMALL_F else AUTO_LARGE
         else:
             pipeline, cg = self.pipeline, DEFAULT_CODEGEN_OPT
         return pipeline, (cg if self.codegen_opt is None else self.codegen_opt)
+
+    def driver_settings(self) -> tuple[str, int]:
+        """(IR pipeline, codegen level) of driver skeletons (compiled once per memory spec)."""
+        if self.pipeline == "auto" and self.codegen_opt is None:
+            return DRIVER_SKELETON
+        pipeline = DRIVER_SKELETON[0] if self.pipeline == "auto" else self.pipeline
+        return pipeline, (DRIVER_SKELETON[1] if self.codegen_opt is None else self.codegen_opt)
 
     # -- engines ------------------------------------------------------------------------------
     def engine(self, memory: MemorySpec) -> Engine:
@@ -193,16 +298,41 @@ class JitCompiler:
         with self._lock:
             old = self._engines.get(key)
             if old is not None:
-                self._cache = {k: v for k, v in self._cache.items() if v.engine is not old}
+                self._cache = {
+                    k: v
+                    for k, v in self._cache.items()
+                    if v.engine is not old and v.program_engine is not old
+                }
             e = self._engines[key] = Engine(*key)
             self.engines_created += 1
             return e
 
     def recycle(self) -> None:
-        """Drop every engine and the whole cache (code is freed when no Kernel refers to it)."""
+        """Drop every engine, driver and the whole cache (code is freed when no Kernel refers
+        to it)."""
         with self._lock:
             self._cache.clear()
             self._engines.clear()
+            self._drivers.clear()
+            self._driver_engine = None
+
+    def driver(self, memory: MemorySpec) -> Driver:
+        """The driver skeleton for `memory` (compiled on first use, then cached)."""
+        with self._lock:
+            d = self._drivers.get(memory)
+            if d is not None:
+                return d
+            e = self._driver_engine
+            if e is None or e.programs >= DRIVER_RECYCLE:
+                e = self._driver_engine = Engine(*self.driver_settings())
+                self.engines_created += 1
+            name = f"amlz_driver{next(self._names)}"
+            (address,) = e.add_ir(
+                module_ir([driver_ir(memory, name, self.unroll)]), [name], verify=self.verify
+            )
+            d = Driver(name, address, e, KERNEL_TYPE(address), _scratch_doubles(memory, "driver"))
+            self._drivers[memory] = d
+            return d
 
     # -- compiling ----------------------------------------------------------------------------
     def cached(self, program: Program, memory: MemorySpec) -> Kernel | None:
@@ -226,22 +356,55 @@ class JitCompiler:
                     todo.setdefault(prog, []).append(pos)
                 out.append(hit)
             pending = list(todo)
+            build = self._build_driver if self.mode_for(memory) == "driver" else self._build_fused
             while pending:
                 engine = self.engine(memory)
                 room = max(1, min(self.batch, self.recycle_programs - engine.programs))
                 chunk, pending = pending[:room], pending[room:]
-                names = [f"amlz_k{next(self._names)}" for _ in chunk]
-                bodies = [
-                    kernel_ir(p, memory, n, self.unroll) for p, n in zip(chunk, names, strict=True)
-                ]
-                addresses = engine.add_ir(module_ir(bodies), names)
-                for prog, name, addr in zip(chunk, names, addresses, strict=True):
-                    kernel = Kernel(name, memory, addr, engine, on_stack=uses_stack(memory))
+                for prog, kernel in zip(chunk, build(chunk, memory, engine), strict=True):
                     self._cache[(prog, memory)] = kernel
                     self.compiled += 1
                     for pos in todo[prog]:
                         out[pos] = kernel
             return out  # type: ignore[return-value]
+
+    def _build_fused(
+        self, chunk: Sequence[Program], memory: MemorySpec, engine: Engine
+    ) -> list[Kernel]:
+        names = [f"amlz_k{next(self._names)}" for _ in chunk]
+        bodies = [kernel_ir(p, memory, n, self.unroll) for p, n in zip(chunk, names, strict=True)]
+        addresses = engine.add_ir(module_ir(bodies), names, verify=self.verify)
+        scratch = _scratch_doubles(memory, "fused")
+        return [
+            Kernel(name, memory, addr, engine, scratch_doubles=scratch)
+            for name, addr in zip(names, addresses, strict=True)
+        ]
+
+    def _build_driver(
+        self, chunk: Sequence[Program], memory: MemorySpec, engine: Engine
+    ) -> list[Kernel]:
+        driver = self.driver(memory)
+        link_runtime()
+        prefixes = [f"amlz_p{next(self._names)}" for _ in chunk]
+        bodies, fn_names = [], []
+        for prog, prefix in zip(chunk, prefixes, strict=True):
+            text, names = program_ir(prog, memory, prefix, self.unroll)
+            bodies.append(text)
+            fn_names.append(names)
+        wanted = [n for names in fn_names for n in names if n is not None]
+        addresses = iter(
+            engine.add_ir(
+                linked_module_ir(bodies), wanted, programs=len(chunk), verify=self.verify
+            )
+        )
+        kernels = []
+        for prefix, names in zip(prefixes, fn_names, strict=True):
+            fns = tuple(0 if n is None else next(addresses) for n in names)
+            kernels.append(
+                Kernel(prefix, memory, driver.address, driver.engine, driver.cfunc,
+                       driver.scratch_doubles, "driver", fns, engine)  # fmt: skip
+            )
+        return kernels
 
     def __len__(self) -> int:
         return len(self._cache)

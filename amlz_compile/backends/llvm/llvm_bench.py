@@ -1,8 +1,13 @@
 """JIT benchmarks (registered in `amlz_compile.bench`, found by its `*_bench` discovery).
 
-Keys: compile_ms_per_program_single, compile_ms_per_program_batched, jit_us_per_eval_demo,
-interp_us_per_eval_paper, jit_us_per_eval_paper. Times are CPU time of this process (see
-`bench._time_per_item`), warm (compiled before measuring).
+Keys: compile_ms_per_program_single[_raw], compile_ms_per_program_batched[_raw|_fused],
+jit_us_per_eval_demo[_fused], interp_us_per_eval_paper, jit_us_per_eval_paper. Times are CPU
+time of this process (see `bench._time_per_item`), warm (compiled before measuring).
+
+Compile figures are what the search pays per program reaching the JIT: `simplify_program`
+(dead-code removal, folding: ~20 -> ~3.6 instructions on demo programs) plus compilation with
+the default compiler (driver mode at F = 4); `_raw` keys compile the unsimplified program,
+`_fused` forces fused kernels. "single" = one program per module, "batched" = 256 per module.
 
 "paper" = the reference NEURAL_NET program (semantics 4.1) on 10 projected-binary-shaped tasks:
 F = 16, 8000 training + 1000 validation examples, one epoch, standardised Gaussian features
@@ -18,6 +23,7 @@ import numpy as np
 
 from ...bench import _time_per_item, benchmark, demo_tasks, random_demo_programs
 from ...ir.program import MemorySpec, Program
+from ...passes import simplify_program
 from .backend import JitBackend, run_kernel
 from .engine import JitCompiler
 
@@ -47,11 +53,16 @@ def paper_program() -> Program:
     return load_builtin("neural_net")
 
 
-def _compile_ms(batch: int, n_programs: int, **compiler_kw) -> float:
+def _compile_ms(batch: int, n_programs: int, simplify: bool = True, **compiler_kw) -> float:
+    """CPU ms per program to (simplify and) compile `n_programs` random demo programs, `batch`
+    per module (1 = each alone), with a warm compiler (engine and driver made beforehand)."""
     programs = random_demo_programs(n_programs, seed=7)
     compiler = JitCompiler(batch=batch, **compiler_kw)
-    compiler.compile(random_demo_programs(1, seed=99)[0], DEMO_MEMORY)  # engine start-up
+    warm = random_demo_programs(1, seed=99)[0]
+    compiler.compile(simplify_program(warm) if simplify else warm, DEMO_MEMORY)
     t0 = time.process_time()
+    if simplify:
+        programs = [simplify_program(p) for p in programs]
     if batch == 1:
         for prog in programs:
             compiler.compile(prog, DEMO_MEMORY)
@@ -61,23 +72,42 @@ def _compile_ms(batch: int, n_programs: int, **compiler_kw) -> float:
 
 
 @benchmark("compile_ms_per_program_single")
-def compile_ms_per_program_single(n_programs: int = 40) -> float:
-    """CPU ms to compile one random demo program alone in its module (default settings)."""
-    return _compile_ms(1, n_programs)
+def compile_ms_per_program_single(n_programs: int = 40, **compiler_kw) -> float:
+    """CPU ms to simplify and compile one random demo program alone in its module (defaults)."""
+    return _compile_ms(1, n_programs, **compiler_kw)
+
+
+@benchmark("compile_ms_per_program_single_raw")
+def compile_ms_per_program_single_raw(n_programs: int = 40, **compiler_kw) -> float:
+    """As `compile_ms_per_program_single` for the raw (unsimplified) program."""
+    return _compile_ms(1, n_programs, simplify=False, **compiler_kw)
 
 
 @benchmark("compile_ms_per_program_batched")
-def compile_ms_per_program_batched(n_programs: int = 256) -> float:
-    """CPU ms per random demo program when `compile_many` puts 256 in one module."""
-    return _compile_ms(256, n_programs)
+def compile_ms_per_program_batched(n_programs: int = 256, **compiler_kw) -> float:
+    """CPU ms per random demo program to simplify it and compile it with 255 others in one
+    module (`compile_many`): what the search pays per program reaching the JIT."""
+    return _compile_ms(256, n_programs, **compiler_kw)
 
 
-@benchmark("jit_us_per_eval_demo")
-def jit_us_per_eval_demo(n_programs: int = 100, repeats: int = 5) -> float:
-    """JIT µs per evaluation of a random demo program on the demo's 10 tasks (warm kernels)."""
+@benchmark("compile_ms_per_program_batched_raw")
+def compile_ms_per_program_batched_raw(n_programs: int = 256, **compiler_kw) -> float:
+    """As `compile_ms_per_program_batched` for raw (unsimplified) 20-instruction programs."""
+    return _compile_ms(256, n_programs, simplify=False, **compiler_kw)
+
+
+@benchmark("compile_ms_per_program_batched_fused")
+def compile_ms_per_program_batched_fused(n_programs: int = 256) -> float:
+    """As `compile_ms_per_program_batched` in fused mode (whole task loop per program)."""
+    return _compile_ms(256, n_programs, mode="fused")
+
+
+def _demo_eval_us(n_programs: int, repeats: int, simplify: bool = False, **compiler_kw) -> float:
     tasks = demo_tasks()
     programs = random_demo_programs(n_programs, seed=1)
-    kernels = JitCompiler().compile_many(programs, DEMO_MEMORY)
+    if simplify:
+        programs = [simplify_program(p) for p in programs]
+    kernels = JitCompiler(**compiler_kw).compile_many(programs, DEMO_MEMORY)
 
     def run() -> None:
         for k in kernels:
@@ -86,6 +116,19 @@ def jit_us_per_eval_demo(n_programs: int = 100, repeats: int = 5) -> float:
 
     run()
     return _time_per_item(run, n_programs, repeats)
+
+
+@benchmark("jit_us_per_eval_demo")
+def jit_us_per_eval_demo(n_programs: int = 100, repeats: int = 5, **compiler_kw) -> float:
+    """JIT µs per evaluation of a random (raw) demo program on the demo's 10 tasks (warm
+    kernels, default compiler: driver mode at F = 4)."""
+    return _demo_eval_us(n_programs, repeats, **compiler_kw)
+
+
+@benchmark("jit_us_per_eval_demo_fused")
+def jit_us_per_eval_demo_fused(n_programs: int = 100, repeats: int = 5) -> float:
+    """As `jit_us_per_eval_demo` with fused kernels (the task loop compiled per program)."""
+    return _demo_eval_us(n_programs, repeats, mode="fused")
 
 
 def _paper_eval(backend, tasks, memory, program) -> None:
@@ -117,7 +160,7 @@ def optimisation_grid() -> dict[str, dict[str, float]]:
     out = {}
     for pipeline in ("light", "O1", "O2", "O3"):
         for cg in (0, 2):
-            kw = dict(pipeline=pipeline, codegen_opt=cg)
+            kw = dict(pipeline=pipeline, codegen_opt=cg, mode="fused")
             out[f"{pipeline}/cg{cg}"] = {
                 "compile_ms_batched": round(_compile_ms(64, 64, **kw), 3),
                 "paper_us": round(jit_us_per_eval_paper(repeats=3, **kw), 1),
