@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from amlz_compile.backends.interp import InterpBackend
-from amlz_compile.backends.llvm import RENDER, JitBackend, JitCompiler, const_index, kernel_ir
+from amlz_compile.backends.llvm import (
+    RENDER,
+    JitBackend,
+    JitCompiler,
+    const_index,
+    kernel_ir,
+    run_kernel,
+)
 from amlz_compile.backends.llvm.codegen import uses_stack
 from amlz_compile.ir.ops import NUM_OPS, OPS
 from amlz_compile.ir.program import Instruction, MemorySpec, Program, ProgramError
@@ -77,10 +84,11 @@ def assert_runs_equal(jit_run, ref_run) -> None:
         assert same(getattr(jit_run, field), getattr(ref_run, field)), field
 
 
-@pytest.fixture(scope="module")
-def backend():
-    """Cheap compilation (light IR pipeline, fast instruction selection) for the many programs."""
-    return JitBackend(JitCompiler(pipeline="light", codegen_opt=0))
+@pytest.fixture(scope="module", params=["fused", "driver"])
+def backend(request):
+    """Cheap compilation (light IR pipeline, fast instruction selection) for the many programs,
+    in each compilation mode (fused kernels; driver skeleton + per-program functions)."""
+    return JitBackend(JitCompiler(pipeline="light", codegen_opt=0, mode=request.param))
 
 
 def test_every_op_has_a_template():
@@ -107,6 +115,22 @@ def test_fully_optimised_kernels_agree_too():
     assert backend.compiler.settings(memory) == ("O3", 2)
     task = make_task(16)
     programs = [op_programs(op, memory)[1] for op in (28, 31, 43, 53)]
+    backend.prepare(programs, memory)
+    for prog in programs:
+        kw = dict(rng_seed=5, trace_len=64, keep_memory=True, max_abs_error=1e300)
+        assert_runs_equal(
+            backend.run_task(prog, task, memory, **kw), INTERP.run_task(prog, task, memory, **kw)
+        )
+
+
+@pytest.mark.parametrize("accuracy", [False, True])
+def test_default_driver_settings_agree_too(accuracy):
+    """F <= 4 by default: O3 driver skeleton, program functions with no IR passes at cg0."""
+    backend = JitBackend(JitCompiler())
+    memory = MemorySpec(5, 4, 4, 4)
+    assert backend.compiler.mode_for(memory) == "driver"
+    task = make_task(4, accuracy=accuracy)
+    programs = [op_programs(op, memory)[1] for op in (6, 14, 28, 31, 43, 53, 59, 61, 63)]
     backend.prepare(programs, memory)
     for prog in programs:
         kw = dict(rng_seed=5, trace_len=64, keep_memory=True, max_abs_error=1e300)
@@ -225,6 +249,47 @@ def test_errors_are_clear(backend):
         backend.run_task(Program([], [Instruction(1, 0, 5, 1)], []), make_task(4), memory)
     with pytest.raises(ProgramError, match="features"):
         backend.run_task(Program(), make_task(3), memory)
+
+
+def test_auto_mode_uses_the_driver_for_small_f_and_fused_kernels_above():
+    compiler = JitCompiler()
+    assert compiler.mode_for(MemorySpec(4, 3, 1, 4)) == "driver"
+    assert compiler.settings(MemorySpec(4, 3, 1, 4)) == ("none", 0)
+    assert compiler.mode_for(MemorySpec(5, 9, 2, 16)) == "fused"
+    assert JitCompiler(mode="fused").mode_for(MemorySpec(4, 3, 1, 4)) == "fused"
+    with pytest.raises(ValueError, match="mode"):
+        JitCompiler(mode="inline")
+
+
+def test_driver_is_compiled_once_per_memory_spec_and_shared():
+    compiler = JitCompiler(pipeline="light", codegen_opt=0, mode="driver")
+    memory = MemorySpec(5, 4, 4, 4)
+    programs = [op_programs(op, memory)[0] for op in (1, 23, 43)]
+    only_predict = Program([], [Instruction(27, 1, 2, 1)], [])  # empty Setup and Learn
+    kernels = compiler.compile_many([*programs, only_predict], memory)
+    assert compiler.drivers_compiled == 1
+    assert len({k.address for k in kernels}) == 1  # one driver ...
+    assert len({k.fns for k in kernels}) == 4  # ... called with each program's functions
+    assert kernels[-1].fns[0] == 0 and kernels[-1].fns[2] == 0 and kernels[-1].fns[1] != 0
+    compiler.compile(programs[0], memory.with_features(3))
+    assert compiler.drivers_compiled == 2
+    task = make_task(4)
+    kw = dict(rng_seed=1, trace_len=16, keep_memory=True)
+    assert_runs_equal(run_kernel(kernels[-1], task, **kw),
+                      INTERP.run_task(only_predict, task, memory, **kw))  # fmt: skip
+
+
+def test_driver_mode_reruns_after_recycling():
+    compiler = JitCompiler(pipeline="light", codegen_opt=0, mode="driver")
+    backend = JitBackend(compiler)
+    memory = MemorySpec(5, 4, 4, 4)
+    prog = op_programs(63, memory)[0]  # a random op: the runtime linked into program modules
+    task = make_task(4)
+    kw = dict(rng_seed=4, trace_len=16, keep_memory=True)
+    first = backend.run_task(prog, task, memory, **kw)
+    compiler.recycle()
+    assert_runs_equal(backend.run_task(prog, task, memory, **kw), first)
+    assert_runs_equal(first, INTERP.run_task(prog, task, memory, **kw))
 
 
 def test_kernel_ir_is_text_with_constants_baked_in():

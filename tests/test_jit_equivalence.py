@@ -6,7 +6,8 @@ trace, epoch losses, counts, final memory and fitness must agree exactly. Both b
 the same libm (`sin`, `exp`, `log`, ... resolved in this process) and the JIT keeps IEEE
 operation order (no fast-math, no reassociation, libm calls marked `nobuiltin` so LLVM does not
 constant-fold them), so no tolerance is needed. Programs are compiled in batches
-(`compile_many`) to keep compile counts modest.
+(`compile_many`) to keep compile counts modest, in both compilation modes: fused kernels and
+driver mode (shared skeleton calling per-program functions).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from amlz_compile.fitness import task_fitness
 from amlz_compile.tasks import Task
 
 INTERP = InterpBackend()
-JIT = JitBackend(JitCompiler(pipeline="light", codegen_opt=0))  # cheap compiles
+MODES = ("fused", "driver")
+JITS = {m: JitBackend(JitCompiler(pipeline="light", codegen_opt=0, mode=m)) for m in MODES}
 
 _VALUES = st.one_of(
     st.floats(-5, 5),
@@ -59,7 +61,7 @@ def same(a, b) -> bool:
 
 @settings(max_examples=25)  # each example compiles up to 3 programs (downward override only)
 @given(data=st.data(), memory=memory_specs(max_scalars=6, max_vectors=5, max_matrices=3))
-def test_jit_equals_interpreter(data, memory):
+def test_jit_equals_interpreter_in_both_modes(data, memory):
     progs = data.draw(
         st.lists(programs(memory, max_sizes=(4, 4, 5), extreme=True), min_size=1, max_size=3)
     )
@@ -72,10 +74,12 @@ def test_jit_equals_interpreter(data, memory):
         trace_len=data.draw(st.sampled_from([0, 5, 64])),
         keep_memory=True,
     )
-    JIT.prepare(progs, memory)
+    for jit in JITS.values():
+        jit.prepare(progs, memory)
     divisor = float(task.num_valid)
-    for prog in progs:
-        got = JIT.run_task(prog, task, memory, **kw)
+    for prog, mode in ((p, m) for p in progs for m in MODES):
+        got = JITS[mode].run_task(prog, task, memory, **kw)
+        assert JITS[mode].kernel(prog, memory).mode == mode
         want = INTERP.run_task(prog, task, memory, **kw)
         assert got.epochs_validated == want.epochs_validated
         assert got.train_steps == want.train_steps

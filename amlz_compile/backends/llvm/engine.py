@@ -257,7 +257,8 @@ class JitCompiler:
         self._drivers: dict[MemorySpec, Driver] = {}
         self._driver_engine: Engine | None = None
         self._names = itertools.count()
-        self.engines_created = 0
+        self.engines_created = 0  # engines for program code (driver skeletons have their own)
+        self.drivers_compiled = 0
         self.compiled = 0
         self.hits = 0
 
@@ -325,13 +326,13 @@ class JitCompiler:
             e = self._driver_engine
             if e is None or e.programs >= DRIVER_RECYCLE:
                 e = self._driver_engine = Engine(*self.driver_settings())
-                self.engines_created += 1
             name = f"amlz_driver{next(self._names)}"
             (address,) = e.add_ir(
                 module_ir([driver_ir(memory, name, self.unroll)]), [name], verify=self.verify
             )
             d = Driver(name, address, e, KERNEL_TYPE(address), _scratch_doubles(memory, "driver"))
             self._drivers[memory] = d
+            self.drivers_compiled += 1
             return d
 
     # -- compiling ----------------------------------------------------------------------------
