@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ...ir.program import MemorySpec, Program
 from .codegen import COMPONENTS, STACK_LIMIT_BYTES, skeleton_ir
@@ -44,6 +45,7 @@ class BlockLayout:
     doubles: int
 
     @classmethod
+    @lru_cache(maxsize=64)
     def of(cls, memory: MemorySpec) -> BlockLayout:
         F = memory.features
         s = 1
@@ -138,11 +140,13 @@ def component_ir(instructions, memory: MemorySpec, name: str, unroll: int = 4) -
         render_instruction(e, ins)
     body = "\n".join(e.lines)
     layout = BlockLayout.of(memory)
-    head = Emitter(memory.features)
-    for used in sorted(set(_NAMES.findall(body))):
-        _define(head, "%mem", layout, used)
-    head_text = "\n".join(head.lines)
-    return f"define void @{name}(ptr noalias %mem) {{\nentry:\n{head_text}\n{body}\n  ret void\n}}\n"
+    head = [
+        f"  %{used} = getelementptr inbounds double, ptr %mem, i64 {layout.offset(used)}"
+        for used in sorted(set(_NAMES.findall(body)))
+    ]
+    return "\n".join(
+        [f"define void @{name}(ptr noalias %mem) {{", "entry:", *head, body, "  ret void", "}", ""]
+    )
 
 
 def program_ir(

@@ -6,15 +6,22 @@ Facts this module is built around (measured on this machine class, llvmlite 0.50
 - MCJIT never frees code added to an engine, so the compiler *recycles* engines: after
   `recycle_programs` kernels (or `recycle_bytes` of IR) a fresh engine takes new work; the old
   engine is freed when the last `Kernel` that references it is gone;
-- many kernels in one module amortise the fixed cost of a module (`compile_many`).
+- a module has a fixed cost (~1 ms: MCJIT's code generation set-up, relocation, memory
+  mapping; ~2 ms more when it carries the runtime): many programs in one module amortise it
+  (`compile_many`), and driver-mode program modules link to one shared runtime instead;
+- `module.verify()` costs ~2-3 % of a compile: kept on (`JitCompiler(verify=False)` skips it).
 
-Optimisation: the IR pipeline (`pipeline`: "light" = always-inline + SROA + instcombine +
-simplifycfg, or LLVM's "O1".."O3") and the machine-code level (`codegen_opt`). The default
-"auto" uses light/codegen 0 for F <= 4 (programs that are cheap to run: compile cost dominates)
-and O3/codegen 2 above. Measured (CPU ms, machine load average 7-10, so ~4x inflated):
-demo programs (F = 4, 64 per module) compile in 10.7 ms (light/cg0), 27 (light/cg2), 30-57 (O1),
-46-64 (O2/O3); NEURAL_NET at F = 16 compiles in 110 ms (light/cg2) vs 480 ms (O3/cg2) and runs
-the paper workload in 135 ms vs 46 ms (`llvm_bench.optimisation_grid` re-measures).
+Compilation modes (`JitCompiler.mode`): "fused" (one kernel per program: the task loop with the
+program inlined, `codegen.kernel_ir`), "driver" (a skeleton per memory spec calling each
+program's component functions, `driver.py`) and "auto" (driver for F <= AUTO_SMALL_F, fused
+above). Optimisation: the IR pipeline ("none"; "light" = always-inline + SROA + instcombine +
+simplifycfg; LLVM's "O1".."O3") and the machine-code level (`codegen_opt`). "auto" settings:
+driver program functions none/codegen 0 (driver skeletons O3/2, once per memory spec), fused
+kernels light/0 for F <= 4 and O3/2 above. Measured (CPU ms per simplified random demo program,
+F = 4, 256 per module, load average ~4): driver 0.5-0.9, fused light/cg0 5-7 (raw programs:
+2.1-2.6 vs 7.5-10.7); NEURAL_NET at F = 16 compiles in 110 ms (light/cg2) vs 330-480 ms
+(O3/cg2) and runs the paper workload in 135 ms vs 40-46 ms fused, ~240 ms through a driver
+(`llvm_bench.optimisation_grid` re-measures the fused grid).
 """
 
 from __future__ import annotations
@@ -263,7 +270,7 @@ class JitCompiler:
         self.hits = 0
 
     def mode_for(self, memory: MemorySpec) -> str:
-        """"fused" or "driver": how programs of this memory spec are compiled."""
+        """ "fused" or "driver": how programs of this memory spec are compiled."""
         if self.mode != "auto":
             return self.mode
         return "driver" if memory.features <= AUTO_SMALL_F else "fused"
@@ -394,16 +401,23 @@ class JitCompiler:
             fn_names.append(names)
         wanted = [n for names in fn_names for n in names if n is not None]
         addresses = iter(
-            engine.add_ir(
-                linked_module_ir(bodies), wanted, programs=len(chunk), verify=self.verify
-            )
+            engine.add_ir(linked_module_ir(bodies), wanted, programs=len(chunk), verify=self.verify)
         )
         kernels = []
         for prefix, names in zip(prefixes, fn_names, strict=True):
             fns = tuple(0 if n is None else next(addresses) for n in names)
             kernels.append(
-                Kernel(prefix, memory, driver.address, driver.engine, driver.cfunc,
-                       driver.scratch_doubles, "driver", fns, engine)  # fmt: skip
+                Kernel(
+                    prefix,
+                    memory,
+                    driver.address,
+                    driver.engine,
+                    driver.cfunc,
+                    driver.scratch_doubles,
+                    "driver",
+                    fns,
+                    engine,
+                )  # fmt: skip
             )
         return kernels
 
