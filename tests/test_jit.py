@@ -123,13 +123,14 @@ def test_fully_optimised_kernels_agree_too():
         )
 
 
-@pytest.mark.parametrize("accuracy", [False, True])
-def test_default_driver_settings_agree_too(accuracy):
-    """F <= 4 by default: O3 driver skeleton, program functions with no IR passes at cg0."""
-    backend = JitBackend(JitCompiler())
-    memory = MemorySpec(5, 4, 4, 4)
-    assert backend.compiler.mode_for(memory) == "driver"
-    task = make_task(4, accuracy=accuracy)
+@pytest.mark.parametrize("F,accuracy", [(4, False), (4, True), (16, True)])
+def test_default_driver_settings_agree_too(F, accuracy):
+    """Driver mode with default settings: O3 skeleton; program functions with no IR passes at
+    codegen 0 (F <= 4, the default there) or light/codegen 2 (larger F, forced driver mode)."""
+    backend = JitBackend(JitCompiler(mode="driver"))
+    memory = MemorySpec(5, 4, 4, F)
+    assert backend.compiler.settings(memory) == (("none", 0) if F <= 4 else ("light", 2))
+    task = make_task(F, accuracy=accuracy)
     programs = [op_programs(op, memory)[1] for op in (6, 14, 28, 31, 43, 53, 59, 61, 63)]
     backend.prepare(programs, memory)
     for prog in programs:

@@ -16,11 +16,12 @@ program inlined, `codegen.kernel_ir`), "driver" (a skeleton per memory spec call
 program's component functions, `driver.py`) and "auto" (driver for F <= AUTO_SMALL_F, fused
 above). Optimisation: the IR pipeline ("none"; "light" = always-inline + SROA + instcombine +
 simplifycfg; LLVM's "O1".."O3") and the machine-code level (`codegen_opt`). "auto" settings:
-driver program functions none/codegen 0 (driver skeletons O3/2, once per memory spec), fused
-kernels light/0 for F <= 4 and O3/2 above. Measured (CPU ms per simplified random demo program,
-F = 4, 256 per module, load average ~4): driver 0.5-0.9, fused light/cg0 5-7 (raw programs:
-2.1-2.6 vs 7.5-10.7); NEURAL_NET at F = 16 compiles in 110 ms (light/cg2) vs 330-480 ms
-(O3/cg2) and runs the paper workload in 135 ms vs 40-46 ms fused, ~240 ms through a driver
+driver program functions none/codegen 0 (light/2 above F = 4, when driver mode is forced there),
+driver skeletons O3/2 (once per memory spec), fused kernels light/0 for F <= 4 and O3/2 above.
+Measured (CPU ms per simplified random demo program, F = 4, 256 per module, load average ~4):
+driver 0.5-0.9, fused light/cg0 5-7 (raw programs: 2.1-2.6 vs 7.5-10.7); NEURAL_NET at F = 16
+compiles in 110 ms (light/cg2) vs 330-480 ms (O3/cg2) and runs the paper workload in 135 ms vs
+40-46 ms fused; through a driver it compiles in ~30 ms and runs in ~80 ms
 (`llvm_bench.optimisation_grid` re-measures the fused grid).
 """
 
@@ -50,9 +51,12 @@ DEFAULT_CODEGEN_OPT = 2
 AUTO_SMALL_F = 4
 AUTO_SMALL = ("light", 0)
 AUTO_LARGE = ("O3", 2)
-# Driver mode: the per-program functions get no IR passes and fast instruction selection; the
-# driver skeleton, compiled once per memory spec, the full pipeline.
+# Driver mode: the per-program functions get no IR passes and fast instruction selection for
+# F <= AUTO_SMALL_F, and light/codegen 2 above (NEURAL_NET at F = 16: 5 ms to compile and 233 ms
+# per paper-scale evaluation at none/0, 29 ms and 80 ms at light/2, against 415 ms and 39 ms
+# fused at O3); the driver skeleton, compiled once per memory spec, gets the full pipeline.
 DRIVER_PROGRAMS = ("none", 0)
+DRIVER_PROGRAMS_LARGE = ("light", 2)
 DRIVER_SKELETON = ("O3", 2)
 DEFAULT_RECYCLE_PROGRAMS = 2000
 DEFAULT_RECYCLE_BYTES = 256 * 1024 * 1024
@@ -278,10 +282,11 @@ class JitCompiler:
     def settings(self, memory: MemorySpec) -> tuple[str, int]:
         """(IR pipeline, codegen level) used for the program code of this memory spec."""
         if self.pipeline == "auto":
+            small = memory.features <= AUTO_SMALL_F
             if self.mode_for(memory) == "driver":
-                pipeline, cg = DRIVER_PROGRAMS
+                pipeline, cg = DRIVER_PROGRAMS if small else DRIVER_PROGRAMS_LARGE
             else:
-                pipeline, cg = AUTO_SMALL if memory.features <= AUTO_SMALL_F else AUTO_LARGE
+                pipeline, cg = AUTO_SMALL if small else AUTO_LARGE
         else:
             pipeline, cg = self.pipeline, DEFAULT_CODEGEN_OPT
         return pipeline, (cg if self.codegen_opt is None else self.codegen_opt)
