@@ -1,13 +1,16 @@
 """JIT benchmarks (registered in `amlz_compile.bench`, found by its `*_bench` discovery).
 
 Keys: compile_ms_per_program_single[_raw], compile_ms_per_program_batched[_raw|_fused],
-jit_us_per_eval_demo[_fused], interp_us_per_eval_paper, jit_us_per_eval_paper. Times are CPU
-time of this process (see `bench._time_per_item`), warm (compiled before measuring).
+compile_ms_driver_demo, jit_us_per_eval_demo[_fused], interp_us_per_eval_paper,
+jit_us_per_eval_paper. Times are CPU time of this process (see `bench._time_per_item`), warm
+(compiled before measuring).
 
 Compile figures are what the search pays per program reaching the JIT: `simplify_program`
 (dead-code removal, folding: ~20 -> ~3.6 instructions on demo programs) plus compilation with
 the default compiler (driver mode at F = 4); `_raw` keys compile the unsimplified program,
 `_fused` forces fused kernels. "single" = one program per module, "batched" = 256 per module.
+The driver skeleton (once per memory spec) is compiled before timing; `compile_ms_driver_demo`
+is its one-off cost.
 
 "paper" = the reference NEURAL_NET program (semantics 4.1) on 10 projected-binary-shaped tasks:
 F = 16, 8000 training + 1000 validation examples, one epoch, standardised Gaussian features
@@ -100,6 +103,21 @@ def compile_ms_per_program_batched_raw(n_programs: int = 256, **compiler_kw) -> 
 def compile_ms_per_program_batched_fused(n_programs: int = 256) -> float:
     """As `compile_ms_per_program_batched` in fused mode (whole task loop per program)."""
     return _compile_ms(256, n_programs, mode="fused")
+
+
+@benchmark("compile_ms_driver_demo")
+def compile_ms_driver_demo(repeats: int = 3) -> float:
+    """CPU ms to compile the driver skeleton for the demo memory (once per memory spec and
+    compiler, default settings: O3), median of `repeats` fresh compilers."""
+    from statistics import median
+
+    times = []
+    for _ in range(repeats):
+        compiler = JitCompiler()
+        t0 = time.process_time()
+        compiler.driver(DEMO_MEMORY)
+        times.append((time.process_time() - t0) * 1e3)
+    return median(times)
 
 
 def _demo_eval_us(n_programs: int, repeats: int, simplify: bool = False, **compiler_kw) -> float:
