@@ -71,8 +71,9 @@ def run_kernel(
 ) -> TaskRun:
     """Run a compiled kernel on one task (duck-typed Task) under the kernel contract.
 
-    All outputs live in one fresh float64 buffer (counts | epoch_loss | trace | memory), so a
-    call costs one allocation and one pointer lookup besides the native call.
+    The argument block and all outputs live in one fresh buffer (args | counts | epoch_loss |
+    trace | memory), so a call costs one allocation and one pointer lookup besides the native
+    call.
     """
     memory = kernel.memory
     F = memory.features
@@ -88,32 +89,29 @@ def run_kernel(
     nv = V if n_valid is None else max(0, min(int(n_valid), V))
     T = max(0, int(trace_len))
     nS, nV, nM = memory.scalars, memory.vectors * F, memory.matrices * F * F
-    o_loss = 3
+    o_loss = NUM_SLOTS + 3  # the argument block comes first, then counts
     o_trace = o_loss + E
     o_s = o_trace + T
     o_v = o_s + nS
     o_m = o_v + nV
-    buf = np.zeros(o_m + nM)
-    base = _ptr(buf)
-    args = template.copy()
-    args[0] = base + 8 * o_s  # scalars
-    args[1] = base + 8 * o_v  # vectors
-    args[2] = base + 8 * o_m  # matrices
+    raw = np.zeros(o_m + nM)
+    base = _ptr(raw)
+    args = raw[:NUM_SLOTS].view(np.int64)
+    args[:] = template
+    args[0:3] = (base + 8 * o_s, base + 8 * o_v, base + 8 * o_m)  # scalars, vectors, matrices
     args[7] = total
     args[10] = nv
-    args[12] = _double_bits(float(max_abs_error))
     seed = int(rng_seed) & 0xFFFFFFFFFFFFFFFF
-    args[13] = seed - (1 << 64) if seed >> 63 else seed
-    args[14] = base + 8 * o_loss
-    args[15] = base + 8 * o_trace
-    args[16] = T
-    args[17] = base  # counts (int64 bits in the first 3 doubles)
+    args[12:14] = (_double_bits(float(max_abs_error)), seed - (1 << 64) if seed >> 63 else seed)
+    # epoch_loss, trace, trace_len, counts (int64 bits in the 3 doubles after the block)
+    args[14:18] = (base + 8 * o_loss, base + 8 * o_trace, T, base + 8 * NUM_SLOTS)
     if kernel.scratch_doubles:
         args[18] = _ptr(_scratch(kernel.scratch_doubles))
     if kernel.mode == "driver":
         args[19:22] = kernel.fns
-    kernel(_ptr(args))
-    validated, written, steps = buf[:3].view(np.int64).tolist()
+    kernel(base)
+    buf = raw
+    validated, written, steps = buf[NUM_SLOTS : NUM_SLOTS + 3].view(np.int64).tolist()
     run = TaskRun(buf[o_loss:o_trace], validated, buf[o_trace : o_trace + written], steps)
     if keep_memory:
         run.scalars = buf[o_s:o_v]
