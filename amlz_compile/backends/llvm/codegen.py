@@ -254,7 +254,7 @@ class FusedLayout:
     calls_components = False
 
     def __init__(self, program: Program, memory: MemorySpec) -> None:
-        self.program = program
+        self.components = program.components()
         self.spec = memory
         self.stack = uses_stack(memory)
         self.bases: list[tuple[str, int]] = []
@@ -292,7 +292,7 @@ class FusedLayout:
             e.emit(f"call void @llvm.memset.p0.i64(ptr {base}, i8 0, i64 {nbytes}, i1 false)")
 
     def run(self, e: Emitter, arg: dict[str, str], component: str) -> None:
-        for ins in getattr(self.program, component):
+        for ins in self.components[component]:
             render_instruction(e, ins)
 
     def results(self, e: Emitter, arg: dict[str, str]) -> None:

@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ...ir.program import MemorySpec, Program
-from .codegen import COMPONENTS, STACK_LIMIT_BYTES, skeleton_ir
+from ...ir.program import MemorySpec, Program, ProgramError
+from .codegen import STACK_LIMIT_BYTES, skeleton_ir
 from .emitter import Emitter
 from .render import render_instruction
 
@@ -134,16 +134,26 @@ _NAMES = re.compile(r"%(RNG|TV|TM|[SVM]\d+)\b")
 
 
 def component_ir(instructions, memory: MemorySpec, name: str, unroll: int = 4) -> str:
-    """`define void @name(ptr %mem)`: the instructions over a driver's memory block."""
+    """`define void @name(ptr %mem)`: the instructions over a driver's memory block.
+
+    Raises ProgramError if an address is out of range: the addresses the body uses are checked
+    against `memory` as their block offsets are written.
+    """
     e = Emitter(memory.features, unroll)
     for ins in instructions:
         render_instruction(e, ins)
     body = "\n".join(e.lines)
     layout = BlockLayout.of(memory)
-    head = [
-        f"  %{used} = getelementptr inbounds double, ptr %mem, i64 {layout.offset(used)}"
-        for used in sorted(set(_NAMES.findall(body)))
-    ]
+    limit = {"S": memory.scalars, "V": memory.vectors, "M": memory.matrices}
+    head = []
+    for used in sorted(set(_NAMES.findall(body))):
+        if used[0] in limit and len(used) > 1 and int(used[1:]) >= limit[used[0]]:
+            kind = used[0].lower()
+            raise ProgramError(
+                f"{kind}{used[1:]} is out of range (memory has {limit[used[0]]} {kind}-addresses)"
+            )
+        offset = layout.offset(used)
+        head.append(f"  %{used} = getelementptr inbounds double, ptr %mem, i64 {offset}")
     return "\n".join(
         [f"define void @{name}(ptr noalias %mem) {{", "entry:", *head, body, "  ret void", "}", ""]
     )
@@ -156,14 +166,16 @@ def program_ir(
 
     Returns the IR text and the function names for (setup, predict, learn), None where empty.
     """
-    program.check_fits(memory)
     parts, names = [], []
-    for component in COMPONENTS:
-        instructions = getattr(program, component)
+    for component, instructions in program.components().items():
         if len(instructions) == 0:
             names.append(None)
             continue
         name = f"{prefix}_{component[0]}"
-        parts.append(component_ir(instructions, memory, name, unroll))
+        try:
+            parts.append(component_ir(instructions, memory, name, unroll))
+        except ProgramError:
+            program.check_fits(memory)  # raises the error naming component and position
+            raise
         names.append(name)
     return "".join(parts), tuple(names)  # type: ignore[return-value]

@@ -186,7 +186,58 @@ def optimisation_grid() -> dict[str, dict[str, float]]:
     return out
 
 
+def compile_breakdown(n_programs: int = 256) -> dict[str, dict[str, float]]:
+    """CPU ms per demo program of each driver-mode compile stage (emit, parse, verify, code
+    generation), raw and simplified, plus the per-module fixed cost and batch-size scan."""
+    import llvmlite.binding as llvm
+
+    from .driver import program_ir
+    from .engine import DRIVER_PROGRAMS, Engine, link_runtime, linked_module_ir
+
+    link_runtime()
+    raw = random_demo_programs(n_programs, seed=7)
+    out: dict[str, dict[str, float]] = {}
+    for label, programs in (("raw", raw), ("simplified", [simplify_program(p) for p in raw])):
+        engine = Engine(*DRIVER_PROGRAMS)
+        marks = [time.process_time()]
+        bodies, names = [], []
+        for k, prog in enumerate(programs):
+            text, fns = program_ir(prog, DEMO_MEMORY, f"b{k}")
+            bodies.append(text)
+            names += [n for n in fns if n]
+        text = linked_module_ir(bodies)
+        marks.append(time.process_time())
+        module = llvm.parse_assembly(text)
+        module.triple = engine.target_machine.triple
+        module.data_layout = str(engine.target_machine.target_data)
+        marks.append(time.process_time())
+        module.verify()
+        marks.append(time.process_time())
+        engine.engine.add_module(module)
+        engine.engine.finalize_object()
+        for name in names:
+            engine.engine.get_function_address(name)
+        marks.append(time.process_time())
+        stages = ("emit", "parse", "verify", "codegen")
+        out[label] = {
+            s: round((b - a) / n_programs * 1e3, 3)
+            for s, a, b in zip(stages, marks, marks[1:], strict=False)
+        }
+        out[label]["ir_lines_per_program"] = round(text.count("\n") / n_programs, 1)
+    engine = Engine(*DRIVER_PROGRAMS)
+    tiny = "define void @f{k}(ptr %m) {{\n  store double 1.0, ptr %m\n  ret void\n}}\n"
+    t0 = time.process_time()
+    for k in range(50):
+        engine.add_ir(tiny.format(k=k), [f"f{k}"])
+    out["fixed"] = {"ms_per_tiny_module": round((time.process_time() - t0) / 50 * 1e3, 3)}
+    sizes = (1, 16, 64, 256)
+    out["batch"] = {str(b): round(_compile_ms(b, 256 if b > 1 else 64), 3) for b in sizes}
+    return out
+
+
 if __name__ == "__main__":
     import json
+    import sys
 
-    print(json.dumps(optimisation_grid(), indent=1))
+    fn = compile_breakdown if "--breakdown" in sys.argv else optimisation_grid
+    print(json.dumps(fn(), indent=1))
