@@ -88,11 +88,11 @@ def kernel_ir(program: Program, memory: MemorySpec, name: str, unroll: int = 4) 
     e.emit("%RNG = alloca i64")
     if stack:
         for k in range(nV):
-            e.emit(f"%V{k} = alloca [{F} x double], align 16")
+            e.emit(f"%V{k} = alloca [{F} x double], align 64")
         for k in range(nM):
-            e.emit(f"%M{k} = alloca [{F * F} x double], align 16")
-        e.emit(f"%TV = alloca [{F} x double], align 16")
-        e.emit(f"%TM = alloca [{F * F} x double], align 16")
+            e.emit(f"%M{k} = alloca [{F * F} x double], align 64")
+        e.emit(f"%TV = alloca [{F} x double], align 64")
+        e.emit(f"%TM = alloca [{F * F} x double], align 64")
         bases = [(f"%V{k}", vbytes) for k in range(nV)] + [(f"%M{k}", mbytes) for k in range(nM)]
     else:
         for k in range(nV):
@@ -125,7 +125,7 @@ def kernel_ir(program: Program, memory: MemorySpec, name: str, unroll: int = 4) 
 
     def load_features(src: str, row: str) -> None:
         xrow = e.op(f"getelementptr inbounds double, ptr {src}, i64 {e.index(row, F)}")
-        e.loop(F, lambda i: e.store(e.load(xrow, i), "%V0", i))
+        e.chunks(F, None, lambda o, w, _: e.vstore(e.vload(xrow, o, w), "%V0", o, w))
 
     def run(component) -> None:
         for ins in component:
