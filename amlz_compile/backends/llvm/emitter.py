@@ -99,6 +99,12 @@ class Emitter:
             return base
         return self.op(f"getelementptr inbounds {ty}, ptr {base}, i64 {i}")
 
+    def gep_i8(self, base: str, offset: int) -> str:
+        """base + offset bytes (plain GEP: may point anywhere, e.g. for prefetches)."""
+        if offset == 0:
+            return base
+        return self.op(f"getelementptr i8, ptr {base}, i64 {offset}")
+
     def load(self, base: str, i: Index = 0, ty: str = "double") -> str:
         return self.op(f"load {ty}, ptr {self.gep(base, i, ty)}")
 

@@ -544,14 +544,17 @@ def _random(kind: str, dist: str) -> Callable:
         if kind == "s":
             e.s_store(ins.out, value())
             return
-        # A draw inlines ~20 instructions and two libm calls: keep draws in real loops.
+        # A draw inlines ~20 instructions and two libm calls: keep draws in real loops. They
+        # fill the scratch, copied out in whole chunks, so that the destination is only ever
+        # addressed at constant offsets (which lets SROA keep it in registers).
         unroll, e.unroll = e.unroll, 1
         if kind == "v":
-            e.loop(e.F, lambda i: e.store(value(), f"%V{ins.out}", i))
+            e.loop(e.F, lambda i: e.store(value(), "%TV", i))
         else:  # row-major draw order whatever the layout
-            dst = f"%M{ins.out}"
-            e.loop(e.F, lambda i: e.loop(e.F, lambda j: e.store(value(), dst, e.mat(i, j))))
+            e.loop(e.F, lambda i: e.loop(e.F, lambda j: e.store(value(), "%TM", e.mat(i, j))))
         e.unroll = unroll
+        scratch, dst = ("%TV", f"%V{ins.out}") if kind == "v" else ("%TM", f"%M{ins.out}")
+        e.chunks(_size(e, kind), None, lambda o, w, _: e.vstore(e.vload(scratch, o, w), dst, o, w))
 
     return render
 
