@@ -7,6 +7,14 @@ scalar min/max follow std::min/std::max, vector/matrix min = a if a < b else b (
 heaviside is >= 0 for scalars and > 0 otherwise, const-set indices are computed at compile time
 (`const_index`), products that may alias an input go through the `%TV`/`%TM` scratch, and
 random ops call the runtime's SplitMix64 (`amlz_rng_uniform`, `amlz_rng_gaussian`).
+
+Vector and matrix ops are written as explicit `<w x double>` operations on chunks of contiguous
+memory (`Emitter.chunks`), because LLVM does not re-vectorise the scalar code SROA makes of small
+arrays. Lanes never change the interpreter's arithmetic: elementwise ops are lane-wise; sums
+that run along contiguous memory use the ordered `llvm.vector.reduce.fadd` (no reassoc flag:
+strictly left to right); sums that run across contiguous lines (matrix-vector and matrix
+products, row sums of a column-major matrix, ...) keep one accumulator lane per output element
+and add the lines in index order. No fast-math flags anywhere (no FMA contraction).
 """
 
 from __future__ import annotations
