@@ -72,6 +72,19 @@ declare void @llvm.memcpy.p0.p0.i64(ptr, ptr, i64, i1)
 """
 
 
+# Training/validation examples are prefetched this many steps ahead, at most this many bytes
+# of each feature row (a longer row streams on the hardware prefetcher).
+PREFETCH_AHEAD = 8
+PREFETCH_ROW_BYTES = 512
+
+
+def _prefetch_offsets(F: int) -> list[int]:
+    """Byte offsets whose cache lines cover a row's first PREFETCH_ROW_BYTES (rows may start
+    anywhere in a line, hence the last byte)."""
+    n = min(F * 8, PREFETCH_ROW_BYTES)
+    return sorted(set(range(0, n, 64)) | {n - 1})
+
+
 def uses_stack(memory: MemorySpec) -> bool:
     """Whether the kernel keeps memory in allocas (True) or in the caller's arrays."""
     F = memory.features
@@ -123,7 +136,17 @@ def skeleton_ir(name: str, e: Emitter, layout: Layout) -> str:
 
     def load_features(src: str, row: str) -> None:
         xrow = e.op(f"getelementptr inbounds double, ptr {src}, i64 {e.index(row, F)}")
-        e.loop(F, lambda i: e.store(e.load(xrow, i), "%V0", i))
+        e.chunks(F, None, lambda o, w, _: e.vstore(e.vload(xrow, o, w), "%V0", o, w))
+
+    def prefetch_example(xs: str, ys: str, row: str) -> None:
+        """Ask for example `row`'s features and label PREFETCH_AHEAD steps early: a step's
+        feature loads start its dependency chain, so a cache miss there costs its full latency
+        (plain GEPs: a prefetch of any address is harmless)."""
+        xrow = e.op(f"getelementptr i8, ptr {xs}, i64 {e.index(row, F * 8)}")
+        for off in _prefetch_offsets(F):
+            e.emit(f"call void @llvm.prefetch.p0(ptr {e.gep_i8(xrow, off)}, i32 0, i32 3, i32 1)")
+        yp = e.op(f"getelementptr double, ptr {ys}, i64 {row}")
+        e.emit(f"call void @llvm.prefetch.p0(ptr {yp}, i32 0, i32 3, i32 1)")
 
     def write_trace(value: str) -> None:
         tw = e.load(loop_vars["tw"], 0, "i64")
@@ -169,6 +192,10 @@ def skeleton_ir(name: str, e: Emitter, layout: Layout) -> str:
     e.cbr(e.op(f"icmp slt i64 {k}, {n_this}"), "train_step", "train_done")
     e.block("train_step")
     idx = e.op(f"sext i32 {e.load(order_row, k, 'i32')} to i64")
+    ahead = e.op(f"add i64 {k}, {PREFETCH_AHEAD}")
+    k_ahead = e.op(f"select i1 {e.op(f'icmp slt i64 {ahead}, {n_this}')}, i64 {ahead}, i64 {k}")
+    idx_ahead = e.op(f"sext i32 {e.load(order_row, k_ahead, 'i32')} to i64")
+    prefetch_example(arg["train_x"], arg["train_y"], idx_ahead)
     steps = e.load(loop_vars["steps"], 0, "i64")
     e.store(e.op(f"add i64 {steps}, 1"), loop_vars["steps"], 0, "i64")
     load_features(arg["train_x"], idx)
@@ -201,6 +228,7 @@ def skeleton_ir(name: str, e: Emitter, layout: Layout) -> str:
     vi = e.load(loop_vars["vi"], 0, "i64")
     e.cbr(e.op(f"icmp slt i64 {vi}, {arg['n_valid']}"), "valid_step", "valid_done")
     e.block("valid_step")
+    prefetch_example(arg["valid_x"], arg["valid_y"], e.op(f"add i64 {vi}, {PREFETCH_AHEAD}"))
     load_features(arg["valid_x"], vi)
     e.s_store(0, fconst(0.0))
     layout.run(e, arg, "predict")
@@ -267,11 +295,11 @@ class FusedLayout:
         e.emit("%RNG = alloca i64")
         if self.stack:
             for k in range(nV):
-                e.emit(f"%V{k} = alloca [{F} x double], align 16")
+                e.emit(f"%V{k} = alloca [{F} x double], align 64")
             for k in range(nM):
-                e.emit(f"%M{k} = alloca [{F * F} x double], align 16")
-            e.emit(f"%TV = alloca [{F} x double], align 16")
-            e.emit(f"%TM = alloca [{F * F} x double], align 16")
+                e.emit(f"%M{k} = alloca [{F * F} x double], align 64")
+            e.emit(f"%TV = alloca [{F} x double], align 64")
+            e.emit(f"%TM = alloca [{F * F} x double], align 64")
             self.bases = [(f"%V{k}", vbytes) for k in range(nV)]
             self.bases += [(f"%M{k}", mbytes) for k in range(nM)]
         else:
@@ -305,11 +333,15 @@ class FusedLayout:
             dst = e.gep(arg["vectors"], k * F)
             e.emit(f"call void @llvm.memcpy.p0.p0.i64(ptr {dst}, ptr %V{k}, i64 {F * 8}, i1 false)")
         for k in range(self.spec.matrices):  # column-major on the stack -> row-major for the caller
+            # (through the scratch: %M<k> itself is only addressed at constant offsets)
+            e.chunks(
+                F * F, None, lambda o, w, _, k=k: e.vstore(e.vload(f"%M{k}", o, w), "%TM", o, w)
+            )
             dst = e.gep(arg["matrices"], k * F * F)
             e.loop(
                 F,
-                lambda i, k=k, dst=dst: e.loop(
-                    F, lambda j: e.store(e.load(f"%M{k}", e.mat(i, j)), dst, e.index(i, F, j))
+                lambda i, dst=dst: e.loop(
+                    F, lambda j: e.store(e.load("%TM", e.mat(i, j)), dst, e.index(i, F, j))
                 ),
             )
 

@@ -139,7 +139,7 @@ def component_ir(instructions, memory: MemorySpec, name: str, unroll: int = 4) -
     Raises ProgramError if an address is out of range: the addresses the body uses are checked
     against `memory` as their block offsets are written.
     """
-    e = Emitter(memory.features, unroll)
+    e = Emitter(memory.features, unroll, width=1)
     for ins in instructions:
         render_instruction(e, ins)
     body = "\n".join(e.lines)

@@ -1,7 +1,12 @@
-"""A tiny LLVM IR text writer: fresh SSA names, blocks, and loops that unroll when short.
+"""A tiny LLVM IR text writer: fresh SSA names, blocks, loops that unroll when short, and
+explicit vector chunks.
 
 Op templates (`render.py`) and the kernel skeleton (`codegen.py`) write through it. Indices are
 either Python ints (compile-time constants, e.g. in unrolled code) or SSA names of i64 values.
+Runs of contiguous doubles are processed as `<w x double>` chunks (`chunks`): LLVM's SLP and
+loop vectorisers do not re-vectorise the scalar code that SROA makes of small arrays, so the
+templates write the vector operations themselves (never with fast-math flags: every lane
+computes exactly the interpreter's scalar operation).
 """
 
 from __future__ import annotations
@@ -24,12 +29,23 @@ class Emitter:
     Memory bases are named `%S<k>` (one double), `%V<k>` (F doubles), `%M<k>` (F*F doubles,
     column-major when `col_major`, else row-major: always address elements through `mat`)
     and `%TV`/`%TM` (scratch for ops whose output may alias an input).
+    Vector chunks are `width` doubles wide (default: F up to 16, else 8); loops of at most
+    `vunroll` chunks (or matrix lines) are written out straight.
     """
 
-    def __init__(self, features: int, unroll: int = 4, col_major: bool = False) -> None:
+    def __init__(
+        self,
+        features: int,
+        unroll: int = 4,
+        col_major: bool = False,
+        width: int | None = None,
+        vunroll: int = 16,
+    ) -> None:
         self.F = features
         self.col_major = col_major
         self.unroll = unroll
+        self.width = width if width is not None else (features if features <= 16 else 8)
+        self.vunroll = vunroll
         self.lines: list[str] = []
         self.n = 0
         self.cur = "entry"
@@ -83,6 +99,12 @@ class Emitter:
             return base
         return self.op(f"getelementptr inbounds {ty}, ptr {base}, i64 {i}")
 
+    def gep_i8(self, base: str, offset: int) -> str:
+        """base + offset bytes (plain GEP: may point anywhere, e.g. for prefetches)."""
+        if offset == 0:
+            return base
+        return self.op(f"getelementptr i8, ptr {base}, i64 {offset}")
+
     def load(self, base: str, i: Index = 0, ty: str = "double") -> str:
         return self.op(f"load {ty}, ptr {self.gep(base, i, ty)}")
 
@@ -95,18 +117,81 @@ class Emitter:
     def s_store(self, k: int, value: str) -> None:
         self.store(value, f"%S{k}")
 
+    # -- vectors ----------------------------------------------------------------------------
+    @staticmethod
+    def vty(w: int) -> str:
+        """The IR type of a chunk of w doubles (a plain double when w == 1)."""
+        return "double" if w == 1 else f"<{w} x double>"
+
+    @staticmethod
+    def vconst(x: float, w: int) -> str:
+        """The constant x in every lane of a w-chunk."""
+        return fconst(x) if w == 1 else f"splat (double {fconst(x)})"
+
+    def splat(self, x: str, w: int) -> str:
+        """The SSA double x in every lane of a w-chunk."""
+        if w == 1:
+            return x
+        v = self.op(f"insertelement <{w} x double> poison, double {x}, i64 0")
+        return self.op(f"shufflevector <{w} x double> {v}, <{w} x double> poison, "
+                       f"<{w} x i32> zeroinitializer")  # fmt: skip
+
+    def vload(self, base: str, i: Index, w: int) -> str:
+        return self.op(f"load {self.vty(w)}, ptr {self.gep(base, i)}, align 8")
+
+    def vstore(self, value: str, base: str, i: Index, w: int) -> None:
+        self.emit(f"store {self.vty(w)} {value}, ptr {self.gep(base, i)}, align 8")
+
+    def intrinsic(self, name: str, w: int, *args: str) -> str:
+        """call llvm.<name> on w-chunks (e.g. fabs, sqrt), all arguments of the chunk type."""
+        ty = self.vty(w)
+        suffix = "f64" if w == 1 else f"v{w}f64"
+        return self.op(f"call {ty} @llvm.{name}.{suffix}({', '.join(f'{ty} {a}' for a in args)})")
+
+    def fold_add(self, acc: str, v: str, w: int) -> str:
+        """acc + v[0] + v[1] + ... + v[w-1], in this order (an ordered reduction, no reassoc)."""
+        if w == 1:
+            return self.op(f"fadd double {acc}, {v}")
+        return self.op(
+            f"call double @llvm.vector.reduce.fadd.v{w}f64(double {acc}, <{w} x double> {v})"
+        )
+
+    def widths(self, n: int) -> list[int]:
+        """The distinct chunk widths `chunks(n, ...)` uses."""
+        W = min(self.width, n)
+        return [W] + ([n % W] if n % W else [])
+
+    def chunks(self, n: int, init, step: Callable, start: Index = 0):
+        """Fold step(offset, width, acc) over n contiguous doubles from `start`, chunk by chunk
+        in order (full chunks of `width`, then the remainder); returns the final acc.
+
+        Up to `vunroll` full chunks are written out straight, more become a loop. `init` is as
+        in `reduce` (carried values are doubles).
+        """
+        W = min(self.width, n)
+        full, rem = divmod(n, W)
+
+        def at(c: Index, w: int, acc):
+            return step(self.index(c, W, start), w, acc)
+
+        acc = self.reduce(full, init, lambda c, a: at(c, W, a), unroll=self.vunroll)
+        if rem:
+            acc = at(full, rem, acc)
+        return acc
+
     # -- control flow -----------------------------------------------------------------------
     def loop(self, n: int, body: Callable[[Index], None]) -> None:
         """Run body(i) for i in 0..n-1 (n >= 1): unrolled when n <= unroll, else a loop."""
         self.reduce(n, None, lambda i, acc: body(i))
 
-    def reduce(self, n: int, init, step: Callable):
+    def reduce(self, n: int, init, step: Callable, ty: str = "double", unroll: int | None = None):
         """Fold step(i, acc) over i in 0..n-1 starting from `init`; returns the final acc.
 
-        `init` is None (a plain loop), one SSA double, or a tuple of them (several carried
-        values; step then takes and returns a tuple).
+        `init` is None (a plain loop), one SSA value, or a tuple of them (several carried
+        values; step then takes and returns a tuple), all of IR type `ty`. Unrolled when
+        n <= `unroll` (default: the emitter's).
         """
-        if n <= self.unroll:
+        if n <= (self.unroll if unroll is None else unroll):
             acc = init
             for i in range(n):
                 acc = step(i, acc)
@@ -129,6 +214,6 @@ class Emitter:
         latch = self.cur
         self.lines[phi_at] = f"  {i} = phi i64 [0, %{pre}], [{i_next}, %{latch}]"
         for k, (acc, a0, a1) in enumerate(zip(accs, inits, news, strict=True)):
-            self.lines[phi_at + 1 + k] = f"  {acc} = phi double [{a0}, %{pre}], [{a1}, %{latch}]"
+            self.lines[phi_at + 1 + k] = f"  {acc} = phi {ty} [{a0}, %{pre}], [{a1}, %{latch}]"
         self.block(done)
         return new

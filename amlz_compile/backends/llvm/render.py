@@ -7,6 +7,14 @@ scalar min/max follow std::min/std::max, vector/matrix min = a if a < b else b (
 heaviside is >= 0 for scalars and > 0 otherwise, const-set indices are computed at compile time
 (`const_index`), products that may alias an input go through the `%TV`/`%TM` scratch, and
 random ops call the runtime's SplitMix64 (`amlz_rng_uniform`, `amlz_rng_gaussian`).
+
+Vector and matrix ops are written as explicit `<w x double>` operations on chunks of contiguous
+memory (`Emitter.chunks`), because LLVM does not re-vectorise the scalar code SROA makes of small
+arrays. Lanes never change the interpreter's arithmetic: elementwise ops are lane-wise; sums
+that run along contiguous memory use the ordered `llvm.vector.reduce.fadd` (no reassoc flag:
+strictly left to right); sums that run across contiguous lines (matrix-vector and matrix
+products, row sums of a column-major matrix, ...) keep one accumulator lane per output element
+and add the lines in index order. No fast-math flags anywhere (no FMA contraction).
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import numpy as np
 
 from ...ir.ops import uses_uniform_constant
 from ...ir.program import Instruction
-from .emitter import Emitter, fconst
+from .emitter import Emitter, Index, fconst
 
 ZERO = fconst(0.0)
 ONE = fconst(1.0)
@@ -43,6 +51,7 @@ def _size(e: Emitter, kind: str) -> int:
 
 
 # -- shapes shared by many ops ------------------------------------------------------------------
+# Elementwise functions take (emitter, operand(s), chunk width) and work on w-chunks or doubles.
 
 
 def _scalar_binary(instr: str) -> Callable:
@@ -53,93 +62,119 @@ def _scalar_binary(instr: str) -> Callable:
     return render
 
 
-def _scalar_unary(fn: Callable[[Emitter, str], str]) -> Callable:
+def _scalar_unary(fn: Callable[[Emitter, str, int], str]) -> Callable:
     def render(e: Emitter, ins: Instruction) -> None:
-        e.s_store(ins.out, fn(e, e.s_load(ins.in1)))
+        e.s_store(ins.out, fn(e, e.s_load(ins.in1), 1))
 
     return render
 
 
-def _libm(name: str) -> Callable[[Emitter, str], str]:
+def _libm(name: str) -> Callable[[Emitter, str, int], str]:
     # #90 = nobuiltin (defined in the runtime): no constant folding with another libm.
-    return lambda e, x: e.op(f"call double @{name}(double {x}) #90")
+    return lambda e, x, w: e.op(f"call double @{name}(double {x}) #90")
 
 
-def _fabs(e: Emitter, x: str) -> str:
-    return e.op(f"call double @llvm.fabs.f64(double {x})")
+def _fabs(e: Emitter, x: str, w: int) -> str:
+    return e.intrinsic("fabs", w, x)
 
 
-def _recip(e: Emitter, x: str) -> str:
-    return e.op(f"fdiv double {ONE}, {x}")
+def _recip(e: Emitter, x: str, w: int) -> str:
+    return e.op(f"fdiv {e.vty(w)} {e.vconst(1.0, w)}, {x}")
 
 
-def _step(cmp: str) -> Callable[[Emitter, str], str]:
-    def fn(e: Emitter, x: str) -> str:
-        c = e.op(f"fcmp {cmp} double {x}, {ZERO}")
-        return e.op(f"select i1 {c}, double {ONE}, double {ZERO}")
+def _step(cmp: str) -> Callable[[Emitter, str, int], str]:
+    def fn(e: Emitter, x: str, w: int) -> str:
+        ty, i1 = e.vty(w), ("i1" if w == 1 else f"<{w} x i1>")
+        c = e.op(f"fcmp {cmp} {ty} {x}, {e.vconst(0.0, w)}")
+        return e.op(f"select {i1} {c}, {ty} {e.vconst(1.0, w)}, {ty} {e.vconst(0.0, w)}")
 
     return fn
 
 
-def _elementwise_unary(kind: str, fn: Callable[[Emitter, str], str]) -> Callable:
+def _elementwise_unary(kind: str, fn: Callable[[Emitter, str, int], str]) -> Callable:
     def render(e: Emitter, ins: Instruction) -> None:
         src, dst = f"{BASE[kind]}{ins.in1}", f"{BASE[kind]}{ins.out}"
-        e.loop(_size(e, kind), lambda i: e.store(fn(e, e.load(src, i)), dst, i))
+        e.chunks(
+            _size(e, kind), None, lambda o, w, _: e.vstore(fn(e, e.vload(src, o, w), w), dst, o, w)
+        )
 
     return render
 
 
-def _elementwise_binary(kind: str, fn: Callable[[Emitter, str, str], str]) -> Callable:
+def _elementwise_binary(kind: str, fn: Callable[[Emitter, str, str, int], str]) -> Callable:
     def render(e: Emitter, ins: Instruction) -> None:
         a, b = f"{BASE[kind]}{ins.in1}", f"{BASE[kind]}{ins.in2}"
         dst = f"{BASE[kind]}{ins.out}"
 
-        def body(i):
-            x, y = e.load(a, i), e.load(b, i)
-            e.store(fn(e, x, y), dst, i)
+        def body(o, w, _):
+            x, y = e.vload(a, o, w), e.vload(b, o, w)
+            e.vstore(fn(e, x, y, w), dst, o, w)
 
-        e.loop(_size(e, kind), body)
+        e.chunks(_size(e, kind), None, body)
 
     return render
 
 
-def _arith(instr: str) -> Callable[[Emitter, str, str], str]:
-    return lambda e, x, y: e.op(f"{instr} double {x}, {y}")
+def _arith(instr: str) -> Callable[[Emitter, str, str, int], str]:
+    return lambda e, x, y, w: e.op(f"{instr} {e.vty(w)} {x}, {y}")
 
 
 def _select(cmp: str, lhs: int, rhs: int, yes: int, no: int) -> Callable:
     """With v = (x, y): v[yes] if (v[lhs] cmp v[rhs]) else v[no] (ordered compare: NaN -> no)."""
 
-    def fn(e: Emitter, x: str, y: str) -> str:
-        v = (x, y)
-        c = e.op(f"fcmp {cmp} double {v[lhs]}, {v[rhs]}")
-        return e.op(f"select i1 {c}, double {v[yes]}, double {v[no]}")
+    def fn(e: Emitter, x: str, y: str, w: int) -> str:
+        v, ty = (x, y), e.vty(w)
+        c = e.op(f"fcmp {cmp} {ty} {v[lhs]}, {v[rhs]}")
+        i1 = "i1" if w == 1 else f"<{w} x i1>"
+        return e.op(f"select {i1} {c}, {ty} {v[yes]}, {ty} {v[no]}")
 
     return fn
 
 
-def _scalar_pair(fn: Callable[[Emitter, str, str], str]) -> Callable:
+def _scalar_pair(fn: Callable[[Emitter, str, str, int], str]) -> Callable:
     def render(e: Emitter, ins: Instruction) -> None:
-        e.s_store(ins.out, fn(e, e.s_load(ins.in1), e.s_load(ins.in2)))
+        e.s_store(ins.out, fn(e, e.s_load(ins.in1), e.s_load(ins.in2), 1))
 
     return render
+
+
+def _splats(e: Emitter, x: str, n: int) -> dict[int, str]:
+    """x splatted to every chunk width that `chunks(n, ...)` uses (made before any loop)."""
+    return {w: e.splat(x, w) for w in e.widths(n)}
 
 
 def _scale(kind: str) -> Callable:
     """out = S[in1] * X[in2] elementwise (ops 18, 29)."""
 
     def render(e: Emitter, ins: Instruction) -> None:
-        s = e.s_load(ins.in1)
+        n = _size(e, kind)
+        s = _splats(e, e.s_load(ins.in1), n)
         src, dst = f"{BASE[kind]}{ins.in2}", f"{BASE[kind]}{ins.out}"
-        e.loop(
-            _size(e, kind), lambda i: e.store(e.op(f"fmul double {s}, {e.load(src, i)}"), dst, i)
-        )
+
+        def body(o, w, _):
+            e.vstore(e.op(f"fmul {e.vty(w)} {s[w]}, {e.vload(src, o, w)}"), dst, o, w)
+
+        e.chunks(n, None, body)
 
     return render
 
 
+def _square(e: Emitter, x: str, w: int) -> str:
+    return e.op(f"fmul {e.vty(w)} {x}, {x}")
+
+
+def _vsum(e: Emitter, base: str, n: int, square: bool, start: Index = 0) -> str:
+    """0.0 + x_0 + x_1 + ... (or of squares) over n contiguous doubles, in order."""
+
+    def step(o, w, acc):
+        x = e.vload(base, o, w)
+        return e.fold_add(acc, _square(e, x, w) if square else x, w)
+
+    return e.chunks(n, ZERO, step, start)
+
+
 def _sum(e: Emitter, base: str, n: int, square: bool, idx: Callable = lambda k: k) -> str:
-    """0.0 + x_0 + x_1 + ... (or of squares) over base[idx(k)], k < n, in order."""
+    """0.0 + x_0 + x_1 + ... (or of squares) over base[idx(k)], k < n, in order (scalar)."""
 
     def step(k, acc):
         x = e.load(base, idx(k))
@@ -156,8 +191,8 @@ def _mat_fold(e: Emitter, init, step: Callable):
     return e.reduce(F, init, lambda i, acc: e.reduce(F, acc, lambda j, a: step(e.mat(i, j), a)))
 
 
-def _sqrt(e: Emitter, x: str) -> str:
-    return e.op(f"call double @llvm.sqrt.f64(double {x})")
+def _sqrt(e: Emitter, x: str, w: int = 1) -> str:
+    return e.intrinsic("sqrt", w, x)
 
 
 def _std_step(e: Emitter, base: str):
@@ -171,19 +206,61 @@ def _std_step(e: Emitter, base: str):
     return step
 
 
-def _finish_std(e: Emitter, total: str, squares: str, n: int) -> str:
-    nn = fconst(float(n))
-    mean = e.op(f"fdiv double {total}, {nn}")
-    msq = e.op(f"fdiv double {squares}, {nn}")
-    m2 = e.op(f"fmul double {mean}, {mean}")
-    return _sqrt(e, e.op(f"fsub double {msq}, {m2}"))
+def _finish_std(e: Emitter, total: str, squares: str, n: int, w: int = 1) -> str:
+    ty, nn = e.vty(w), e.vconst(float(n), w)
+    mean = e.op(f"fdiv {ty} {total}, {nn}")
+    msq = e.op(f"fdiv {ty} {squares}, {nn}")
+    m2 = e.op(f"fmul {ty} {mean}, {mean}")
+    return _sqrt(e, e.op(f"fsub {ty} {msq}, {m2}"), w)
 
 
-def _one_pass_std(e: Emitter, base: str, n: int, idx: Callable = lambda k: k) -> str:
-    """sqrt(sq/n - mean*mean) with sum and sum of squares accumulated together, in order."""
-    step = _std_step(e, base)
-    total, squares = e.reduce(n, (ZERO, ZERO), lambda k, accs: step(idx(k), accs))
+def _vstd(e: Emitter, base: str, n: int, start: Index = 0) -> str:
+    """sqrt(sq/n - mean*mean) of n contiguous doubles; both sums in order (independent chains,
+    so accumulating them separately gives the interpreter's interleaved values)."""
+
+    def step(o, w, accs):
+        total, squares = accs
+        x = e.vload(base, o, w)
+        return e.fold_add(total, x, w), e.fold_add(squares, _square(e, x, w), w)
+
+    total, squares = e.chunks(n, (ZERO, ZERO), step, start)
     return _finish_std(e, total, squares, n)
+
+
+# -- matrices as lines ----------------------------------------------------------------------------
+# A matrix is F contiguous "lines" of F doubles: columns when column-major, rows when row-major.
+# Ops that work along lines use ordered reductions or whole-chunk stores; ops that work across
+# lines sweep the lines in index order with one vector accumulator per chunk, so every lane adds
+# its terms in the interpreter's order.
+
+
+def _line(e: Emitter, k: Index) -> Index:
+    return e.index(k, e.F)
+
+
+def _along(e: Emitter, body: Callable[[Index], None]) -> None:
+    """body(k) for every line k (written out straight up to `vunroll` lines)."""
+    e.reduce(e.F, None, lambda k, _: body(k), unroll=e.vunroll)
+
+
+def _across(e: Emitter, init: float | tuple, step: Callable, finish: Callable) -> None:
+    """For every chunk (o, w) of a line: acc = init in every lane; acc = step(k, o, w, acc) for
+    lines k = 0, 1, ...; then finish(o, w, acc). Tuples of inits carry several accumulators."""
+    F = e.F
+
+    def chunk(o, w, _):
+        if isinstance(init, tuple):
+            acc = tuple(e.vconst(x, w) for x in init)
+        else:
+            acc = e.vconst(init, w)
+        acc = e.reduce(F, acc, lambda k, a: step(k, o, w, a), ty=e.vty(w), unroll=e.vunroll)
+        finish(o, w, acc)
+
+    e.chunks(F, None, chunk)
+
+
+def _single_chunk(e: Emitter) -> bool:
+    return e.widths(e.F) == [e.F]
 
 
 # -- ops with their own shape -------------------------------------------------------------------
@@ -194,74 +271,71 @@ def _r_noop(e: Emitter, ins: Instruction) -> None:
 
 
 def _r_broadcast(e: Emitter, ins: Instruction) -> None:
-    s = e.s_load(ins.in1)
-    e.loop(e.F, lambda i: e.store(s, f"%V{ins.out}", i))
+    s = _splats(e, e.s_load(ins.in1), e.F)
+    e.chunks(e.F, None, lambda o, w, _: e.vstore(s[w], f"%V{ins.out}", o, w))
 
 
 def _r_vnorm(e: Emitter, ins: Instruction) -> None:
-    e.s_store(ins.out, _sqrt(e, _sum(e, f"%V{ins.in1}", e.F, True)))
+    e.s_store(ins.out, _sqrt(e, _vsum(e, f"%V{ins.in1}", e.F, True)))
 
 
 def _r_dot(e: Emitter, ins: Instruction) -> None:
     a, b = f"%V{ins.in1}", f"%V{ins.in2}"
 
-    def step(i, acc):
-        p = e.op(f"fmul double {e.load(a, i)}, {e.load(b, i)}")
-        return e.op(f"fadd double {acc}, {p}")
+    def step(o, w, acc):
+        p = e.op(f"fmul {e.vty(w)} {e.vload(a, o, w)}, {e.vload(b, o, w)}")
+        return e.fold_add(acc, p, w)
 
-    e.s_store(ins.out, e.reduce(e.F, ZERO, step))
+    e.s_store(ins.out, e.chunks(e.F, ZERO, step))
 
 
 def _r_outer(e: Emitter, ins: Instruction) -> None:
-    a, b, dst, F = f"%V{ins.in1}", f"%V{ins.in2}", f"%M{ins.out}", e.F
+    """M(i, j) = a_i * b_j: column j = a * b_j (column-major) or row i = a_i * b (row-major)."""
+    a, b, dst = f"%V{ins.in1}", f"%V{ins.in2}", f"%M{ins.out}"
+    whole, scaled = (a, b) if e.col_major else (b, a)
 
-    def cell(i, j, x, y):
-        e.store(e.op(f"fmul double {x}, {y}"), dst, e.mat(i, j))
+    def line(k):
+        s = _splats(e, e.load(scaled, k), e.F)
 
-    if e.col_major:  # column j = a * b_j: contiguous stores
+        def chunk(o, w, _):
+            x = e.vload(whole, o, w)
+            lhs, rhs = (x, s[w]) if e.col_major else (s[w], x)  # a's element first
+            e.vstore(e.op(f"fmul {e.vty(w)} {lhs}, {rhs}"), dst, e.index(k, e.F, o), w)
 
-        def col(j):
-            y = e.load(b, j)
-            e.loop(F, lambda i: cell(i, j, e.load(a, i), y))
+        e.chunks(e.F, None, chunk)
 
-        e.loop(F, col)
-    else:
-
-        def row(i):
-            x = e.load(a, i)
-            e.loop(F, lambda j: cell(i, j, x, e.load(b, j)))
-
-        e.loop(F, row)
+    _along(e, line)
 
 
 def _r_matvec(e: Emitter, ins: Instruction) -> None:
+    """out_i = 0.0 + M(i,0) v_0 + M(i,1) v_1 + ... (in j order)."""
     m, v, F = f"%M{ins.in1}", f"%V{ins.in2}", e.F
     if e.col_major:
-        # column sweep: TV[i] accumulates M[i][j] * v[j] for j = 0, 1, ... (each row's sum in
-        # the interpreter's order) while the loop over i runs over contiguous memory.
-        e.loop(F, lambda i: e.store(ZERO, "%TV", i))
+        # sweep the columns: lane i accumulates M(i, j) * v_j for j = 0, 1, ...
+        direct = ins.out != ins.in2 or _single_chunk(e)
+        dst = f"%V{ins.out}" if direct else "%TV"
 
-        def col(j):
-            y = e.load(v, j)
+        def step(j, o, w, acc):
+            p = e.op(
+                f"fmul {e.vty(w)} {e.vload(m, e.index(j, F, o), w)}, {e.splat(e.load(v, j), w)}"
+            )
+            return e.op(f"fadd {e.vty(w)} {acc}, {p}")
 
-            def row(i):
-                p = e.op(f"fmul double {e.load(m, e.mat(i, j))}, {y}")
-                e.store(e.op(f"fadd double {e.load('%TV', i)}, {p}"), "%TV", i)
+        _across(e, 0.0, step, lambda o, w, acc: e.vstore(acc, dst, o, w))
+        if not direct:
+            e.chunks(F, None, lambda o, w, _: e.vstore(e.vload("%TV", o, w), f"%V{ins.out}", o, w))
+        return
 
-            e.loop(F, row)
+    # row-major: one ordered dot product per row (into TV: out may alias v)
+    def row(i):
+        def step(o, w, acc):
+            x = e.vload(m, e.index(i, F, o), w)
+            return e.fold_add(acc, e.op(f"fmul {e.vty(w)} {x}, {e.vload(v, o, w)}"), w)
 
-        e.loop(F, col)
-    else:
+        e.store(e.chunks(F, ZERO, step), "%TV", i)
 
-        def row(i):
-            def step(j, acc):
-                p = e.op(f"fmul double {e.load(m, e.mat(i, j))}, {e.load(v, j)}")
-                return e.op(f"fadd double {acc}, {p}")
-
-            e.store(e.reduce(F, ZERO, step), "%TV", i)
-
-        e.loop(F, row)
-    e.loop(F, lambda i: e.store(e.load("%TV", i), f"%V{ins.out}", i))
+    _along(e, row)
+    e.chunks(F, None, lambda o, w, _: e.vstore(e.vload("%TV", o, w), f"%V{ins.out}", o, w))
 
 
 def _r_bcast_matrix(axis: int) -> Callable:
@@ -269,18 +343,20 @@ def _r_bcast_matrix(axis: int) -> Callable:
 
     def render(e: Emitter, ins: Instruction) -> None:
         src, dst, F = f"%V{ins.in1}", f"%M{ins.out}", e.F
-        if axis == 0:
+        if (axis == 0) == e.col_major:  # every line is v
 
-            def row(i):
-                x = e.load(src, i)
-                e.loop(F, lambda j: e.store(x, dst, e.mat(i, j)))
+            def line(k):
+                e.chunks(
+                    F, None, lambda o, w, _: e.vstore(e.vload(src, o, w), dst, e.index(k, F, o), w)
+                )
 
-        else:
+        else:  # line k is v_k everywhere
 
-            def row(i):
-                e.loop(F, lambda j: e.store(e.load(src, j), dst, e.mat(i, j)))
+            def line(k):
+                s = _splats(e, e.load(src, k), F)
+                e.chunks(F, None, lambda o, w, _: e.vstore(s[w], dst, e.index(k, F, o), w))
 
-        e.loop(F, row)
+        _along(e, line)
 
     return render
 
@@ -298,31 +374,83 @@ def _plain_add(e: Emitter, base: str):
 
 
 def _r_mnorm(e: Emitter, ins: Instruction) -> None:
-    e.s_store(ins.out, _sqrt(e, _mat_fold(e, ZERO, _square_add(e, f"%M{ins.in1}"))))
+    src = f"%M{ins.in1}"
+    if e.col_major:
+        total = _mat_fold(e, ZERO, _square_add(e, src))
+    else:
+        total = _vsum(e, src, e.F * e.F, True)
+    e.s_store(ins.out, _sqrt(e, total))
 
 
-def _r_col_norm(e: Emitter, ins: Instruction) -> None:
-    src, F = f"%M{ins.in1}", e.F
+def _row_col_op(rows: bool, scalar: Callable, sweep: tuple) -> Callable:
+    """A per-row (rows=True) or per-column matrix reduction into a vector.
 
-    def col(j):
-        total = _sum(e, src, F, True, lambda i: e.mat(i, j))
-        e.store(_sqrt(e, total), f"%V{ins.out}", j)
+    When the reduced dimension lies along lines, `scalar(e, base, start) -> double` reduces one
+    line in order; otherwise `sweep = (init, step(x, w, acc), finish(w, acc))` sweeps the lines
+    in order with vector accumulators.
+    """
+    init, step, finish = sweep
 
-    e.loop(F, col)
+    def render(e: Emitter, ins: Instruction) -> None:
+        src, dst, F = f"%M{ins.in1}", f"%V{ins.out}", e.F
+        if rows != e.col_major:  # the reduced index runs along each line
+
+            def line(k):
+                e.store(scalar(e, src, _line(e, k)), dst, k)
+
+            _along(e, line)
+        else:
+            _across(
+                e,
+                init,
+                lambda k, o, w, acc: step(e, e.vload(src, e.index(k, F, o), w), w, acc),
+                lambda o, w, acc: e.vstore(finish(e, w, acc), dst, o, w),
+            )
+
+    return render
 
 
-def _r_row_norm(e: Emitter, ins: Instruction) -> None:
-    src, F = f"%M{ins.in1}", e.F
+def _sweep_sum(square: bool) -> Callable:
+    def step(e: Emitter, x: str, w: int, acc: str) -> str:
+        return e.op(f"fadd {e.vty(w)} {acc}, {_square(e, x, w) if square else x}")
 
-    def row(i):
-        total = _sum(e, src, F, True, lambda j: e.mat(i, j))
-        e.store(_sqrt(e, total), f"%V{ins.out}", i)
+    return step
 
-    e.loop(F, row)
+
+def _sweep_std(e: Emitter, x: str, w: int, accs: tuple) -> tuple:
+    total, squares = accs
+    ty = e.vty(w)
+    return e.op(f"fadd {ty} {total}, {x}"), e.op(f"fadd {ty} {squares}, {_square(e, x, w)}")
+
+
+def _mean_of(e: Emitter, total: str, w: int) -> str:
+    return e.op(f"fdiv {e.vty(w)} {total}, {e.vconst(float(e.F), w)}")
+
+
+_r_col_norm = _row_col_op(
+    False,
+    lambda e, src, start: _sqrt(e, _vsum(e, src, e.F, True, start)),
+    (0.0, _sweep_sum(True), lambda e, w, acc: _sqrt(e, acc, w)),
+)
+_r_row_norm = _row_col_op(
+    True,
+    lambda e, src, start: _sqrt(e, _vsum(e, src, e.F, True, start)),
+    (0.0, _sweep_sum(True), lambda e, w, acc: _sqrt(e, acc, w)),
+)
+_r_row_mean = _row_col_op(
+    True,
+    lambda e, src, start: _mean_of(e, _vsum(e, src, e.F, False, start), 1),
+    (0.0, _sweep_sum(False), lambda e, w, acc: _mean_of(e, acc, w)),
+)
+_r_row_std = _row_col_op(
+    True,
+    lambda e, src, start: _vstd(e, src, e.F, start),
+    ((0.0, 0.0), _sweep_std, lambda e, w, accs: _finish_std(e, *accs, e.F, w)),
+)
 
 
 def _copy_from_tm(e: Emitter, out: int) -> None:
-    e.loop(e.F * e.F, lambda k: e.store(e.load("%TM", k), f"%M{out}", k))
+    e.chunks(e.F * e.F, None, lambda o, w, _: e.vstore(e.vload("%TM", o, w), f"%M{out}", o, w))
 
 
 def _r_transpose(e: Emitter, ins: Instruction) -> None:
@@ -334,76 +462,60 @@ def _r_transpose(e: Emitter, ins: Instruction) -> None:
 
 
 def _r_matmul(e: Emitter, ins: Instruction) -> None:
+    """C(i, j) = 0.0 + A(i,0) B(0,j) + A(i,1) B(1,j) + ... (in q order, per element).
+
+    Column-major: column j of C sweeps the columns q of A scaled by B(q, j); row-major: row i
+    of C sweeps the rows q of B scaled by A(i, q). Lanes keep the interpreter's order.
+    """
     a, b, F = f"%M{ins.in1}", f"%M{ins.in2}", e.F
-    if e.col_major:
-        # TM(i, j) accumulates A(i, q) * B(q, j) for q = 0, 1, ... (the interpreter's order per
-        # element); the innermost loop runs down contiguous columns.
-        e.loop(F * F, lambda k: e.store(ZERO, "%TM", k))
+    direct = ins.out not in (ins.in1, ins.in2)
+    dst = f"%M{ins.out}" if direct else "%TM"
+    # column-major: line q of A, scalar B(q, k); row-major: A(k, q) scalar, line q of B
+    whole, scaled = (a, b) if e.col_major else (b, a)
 
-        def col(j):
-            def term(q):
-                y = e.load(b, e.mat(q, j))
-
-                def row(i):
-                    p = e.op(f"fmul double {e.load(a, e.mat(i, q))}, {y}")
-                    at = e.mat(i, j)
-                    e.store(e.op(f"fadd double {e.load('%TM', at)}, {p}"), "%TM", at)
-
-                e.loop(F, row)
-
-            e.loop(F, term)
-
-        e.loop(F, col)
-    else:
-
-        def cell(i, j):
+    def line(k):  # output line k (column k or row k)
+        def chunk(o, w, _):
             def step(q, acc):
-                x = e.load(a, e.mat(i, q))
-                y = e.load(b, e.mat(q, j))
-                return e.op(f"fadd double {acc}, {e.op(f'fmul double {x}, {y}')}")
+                x = e.vload(whole, e.index(q, F, o), w)
+                s = e.splat(e.load(scaled, e.index(k, F, q)), w)
+                lhs, rhs = (x, s) if e.col_major else (s, x)  # A's element first
+                return e.op(f"fadd {e.vty(w)} {acc}, {e.op(f'fmul {e.vty(w)} {lhs}, {rhs}')}")
 
-            e.store(e.reduce(F, ZERO, step), "%TM", e.mat(i, j))
+            acc = e.reduce(F, e.vconst(0.0, w), step, ty=e.vty(w), unroll=e.vunroll)
+            e.vstore(acc, dst, e.index(k, F, o), w)
 
-        e.loop(F, lambda i: e.loop(F, lambda j: cell(i, j)))
-    _copy_from_tm(e, ins.out)
+        e.chunks(F, None, chunk)
+
+    e.reduce(F, None, lambda k, _: line(k))  # output lines: a loop beyond `unroll`
+    if not direct:
+        _copy_from_tm(e, ins.out)
 
 
 def _r_vmean(e: Emitter, ins: Instruction) -> None:
-    total = _sum(e, f"%V{ins.in1}", e.F, False)
+    total = _vsum(e, f"%V{ins.in1}", e.F, False)
     e.s_store(ins.out, e.op(f"fdiv double {total}, {fconst(float(e.F))}"))
 
 
 def _r_mmean(e: Emitter, ins: Instruction) -> None:
-    total = _mat_fold(e, ZERO, _plain_add(e, f"%M{ins.in1}"))
+    src = f"%M{ins.in1}"
+    if e.col_major:
+        total = _mat_fold(e, ZERO, _plain_add(e, src))
+    else:
+        total = _vsum(e, src, e.F * e.F, False)
     e.s_store(ins.out, e.op(f"fdiv double {total}, {fconst(float(e.F * e.F))}"))
 
 
-def _r_row_mean(e: Emitter, ins: Instruction) -> None:
-    src, F = f"%M{ins.in1}", e.F
-
-    def row(i):
-        total = _sum(e, src, F, False, lambda j: e.mat(i, j))
-        e.store(e.op(f"fdiv double {total}, {fconst(float(F))}"), f"%V{ins.out}", i)
-
-    e.loop(F, row)
-
-
-def _r_row_std(e: Emitter, ins: Instruction) -> None:
-    src, F = f"%M{ins.in1}", e.F
-
-    def row(i):
-        e.store(_one_pass_std(e, src, F, lambda j: e.mat(i, j)), f"%V{ins.out}", i)
-
-    e.loop(F, row)
-
-
 def _r_vstd(e: Emitter, ins: Instruction) -> None:
-    e.s_store(ins.out, _one_pass_std(e, f"%V{ins.in1}", e.F))
+    e.s_store(ins.out, _vstd(e, f"%V{ins.in1}", e.F))
 
 
 def _r_mstd(e: Emitter, ins: Instruction) -> None:
-    total, squares = _mat_fold(e, (ZERO, ZERO), _std_step(e, f"%M{ins.in1}"))
-    e.s_store(ins.out, _finish_std(e, total, squares, e.F * e.F))
+    src, FF = f"%M{ins.in1}", e.F * e.F
+    if e.col_major:
+        total, squares = _mat_fold(e, (ZERO, ZERO), _std_step(e, src))
+        e.s_store(ins.out, _finish_std(e, total, squares, FF))
+    else:
+        e.s_store(ins.out, _vstd(e, src, FF))
 
 
 def _r_const_scalar(e: Emitter, ins: Instruction) -> None:
@@ -425,23 +537,32 @@ def _random(kind: str, dist: str) -> Callable:
     def render(e: Emitter, ins: Instruction) -> None:
         lo, hi = fconst(ins.f0), fconst(ins.f1)
         constant = dist == "uniform" and uses_uniform_constant(int(ins.op), ins.f0, ins.f1)
+        if constant:  # no draws: fill with lo
+            n = _size(e, kind) if kind != "s" else 1
+            if kind == "s":
+                e.s_store(ins.out, lo)
+            else:
+                base = f"{BASE[kind]}{ins.out}"
+                e.chunks(n, None, lambda o, w, _: e.vstore(e.vconst(ins.f0, w), base, o, w))
+            return
 
         def value() -> str:
-            if constant:
-                return lo
             return e.op(f"call double @amlz_rng_{dist}(ptr %RNG, double {lo}, double {hi})")
 
         if kind == "s":
             e.s_store(ins.out, value())
             return
-        # A draw inlines ~20 instructions and two libm calls: keep draws in real loops.
-        unroll, e.unroll = e.unroll, (e.unroll if constant else 1)
+        # A draw inlines ~20 instructions and two libm calls: keep draws in real loops. They
+        # fill the scratch, copied out in whole chunks, so that the destination is only ever
+        # addressed at constant offsets (which lets SROA keep it in registers).
+        unroll, e.unroll = e.unroll, 1
         if kind == "v":
-            e.loop(e.F, lambda i: e.store(value(), f"%V{ins.out}", i))
+            e.loop(e.F, lambda i: e.store(value(), "%TV", i))
         else:  # row-major draw order whatever the layout
-            dst = f"%M{ins.out}"
-            e.loop(e.F, lambda i: e.loop(e.F, lambda j: e.store(value(), dst, e.mat(i, j))))
+            e.loop(e.F, lambda i: e.loop(e.F, lambda j: e.store(value(), "%TM", e.mat(i, j))))
         e.unroll = unroll
+        scratch, dst = ("%TV", f"%V{ins.out}") if kind == "v" else ("%TM", f"%M{ins.out}")
+        e.chunks(_size(e, kind), None, lambda o, w, _: e.vstore(e.vload(scratch, o, w), dst, o, w))
 
     return render
 
