@@ -210,10 +210,14 @@ def _machine(
     site and no calls per component keep it fast.
     """
     FF = F * F
+    # Memory offsets are unsigned: indexing then needs no negative-index wraparound.
+    UF = uint64(F)
+    UFF = uint64(FF)
+    uS = uint64(nS)
     N = train_x.shape[0]
     T = trace.shape[0]
-    tv = scratch
-    tm = scratch + F
+    tv = uint64(scratch)
+    tm = uint64(scratch + F)
     counts[0] = 0
     counts[1] = 0
     counts[2] = 0
@@ -224,279 +228,276 @@ def _machine(
     n_valid = min(n_valid, valid_x.shape[0])
     # Scheduler state. phase: 0 Setup, 1 training Predict, 2 Learn, 3 validation Predict.
     phase = 0
-    pc = nb[0]
-    end = nb[1]
+    pc = uint64(nb[0])
+    end = uint64(nb[1])
     remaining = total
     n = min(N, remaining)  # training steps in this epoch
     epoch = 0
     k = 0  # training step within the epoch
     vk = 0  # validation example
     training = True
-    idx = 0
+    idx = uint64(0)
     loss = 0.0
     written = 0
     steps = 0
     while True:
         if pc < end:
-            op = dc[pc, 0]
-            a = dc[pc, 1]
-            b = dc[pc, 2]
-            c = dc[pc, 3]
-            pc += 1
-            if op < 28:
-                if op == 1:
-                    mem[c] = mem[a] + mem[b]
-                elif op == 2:
-                    mem[c] = mem[a] - mem[b]
-                elif op == 3:
-                    mem[c] = mem[a] * mem[b]
-                elif op == 4:
-                    mem[c] = mem[a] / mem[b]
-                elif op == 5:
-                    mem[c] = abs(mem[a])
-                elif op == 6:
-                    mem[c] = 1.0 / mem[a]
-                elif op == 7:
-                    mem[c] = math.sin(mem[a])
-                elif op == 8:
-                    mem[c] = math.cos(mem[a])
-                elif op == 9:
-                    mem[c] = math.tan(mem[a])
-                elif op == 10:
-                    mem[c] = math.asin(mem[a])
-                elif op == 11:
-                    mem[c] = math.acos(mem[a])
-                elif op == 12:
-                    mem[c] = math.atan(mem[a])
-                elif op == 13:
-                    mem[c] = math.exp(mem[a])
-                elif op == 14:
-                    mem[c] = math.log(mem[a])
-                elif op == 15:
-                    mem[c] = 1.0 if mem[a] >= 0.0 else 0.0
-                elif op == 16:
-                    for i in range(F):
-                        mem[c + i] = 1.0 if mem[a + i] > 0.0 else 0.0
-                elif op == 17:
-                    for i in range(FF):
-                        mem[c + i] = 1.0 if mem[a + i] > 0.0 else 0.0
-                elif op == 18:
-                    s = mem[a]
-                    for i in range(F):
-                        mem[c + i] = s * mem[b + i]
-                elif op == 19:
-                    s = mem[a]
-                    for i in range(F):
-                        mem[c + i] = s
-                elif op == 20:
-                    for i in range(F):
-                        mem[c + i] = 1.0 / mem[a + i]
-                elif op == 21:
+            row = pc
+            op = dc[row, 0]
+            a = uint64(dc[row, 1])
+            b = uint64(dc[row, 2])
+            c = uint64(dc[row, 3])
+            pc += uint64(1)
+            if op == 1:
+                mem[c] = mem[a] + mem[b]
+            elif op == 2:
+                mem[c] = mem[a] - mem[b]
+            elif op == 3:
+                mem[c] = mem[a] * mem[b]
+            elif op == 4:
+                mem[c] = mem[a] / mem[b]
+            elif op == 5:
+                mem[c] = abs(mem[a])
+            elif op == 6:
+                mem[c] = 1.0 / mem[a]
+            elif op == 7:
+                mem[c] = math.sin(mem[a])
+            elif op == 8:
+                mem[c] = math.cos(mem[a])
+            elif op == 9:
+                mem[c] = math.tan(mem[a])
+            elif op == 10:
+                mem[c] = math.asin(mem[a])
+            elif op == 11:
+                mem[c] = math.acos(mem[a])
+            elif op == 12:
+                mem[c] = math.atan(mem[a])
+            elif op == 13:
+                mem[c] = math.exp(mem[a])
+            elif op == 14:
+                mem[c] = math.log(mem[a])
+            elif op == 15:
+                mem[c] = 1.0 if mem[a] >= 0.0 else 0.0
+            elif op == 16:
+                for i in range(UF):
+                    mem[c + i] = 1.0 if mem[a + i] > 0.0 else 0.0
+            elif op == 17:
+                for i in range(UFF):
+                    mem[c + i] = 1.0 if mem[a + i] > 0.0 else 0.0
+            elif op == 18:
+                s = mem[a]
+                for i in range(UF):
+                    mem[c + i] = s * mem[b + i]
+            elif op == 19:
+                s = mem[a]
+                for i in range(UF):
+                    mem[c + i] = s
+            elif op == 20:
+                for i in range(UF):
+                    mem[c + i] = 1.0 / mem[a + i]
+            elif op == 21:
+                acc = 0.0
+                for i in range(UF):
+                    acc += mem[a + i] * mem[a + i]
+                mem[c] = math.sqrt(acc)
+            elif op == 22:
+                for i in range(UF):
+                    mem[c + i] = abs(mem[a + i])
+            elif op == 23:
+                for i in range(UF):
+                    mem[c + i] = mem[a + i] + mem[b + i]
+            elif op == 24:
+                for i in range(UF):
+                    mem[c + i] = mem[a + i] - mem[b + i]
+            elif op == 25:
+                for i in range(UF):
+                    mem[c + i] = mem[a + i] * mem[b + i]
+            elif op == 26:
+                for i in range(UF):
+                    mem[c + i] = mem[a + i] / mem[b + i]
+            elif op == 27:
+                acc = 0.0
+                for i in range(UF):
+                    acc += mem[a + i] * mem[b + i]
+                mem[c] = acc
+            elif op == 28:
+                for i in range(UF):
+                    s = mem[a + i]
+                    for j in range(UF):
+                        mem[c + i * UF + j] = s * mem[b + j]
+            elif op == 29:
+                s = mem[a]
+                for i in range(UFF):
+                    mem[c + i] = s * mem[b + i]
+            elif op == 30:
+                for i in range(UFF):
+                    mem[c + i] = 1.0 / mem[a + i]
+            elif op == 31:
+                for i in range(UF):
                     acc = 0.0
-                    for i in range(F):
-                        acc += mem[a + i] * mem[a + i]
-                    mem[c] = math.sqrt(acc)
-                elif op == 22:
-                    for i in range(F):
-                        mem[c + i] = abs(mem[a + i])
-                elif op == 23:
-                    for i in range(F):
-                        mem[c + i] = mem[a + i] + mem[b + i]
-                elif op == 24:
-                    for i in range(F):
-                        mem[c + i] = mem[a + i] - mem[b + i]
-                elif op == 25:
-                    for i in range(F):
-                        mem[c + i] = mem[a + i] * mem[b + i]
-                elif op == 26:
-                    for i in range(F):
-                        mem[c + i] = mem[a + i] / mem[b + i]
-                elif op == 27:
+                    for j in range(UF):
+                        acc += mem[a + i * UF + j] * mem[b + j]
+                    mem[tv + i] = acc
+                for i in range(UF):
+                    mem[c + i] = mem[tv + i]
+            elif op == 32:
+                for i in range(UF):
+                    s = mem[a + i]
+                    for j in range(UF):
+                        mem[c + i * UF + j] = s
+            elif op == 33:
+                for i in range(UF):
+                    for j in range(UF):
+                        mem[c + i * UF + j] = mem[a + j]
+            elif op == 34:
+                acc = 0.0
+                for i in range(UFF):
+                    acc += mem[a + i] * mem[a + i]
+                mem[c] = math.sqrt(acc)
+            elif op == 35:
+                for j in range(UF):
                     acc = 0.0
-                    for i in range(F):
-                        acc += mem[a + i] * mem[b + i]
-                    mem[c] = acc
-            elif op < 44:
-                if op == 28:
-                    for i in range(F):
-                        s = mem[a + i]
-                        for j in range(F):
-                            mem[c + i * F + j] = s * mem[b + j]
-                elif op == 29:
-                    s = mem[a]
-                    for i in range(FF):
-                        mem[c + i] = s * mem[b + i]
-                elif op == 30:
-                    for i in range(FF):
-                        mem[c + i] = 1.0 / mem[a + i]
-                elif op == 31:
-                    for i in range(F):
-                        acc = 0.0
-                        for j in range(F):
-                            acc += mem[a + i * F + j] * mem[b + j]
-                        mem[tv + i] = acc
-                    for i in range(F):
-                        mem[c + i] = mem[tv + i]
-                elif op == 32:
-                    for i in range(F):
-                        s = mem[a + i]
-                        for j in range(F):
-                            mem[c + i * F + j] = s
-                elif op == 33:
-                    for i in range(F):
-                        for j in range(F):
-                            mem[c + i * F + j] = mem[a + j]
-                elif op == 34:
+                    for i in range(UF):
+                        acc += mem[a + i * UF + j] * mem[a + i * UF + j]
+                    mem[c + j] = math.sqrt(acc)
+            elif op == 36:
+                for i in range(UF):
                     acc = 0.0
-                    for i in range(FF):
-                        acc += mem[a + i] * mem[a + i]
-                    mem[c] = math.sqrt(acc)
-                elif op == 35:
-                    for j in range(F):
+                    for j in range(UF):
+                        acc += mem[a + i * UF + j] * mem[a + i * UF + j]
+                    mem[c + i] = math.sqrt(acc)
+            elif op == 37:
+                for i in range(UF):
+                    for j in range(UF):
+                        mem[tm + i * UF + j] = mem[a + j * UF + i]
+                for i in range(UFF):
+                    mem[c + i] = mem[tm + i]
+            elif op == 38:
+                for i in range(UFF):
+                    mem[c + i] = abs(mem[a + i])
+            elif op == 39:
+                for i in range(UFF):
+                    mem[c + i] = mem[a + i] + mem[b + i]
+            elif op == 40:
+                for i in range(UFF):
+                    mem[c + i] = mem[a + i] - mem[b + i]
+            elif op == 41:
+                for i in range(UFF):
+                    mem[c + i] = mem[a + i] * mem[b + i]
+            elif op == 42:
+                for i in range(UFF):
+                    mem[c + i] = mem[a + i] / mem[b + i]
+            elif op == 43:
+                for i in range(UF):
+                    for j in range(UF):
                         acc = 0.0
-                        for i in range(F):
-                            acc += mem[a + i * F + j] * mem[a + i * F + j]
-                        mem[c + j] = math.sqrt(acc)
-                elif op == 36:
-                    for i in range(F):
-                        acc = 0.0
-                        for j in range(F):
-                            acc += mem[a + i * F + j] * mem[a + i * F + j]
-                        mem[c + i] = math.sqrt(acc)
-                elif op == 37:
-                    for i in range(F):
-                        for j in range(F):
-                            mem[tm + i * F + j] = mem[a + j * F + i]
-                    for i in range(FF):
-                        mem[c + i] = mem[tm + i]
-                elif op == 38:
-                    for i in range(FF):
-                        mem[c + i] = abs(mem[a + i])
-                elif op == 39:
-                    for i in range(FF):
-                        mem[c + i] = mem[a + i] + mem[b + i]
-                elif op == 40:
-                    for i in range(FF):
-                        mem[c + i] = mem[a + i] - mem[b + i]
-                elif op == 41:
-                    for i in range(FF):
-                        mem[c + i] = mem[a + i] * mem[b + i]
-                elif op == 42:
-                    for i in range(FF):
-                        mem[c + i] = mem[a + i] / mem[b + i]
-                elif op == 43:
-                    for i in range(F):
-                        for j in range(F):
-                            acc = 0.0
-                            for q in range(F):
-                                acc += mem[a + i * F + q] * mem[b + q * F + j]
-                            mem[tm + i * F + j] = acc
-                    for i in range(FF):
-                        mem[c + i] = mem[tm + i]
-            elif op < 56:
-                if op == 44:
-                    x = mem[a]
-                    y = mem[b]
-                    mem[c] = y if y < x else x
-                elif op == 45:
-                    for i in range(F):
-                        x = mem[a + i]
-                        y = mem[b + i]
-                        mem[c + i] = x if x < y else y
-                elif op == 46:
-                    for i in range(FF):
-                        x = mem[a + i]
-                        y = mem[b + i]
-                        mem[c + i] = x if x < y else y
-                elif op == 47:
-                    x = mem[a]
-                    y = mem[b]
-                    mem[c] = y if x < y else x
-                elif op == 48:
-                    for i in range(F):
-                        x = mem[a + i]
-                        y = mem[b + i]
-                        mem[c + i] = x if x > y else y
-                elif op == 49:
-                    for i in range(FF):
-                        x = mem[a + i]
-                        y = mem[b + i]
-                        mem[c + i] = x if x > y else y
-                elif op == 50:
+                        for q in range(UF):
+                            acc += mem[a + i * UF + q] * mem[b + q * UF + j]
+                        mem[tm + i * UF + j] = acc
+                for i in range(UFF):
+                    mem[c + i] = mem[tm + i]
+            elif op == 44:
+                x = mem[a]
+                y = mem[b]
+                mem[c] = y if y < x else x
+            elif op == 45:
+                for i in range(UF):
+                    x = mem[a + i]
+                    y = mem[b + i]
+                    mem[c + i] = x if x < y else y
+            elif op == 46:
+                for i in range(UFF):
+                    x = mem[a + i]
+                    y = mem[b + i]
+                    mem[c + i] = x if x < y else y
+            elif op == 47:
+                x = mem[a]
+                y = mem[b]
+                mem[c] = y if x < y else x
+            elif op == 48:
+                for i in range(UF):
+                    x = mem[a + i]
+                    y = mem[b + i]
+                    mem[c + i] = x if x > y else y
+            elif op == 49:
+                for i in range(UFF):
+                    x = mem[a + i]
+                    y = mem[b + i]
+                    mem[c + i] = x if x > y else y
+            elif op == 50:
+                acc = 0.0
+                for i in range(UF):
+                    acc += mem[a + i]
+                mem[c] = acc / F
+            elif op == 51:
+                acc = 0.0
+                for i in range(UFF):
+                    acc += mem[a + i]
+                mem[c] = acc / FF
+            elif op == 52:
+                for i in range(UF):
                     acc = 0.0
-                    for i in range(F):
-                        acc += mem[a + i]
-                    mem[c] = acc / F
-                elif op == 51:
-                    acc = 0.0
-                    for i in range(FF):
-                        acc += mem[a + i]
-                    mem[c] = acc / FF
-                elif op == 52:
-                    for i in range(F):
-                        acc = 0.0
-                        for j in range(F):
-                            acc += mem[a + i * F + j]
-                        mem[c + i] = acc / F
-                elif op == 53:
-                    for i in range(F):
-                        acc = 0.0
-                        sq = 0.0
-                        for j in range(F):
-                            x = mem[a + i * F + j]
-                            acc += x
-                            sq += x * x
-                        mean = acc / F
-                        mem[c + i] = math.sqrt(sq / F - mean * mean)
-                elif op == 54:
+                    for j in range(UF):
+                        acc += mem[a + i * UF + j]
+                    mem[c + i] = acc / F
+            elif op == 53:
+                for i in range(UF):
                     acc = 0.0
                     sq = 0.0
-                    for i in range(F):
-                        x = mem[a + i]
+                    for j in range(UF):
+                        x = mem[a + i * UF + j]
                         acc += x
                         sq += x * x
                     mean = acc / F
-                    mem[c] = math.sqrt(sq / F - mean * mean)
-                elif op == 55:
-                    acc = 0.0
-                    sq = 0.0
-                    for i in range(FF):
-                        x = mem[a + i]
-                        acc += x
-                        sq += x * x
-                    mean = acc / FF
-                    mem[c] = math.sqrt(sq / FF - mean * mean)
-            else:
-                if op == 56:
-                    mem[c] = dd[pc - 1, 0]
-                elif op == 57:
-                    mem[c] = dd[pc - 1, 2]  # c includes the element index
-                elif op == 58:
-                    mem[c] = dd[pc - 1, 3]
-                elif op == 59:
-                    mem[c] = nb_uniform(rng, dd[pc - 1, 1], dd[pc - 1, 2])
-                elif op == 60:
-                    lo_ = dd[pc - 1, 1]
-                    hi_ = dd[pc - 1, 2]
-                    for i in range(F):
-                        mem[c + i] = nb_uniform(rng, lo_, hi_)
-                elif op == 61:
-                    lo_ = dd[pc - 1, 1]
-                    hi_ = dd[pc - 1, 2]
-                    for i in range(FF):
-                        mem[c + i] = nb_uniform(rng, lo_, hi_)
-                elif op == 62:
-                    mem[c] = nb_gaussian(rng, dd[pc - 1, 1], dd[pc - 1, 2])
-                elif op == 63:
-                    mu = dd[pc - 1, 1]
-                    sigma = dd[pc - 1, 2]
-                    for i in range(F):
-                        mem[c + i] = nb_gaussian(rng, mu, sigma)
-                elif op == 64:
-                    mu = dd[pc - 1, 1]
-                    sigma = dd[pc - 1, 2]
-                    for i in range(FF):
-                        mem[c + i] = nb_gaussian(rng, mu, sigma)
+                    mem[c + i] = math.sqrt(sq / F - mean * mean)
+            elif op == 54:
+                acc = 0.0
+                sq = 0.0
+                for i in range(UF):
+                    x = mem[a + i]
+                    acc += x
+                    sq += x * x
+                mean = acc / F
+                mem[c] = math.sqrt(sq / F - mean * mean)
+            elif op == 55:
+                acc = 0.0
+                sq = 0.0
+                for i in range(UFF):
+                    x = mem[a + i]
+                    acc += x
+                    sq += x * x
+                mean = acc / FF
+                mem[c] = math.sqrt(sq / FF - mean * mean)
+            elif op == 56:
+                mem[c] = dd[row, 0]
+            elif op == 57:
+                mem[c] = dd[row, 2]  # c includes the element index
+            elif op == 58:
+                mem[c] = dd[row, 3]
+            elif op == 59:
+                mem[c] = nb_uniform(rng, dd[row, 1], dd[row, 2])
+            elif op == 60:
+                lo_ = dd[row, 1]
+                hi_ = dd[row, 2]
+                for i in range(UF):
+                    mem[c + i] = nb_uniform(rng, lo_, hi_)
+            elif op == 61:
+                lo_ = dd[row, 1]
+                hi_ = dd[row, 2]
+                for i in range(UFF):
+                    mem[c + i] = nb_uniform(rng, lo_, hi_)
+            elif op == 62:
+                mem[c] = nb_gaussian(rng, dd[row, 1], dd[row, 2])
+            elif op == 63:
+                mu = dd[row, 1]
+                sigma = dd[row, 2]
+                for i in range(UF):
+                    mem[c + i] = nb_gaussian(rng, mu, sigma)
+            elif op == 64:
+                mu = dd[row, 1]
+                sigma = dd[row, 2]
+                for i in range(UFF):
+                    mem[c + i] = nb_gaussian(rng, mu, sigma)
             continue
         # A component finished: bookkeeping for it, then schedule the next one.
         if phase == 1:
@@ -509,12 +510,12 @@ def _machine(
             y = train_y[idx]
             if not abs(y - s1) <= max_abs_error:
                 break  # early stop: the epochs validated so far are kept
-            for i in range(F):
-                mem[nS + i] = train_x[idx, i]
+            for i in range(UF):
+                mem[uS + i] = train_x[idx, i]
             mem[0] = y
             phase = 2
-            pc = nb[2]
-            end = nb[3]
+            pc = uint64(nb[2])
+            end = uint64(nb[3])
             continue
         if phase == 0:
             if setup_only:
@@ -543,10 +544,10 @@ def _machine(
         while True:
             if training:
                 if k < n:
-                    idx = orders[epoch, k]
+                    idx = uint64(orders[epoch, k])
                     steps += 1
-                    for i in range(F):
-                        mem[nS + i] = train_x[idx, i]
+                    for i in range(UF):
+                        mem[uS + i] = train_x[idx, i]
                     mem[0] = 0.0
                     phase = 1
                     break
@@ -555,8 +556,8 @@ def _machine(
                 loss = 0.0
                 vk = 0
             if vk < n_valid:
-                for i in range(F):
-                    mem[nS + i] = valid_x[vk, i]
+                for i in range(UF):
+                    mem[uS + i] = valid_x[vk, i]
                 mem[0] = 0.0
                 phase = 3
                 break
@@ -570,8 +571,8 @@ def _machine(
             training = True
         if done:
             break
-        pc = nb[1]
-        end = nb[2]
+        pc = uint64(nb[1])
+        end = uint64(nb[2])
     counts[0] = epoch
     counts[1] = written
     counts[2] = steps
