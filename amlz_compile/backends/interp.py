@@ -42,6 +42,8 @@ _JIT = {"cache": True, "error_model": "numpy", "nogil": True}
 # The evaluation loop allocates nothing, so it runs without reference counting: no atomic
 # increments per call for every array argument.
 _JIT_NO_NRT = {**_JIT, "_nrt": False}
+# Numba-IR inlining into the caller: no call boundary (no reference counting of the buffers).
+_INLINE = {**_JIT, "inline": "always"}
 
 
 def _kind_table() -> np.ndarray:
@@ -631,6 +633,59 @@ def _decode_buffers(n_rows, n_locations):
     return keep, live, entry_p, out_p, dc, dd, nb
 
 
+# -- the decoded-program entry (what the search's compiled loop calls) --------------------------
+# `run_task` decodes the program and allocates its memory on every call. A caller that runs one
+# program on many tasks (the search kernel) decodes it once into preallocated buffers with
+# `decode_into`, then calls `run_decoded` per task. Both inline into compiled callers.
+
+
+def machine_buffers(rows: int, n_scalars: int, n_vectors: int, n_matrices: int, F: int) -> tuple:
+    """Buffers for `decode_into` / `run_decoded`: programs of up to `rows` instructions on
+    memory n_scalars / n_vectors / n_matrices of feature size F (a tuple of arrays; opaque)."""
+    n_loc = n_scalars + n_vectors + n_matrices
+    return (
+        np.zeros(max(rows, 1), dtype=np.bool_),  # 0 keep
+        np.zeros(n_loc, dtype=np.bool_),  # 1 live
+        np.zeros(n_loc, dtype=np.bool_),  # 2 entry_p
+        np.zeros(n_loc, dtype=np.bool_),  # 3 out_p
+        np.zeros((max(rows, 1), 4), dtype=np.int64),  # 4 decoded rows
+        np.zeros((max(rows, 1), 4)),  # 5 decoded data
+        np.zeros(4, dtype=np.int64),  # 6 decoded component bounds
+        np.zeros(_memory_size(n_scalars, n_vectors, n_matrices, F)),  # 7 flat memory
+        np.zeros(1, dtype=np.uint64),  # 8 generator state
+    )
+
+
+@njit(**_INLINE)
+def decode_into(bufs, code, data, bounds, nS, nV, nM, F, prune):
+    """Decode a program (code int32[n, 4], data float64[n, 4], bounds int64[4]) into `bufs`
+    (from `machine_buffers` with the same memory and at least n rows); returns the number of
+    decoded rows. With `prune`, instructions that cannot reach a prediction are dropped."""
+    return _decode(
+        code, data, bounds, nS, nV, nM, F, prune, bufs[0], bufs[1], bufs[2], bufs[3], bufs[4],
+        bufs[5], bufs[6],
+    )  # fmt: skip
+
+
+@njit(**_INLINE)
+def run_decoded(
+    bufs, nS, nV, nM, F, train_x, train_y, orders, n_train_steps, valid_x, valid_y, n_valid,
+    is_accuracy, max_abs_error, rng_seed, epoch_loss, trace, counts,
+):  # fmt: skip
+    """Run the program last decoded into `bufs` on one task: the task-kernel contract of
+    `backends/__init__.py` from train_x on (zeroed memory, generator seeded with rng_seed), with
+    the final memory left in the buffers instead of copied out."""
+    rng = bufs[8]
+    rng[0] = uint64(rng_seed)
+    total = min(np.int64(n_train_steps), np.int64(orders.shape[0] * train_x.shape[0]))
+    _run_machine(
+        bufs[4], bufs[5], bufs[6], bufs[7], np.int64(nS), np.int64(F),
+        np.int64(nS + nV * F + nM * F * F), train_x, train_y, orders, total, valid_x, valid_y,
+        np.int64(n_valid), bool(is_accuracy), float(max_abs_error), rng, epoch_loss, trace, counts,
+        False,
+    )  # fmt: skip
+
+
 @njit(**_JIT)
 def _copy_in(mem, scalars, vectors, matrices):
     nS = scalars.shape[0]
@@ -887,6 +942,8 @@ class BatchRun:
 def _as_u64(values) -> np.ndarray:
     """Seeds (ints of any size, numpy integers) as uint64, taken modulo 2**64."""
     arr = np.asarray(values)
+    if arr.dtype == np.uint64:
+        return arr
     if arr.dtype.kind in "iu":
         return arr.astype(np.uint64)
     return np.vectorize(lambda s: int(s) & MASK64, otypes=[np.uint64])(arr)
@@ -897,6 +954,10 @@ def _as_pt(values, P: int, T: int, dtype, default) -> np.ndarray:
     if values is None:
         values = default
     arr = np.asarray(values)
+    if arr.shape == (P, T) and arr.dtype == dtype and arr.flags.c_contiguous:
+        return arr  # the common case, without broadcast_to's cost (read only by the kernel)
+    if arr.ndim == 0:
+        return np.full((P, T), arr, dtype=dtype)
     return np.ascontiguousarray(np.broadcast_to(arr, (P, T)), dtype=dtype)
 
 

@@ -39,13 +39,10 @@ ws = workspace (`workspace()` below).
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 from numba import njit, uint64
 
-from ..backends import interp as _interp
-from ..backends.interp import run_task
+from ..backends.interp import decode_into, machine_buffers, run_decoded
 from ..fitness import task_fitness
 from .budget import budget_train_examples, program_costs
 from .draws import below, draw_seed
@@ -111,7 +108,7 @@ def workspace(rows: int, span: int, n_tasks: int, F: int, n_scalars: int, n_vect
         np.zeros((rows, 3), dtype=np.uint64),  # 21 per-row liveness bits (test, kill, gen)
         np.zeros((3, span), dtype=np.int64),  # 22 address renaming (structure_key)
         np.zeros(3, dtype=np.int64),  # 23 next canonical address per kind
-        fast_buffers(rows, n_scalars, n_vectors, max(n_matrices, 1), F),  # 24 interpreter path
+        machine_buffers(rows, n_scalars, n_vectors, max(n_matrices, 1), F),  # 24 interpreter
     )
 
 
@@ -386,82 +383,21 @@ def structure_key(lc, ld, lb, ntrain, n_tasks, with_budget, ren, nxt):
 
 # -- the interpreter entry -----------------------------------------------------------------------
 # The contract's `run_task` decodes the program and allocates its buffers on every call (about a
-# microsecond, ~7 calls per individual). When the interpreter exposes its decode and machine
-# steps with the expected signatures, the search decodes each live program once and runs the
-# machine per task on preallocated memory; otherwise it falls back to `run_task`.
-
-_DECODE_ARGS = ["code", "data", "bounds", "nS", "nV", "nM", "F", "prune", "keep", "live",
-                "entry_p", "out_p", "dc", "dd", "nb"]  # fmt: skip
-_MACHINE_ARGS = ["dc", "dd", "nb", "mem", "nS", "F", "scratch", "train_x", "train_y", "orders",
-                 "total", "valid_x", "valid_y", "n_valid", "is_accuracy", "max_abs_error", "rng",
-                 "epoch_loss", "trace", "counts", "setup_only"]  # fmt: skip
+# microsecond, ~7 calls per individual). The search decodes each live program once with the
+# interpreter's `decode_into` and runs it per task on preallocated buffers with `run_decoded`.
 
 
-def _params(name: str) -> list[str] | None:
-    fn = getattr(_interp, name, None)
-    fn = getattr(fn, "py_func", None)
-    return None if fn is None else list(inspect.signature(fn).parameters)
+@njit(**_INLINE)
+def _prepare_live(ws, n_s, n_v, n_m, F):
+    """Decode the live program in ws once for all tasks (it is already dead-code free)."""
+    decode_into(ws[24], ws[12], ws[13], ws[14], n_s, n_v, n_m, F, False)
 
 
-FAST_INTERP = (
-    _params("_decode") == _DECODE_ARGS
-    and _params("_run_machine") == _MACHINE_ARGS
-    and hasattr(_interp, "_memory_size")
-)
-
-
-def fast_buffers(rows: int, n_scalars: int, n_vectors: int, n_matrices: int, F: int) -> tuple:
-    """Decode buffers and flat memory for the fast interpreter path."""
-    n_loc = n_scalars + n_vectors + n_matrices
-    mem = n_scalars + n_vectors * F + n_matrices * F * F + F + F * F
-    return (
-        np.zeros(max(rows, 1), dtype=np.bool_),  # keep
-        np.zeros(n_loc, dtype=np.bool_),  # live
-        np.zeros(n_loc, dtype=np.bool_),  # entry_p
-        np.zeros(n_loc, dtype=np.bool_),  # out_p
-        np.zeros((max(rows, 1), 4), dtype=np.int64),  # decoded code
-        np.zeros((max(rows, 1), 4)),  # decoded data
-        np.zeros(4, dtype=np.int64),  # decoded bounds
-        np.zeros(mem),  # flat memory
-        np.zeros(1, dtype=np.uint64),  # generator
-    )
-
-
-if FAST_INTERP:
-    _decode = _interp._decode
-    _run_machine = _interp._run_machine
-
-    @njit(**_INLINE)
-    def _prepare_live(ws, n_s, n_v, n_m, F):
-        """Decode the live program in ws once for all tasks."""
-        fb = ws[24]
-        _decode(ws[12], ws[13], ws[14], n_s, n_v, n_m, F, False, fb[0], fb[1], fb[2], fb[3],
-                fb[4], fb[5], fb[6])  # fmt: skip
-
-    @njit(**_INLINE)
-    def _run_live(ws, n_s, n_v, n_m, F, tx, ty, od, steps, vx, vy, n_valid, is_acc, mae, seed,
-                  tr, epoch_loss, counts):  # fmt: skip
-        fb = ws[24]
-        rng = fb[8]
-        rng[0] = seed
-        total = min(np.int64(steps), np.int64(od.shape[0] * tx.shape[0]))
-        scratch = np.int64(n_s + n_v * F + n_m * F * F)
-        _run_machine(fb[4], fb[5], fb[6], fb[7], np.int64(n_s), np.int64(F), scratch, tx, ty, od,
-                     total, vx, vy, np.int64(n_valid), is_acc, mae, rng, epoch_loss, tr, counts,
-                     False)  # fmt: skip
-
-else:
-
-    @njit(**_INLINE)
-    def _prepare_live(ws, n_s, n_v, n_m, F):
-        pass
-
-    @njit(**_INLINE)
-    def _run_live(ws, n_s, n_v, n_m, F, tx, ty, od, steps, vx, vy, n_valid, is_acc, mae, seed,
-                  tr, epoch_loss, counts):  # fmt: skip
-        n_live = ws[14][3]
-        run_task(ws[12][:n_live], ws[13][:n_live], ws[14], ws[0], ws[1], ws[2], tx, ty, od,
-                 steps, vx, vy, n_valid, is_acc, mae, seed, epoch_loss, tr, counts)  # fmt: skip
+@njit(**_INLINE)
+def _run_live(ws, n_s, n_v, n_m, F, tx, ty, od, steps, vx, vy, n_valid, is_acc, mae, seed,
+              tr, epoch_loss, counts):  # fmt: skip
+    run_decoded(ws[24], n_s, n_v, n_m, F, tx, ty, od, steps, vx, vy, n_valid, is_acc, mae, seed,
+                epoch_loss, tr, counts)  # fmt: skip
 
 
 # -- evaluation -------------------------------------------------------------------------------
