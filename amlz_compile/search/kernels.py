@@ -78,6 +78,11 @@ _PARTIAL.flags.writeable = False
 _JIT = {"cache": True, "error_model": "numpy"}
 # Numba-IR inlining: no call boundary, so no reference counting of the many arrays passed.
 _INLINE = {"cache": True, "error_model": "numpy", "inline": "always"}
+# The evaluation of a child allocates nothing: it is compiled without reference counting (every
+# read of an array from the workspace tuples and every slice would otherwise cost two atomic
+# operations, which measured about a quarter of the search's compiled time).
+_NO_NRT = {"cache": True, "error_model": "numpy", "_nrt": False}
+_NO_NRT_INLINE = {**_NO_NRT, "inline": "always"}
 
 
 def workspace(rows: int, span: int, n_tasks: int, F: int, n_scalars: int, n_vectors: int,
@@ -384,7 +389,8 @@ def structure_key(lc, ld, lb, ntrain, n_tasks, with_budget, ren, nxt):
 # -- the interpreter entry -----------------------------------------------------------------------
 # The contract's `run_task` decodes the program and allocates its buffers on every call (about a
 # microsecond, ~7 calls per individual). The search decodes each live program once with the
-# interpreter's `decode_into` and runs it per task on preallocated buffers with `run_decoded`.
+# interpreter's `decode_into` and runs it per task on preallocated buffers with `run_decoded`
+# (in `_run_on_task` below).
 
 
 @njit(**_INLINE)
@@ -393,30 +399,16 @@ def _prepare_live(ws, n_s, n_v, n_m, F):
     decode_into(ws[24], ws[12], ws[13], ws[14], n_s, n_v, n_m, F, False)
 
 
-@njit(**_INLINE)
-def _run_live(ws, n_s, n_v, n_m, F, tx, ty, od, steps, vx, vy, n_valid, is_acc, mae, seed,
-              tr, epoch_loss, counts):  # fmt: skip
-    run_decoded(ws[24], n_s, n_v, n_m, F, tx, ty, od, steps, vx, vy, n_valid, is_acc, mae, seed,
-                epoch_loss, tr, counts)  # fmt: skip
-
-
 # -- evaluation -------------------------------------------------------------------------------
 
 
-@njit(**_INLINE)
-def _task_fitness(t, ip, fp, tk, fc, st, ws):
-    """Fitness of the live program in ws on task t (FEC first when enabled).
-
-    One call site of the interpreter (fingerprint and full run share it) keeps the compiled
-    code small: numba inlines the interpreter at every call site.
-    """
+@njit(**_NO_NRT_INLINE)
+def _run_on_task(ws, tk, t, fingerprinting, seed, steps, n_first, n_valid, mae, n_train):
+    """Run the decoded live program on task t; returns (FEC key when `fingerprinting`, else 0,
+    task fitness)."""
     train_x, train_y, train_off = tk[0], tk[1], tk[2]
     valid_x, valid_y, valid_off = tk[3], tk[4], tk[5]
-    orders, order_off, valid_divisor, is_acc_arr = tk[6], tk[7], tk[10], tk[11]
-    counters = st[2]
-    n_train = ws[18][t]
-    if n_train <= 0:
-        return 0.0
+    orders, order_off = tk[6], tk[7]
     epoch_loss, trace, counts = ws[6], ws[7], ws[8]
     n_s = ws[0].shape[0]
     n_v = ws[1].shape[0]
@@ -428,40 +420,49 @@ def _task_fitness(t, ip, fp, tk, fc, st, ws):
     vx = valid_x[valid_off[t] : valid_off[t + 1]]
     vy = valid_y[valid_off[t] : valid_off[t + 1]]
     od = orders[order_off[t] : order_off[t + 1], :N]
+    is_acc = tk[11][t]
+    if fingerprinting:
+        tr = trace[: n_first + n_valid]
+    else:
+        tr = trace[:0]
+    run_decoded(ws[24], n_s, n_v, n_m, F, tx, ty, od, steps, vx, vy, n_valid, is_acc, mae, seed,
+                epoch_loss, tr, counts)  # fmt: skip
+    key = uint64(0)
+    if fingerprinting:
+        key = fingerprint(tr, counts[1], counts[0], counts[2], n_first, ty, od[0], vy, n_valid,
+                          is_acc, mae, t, n_train)  # fmt: skip
+    return key, task_fitness(epoch_loss, counts[0], tk[10][t], is_acc)
+
+
+@njit(**_NO_NRT)
+def _task_fitness(t, ip, fp, tk, fc, st, ws):
+    """Fitness of the live program in ws on task t (FEC first when enabled)."""
+    counters = st[2]
+    n_train = ws[18][t]
+    if n_train <= 0:
+        return 0.0
+    counts = ws[8]
+    train_off, valid_off = tk[2], tk[5]
+    N = train_off[t + 1] - train_off[t]
     n_valid_all = valid_off[t + 1] - valid_off[t]
-    is_acc = is_acc_arr[t]
     mae = fp[FP_MAX_ABS_ERROR]
     fec = ip[IP_FEC] != 0
     key = uint64(0)
     n_first = min(ip[IP_FEC_TRAIN], N)
     nv = min(ip[IP_FEC_VALID], n_valid_all)
-    for phase in range(2):
-        fingerprinting = phase == 0
-        if fingerprinting and not fec:
-            continue
-        if fingerprinting:
-            seed = uint64(FEC_SEED)
-            steps = ip[IP_FEC_TRAIN]
-            n_valid = nv
-            tr = trace[: n_first + nv]
-        else:
-            seed = draw_seed(st[0])
-            steps = n_train
-            n_valid = n_valid_all
-            tr = trace[:0]
-        _run_live(ws, n_s, n_v, n_m, F, tx, ty, od, steps, vx, vy, n_valid, is_acc, mae, seed, tr,
-                  epoch_loss, counts)  # fmt: skip
+    if fec:
+        key, _ = _run_on_task(ws, tk, t, True, uint64(FEC_SEED), ip[IP_FEC_TRAIN], n_first, nv,
+                              mae, n_train)  # fmt: skip
         counters[C_STEPS] += counts[2]
-        if fingerprinting:
-            key = fingerprint(tr, counts[1], counts[0], counts[2], n_first, ty, od[0], vy, nv,
-                              is_acc, mae, t, n_train)  # fmt: skip
-            hit, value = lru_get(fc, key)
-            if hit:
-                counters[C_FEC_HITS] += 1
-                return value
-            counters[C_FEC_MISSES] += 1
+        hit, value = lru_get(fc, key)
+        if hit:
+            counters[C_FEC_HITS] += 1
+            return value
+        counters[C_FEC_MISSES] += 1
+    seed = draw_seed(st[0])
+    _, f = _run_on_task(ws, tk, t, False, seed, n_train, n_first, n_valid_all, mae, n_train)
+    counters[C_STEPS] += counts[2]
     counters[C_FULL_RUNS] += 1
-    f = task_fitness(epoch_loss, counts[0], valid_divisor[t], is_acc)
     if fec:
         lru_put(fc, key, f)
     return f
@@ -480,9 +481,10 @@ def _combine(values, n, median, scratch):
     return total / n
 
 
-@njit(**_INLINE)
-def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws):
-    """Search fitness of the program in a row buffer (budget, DCE, dedup, hurdles, FEC)."""
+@njit(**_NO_NRT)
+def _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws):
+    """Train budget, dead-code removal and dedup lookup of the program in a row buffer, then
+    (on a miss) decoding of its live rows: returns (dedup hit, its fitness, dedup key)."""
     n_tasks = ip[IP_NTASKS]
     ntrain = ws[18]
     max_train = tk[8]
@@ -500,17 +502,37 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws):
     else:
         dce(code, data, sizes, max(addr[0], max(addr[1], addr[2])), ws)
     counters = st[2]
-    dedup = ip[IP_DEDUP] != 0
     key = uint64(0)
-    if dedup:
+    if ip[IP_DEDUP] != 0:
         key = structure_key(ws[12], ws[13], ws[14], ntrain, n_tasks, ip[IP_BUDGET] != 0, ws[22],
                             ws[23])  # fmt: skip
         hit, value = lru_get(dc, key)
         if hit:
             counters[C_DEDUP_HITS] += 1
-            return value
+            return True, value, key
         counters[C_DEDUP_MISSES] += 1
     _prepare_live(ws, ws[0].shape[0], ws[1].shape[0], ws[2].shape[0], ws[1].shape[1])
+    return False, 0.0, key
+
+
+@njit(**_NO_NRT)
+def _dedup_put(dc, key, f):
+    lru_put(dc, key, f)
+
+
+@njit(**_INLINE)
+def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws):
+    """Search fitness of the program in a row buffer (budget, DCE, dedup, hurdles, FEC).
+
+    The work per child and per task runs in functions compiled without reference counting
+    (`_prepare`, `_task_fitness`); hurdles and the combination (which sort, hence allocate)
+    stay here.
+    """
+    hit, f, key = _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws)
+    if hit:
+        return f
+    n_tasks = ip[IP_NTASKS]
+    counters = st[2]
     fits = ws[17]
     median = ip[IP_MEDIAN] != 0
     first = n_tasks
@@ -530,8 +552,8 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws):
                 break
     if f < 0.0:
         f = _combine(fits, n_tasks, median, ws[19])
-    if dedup:
-        lru_put(dc, key, f)
+    if ip[IP_DEDUP] != 0:
+        _dedup_put(dc, key, f)
     return f
 
 
