@@ -521,19 +521,18 @@ def _dedup_put(dc, key, f):
 
 
 @njit(**_INLINE)
-def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws):
+def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, counters, fits, scratch):
     """Search fitness of the program in a row buffer (budget, DCE, dedup, hurdles, FEC).
 
-    The work per child and per task runs in functions compiled without reference counting
-    (`_prepare`, `_task_fitness`); hurdles and the combination (which sort, hence allocate)
-    stay here.
+    `counters`, `fits` and `scratch` are st[2], ws[17] and ws[19], read once by the caller (in
+    reference-counted code every read from a tuple costs two atomic operations). The work per
+    child and per task runs in functions compiled without reference counting (`_prepare`,
+    `_task_fitness`); hurdles and the combination (which sort, hence allocate) stay here.
     """
     hit, f, key = _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws)
     if hit:
         return f
     n_tasks = ip[IP_NTASKS]
-    counters = st[2]
-    fits = ws[17]
     median = ip[IP_MEDIAN] != 0
     first = n_tasks
     if ip[IP_HURDLES] != 0:
@@ -543,7 +542,7 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws):
         fits[t] = _task_fitness(t, ip, fp, tk, fc, st, ws)
         if t == first - 1 and first < n_tasks:
             hist, hmeta, hthr = hs[0], hs[1], hs[2]
-            h = _combine(fits, first, median, ws[19])
+            h = _combine(fits, first, median, scratch)
             passed = hurdle_passes(hist, hmeta, hthr, h)
             hurdle_record(hist, hmeta, hthr, h, fp[FP_PERCENTILE])
             if not passed:
@@ -551,7 +550,7 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws):
                 f = h * first / n_tasks
                 break
     if f < 0.0:
-        f = _combine(fits, n_tasks, median, ws[19])
+        f = _combine(fits, n_tasks, median, scratch)
     if ip[IP_DEDUP] != 0:
         _dedup_put(dc, key, f)
     return f
@@ -606,6 +605,7 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, pop, ip, fp, mt, tk, 
     ops, n_ops, addr, smin, smax, types = mt
     pc, pd, ps, fitness = pop
     code, data, sizes = ws[9], ws[10], ws[11]
+    fits, sort_scratch = ws[17], ws[19]
     if mode == MODE_EVOLVE:
         count = n
     elif mode == MODE_INIT:
@@ -631,7 +631,8 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, pop, ip, fp, mt, tk, 
         if mode == MODE_PLACE and n == 0:
             f = cfit[j]
         else:
-            f = evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws)
+            f = evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, counters, fits,
+                              sort_scratch)  # fmt: skip
         if mode == MODE_EVALUATE:
             cfit[j] = f
             continue
