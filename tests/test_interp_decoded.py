@@ -1,0 +1,157 @@
+"""The interpreter's decoded-program entry (`machine_buffers`, `decode_into`, `run_decoded`,
+what the search kernel calls) against the task-kernel contract (`run_task`), and pinned
+evaluations of the reference NEURAL_NET workloads (demo-style linear and the nonlinear preset).
+
+Random typed programs of all 65 ops with extreme data, random small tasks (NaN / inf / huge
+values, regression and accuracy, several epochs, partial budgets), F drawn both equal to the
+specialised F = 4 and not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import memory_specs, programs
+
+from amlz_compile.backends.interp import (
+    InterpBackend,
+    decode_into,
+    machine_buffers,
+    run_decoded,
+)
+from amlz_compile.backends.packing import pack_programs, pack_tasks
+from amlz_compile.tasks import Task
+
+_VALUES = st.one_of(
+    st.floats(-5, 5),
+    st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e300, -1e300, 1e-310]),
+)
+
+
+@st.composite
+def tasks(draw, features: int) -> Task:
+    n_train = draw(st.integers(1, 6))
+    n_valid = draw(st.integers(1, 4))
+    epochs = draw(st.integers(1, 3))
+    accuracy = draw(st.booleans())
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    tx = rng.normal(size=(n_train, features)) * draw(st.sampled_from([0.1, 1.0, 100.0]))
+    vx = rng.normal(size=(n_valid, features))
+    ty, vy = rng.normal(size=n_train), rng.normal(size=n_valid)
+    if accuracy:
+        ty, vy = (ty > 0).astype(float), (vy > 0).astype(float)
+    if draw(st.booleans()):
+        for arr in (tx, vx, ty, vy):
+            flat = arr.reshape(-1)
+            for _ in range(draw(st.integers(0, 2))):
+                flat[draw(st.integers(0, flat.size - 1))] = draw(_VALUES)
+    orders = np.stack([rng.permutation(n_train) for _ in range(epochs)]).astype(np.int32)
+    return Task("h", tx, ty, vx, vy, orders, "accuracy" if accuracy else "rms")
+
+
+def _same(a, b) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+@st.composite
+def _cases(draw):
+    memory = draw(memory_specs(features=(1, 3, 4, 5)))
+    program = draw(programs(memory, extreme=True))
+    task = draw(tasks(memory.features))
+    steps = draw(st.integers(0, task.max_train_examples + 2))
+    seed = draw(st.integers(0, 2**64 - 1))
+    return memory, program, task, steps, seed
+
+
+def _run_decoded(memory, program, task, steps, seed, prune, trace_len):
+    F = memory.features
+    bufs = machine_buffers(len(program), memory.scalars, memory.vectors, memory.matrices, F)
+    epoch_loss = np.zeros(task.orders.shape[0])
+    trace = np.zeros(trace_len)
+    counts = np.zeros(3, dtype=np.int64)
+    decode_into(bufs, program.code, program.data, program.bounds, memory.scalars,
+                memory.vectors, memory.matrices, F, prune)  # fmt: skip
+    run_decoded(bufs, memory.scalars, memory.vectors, memory.matrices, F, task.train_x,
+                task.train_y, task.orders, steps, task.valid_x, task.valid_y, task.num_valid,
+                task.is_accuracy, 100.0, np.uint64(seed), epoch_loss, trace, counts)  # fmt: skip
+    return bufs, epoch_loss, trace, counts
+
+
+@given(_cases(), st.booleans())
+def test_run_decoded_matches_the_task_kernel(case, prune):
+    """Same losses, trace and counts as `run_task`; unpruned, the same final memory too."""
+    memory, program, task, steps, seed = case
+    ref = InterpBackend().run_task(program, task, memory, n_train=steps, rng_seed=seed,
+                                   trace_len=64, keep_memory=True)  # fmt: skip
+    bufs, epoch_loss, trace, counts = _run_decoded(memory, program, task, steps, seed, prune, 64)
+    assert _same(epoch_loss, ref.epoch_loss)
+    assert counts[0] == ref.epochs_validated and counts[2] == ref.train_steps
+    assert _same(trace[: counts[1]], ref.trace)
+    if not prune:
+        nS, nV, nM, F = memory.scalars, memory.vectors, memory.matrices, memory.features
+        mem = bufs[7]
+        assert _same(mem[:nS], ref.scalars)
+        assert _same(mem[nS : nS + nV * F].reshape(nV, F), ref.vectors)
+        assert _same(mem[nS + nV * F : nS + nV * F + nM * F * F].reshape(nM, F, F), ref.matrices)
+
+
+@given(_cases())
+def test_buffers_are_reusable(case):
+    """A second program decoded into used buffers runs as if the buffers were fresh."""
+    memory, program, task, steps, seed = case
+    F = memory.features
+    bufs = machine_buffers(len(program), memory.scalars, memory.vectors, memory.matrices, F)
+    bufs[7][:] = np.nan  # dirty memory and decode rows from an earlier run
+    bufs[4][:] = 1
+    fresh = _run_decoded(memory, program, task, steps, seed, True, 16)
+    out = (np.zeros(task.orders.shape[0]), np.zeros(16), np.zeros(3, dtype=np.int64))
+    decode_into(bufs, program.code, program.data, program.bounds, memory.scalars,
+                memory.vectors, memory.matrices, F, True)  # fmt: skip
+    run_decoded(bufs, memory.scalars, memory.vectors, memory.matrices, F, task.train_x,
+                task.train_y, task.orders, steps, task.valid_x, task.valid_y, task.num_valid,
+                task.is_accuracy, 100.0, np.uint64(seed), *out)  # fmt: skip
+    for a, b in zip(out, fresh[1:], strict=True):
+        assert _same(a, b)
+
+
+def _neural_net_fitness(damaged: bool, seeds) -> list[float]:
+    from amlz_compile.search.nonlinear_bench import nonlinear_workload
+
+    program, tasks_, memory = nonlinear_workload(damaged=damaged)
+    seeds = np.array(seeds, dtype=np.uint64).reshape(-1, 1)
+    run = InterpBackend().run_batch([program] * len(seeds), tasks_, memory, seeds)
+    assert (run.train_steps == 1000).all()
+    return run.fitness[:, 0].tolist()
+
+
+def test_nonlinear_neural_net_fitness_is_pinned():
+    """The nonlinear preset's workload (1000 training steps of 4x4 matrix ops): values
+    recorded before the interpreter's speed work; any change in evaluation shows here."""
+    assert _neural_net_fitness(False, [0, 1, 2]) == [
+        0.9584284411929912,
+        0.7751421548723036,
+        0.921491637493991,
+    ]
+    assert _neural_net_fitness(True, [0, 5]) == [0.7167526938729201, 0.7167526938729201]
+
+
+def test_demo_batch_fitness_is_pinned():
+    """Random demo programs on the demo's 10 linear tasks, through the batch kernel (pruned):
+    the sum of fitnesses recorded before the interpreter's speed work."""
+    from amlz_compile.bench import _demo_setup
+
+    backend, memory, tasks_, programs_ = _demo_setup(300)
+    seeds = np.arange(300 * len(tasks_), dtype=np.uint64).reshape(300, len(tasks_))
+    run = backend.run_batch(pack_programs(programs_), tasks_, memory, seeds)
+    assert float(np.nansum(run.fitness)) == 773.1626026142667
+    again = backend.run_batch(programs_[:20], pack_tasks(_demo_tasks()), memory, seeds[:20],
+                              prune=False)  # fmt: skip
+    assert _same(again.fitness, run.fitness[:20])
+
+
+def _demo_tasks():
+    from amlz_compile.bench import demo_tasks
+
+    return demo_tasks()
