@@ -585,6 +585,16 @@ def _copy_in(src_code, src_data, src_sizes, j, code, data, sizes):
         sizes[c] = src_sizes[j, c]
 
 
+@njit(**_NO_NRT)
+def _evolve_child(pc, pd, ps, fitness, P, T, code, data, sizes, ops, n_ops, addr, smin, smax,
+                  types, mutate_prob, rng):  # fmt: skip
+    """Tournament, copy of the winner into the row buffer, Mutate(1) (no reference counting:
+    the mutation code reads many arrays)."""
+    parent = tournament(fitness, P, T, rng)
+    _copy_in(pc, pd, ps, parent, code, data, sizes)
+    mutate_rows(1, code, data, sizes, ops, n_ops, addr, smin, smax, types, mutate_prob, rng)
+
+
 @njit(**_JIT)
 def population_kernel(mode, n, ccode, cdata, csizes, cfit, pop, ip, fp, mt, tk, dc, fc, hs, st, ws):
     """The one compiled entry point (one copy of the evaluation code). Modes:
@@ -616,10 +626,8 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, pop, ip, fp, mt, tk, 
         if mode == MODE_EVOLVE:
             if istate[1] + 2 > rows:
                 return j
-            parent = tournament(fitness, P, T, rng)
-            _copy_in(pc, pd, ps, parent, code, data, sizes)
-            mutate_rows(1, code, data, sizes, ops, n_ops, addr, smin, smax, types,
-                        fp[FP_MUTATE_PROB], rng)  # fmt: skip
+            _evolve_child(pc, pd, ps, fitness, P, T, code, data, sizes, ops, n_ops, addr, smin,
+                          smax, types, fp[FP_MUTATE_PROB], rng)  # fmt: skip
         elif mode == MODE_INIT:
             _copy_in(ccode, cdata, csizes, 0, code, data, sizes)
             if n != 0:
