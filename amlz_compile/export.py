@@ -53,8 +53,8 @@ def _task(name, F, n_train, n_valid, epochs, accuracy, seed):
     x = gen.normal(size=(n_train + n_valid, F))
     w = gen.normal(size=F)
     y = x @ w
-    if accuracy:
-        y = (y > 0).astype(np.float64)
+    if accuracy:  # split at the training median: both classes are present whenever n_train > 1
+        y = (y > np.median(y[:n_train])).astype(np.float64)
     orders = [np.arange(n_train)]
     for _ in range(1, epochs):
         orders.append(gen.permutation(orders[-1]))
