@@ -20,6 +20,12 @@ from amlz_compile.search.budget import train_examples
 from amlz_compile.search.config import SearchConfig
 from amlz_compile.search.evolution import RegularizedEvolution
 from amlz_compile.search.generator import linear_algorithm, neural_net_algorithm
+from amlz_compile.search.hurdles import (
+    hurdle_new,
+    hurdle_record,
+    hurdle_restore,
+    percentile_lower,
+)
 from amlz_compile.tasks import build_collection
 from tests.strategies import programs
 
@@ -318,3 +324,25 @@ def test_structure_key_sorts_commuting_operands_only():
 
     assert key(1, 2, 1) == key(1, 1, 2)  # s1 = s2 + s1 == s1 = s1 + s2
     assert key(2, 2, 1) != key(2, 1, 2)  # a difference does not commute
+
+
+@given(
+    values=st.lists(
+        st.one_of(st.floats(0.0, 1.0), st.sampled_from([0.0, -0.0, 0.5, float("nan")])),
+        min_size=1,
+        max_size=60,
+    ),
+    window=st.integers(1, 12),
+    percentile=st.sampled_from([0.0, 25.0, 50.0, 75.0, 100.0]),
+)
+def test_hurdle_window_threshold_is_the_sorted_windows_percentile(values, window, percentile):
+    """The incrementally sorted window gives np.sort's lower nearest-rank percentile, and a
+    state restored from its checkpointed arrays continues identically."""
+    hist, meta, thr, srt = hurdle_new(window)
+    for k, v in enumerate(values):
+        hurdle_record(hist, meta, thr, srt, v, percentile)
+        n = int(meta[1])
+        expected = percentile_lower(hist, n, percentile)
+        assert thr[0] == expected or (np.isnan(thr[0]) and np.isnan(expected))
+        if k == len(values) // 2:
+            hist, meta, thr, srt = hurdle_restore(hist.copy(), meta.copy(), thr.copy())

@@ -26,7 +26,7 @@ from .budget import baseline_costs
 from .config import ConfigError, SearchConfig
 from .fec import LRU_FIELDS, lru_new
 from .generator import initial_template
-from .hurdles import hurdle_new
+from .hurdles import hurdle_new, hurdle_restore
 from .mutate import MutationTables, program_rows, rows_program
 
 STATE_VERSION = 1
@@ -409,11 +409,7 @@ class RegularizedEvolution:
         self.rng = np.array(state["rng"], dtype=np.uint64).reshape(1)
         self.istate = np.array(state["istate"], dtype=np.int64)
         self.counters = np.array(state["counters"], dtype=np.int64)
-        self.hs = (
-            np.array(state["hurdle_hist"], dtype=np.float64),
-            np.array(state["hurdle_meta"], dtype=np.int64),
-            np.array(state["hurdle_thr"], dtype=np.float64),
-        )
+        self.hs = hurdle_restore(state["hurdle_hist"], state["hurdle_meta"], state["hurdle_thr"])
         caches = []
         for prefix in ("dedup", "fec"):
             caches.append(tuple(np.array(state[f"{prefix}_{n}"]) for n in LRU_FIELDS))

@@ -47,7 +47,7 @@ from ..fitness import task_fitness
 from .budget import budget_train_examples, program_costs
 from .draws import below, draw_seed
 from .fec import double_bits, finalize, fingerprint, lru_get, lru_put, mix
-from .hurdles import hurdle_passes, hurdle_record
+from .hurdles import _before, hurdle_passes, hurdle_record
 from .mutate import IN1_KIND, IN2_KIND, OUT_KIND, mutate_rows, random_rows
 
 FEC_SEED = 235732282  # the reference's fixed fingerprint seed
@@ -468,17 +468,32 @@ def _task_fitness(t, ip, fp, tk, fc, st, ws):
     return f
 
 
-@njit(**_INLINE)
+@njit(**_NO_NRT_INLINE)
 def _combine(values, n, median, scratch):
+    """Mean, or upper median (np.sort's order, NaN last: an insertion sort in `scratch`, which
+    allocates nothing, so it runs without reference counting)."""
     if median:
         for i in range(n):
-            scratch[i] = values[i]
-        s = np.sort(scratch[:n])
-        return s[n // 2]
+            x = values[i]
+            k = i
+            while k > 0 and _before(x, scratch[k - 1]):
+                scratch[k] = scratch[k - 1]
+                k -= 1
+            scratch[k] = x
+        return scratch[n // 2]
     total = 0.0
     for i in range(n):
         total += values[i]
     return total / n
+
+
+@njit(**_NO_NRT)
+def _hurdle_stage(hist, hmeta, hthr, hsrt, fits, first, median, scratch, percentile):
+    """Combined fitness of the hurdle tasks, whether it passes, and its record in the window."""
+    h = _combine(fits, first, median, scratch)
+    passed = hurdle_passes(hist, hmeta, hthr, h)
+    hurdle_record(hist, hmeta, hthr, hsrt, h, percentile)
+    return passed, h
 
 
 @njit(**_NO_NRT)
@@ -527,7 +542,7 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, counter
     `counters`, `fits` and `scratch` are st[2], ws[17] and ws[19], read once by the caller (in
     reference-counted code every read from a tuple costs two atomic operations). The work per
     child and per task runs in functions compiled without reference counting (`_prepare`,
-    `_task_fitness`); hurdles and the combination (which sort, hence allocate) stay here.
+    `_task_fitness`, `_hurdle_stage`, `_combine`).
     """
     hit, f, key = _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws)
     if hit:
@@ -541,10 +556,8 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, counter
     for t in range(n_tasks):
         fits[t] = _task_fitness(t, ip, fp, tk, fc, st, ws)
         if t == first - 1 and first < n_tasks:
-            hist, hmeta, hthr = hs[0], hs[1], hs[2]
-            h = _combine(fits, first, median, scratch)
-            passed = hurdle_passes(hist, hmeta, hthr, h)
-            hurdle_record(hist, hmeta, hthr, h, fp[FP_PERCENTILE])
+            passed, h = _hurdle_stage(hs[0], hs[1], hs[2], hs[3], fits, first, median, scratch,
+                                      fp[FP_PERCENTILE])  # fmt: skip
             if not passed:
                 counters[C_HURDLE_STOPS] += 1
                 f = h * first / n_tasks
