@@ -17,8 +17,9 @@ import numpy as np
 
 from ...ir.program import MemorySpec, Program, ProgramError
 from ..base import TaskRun
-from .codegen import NUM_SLOTS, SLOT
-from .engine import JitCompiler, Kernel, default_compiler
+from .codegen import NUM_SLOTS, SLOT, uses_stack
+from .engine import JitCompiler, Kernel, default_compiler, run_blocks
+from .multi import BAILED
 
 NAME = "jit"
 
@@ -120,6 +121,117 @@ def run_kernel(
     return run
 
 
+def _check_features(task, F: int) -> None:
+    if task.train_x.shape[1] != F or task.valid_x.shape[1] != F:
+        raise ProgramError(
+            f"task {getattr(task, 'name', '?')!r} has {task.train_x.shape[1]} features but the "
+            f"memory spec says F={F}"
+        )
+
+
+def _shape(task, n_train, n_valid, trace_len) -> tuple[int, int, int, int, int]:
+    """(N, E, total_steps, n_valid, trace_len) of one run, clamped as the contract says."""
+    N, E, V = task.train_x.shape[0], task.orders.shape[0], task.valid_x.shape[0]
+    total = E * N if n_train is None else max(0, min(int(n_train), E * N))
+    nv = V if n_valid is None else max(0, min(int(n_valid), V))
+    return N, E, total, nv, max(0, int(trace_len))
+
+
+def lockstep_key(task, n_train=None, n_valid=None, trace_len: int = 0) -> tuple:
+    """Tasks with equal keys can share a multi-task kernel call (`run_kernel_multi`)."""
+    N, _, total, nv, T = _shape(task, n_train, n_valid, trace_len)
+    return (N, total, nv, T, bool(task.is_accuracy), task.train_x.shape[1])
+
+
+def run_kernel_multi(
+    kernel: Kernel,
+    tasks: Sequence,
+    rng_seeds: Sequence[int],
+    single: Kernel | None = None,
+    *,
+    n_train: int | None | Sequence[int | None] = None,
+    n_valid: int | None = None,
+    max_abs_error: float = 100.0,
+    trace_len: int = 0,
+    keep_memory: bool = False,
+) -> list[TaskRun]:
+    """Run several tasks in one foreign call; results exactly as `run_kernel` per task.
+
+    `n_train` is one budget for all tasks or one per task (as `run_kernel`'s).
+    `kernel` is either a multi-task kernel (mode "multi", `kernel.tasks` == len(tasks), tasks
+    of one `lockstep_key`) or a single-task kernel, then called on each task in turn by the
+    native loop `engine.run_blocks` (no per-task Python call). One buffer holds the argument
+    blocks, then each task's outputs (counts | epoch_loss | trace | memory). A task that
+    bailed out of a lockstep run (a failed validation pass, see `multi.py`) is rerun alone
+    with `single`, the program's single-task kernel.
+    """
+    memory = kernel.memory
+    F = memory.features
+    K = len(tasks)
+    lockstep = kernel.mode == "multi"
+    if lockstep and kernel.tasks != K:
+        raise ValueError(f"kernel runs {kernel.tasks} tasks in lockstep, got {K}")
+    budgets = list(n_train) if isinstance(n_train, Sequence | np.ndarray) else [n_train] * K
+    shapes = []
+    for task, budget in zip(tasks, budgets, strict=True):
+        _check_features(task, F)
+        shapes.append(_shape(task, budget, n_valid, trace_len))
+    if lockstep:
+        keys = {lockstep_key(t, b, n_valid, trace_len) for t, b in zip(tasks, budgets, strict=True)}
+        if len(keys) > 1:
+            raise ValueError("tasks run in lockstep must share num_train, steps, n_valid, "
+                             "trace length and task type")  # fmt: skip
+    nS, nV, nM = memory.scalars, memory.vectors * F, memory.matrices * F * F
+    offsets, at = [], K * NUM_SLOTS
+    for _, E, _, _, T in shapes:
+        offsets.append(at)
+        at += 3 + E + T + nS + nV + nM
+    raw = np.zeros(at)
+    base = _ptr(raw)
+    blocks = raw[: K * NUM_SLOTS].view(np.int64).reshape(K, NUM_SLOTS)
+    mae = _double_bits(float(max_abs_error))
+    scratch = _ptr(_scratch(kernel.scratch_doubles)) if kernel.scratch_doubles else 0
+    for j, (task, (_, E, total, nv, T), o) in enumerate(zip(tasks, shapes, offsets, strict=True)):
+        args = blocks[j]
+        args[:] = _task_template(task)
+        o_loss = o + 3
+        o_s = o_loss + E + T
+        args[0:3] = (base + 8 * o_s, base + 8 * (o_s + nS), base + 8 * (o_s + nS + nV))
+        args[7] = total
+        args[10] = nv
+        seed = int(rng_seeds[j]) & 0xFFFFFFFFFFFFFFFF
+        args[12:14] = (mae, seed - (1 << 64) if seed >> 63 else seed)
+        args[14:19] = (base + 8 * o_loss, base + 8 * (o_loss + E), T, base + 8 * o, scratch)
+        if kernel.mode == "driver":
+            args[19:22] = kernel.fns
+    if lockstep:
+        kernel(base)
+    else:
+        run_blocks()(kernel.address, base, K, NUM_SLOTS * 8)
+    runs = []
+    for j, (task, (_, E, _, _, T), o) in enumerate(zip(tasks, shapes, offsets, strict=True)):
+        validated, written, steps = raw[o : o + 3].view(np.int64).tolist()
+        if validated == BAILED:
+            if single is None:
+                raise ValueError("a lockstep task bailed out and no single-task kernel was given")
+            runs.append(
+                run_kernel(single, task, n_train=budgets[j], n_valid=n_valid,
+                           rng_seed=rng_seeds[j], max_abs_error=max_abs_error,
+                           trace_len=trace_len, keep_memory=keep_memory)
+            )  # fmt: skip
+            continue
+        o_loss = o + 3
+        o_s = o_loss + E + T
+        run = TaskRun(raw[o_loss : o_loss + E], validated, raw[o_loss + E : o_loss + E + written],
+                      steps)  # fmt: skip
+        if keep_memory:
+            run.scalars = raw[o_s : o_s + nS]
+            run.vectors = raw[o_s + nS : o_s + nS + nV].reshape(memory.vectors, F)
+            run.matrices = raw[o_s + nS + nV : o_s + nS + nV + nM].reshape(memory.matrices, F, F)
+        runs.append(run)
+    return runs
+
+
 _scratch_cache: dict[int, np.ndarray] = {}
 
 
@@ -131,13 +243,32 @@ def _scratch(n: int) -> np.ndarray:
     return s
 
 
+# Tasks per lockstep group (multi-task kernels). Measured at the paper scale (NEURAL_NET,
+# F = 16): ns per training step and task, K = 1/2/3/4 ~ 125/89/91/- on a quiet core,
+# ~155/145/145/155 when the core is shared (see the runtime README).
+LOCKSTEP_K = 2
+# "auto" lockstep: a program's multi-task kernel costs about K single compiles, so it is built
+# only for programs that run_tasks has already run this many times (repeated evaluations).
+LOCKSTEP_AFTER = 2
+_SEEN_LIMIT = 4096
+
+
 class JitBackend:
-    """Runs programs as native code compiled through llvmlite (see `engine.JitCompiler`)."""
+    """Runs programs as native code compiled through llvmlite (see `engine.JitCompiler`).
+
+    `lockstep`: tasks per multi-task kernel in `run_tasks` (an int; 1 = never), or "auto":
+    LOCKSTEP_K for fused-mode memory specs that fit the stack, once a program has been run
+    LOCKSTEP_AFTER times (the search evaluates most programs once: compile cost dominates).
+    """
 
     name = NAME
 
-    def __init__(self, compiler: JitCompiler | None = None) -> None:
+    def __init__(self, compiler: JitCompiler | None = None, lockstep: int | str = "auto") -> None:
         self.compiler = compiler if compiler is not None else default_compiler()
+        if lockstep != "auto" and (not isinstance(lockstep, int) or lockstep < 1):
+            raise ValueError(f"lockstep must be 'auto' or a task count >= 1, got {lockstep!r}")
+        self.lockstep = lockstep
+        self._seen: dict[tuple[Program, MemorySpec], int] = {}
 
     def kernel(self, program: Program, memory: MemorySpec) -> Kernel:
         return self.compiler.compile(program, memory)
@@ -170,6 +301,18 @@ class JitBackend:
             keep_memory=keep_memory,
         )
 
+    def lockstep_for(self, program: Program, memory: MemorySpec) -> int:
+        """Tasks per lockstep group `run_tasks` uses for this program now (1 = none)."""
+        if self.lockstep != "auto":
+            return self.lockstep if uses_stack(memory) else 1
+        if self.compiler.mode_for(memory) != "fused" or not uses_stack(memory):
+            return 1
+        key = (program, memory)
+        if len(self._seen) >= _SEEN_LIMIT and key not in self._seen:
+            self._seen.clear()
+        seen = self._seen[key] = self._seen.get(key, 0) + 1
+        return LOCKSTEP_K if seen > LOCKSTEP_AFTER else 1
+
     def run_tasks(
         self,
         program: Program,
@@ -177,11 +320,52 @@ class JitBackend:
         memory: MemorySpec,
         *,
         rng_seeds: Sequence[int] | None = None,
-        **kwargs,
+        n_train: int | None | Sequence[int | None] = None,
+        n_valid: int | None = None,
+        max_abs_error: float = 100.0,
+        trace_len: int = 0,
+        keep_memory: bool = False,
     ) -> list[TaskRun]:
-        """`run_task` over several tasks with one kernel lookup (seeds per task, default 0)."""
-        kernel = self.kernel(program, memory)
-        seeds = rng_seeds if rng_seeds is not None else [0] * len(tasks)
-        return [
-            run_kernel(kernel, t, rng_seed=s, **kwargs) for t, s in zip(tasks, seeds, strict=True)
-        ]
+        """`run_task` on each task (seeds and budgets per task), results identical.
+
+        Tasks of one shape (`lockstep_key`) run in groups of `lockstep_for` tasks through a
+        multi-task kernel; the rest run one after another in a single foreign call.
+        """
+        n = len(tasks)
+        seeds = list(rng_seeds) if rng_seeds is not None else [0] * n
+        budgets = list(n_train) if isinstance(n_train, Sequence | np.ndarray) else [n_train] * n
+        if len(seeds) != n or len(budgets) != n:
+            raise ValueError(f"run_tasks: {n} tasks but {len(seeds)} seeds, {len(budgets)} budgets")
+        single = self.kernel(program, memory)
+        kw = dict(n_valid=n_valid, max_abs_error=max_abs_error, trace_len=trace_len,
+                  keep_memory=keep_memory)  # fmt: skip
+        runs: list[TaskRun | None] = [None] * n
+        K = self.lockstep_for(program, memory) if n > 1 else 1
+        rest = list(range(n))
+        if K > 1:
+            groups: dict[tuple, list[int]] = {}
+            for i, task in enumerate(tasks):
+                _check_features(task, memory.features)
+                groups.setdefault(lockstep_key(task, budgets[i], n_valid, trace_len), []).append(i)
+            rest = []
+            for members in groups.values():
+                full = len(members) - len(members) % K
+                rest += members[full:]
+                if not full:
+                    continue
+                multi = self.compiler.compile_multi(program, memory, K)
+                for g in range(0, full, K):
+                    chunk = members[g : g + K]
+                    total = _shape(tasks[chunk[0]], budgets[chunk[0]], n_valid, trace_len)[2]
+                    out = run_kernel_multi(multi, [tasks[i] for i in chunk],
+                                           [seeds[i] for i in chunk], single, n_train=total,
+                                           **kw)  # fmt: skip
+                    for i, run in zip(chunk, out, strict=True):
+                        runs[i] = run
+            rest.sort()
+        if rest:
+            out = run_kernel_multi(single, [tasks[i] for i in rest], [seeds[i] for i in rest],
+                                   n_train=[budgets[i] for i in rest], **kw)  # fmt: skip
+            for i, run in zip(rest, out, strict=True):
+                runs[i] = run
+        return runs  # type: ignore[return-value]
