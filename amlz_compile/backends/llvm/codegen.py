@@ -281,9 +281,7 @@ class FusedLayout:
 
     calls_components = False
 
-    def __init__(
-        self, program: Program, memory: MemorySpec, promote_matrices: bool = True
-    ) -> None:
+    def __init__(self, program: Program, memory: MemorySpec, promote_matrices: bool = True) -> None:
         self.components = program.components()
         self.spec = memory
         self.stack = uses_stack(memory)
@@ -341,7 +339,9 @@ class FusedLayout:
             src = "%TM" if self.promote_matrices else f"%M{k}"
             if self.promote_matrices:
                 e.chunks(
-                    F * F, None, lambda o, w, _, k=k: e.vstore(e.vload(f"%M{k}", o, w), src, o, w)
+                    F * F,
+                    None,
+                    lambda o, w, _, k=k, src=src: e.vstore(e.vload(f"%M{k}", o, w), src, o, w),
                 )
             dst = e.gep(arg["matrices"], k * F * F)
             e.loop(

@@ -434,23 +434,38 @@ class JitCompiler:
     def compile_multi(self, program: Program, memory: MemorySpec, tasks: int) -> Kernel:
         """The kernel running `tasks` tasks of `program` in lockstep (`multi.py`; cached by
         program, memory and task count). Memory must fit the stack (`codegen.uses_stack`)."""
-        key = (program, memory, int(tasks))
+        return self.compile_many_multi([program], memory, tasks)[0]
+
+    def compile_many_multi(
+        self, programs: Sequence[Program], memory: MemorySpec, tasks: int
+    ) -> list[Kernel]:
+        """`compile_multi` for many programs, the uncached ones in shared modules."""
+        K = int(tasks)
         with self._lock:
-            hit = self._multi.get(key)
-            if hit is not None:
-                self.hits += 1
-                return hit
+            todo = [p for p in dict.fromkeys(programs) if (p, memory, K) not in self._multi]
+            self.hits += len(programs) - len(todo)
             settings = self.multi_settings(memory)
-            e = self._engines.get(settings)
-            if e is None or e.programs >= self.recycle_programs or e.ir_bytes >= self.recycle_bytes:
-                e = self._new_engine(settings)
-            name = f"amlz_m{next(self._names)}"
-            text = module_ir([multi_kernel_ir(program, memory, name, int(tasks), self.unroll)])
-            (address,) = e.add_ir(text, [name], verify=self.verify)
-            kernel = Kernel(name, memory, address, e, mode="multi", tasks=int(tasks))
-            self._multi[key] = kernel
-            self.compiled += 1
-            return kernel
+            while todo:
+                e = self._engines.get(settings)
+                full = e is not None and (
+                    e.programs >= self.recycle_programs or e.ir_bytes >= self.recycle_bytes
+                )
+                if e is None or full:
+                    e = self._new_engine(settings)
+                room = max(1, min(self.batch, self.recycle_programs - e.programs))
+                chunk, todo = todo[:room], todo[room:]
+                names = [f"amlz_m{next(self._names)}" for _ in chunk]
+                bodies = [
+                    multi_kernel_ir(p, memory, n, K, self.unroll)
+                    for p, n in zip(chunk, names, strict=True)
+                ]
+                addresses = e.add_ir(module_ir(bodies), names, verify=self.verify)
+                for prog, name, address in zip(chunk, names, addresses, strict=True):
+                    self._multi[(prog, memory, K)] = Kernel(
+                        name, memory, address, e, mode="multi", tasks=K
+                    )
+                    self.compiled += 1
+            return [self._multi[(p, memory, K)] for p in programs]
 
     def _build_fused(
         self, chunk: Sequence[Program], memory: MemorySpec, engine: Engine
