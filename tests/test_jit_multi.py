@@ -14,6 +14,7 @@ from test_jit_equivalence import tasks as random_tasks
 
 from amlz_compile.backends.interp import InterpBackend
 from amlz_compile.backends.llvm import JitBackend, JitCompiler
+from amlz_compile.backends.llvm import backend as backend_module
 from amlz_compile.backends.llvm.backend import lockstep_key, run_kernel_multi
 from amlz_compile.backends.llvm.multi import multi_kernel_ir
 from amlz_compile.ir.ops import NUM_OPS
@@ -99,15 +100,17 @@ def test_multi_kernel_rejects_mixed_shapes_and_large_memory():
         multi_kernel_ir(prog, MemorySpec(2, 2, 40, 64), "k", 2)
 
 
-def test_auto_lockstep_starts_after_repeated_runs():
+def test_auto_lockstep_starts_after_enough_work(monkeypatch):
+    monkeypatch.setattr(backend_module, "LOCKSTEP_AFTER_STEPS", 40)
     memory = MemorySpec(4, 3, 1, 8)  # fused mode (F > 4)
     prog = Program([], [Instruction(27, 0, 0, 1)], [])
     backend = JitBackend(JitCompiler(pipeline="light", codegen_opt=0))
-    tasks = [make_task(8, seed=s) for s in range(3)]
-    runs = [
-        backend.run_tasks(prog, tasks, memory, rng_seeds=[5, 6, 7], keep_memory=True)
-        for _ in range(4)
-    ]
+    tasks = [make_task(8, seed=s) for s in range(3)]  # 3 x (6 + 2 x 2) = 30 task-steps
+    runs = []
+    for _ in range(4):
+        runs.append(backend.run_tasks(prog, tasks, memory, rng_seeds=[5, 6, 7], keep_memory=True))
+        if len(runs) == 2:
+            assert not backend.compiler._multi  # 30 task-steps so far: not yet
     assert backend.compiler._multi  # the later runs used a lockstep kernel
     for run in runs[1:]:
         for g, w in zip(run, runs[0], strict=True):

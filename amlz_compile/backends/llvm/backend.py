@@ -247,9 +247,11 @@ def _scratch(n: int) -> np.ndarray:
 # F = 16): ns per training step and task, K = 1/2/3/4 ~ 125/89/91/- on a quiet core,
 # ~155/145/145/155 when the core is shared (see the runtime README).
 LOCKSTEP_K = 2
-# "auto" lockstep: a program's multi-task kernel costs about K single compiles, so it is built
-# only for programs that run_tasks has already run this many times (repeated evaluations).
-LOCKSTEP_AFTER = 2
+# "auto" lockstep is rent-or-buy: a program's multi-task kernel costs about K single compiles
+# (~0.3 s each at F = 16, O3), worth ~5M task-steps of saving, so it is built only once the
+# program has already run this many task-steps (training + validation) through run_tasks:
+# the search evaluates most programs once or a few times, and must not pay it.
+LOCKSTEP_AFTER_STEPS = 5_000_000
 _SEEN_LIMIT = 4096
 
 
@@ -257,8 +259,9 @@ class JitBackend:
     """Runs programs as native code compiled through llvmlite (see `engine.JitCompiler`).
 
     `lockstep`: tasks per multi-task kernel in `run_tasks` (an int; 1 = never), or "auto":
-    LOCKSTEP_K for fused-mode memory specs that fit the stack, once a program has been run
-    LOCKSTEP_AFTER times (the search evaluates most programs once: compile cost dominates).
+    LOCKSTEP_K for fused-mode memory specs that fit the stack, once a program has run
+    LOCKSTEP_AFTER_STEPS task-steps (the search evaluates most programs once or a few times
+    on small tasks: there the extra compilation would dominate).
     """
 
     name = NAME
@@ -301,8 +304,9 @@ class JitBackend:
             keep_memory=keep_memory,
         )
 
-    def lockstep_for(self, program: Program, memory: MemorySpec) -> int:
-        """Tasks per lockstep group `run_tasks` uses for this program now (1 = none)."""
+    def lockstep_for(self, program: Program, memory: MemorySpec, work: int = 0) -> int:
+        """Tasks per lockstep group `run_tasks` uses for this program now (1 = none); `work`
+        (task-steps about to run) counts towards "auto"'s LOCKSTEP_AFTER_STEPS."""
         if self.lockstep != "auto":
             return self.lockstep if uses_stack(memory) else 1
         if self.compiler.mode_for(memory) != "fused" or not uses_stack(memory):
@@ -310,8 +314,9 @@ class JitBackend:
         key = (program, memory)
         if len(self._seen) >= _SEEN_LIMIT and key not in self._seen:
             self._seen.clear()
-        seen = self._seen[key] = self._seen.get(key, 0) + 1
-        return LOCKSTEP_K if seen > LOCKSTEP_AFTER else 1
+        done = self._seen.get(key, 0)
+        self._seen[key] = done + work
+        return LOCKSTEP_K if done >= LOCKSTEP_AFTER_STEPS else 1
 
     def run_tasks(
         self,
@@ -340,7 +345,11 @@ class JitBackend:
         kw = dict(n_valid=n_valid, max_abs_error=max_abs_error, trace_len=trace_len,
                   keep_memory=keep_memory)  # fmt: skip
         runs: list[TaskRun | None] = [None] * n
-        K = self.lockstep_for(program, memory) if n > 1 else 1
+        work = 0
+        for task, budget in zip(tasks, budgets, strict=True):
+            N, _, total, nv, _ = _shape(task, budget, n_valid, trace_len)
+            work += total + nv * -(-total // max(N, 1))
+        K = self.lockstep_for(program, memory, work) if n > 1 else 1
         rest = list(range(n))
         if K > 1:
             groups: dict[tuple, list[int]] = {}
