@@ -22,8 +22,6 @@ setup_fn.. unused; memory must fit the stack (`codegen.uses_stack`).
 
 from __future__ import annotations
 
-import os
-
 from ...ir.program import MemorySpec, Program
 from .codegen import (
     ARGS,
@@ -39,7 +37,7 @@ from .render import render_instruction
 
 # Matrices as SSA values (True) or left in stack memory (False): K tasks' matrices never fit
 # the register file, and in memory they compile faster (measured: see the runtime README).
-PROMOTE_MATRICES = bool(int(os.environ.get("AMLZ_PM", "0")))
+PROMOTE_MATRICES = False
 BAILED = -1  # counts[0] of a task the caller must rerun alone (validation failure)
 
 
