@@ -2,8 +2,9 @@
 
 Keys: compile_ms_per_program_single[_raw], compile_ms_per_program_batched[_raw|_fused],
 compile_ms_driver_demo, jit_us_per_eval_demo[_fused], interp_us_per_eval_paper,
-jit_us_per_eval_paper. Times are CPU time of this process (see `bench._time_per_item`), warm
-(compiled before measuring).
+jit_us_per_eval_paper[_single]. Evaluations go through `JitBackend.run_tasks` (one foreign call
+per program evaluation; the paper key with LOCKSTEP_K tasks per multi-task kernel). Times are
+CPU time of this process (see `bench._time_per_item`), warm (compiled before measuring).
 
 Compile figures are what the search pays per program reaching the JIT: `simplify_program`
 (dead-code removal, folding: ~20 -> ~3.6 instructions on demo programs) plus compilation with
@@ -176,6 +177,13 @@ def jit_us_per_eval_paper(repeats: int = 5, lockstep: int = LOCKSTEP_K, **compil
     backend = JitBackend(JitCompiler(**compiler_kw), lockstep=lockstep)
     _paper_eval(backend, tasks, PAPER_MEMORY, program)
     return _time_per_item(lambda: _paper_eval(backend, tasks, PAPER_MEMORY, program), 1, repeats)
+
+
+@benchmark("jit_us_per_eval_paper_single")
+def jit_us_per_eval_paper_single(repeats: int = 5, **compiler_kw) -> float:
+    """As `jit_us_per_eval_paper` with single-task kernels (lockstep 1: the 10 tasks one after
+    another in one `run_blocks` call), to compare lockstep side by side."""
+    return jit_us_per_eval_paper(repeats, lockstep=1, **compiler_kw)
 
 
 def lockstep_grid(ks=(1, 2, 3, 4), repeats: int = 3, **compiler_kw) -> dict[str, dict]:
