@@ -11,7 +11,8 @@ import contextlib
 import functools
 import struct
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,8 +33,9 @@ _TASK_SLOTS = ("train_x", "train_y", "orders", "valid_x", "valid_y")
 _task_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _task_template(task) -> np.ndarray:
-    """An argument block with the task's slots filled (cached per task: its arrays are frozen)."""
+def _task_info(task) -> tuple:
+    """(argument block with the task's slots filled, N, E, V, F_train, F_valid), cached per
+    task (its arrays are frozen)."""
     try:
         hit = _task_cache.get(task)
     except TypeError:  # not weak-referenceable: no caching
@@ -49,9 +51,16 @@ def _task_template(task) -> np.ndarray:
         args[SLOT[name]] = _ptr(arr)
     args[SLOT["num_train"]] = task.train_x.shape[0]
     args[SLOT["is_accuracy"]] = 1 if task.is_accuracy else 0
+    info = (args, task.train_x.shape[0], task.orders.shape[0], task.valid_x.shape[0],
+            task.train_x.shape[1], task.valid_x.shape[1])  # fmt: skip
     with contextlib.suppress(TypeError):
-        _task_cache[task] = (args, task.train_x)
-    return args
+        _task_cache[task] = (info, task.train_x)
+    return info
+
+
+def _task_template(task) -> np.ndarray:
+    """An argument block with the task's slots filled (cached per task)."""
+    return _task_info(task)[0]
 
 
 @functools.lru_cache(maxsize=64)
@@ -122,19 +131,20 @@ def run_kernel(
 
 
 def _check_features(task, F: int) -> None:
-    if task.train_x.shape[1] != F or task.valid_x.shape[1] != F:
+    _, _, _, _, f_train, f_valid = _task_info(task)
+    if f_train != F or f_valid != F:
         raise ProgramError(
-            f"task {getattr(task, 'name', '?')!r} has {task.train_x.shape[1]} features but the "
+            f"task {getattr(task, 'name', '?')!r} has {f_train} features but the "
             f"memory spec says F={F}"
         )
 
 
 def _shape(task, n_train, n_valid, trace_len) -> tuple[int, int, int, int, int]:
     """(N, E, total_steps, n_valid, trace_len) of one run, clamped as the contract says."""
-    N, E, V = task.train_x.shape[0], task.orders.shape[0], task.valid_x.shape[0]
+    _, N, E, V, _, _ = _task_info(task)
     total = E * N if n_train is None else max(0, min(int(n_train), E * N))
     nv = V if n_valid is None else max(0, min(int(n_valid), V))
-    return N, E, total, nv, max(0, int(trace_len))
+    return N, E, total, nv, (int(trace_len) if trace_len > 0 else 0)
 
 
 def lockstep_key(task, n_train=None, n_valid=None, trace_len: int = 0) -> tuple:
@@ -171,7 +181,80 @@ def run_kernel_multi(
     lockstep = kernel.mode == "multi"
     if lockstep and kernel.tasks != K:
         raise ValueError(f"kernel runs {kernel.tasks} tasks in lockstep, got {K}")
+    if K == 0:
+        return []
     budgets = list(n_train) if isinstance(n_train, Sequence | np.ndarray) else [n_train] * K
+    plan = _plan(memory, tasks, budgets, n_valid, trace_len, max_abs_error, lockstep)
+    nS, nV, nM = memory.scalars, memory.vectors * F, memory.matrices * F * F
+    raw = np.zeros(plan.size)
+    base = _ptr(raw)
+    blocks = raw[: K * NUM_SLOTS].view(np.int64).reshape(K, NUM_SLOTS)
+    blocks[:] = plan.template
+    blocks[:, _PTR_COLS] += base
+    blocks[:, 13] = np.array([int(x) & 0xFFFFFFFFFFFFFFFF for x in rng_seeds],
+                             dtype=np.uint64).view(np.int64)  # fmt: skip
+    if kernel.scratch_doubles:
+        blocks[:, 18] = _ptr(_scratch(kernel.scratch_doubles))
+    if kernel.mode == "driver":
+        blocks[:, 19:22] = kernel.fns
+    if lockstep:
+        kernel(base)
+    else:
+        run_blocks()(kernel.address, base, K, NUM_SLOTS * 8)
+    runs = []
+    counts = raw.view(np.int64)[plan.counts].tolist()
+    for j, (o, e, t, (validated, written, steps)) in enumerate(
+        zip(plan.offsets, plan.E, plan.T, counts, strict=True)
+    ):
+        if validated == BAILED:
+            if single is None:
+                raise ValueError("a lockstep task bailed out and no single-task kernel was given")
+            runs.append(
+                run_kernel(single, tasks[j], n_train=budgets[j], n_valid=n_valid,
+                           rng_seed=rng_seeds[j], max_abs_error=max_abs_error,
+                           trace_len=trace_len, keep_memory=keep_memory)
+            )  # fmt: skip
+            continue
+        o_loss = o + 3
+        run = TaskRun(raw[o_loss : o_loss + e], validated, raw[o_loss + e : o_loss + e + written],
+                      steps)  # fmt: skip
+        if keep_memory:
+            o_s = o_loss + e + t
+            run.scalars = raw[o_s : o_s + nS]
+            run.vectors = raw[o_s + nS : o_s + nS + nV].reshape(memory.vectors, F)
+            run.matrices = raw[o_s + nS + nV : o_s + nS + nV + nM].reshape(memory.matrices, F, F)
+        runs.append(run)
+    return runs
+
+
+_COUNTS = np.arange(3)
+_PTR_COLS = np.array([SLOT[n] for n in ("scalars", "vectors", "matrices", "epoch_loss", "trace",
+                                         "counts")])  # fmt: skip
+_PLAN_LIMIT = 256
+_plans: dict[tuple, _Plan] = {}
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The buffer layout of one `run_kernel_multi` call, cached by (memory, tasks, budgets, ...):
+    argument blocks with buffer-relative addresses, the output offsets of each task."""
+
+    tasks: tuple  # the task objects (identity checked on a hit)
+    template: np.ndarray  # int64[K, NUM_SLOTS]; _PTR_COLS relative to the buffer start
+    size: int  # doubles in the buffer
+    offsets: list[int]  # each task's outputs: counts | epoch_loss | trace | memory
+    E: list[int]
+    T: list[int]
+    counts: np.ndarray  # int64[K, 3]: buffer indices of each task's counts
+
+
+def _plan(memory, tasks, budgets, n_valid, trace_len, max_abs_error, lockstep) -> _Plan:
+    key = (memory, tuple(map(id, tasks)), tuple(budgets), n_valid, trace_len,
+           float(max_abs_error), lockstep)  # fmt: skip
+    hit = _plans.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit.tasks, tasks, strict=True)):
+        return hit
+    F, K = memory.features, len(tasks)
     shapes = []
     for task, budget in zip(tasks, budgets, strict=True):
         _check_features(task, F)
@@ -182,54 +265,24 @@ def run_kernel_multi(
             raise ValueError("tasks run in lockstep must share num_train, steps, n_valid, "
                              "trace length and task type")  # fmt: skip
     nS, nV, nM = memory.scalars, memory.vectors * F, memory.matrices * F * F
-    offsets, at = [], K * NUM_SLOTS
-    for _, E, _, _, T in shapes:
-        offsets.append(at)
-        at += 3 + E + T + nS + nV + nM
-    raw = np.zeros(at)
-    base = _ptr(raw)
-    blocks = raw[: K * NUM_SLOTS].view(np.int64).reshape(K, NUM_SLOTS)
-    mae = _double_bits(float(max_abs_error))
-    scratch = _ptr(_scratch(kernel.scratch_doubles)) if kernel.scratch_doubles else 0
-    for j, (task, (_, E, total, nv, T), o) in enumerate(zip(tasks, shapes, offsets, strict=True)):
-        args = blocks[j]
-        args[:] = _task_template(task)
-        o_loss = o + 3
-        o_s = o_loss + E + T
-        args[0:3] = (base + 8 * o_s, base + 8 * (o_s + nS), base + 8 * (o_s + nS + nV))
-        args[7] = total
-        args[10] = nv
-        seed = int(rng_seeds[j]) & 0xFFFFFFFFFFFFFFFF
-        args[12:14] = (mae, seed - (1 << 64) if seed >> 63 else seed)
-        args[14:19] = (base + 8 * o_loss, base + 8 * (o_loss + E), T, base + 8 * o, scratch)
-        if kernel.mode == "driver":
-            args[19:22] = kernel.fns
-    if lockstep:
-        kernel(base)
-    else:
-        run_blocks()(kernel.address, base, K, NUM_SLOTS * 8)
-    runs = []
-    for j, (task, (_, E, _, _, T), o) in enumerate(zip(tasks, shapes, offsets, strict=True)):
-        validated, written, steps = raw[o : o + 3].view(np.int64).tolist()
-        if validated == BAILED:
-            if single is None:
-                raise ValueError("a lockstep task bailed out and no single-task kernel was given")
-            runs.append(
-                run_kernel(single, task, n_train=budgets[j], n_valid=n_valid,
-                           rng_seed=rng_seeds[j], max_abs_error=max_abs_error,
-                           trace_len=trace_len, keep_memory=keep_memory)
-            )  # fmt: skip
-            continue
-        o_loss = o + 3
-        o_s = o_loss + E + T
-        run = TaskRun(raw[o_loss : o_loss + E], validated, raw[o_loss + E : o_loss + E + written],
-                      steps)  # fmt: skip
-        if keep_memory:
-            run.scalars = raw[o_s : o_s + nS]
-            run.vectors = raw[o_s + nS : o_s + nS + nV].reshape(memory.vectors, F)
-            run.matrices = raw[o_s + nS + nV : o_s + nS + nV + nM].reshape(memory.matrices, F, F)
-        runs.append(run)
-    return runs
+    shape = np.array(shapes, dtype=np.int64).reshape(K, 5)  # N, E, total, n_valid, T
+    E, T = shape[:, 1], shape[:, 4]
+    sizes = 3 + E + T + (nS + nV + nM)
+    offsets = K * NUM_SLOTS + np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+    blocks = np.zeros((K, NUM_SLOTS), dtype=np.int64)
+    blocks[:] = [_task_template(task) for task in tasks]
+    at = 8 * offsets  # byte offsets: counts | epoch_loss | trace | memory
+    o_s = at + 8 * (3 + E + T)
+    blocks[:, 0], blocks[:, 1], blocks[:, 2] = o_s, o_s + 8 * nS, o_s + 8 * (nS + nV)
+    blocks[:, 7], blocks[:, 10] = shape[:, 2], shape[:, 3]
+    blocks[:, 12] = _double_bits(float(max_abs_error))
+    blocks[:, 14], blocks[:, 15], blocks[:, 16], blocks[:, 17] = at + 24, at + 24 + 8 * E, T, at
+    plan = _Plan(tuple(tasks), blocks, K * NUM_SLOTS + int(sizes.sum()), offsets.tolist(),
+                 E.tolist(), T.tolist(), offsets[:, None] + _COUNTS)  # fmt: skip
+    if len(_plans) >= _PLAN_LIMIT:
+        _plans.clear()
+    _plans[key] = plan
+    return plan
 
 
 _scratch_cache: dict[int, np.ndarray] = {}
@@ -304,9 +357,12 @@ class JitBackend:
             keep_memory=keep_memory,
         )
 
-    def lockstep_for(self, program: Program, memory: MemorySpec, work: int = 0) -> int:
+    def lockstep_for(
+        self, program: Program, memory: MemorySpec, work: int | Callable[[], int] = 0
+    ) -> int:
         """Tasks per lockstep group `run_tasks` uses for this program now (1 = none); `work`
-        (task-steps about to run) counts towards "auto"'s LOCKSTEP_AFTER_STEPS."""
+        (task-steps about to run, or a function computing them) counts towards "auto"'s
+        LOCKSTEP_AFTER_STEPS."""
         if self.lockstep != "auto":
             return self.lockstep if uses_stack(memory) else 1
         if self.compiler.mode_for(memory) != "fused" or not uses_stack(memory):
@@ -315,7 +371,7 @@ class JitBackend:
         if len(self._seen) >= _SEEN_LIMIT and key not in self._seen:
             self._seen.clear()
         done = self._seen.get(key, 0)
-        self._seen[key] = done + work
+        self._seen[key] = done + (work() if callable(work) else work)
         return LOCKSTEP_K if done >= LOCKSTEP_AFTER_STEPS else 1
 
     def run_tasks(
@@ -345,10 +401,14 @@ class JitBackend:
         kw = dict(n_valid=n_valid, max_abs_error=max_abs_error, trace_len=trace_len,
                   keep_memory=keep_memory)  # fmt: skip
         runs: list[TaskRun | None] = [None] * n
-        work = 0
-        for task, budget in zip(tasks, budgets, strict=True):
-            N, _, total, nv, _ = _shape(task, budget, n_valid, trace_len)
-            work += total + nv * -(-total // max(N, 1))
+
+        def work() -> int:  # task-steps (training + validation) of this call
+            steps = 0
+            for task, budget in zip(tasks, budgets, strict=True):
+                N, _, total, nv, _ = _shape(task, budget, n_valid, trace_len)
+                steps += total + nv * -(-total // max(N, 1))
+            return steps
+
         K = self.lockstep_for(program, memory, work) if n > 1 else 1
         rest = list(range(n))
         if K > 1:

@@ -244,6 +244,8 @@ def run_blocks():
     """The native loop `run_blocks(kernel_address, blocks, n, stride_bytes)`: calls a kernel
     on n argument blocks in one foreign call (compiled once per process)."""
     global _run_blocks
+    if _run_blocks is not None:
+        return _run_blocks[0]
     with _runtime_lock:
         if _run_blocks is None:
             engine = Engine("none", 2)
