@@ -22,7 +22,9 @@ Measured (CPU ms per simplified random demo program, F = 4, 256 per module, load
 driver 0.5-0.9, fused light/cg0 5-7 (raw programs: 2.1-2.6 vs 7.5-10.7); NEURAL_NET at F = 16
 compiles in 110 ms (light/cg2) vs 330-480 ms (O3/cg2) and runs the paper workload in 135 ms vs
 40-46 ms fused; through a driver it compiles in ~30 ms and runs in ~80 ms
-(`llvm_bench.optimisation_grid` re-measures the fused grid).
+(`llvm_bench.optimisation_grid` re-measures the fused grid). Multi-task kernels
+(`compile_multi`: K tasks in lockstep, `multi.py`) are fused kernels with MULTI_* settings;
+`run_blocks` is the native loop that calls a kernel on many argument blocks in one call.
 """
 
 from __future__ import annotations
