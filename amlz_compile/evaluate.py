@@ -237,17 +237,26 @@ class Evaluator:
             prog.check_fits(memory)
         fit = np.zeros((len(programs), len(tasks)))
         steps = np.zeros((len(programs), len(tasks)), dtype=np.int64)
+        run_tasks = getattr(backend, "run_tasks", None)  # all of a program's tasks at once
         for p, prog in enumerate(programs):
+            if run_tasks is not None:
+                budgets = None if budget is None else [int(b) for b in budget[p]]
+                seeds_p = [int(s) for s in seeds[p]]
+                runs = run_tasks(prog, tasks, memory, rng_seeds=seeds_p, n_train=budgets,
+                                 max_abs_error=self.max_abs_error)  # fmt: skip
             for t, task in enumerate(tasks):
                 n = None if budget is None else int(budget[p, t])
-                run = backend.run_task(
-                    prog,
-                    task,
-                    memory,
-                    n_train=n,
-                    rng_seed=int(seeds[p, t]),
-                    max_abs_error=self.max_abs_error,
-                )
+                if run_tasks is not None:
+                    run = runs[t]
+                else:
+                    run = backend.run_task(
+                        prog,
+                        task,
+                        memory,
+                        n_train=n,
+                        rng_seed=int(seeds[p, t]),
+                        max_abs_error=self.max_abs_error,
+                    )
                 fit[p, t] = task_fitness(
                     run.epoch_loss, run.epochs_validated, float(task.num_valid), task.is_accuracy
                 )

@@ -11,14 +11,16 @@ import contextlib
 import functools
 import struct
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from ...ir.program import MemorySpec, Program, ProgramError
 from ..base import TaskRun
-from .codegen import NUM_SLOTS, SLOT
-from .engine import JitCompiler, Kernel, default_compiler
+from .codegen import NUM_SLOTS, SLOT, uses_stack
+from .engine import JitCompiler, Kernel, default_compiler, run_blocks
+from .multi import BAILED
 
 NAME = "jit"
 
@@ -31,8 +33,9 @@ _TASK_SLOTS = ("train_x", "train_y", "orders", "valid_x", "valid_y")
 _task_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _task_template(task) -> np.ndarray:
-    """An argument block with the task's slots filled (cached per task: its arrays are frozen)."""
+def _task_info(task) -> tuple:
+    """(argument block with the task's slots filled, N, E, V, F_train, F_valid), cached per
+    task (its arrays are frozen)."""
     try:
         hit = _task_cache.get(task)
     except TypeError:  # not weak-referenceable: no caching
@@ -48,9 +51,16 @@ def _task_template(task) -> np.ndarray:
         args[SLOT[name]] = _ptr(arr)
     args[SLOT["num_train"]] = task.train_x.shape[0]
     args[SLOT["is_accuracy"]] = 1 if task.is_accuracy else 0
+    info = (args, task.train_x.shape[0], task.orders.shape[0], task.valid_x.shape[0],
+            task.train_x.shape[1], task.valid_x.shape[1])  # fmt: skip
     with contextlib.suppress(TypeError):
-        _task_cache[task] = (args, task.train_x)
-    return args
+        _task_cache[task] = (info, task.train_x)
+    return info
+
+
+def _task_template(task) -> np.ndarray:
+    """An argument block with the task's slots filled (cached per task)."""
+    return _task_info(task)[0]
 
 
 @functools.lru_cache(maxsize=64)
@@ -120,6 +130,161 @@ def run_kernel(
     return run
 
 
+def _check_features(task, F: int) -> None:
+    _, _, _, _, f_train, f_valid = _task_info(task)
+    if f_train != F or f_valid != F:
+        raise ProgramError(
+            f"task {getattr(task, 'name', '?')!r} has {f_train} features but the "
+            f"memory spec says F={F}"
+        )
+
+
+def _shape(task, n_train, n_valid, trace_len) -> tuple[int, int, int, int, int]:
+    """(N, E, total_steps, n_valid, trace_len) of one run, clamped as the contract says."""
+    _, N, E, V, _, _ = _task_info(task)
+    total = E * N if n_train is None else max(0, min(int(n_train), E * N))
+    nv = V if n_valid is None else max(0, min(int(n_valid), V))
+    return N, E, total, nv, (int(trace_len) if trace_len > 0 else 0)
+
+
+def lockstep_key(task, n_train=None, n_valid=None, trace_len: int = 0) -> tuple:
+    """Tasks with equal keys can share a multi-task kernel call (`run_kernel_multi`)."""
+    N, _, total, nv, T = _shape(task, n_train, n_valid, trace_len)
+    return (N, total, nv, T, bool(task.is_accuracy), task.train_x.shape[1])
+
+
+def run_kernel_multi(
+    kernel: Kernel,
+    tasks: Sequence,
+    rng_seeds: Sequence[int],
+    single: Kernel | None = None,
+    *,
+    n_train: int | None | Sequence[int | None] = None,
+    n_valid: int | None = None,
+    max_abs_error: float = 100.0,
+    trace_len: int = 0,
+    keep_memory: bool = False,
+) -> list[TaskRun]:
+    """Run several tasks in one foreign call; results exactly as `run_kernel` per task.
+
+    `n_train` is one budget for all tasks or one per task (as `run_kernel`'s).
+    `kernel` is either a multi-task kernel (mode "multi", `kernel.tasks` == len(tasks), tasks
+    of one `lockstep_key`) or a single-task kernel, then called on each task in turn by the
+    native loop `engine.run_blocks` (no per-task Python call). One buffer holds the argument
+    blocks, then each task's outputs (counts | epoch_loss | trace | memory). A task that
+    bailed out of a lockstep run (a failed validation pass, see `multi.py`) is rerun alone
+    with `single`, the program's single-task kernel.
+    """
+    memory = kernel.memory
+    F = memory.features
+    K = len(tasks)
+    lockstep = kernel.mode == "multi"
+    if lockstep and kernel.tasks != K:
+        raise ValueError(f"kernel runs {kernel.tasks} tasks in lockstep, got {K}")
+    if K == 0:
+        return []
+    budgets = list(n_train) if isinstance(n_train, Sequence | np.ndarray) else [n_train] * K
+    plan = _plan(memory, tasks, budgets, n_valid, trace_len, max_abs_error, lockstep)
+    nS, nV, nM = memory.scalars, memory.vectors * F, memory.matrices * F * F
+    raw = np.zeros(plan.size)
+    base = _ptr(raw)
+    blocks = raw[: K * NUM_SLOTS].view(np.int64).reshape(K, NUM_SLOTS)
+    blocks[:] = plan.template
+    blocks[:, _PTR_COLS] += base
+    blocks[:, 13] = np.array([int(x) & 0xFFFFFFFFFFFFFFFF for x in rng_seeds],
+                             dtype=np.uint64).view(np.int64)  # fmt: skip
+    if kernel.scratch_doubles:
+        blocks[:, 18] = _ptr(_scratch(kernel.scratch_doubles))
+    if kernel.mode == "driver":
+        blocks[:, 19:22] = kernel.fns
+    if lockstep:
+        kernel(base)
+    else:
+        run_blocks()(kernel.address, base, K, NUM_SLOTS * 8)
+    runs = []
+    counts = raw.view(np.int64)[plan.counts].tolist()
+    for j, (o, e, t, (validated, written, steps)) in enumerate(
+        zip(plan.offsets, plan.E, plan.T, counts, strict=True)
+    ):
+        if validated == BAILED:
+            if single is None:
+                raise ValueError("a lockstep task bailed out and no single-task kernel was given")
+            runs.append(
+                run_kernel(single, tasks[j], n_train=budgets[j], n_valid=n_valid,
+                           rng_seed=rng_seeds[j], max_abs_error=max_abs_error,
+                           trace_len=trace_len, keep_memory=keep_memory)
+            )  # fmt: skip
+            continue
+        o_loss = o + 3
+        run = TaskRun(raw[o_loss : o_loss + e], validated, raw[o_loss + e : o_loss + e + written],
+                      steps)  # fmt: skip
+        if keep_memory:
+            o_s = o_loss + e + t
+            run.scalars = raw[o_s : o_s + nS]
+            run.vectors = raw[o_s + nS : o_s + nS + nV].reshape(memory.vectors, F)
+            run.matrices = raw[o_s + nS + nV : o_s + nS + nV + nM].reshape(memory.matrices, F, F)
+        runs.append(run)
+    return runs
+
+
+_COUNTS = np.arange(3)
+_PTR_COLS = np.array([SLOT[n] for n in ("scalars", "vectors", "matrices", "epoch_loss", "trace",
+                                         "counts")])  # fmt: skip
+_PLAN_LIMIT = 256
+_plans: dict[tuple, _Plan] = {}
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The buffer layout of one `run_kernel_multi` call, cached by (memory, tasks, budgets, ...):
+    argument blocks with buffer-relative addresses, the output offsets of each task."""
+
+    tasks: tuple  # the task objects (identity checked on a hit)
+    template: np.ndarray  # int64[K, NUM_SLOTS]; _PTR_COLS relative to the buffer start
+    size: int  # doubles in the buffer
+    offsets: list[int]  # each task's outputs: counts | epoch_loss | trace | memory
+    E: list[int]
+    T: list[int]
+    counts: np.ndarray  # int64[K, 3]: buffer indices of each task's counts
+
+
+def _plan(memory, tasks, budgets, n_valid, trace_len, max_abs_error, lockstep) -> _Plan:
+    key = (memory, tuple(map(id, tasks)), tuple(budgets), n_valid, trace_len,
+           float(max_abs_error), lockstep)  # fmt: skip
+    hit = _plans.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit.tasks, tasks, strict=True)):
+        return hit
+    F, K = memory.features, len(tasks)
+    shapes = []
+    for task, budget in zip(tasks, budgets, strict=True):
+        _check_features(task, F)
+        shapes.append(_shape(task, budget, n_valid, trace_len))
+    if lockstep:
+        keys = {lockstep_key(t, b, n_valid, trace_len) for t, b in zip(tasks, budgets, strict=True)}
+        if len(keys) > 1:
+            raise ValueError("tasks run in lockstep must share num_train, steps, n_valid, "
+                             "trace length and task type")  # fmt: skip
+    nS, nV, nM = memory.scalars, memory.vectors * F, memory.matrices * F * F
+    shape = np.array(shapes, dtype=np.int64).reshape(K, 5)  # N, E, total, n_valid, T
+    E, T = shape[:, 1], shape[:, 4]
+    sizes = 3 + E + T + (nS + nV + nM)
+    offsets = K * NUM_SLOTS + np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+    blocks = np.zeros((K, NUM_SLOTS), dtype=np.int64)
+    blocks[:] = [_task_template(task) for task in tasks]
+    at = 8 * offsets  # byte offsets: counts | epoch_loss | trace | memory
+    o_s = at + 8 * (3 + E + T)
+    blocks[:, 0], blocks[:, 1], blocks[:, 2] = o_s, o_s + 8 * nS, o_s + 8 * (nS + nV)
+    blocks[:, 7], blocks[:, 10] = shape[:, 2], shape[:, 3]
+    blocks[:, 12] = _double_bits(float(max_abs_error))
+    blocks[:, 14], blocks[:, 15], blocks[:, 16], blocks[:, 17] = at + 24, at + 24 + 8 * E, T, at
+    plan = _Plan(tuple(tasks), blocks, K * NUM_SLOTS + int(sizes.sum()), offsets.tolist(),
+                 E.tolist(), T.tolist(), offsets[:, None] + _COUNTS)  # fmt: skip
+    if len(_plans) >= _PLAN_LIMIT:
+        _plans.clear()
+    _plans[key] = plan
+    return plan
+
+
 _scratch_cache: dict[int, np.ndarray] = {}
 
 
@@ -131,13 +296,35 @@ def _scratch(n: int) -> np.ndarray:
     return s
 
 
+# Tasks per lockstep group (multi-task kernels). Measured at the paper scale (NEURAL_NET,
+# F = 16): ns per training step and task, K = 1/2/3/4 ~ 125/89/91/- on a quiet core,
+# ~155/145/145/155 when the core is shared (see the runtime README).
+LOCKSTEP_K = 2
+# "auto" lockstep is rent-or-buy: a program's multi-task kernel costs about K single compiles
+# (~0.3 s each at F = 16, O3), worth ~5M task-steps of saving, so it is built only once the
+# program has already run this many task-steps (training + validation) through run_tasks:
+# the search evaluates most programs once or a few times, and must not pay it.
+LOCKSTEP_AFTER_STEPS = 5_000_000
+_SEEN_LIMIT = 4096
+
+
 class JitBackend:
-    """Runs programs as native code compiled through llvmlite (see `engine.JitCompiler`)."""
+    """Runs programs as native code compiled through llvmlite (see `engine.JitCompiler`).
+
+    `lockstep`: tasks per multi-task kernel in `run_tasks` (an int; 1 = never), or "auto":
+    LOCKSTEP_K for fused-mode memory specs that fit the stack, once a program has run
+    LOCKSTEP_AFTER_STEPS task-steps (the search evaluates most programs once or a few times
+    on small tasks: there the extra compilation would dominate).
+    """
 
     name = NAME
 
-    def __init__(self, compiler: JitCompiler | None = None) -> None:
+    def __init__(self, compiler: JitCompiler | None = None, lockstep: int | str = "auto") -> None:
         self.compiler = compiler if compiler is not None else default_compiler()
+        if lockstep != "auto" and (not isinstance(lockstep, int) or lockstep < 1):
+            raise ValueError(f"lockstep must be 'auto' or a task count >= 1, got {lockstep!r}")
+        self.lockstep = lockstep
+        self._seen: dict[tuple[Program, MemorySpec], int] = {}
 
     def kernel(self, program: Program, memory: MemorySpec) -> Kernel:
         return self.compiler.compile(program, memory)
@@ -170,6 +357,23 @@ class JitBackend:
             keep_memory=keep_memory,
         )
 
+    def lockstep_for(
+        self, program: Program, memory: MemorySpec, work: int | Callable[[], int] = 0
+    ) -> int:
+        """Tasks per lockstep group `run_tasks` uses for this program now (1 = none); `work`
+        (task-steps about to run, or a function computing them) counts towards "auto"'s
+        LOCKSTEP_AFTER_STEPS."""
+        if self.lockstep != "auto":
+            return self.lockstep if uses_stack(memory) else 1
+        if self.compiler.mode_for(memory) != "fused" or not uses_stack(memory):
+            return 1
+        key = (program, memory)
+        if len(self._seen) >= _SEEN_LIMIT and key not in self._seen:
+            self._seen.clear()
+        done = self._seen.get(key, 0)
+        self._seen[key] = done + (work() if callable(work) else work)
+        return LOCKSTEP_K if done >= LOCKSTEP_AFTER_STEPS else 1
+
     def run_tasks(
         self,
         program: Program,
@@ -177,11 +381,60 @@ class JitBackend:
         memory: MemorySpec,
         *,
         rng_seeds: Sequence[int] | None = None,
-        **kwargs,
+        n_train: int | None | Sequence[int | None] = None,
+        n_valid: int | None = None,
+        max_abs_error: float = 100.0,
+        trace_len: int = 0,
+        keep_memory: bool = False,
     ) -> list[TaskRun]:
-        """`run_task` over several tasks with one kernel lookup (seeds per task, default 0)."""
-        kernel = self.kernel(program, memory)
-        seeds = rng_seeds if rng_seeds is not None else [0] * len(tasks)
-        return [
-            run_kernel(kernel, t, rng_seed=s, **kwargs) for t, s in zip(tasks, seeds, strict=True)
-        ]
+        """`run_task` on each task (seeds and budgets per task), results identical.
+
+        Tasks of one shape (`lockstep_key`) run in groups of `lockstep_for` tasks through a
+        multi-task kernel; the rest run one after another in a single foreign call.
+        """
+        n = len(tasks)
+        seeds = list(rng_seeds) if rng_seeds is not None else [0] * n
+        budgets = list(n_train) if isinstance(n_train, Sequence | np.ndarray) else [n_train] * n
+        if len(seeds) != n or len(budgets) != n:
+            raise ValueError(f"run_tasks: {n} tasks but {len(seeds)} seeds, {len(budgets)} budgets")
+        single = self.kernel(program, memory)
+        kw = dict(n_valid=n_valid, max_abs_error=max_abs_error, trace_len=trace_len,
+                  keep_memory=keep_memory)  # fmt: skip
+        runs: list[TaskRun | None] = [None] * n
+
+        def work() -> int:  # task-steps (training + validation) of this call
+            steps = 0
+            for task, budget in zip(tasks, budgets, strict=True):
+                N, _, total, nv, _ = _shape(task, budget, n_valid, trace_len)
+                steps += total + nv * -(-total // max(N, 1))
+            return steps
+
+        K = self.lockstep_for(program, memory, work) if n > 1 else 1
+        rest = list(range(n))
+        if K > 1:
+            groups: dict[tuple, list[int]] = {}
+            for i, task in enumerate(tasks):
+                _check_features(task, memory.features)
+                groups.setdefault(lockstep_key(task, budgets[i], n_valid, trace_len), []).append(i)
+            rest = []
+            for members in groups.values():
+                full = len(members) - len(members) % K
+                rest += members[full:]
+                if not full:
+                    continue
+                multi = self.compiler.compile_multi(program, memory, K)
+                for g in range(0, full, K):
+                    chunk = members[g : g + K]
+                    total = _shape(tasks[chunk[0]], budgets[chunk[0]], n_valid, trace_len)[2]
+                    out = run_kernel_multi(multi, [tasks[i] for i in chunk],
+                                           [seeds[i] for i in chunk], single, n_train=total,
+                                           **kw)  # fmt: skip
+                    for i, run in zip(chunk, out, strict=True):
+                        runs[i] = run
+            rest.sort()
+        if rest:
+            out = run_kernel_multi(single, [tasks[i] for i in rest], [seeds[i] for i in rest],
+                                   n_train=[budgets[i] for i in rest], **kw)  # fmt: skip
+            for i, run in zip(rest, out, strict=True):
+                runs[i] = run
+        return runs  # type: ignore[return-value]

@@ -281,10 +281,12 @@ class FusedLayout:
 
     calls_components = False
 
-    def __init__(self, program: Program, memory: MemorySpec) -> None:
+    def __init__(self, program: Program, memory: MemorySpec, promote_matrices: bool = True) -> None:
         self.components = program.components()
         self.spec = memory
         self.stack = uses_stack(memory)
+        # False: the results copy indexes %M<k> dynamically, so SROA leaves matrices in memory
+        self.promote_matrices = promote_matrices
         self.bases: list[tuple[str, int]] = []
 
     def memory(self, e: Emitter, arg: dict[str, str]) -> None:
@@ -334,14 +336,18 @@ class FusedLayout:
             e.emit(f"call void @llvm.memcpy.p0.p0.i64(ptr {dst}, ptr %V{k}, i64 {F * 8}, i1 false)")
         for k in range(self.spec.matrices):  # column-major on the stack -> row-major for the caller
             # (through the scratch: %M<k> itself is only addressed at constant offsets)
-            e.chunks(
-                F * F, None, lambda o, w, _, k=k: e.vstore(e.vload(f"%M{k}", o, w), "%TM", o, w)
-            )
+            src = "%TM" if self.promote_matrices else f"%M{k}"
+            if self.promote_matrices:
+                e.chunks(
+                    F * F,
+                    None,
+                    lambda o, w, _, k=k, src=src: e.vstore(e.vload(f"%M{k}", o, w), src, o, w),
+                )
             dst = e.gep(arg["matrices"], k * F * F)
             e.loop(
                 F,
-                lambda i, dst=dst: e.loop(
-                    F, lambda j: e.store(e.load("%TM", e.mat(i, j)), dst, e.index(i, F, j))
+                lambda i, dst=dst, src=src: e.loop(
+                    F, lambda j: e.store(e.load(src, e.mat(i, j)), dst, e.index(i, F, j))
                 ),
             )
 

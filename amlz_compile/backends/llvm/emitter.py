@@ -11,10 +11,14 @@ computes exactly the interpreter's scalar operation).
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Callable
 
 Index = int | str
+
+# Memory base names a `prefix` renames (multi-task kernels give each task its own memory).
+_MEMORY_NAME = re.compile(r"%(S\d+|V\d+|M\d+|TV|TM|RNG)\b")
 
 
 def fconst(x: float) -> str:
@@ -49,6 +53,7 @@ class Emitter:
         self.lines: list[str] = []
         self.n = 0
         self.cur = "entry"
+        self.prefix = ""  # when set, memory names %S<k>.. become %<prefix>S<k>.. (see `emit`)
 
     # -- names and blocks -------------------------------------------------------------------
     def tmp(self) -> str:
@@ -60,6 +65,8 @@ class Emitter:
         return f"{hint}{self.n}"
 
     def emit(self, line: str) -> None:
+        if self.prefix:
+            line = _MEMORY_NAME.sub(lambda m: f"%{self.prefix}{m.group(1)}", line)
         self.lines.append("  " + line)
 
     def op(self, rhs: str) -> str:

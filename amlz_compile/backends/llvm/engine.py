@@ -22,7 +22,9 @@ Measured (CPU ms per simplified random demo program, F = 4, 256 per module, load
 driver 0.5-0.9, fused light/cg0 5-7 (raw programs: 2.1-2.6 vs 7.5-10.7); NEURAL_NET at F = 16
 compiles in 110 ms (light/cg2) vs 330-480 ms (O3/cg2) and runs the paper workload in 135 ms vs
 40-46 ms fused; through a driver it compiles in ~30 ms and runs in ~80 ms
-(`llvm_bench.optimisation_grid` re-measures the fused grid).
+(`llvm_bench.optimisation_grid` re-measures the fused grid). Multi-task kernels
+(`compile_multi`: K tasks in lockstep, `multi.py`) are fused kernels with MULTI_* settings;
+`run_blocks` is the native loop that calls a kernel on many argument blocks in one call.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import llvmlite.binding as llvm
 from ...ir.program import MemorySpec, Program
 from .codegen import DECLARATIONS, kernel_ir, uses_stack
 from .driver import BlockLayout, driver_ir, program_ir
+from .multi import multi_kernel_ir
 from .runtime import EXPORT_PREFIX, SIGNATURES, exported_runtime_ir, linked_prelude, runtime_ir
 
 KERNEL_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
@@ -55,6 +58,9 @@ AUTO_LARGE = ("O3", 2)
 # F <= AUTO_SMALL_F, and light/codegen 2 above (NEURAL_NET at F = 16: 5 ms to compile and 233 ms
 # per paper-scale evaluation at none/0, 29 ms and 80 ms at light/2, against 415 ms and 39 ms
 # fused at O3); the driver skeleton, compiled once per memory spec, gets the full pipeline.
+# Multi-task kernels (several tasks in lockstep, `multi.py`): fused, optimised like fused ones.
+MULTI_SMALL = ("light", 0)
+MULTI_LARGE = ("O3", 2)
 DRIVER_PROGRAMS = ("none", 0)
 DRIVER_PROGRAMS_LARGE = ("light", 2)
 DRIVER_SKELETON = ("O3", 2)
@@ -159,6 +165,7 @@ class Kernel:
     mode: str = "fused"
     fns: tuple[int, int, int] = (0, 0, 0)
     program_engine: Engine | None = field(repr=False, default=None)  # driver: the functions'
+    tasks: int = 1  # mode "multi": tasks run in lockstep per call (K argument blocks)
 
     def __post_init__(self) -> None:
         if self.cfunc is None:
@@ -213,6 +220,42 @@ def link_runtime() -> None:
         _runtime_engine = engine  # kept for the life of the process
 
 
+_RUN_BLOCKS_IR = """\
+define void @amlz_run_blocks(ptr %fn, ptr %blocks, i64 %n, i64 %stride) {
+entry:
+  %any = icmp sgt i64 %n, 0
+  br i1 %any, label %loop, label %done
+loop:
+  %i = phi i64 [0, %entry], [%next, %loop]
+  %off = mul i64 %i, %stride
+  %block = getelementptr i8, ptr %blocks, i64 %off
+  call void %fn(ptr %block)
+  %next = add i64 %i, 1
+  %more = icmp slt i64 %next, %n
+  br i1 %more, label %loop, label %done
+done:
+  ret void
+}
+"""
+RUN_BLOCKS_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+                                   ctypes.c_int64)  # fmt: skip
+_run_blocks = None
+
+
+def run_blocks():
+    """The native loop `run_blocks(kernel_address, blocks, n, stride_bytes)`: calls a kernel
+    on n argument blocks in one foreign call (compiled once per process)."""
+    global _run_blocks
+    if _run_blocks is not None:
+        return _run_blocks[0]
+    with _runtime_lock:
+        if _run_blocks is None:
+            engine = Engine("none", 2)
+            (address,) = engine.add_ir(_RUN_BLOCKS_IR, ["amlz_run_blocks"])
+            _run_blocks = (RUN_BLOCKS_TYPE(address), engine)
+        return _run_blocks[0]
+
+
 def _scratch_doubles(memory: MemorySpec, mode: str) -> int:
     if mode == "driver":
         block = BlockLayout.of(memory)
@@ -264,6 +307,7 @@ class JitCompiler:
         self.verify = verify
         self._lock = threading.RLock()
         self._cache: dict[tuple[Program, MemorySpec], Kernel] = {}
+        self._multi: dict[tuple[Program, MemorySpec, int], Kernel] = {}
         self._engines: dict[tuple[str, int], Engine] = {}
         self._drivers: dict[MemorySpec, Driver] = {}
         self._driver_engine: Engine | None = None
@@ -316,6 +360,7 @@ class JitCompiler:
                     for k, v in self._cache.items()
                     if v.engine is not old and v.program_engine is not old
                 }
+                self._multi = {k: v for k, v in self._multi.items() if v.engine is not old}
             e = self._engines[key] = Engine(*key)
             self.engines_created += 1
             return e
@@ -325,6 +370,7 @@ class JitCompiler:
         to it)."""
         with self._lock:
             self._cache.clear()
+            self._multi.clear()
             self._engines.clear()
             self._drivers.clear()
             self._driver_engine = None
@@ -380,6 +426,50 @@ class JitCompiler:
                     for pos in todo[prog]:
                         out[pos] = kernel
             return out  # type: ignore[return-value]
+
+    def multi_settings(self, memory: MemorySpec) -> tuple[str, int]:
+        """(IR pipeline, codegen level) of multi-task kernels (always fused)."""
+        if self.pipeline == "auto":
+            pipeline, cg = MULTI_SMALL if memory.features <= AUTO_SMALL_F else MULTI_LARGE
+        else:
+            pipeline, cg = self.pipeline, DEFAULT_CODEGEN_OPT
+        return pipeline, (cg if self.codegen_opt is None else self.codegen_opt)
+
+    def compile_multi(self, program: Program, memory: MemorySpec, tasks: int) -> Kernel:
+        """The kernel running `tasks` tasks of `program` in lockstep (`multi.py`; cached by
+        program, memory and task count). Memory must fit the stack (`codegen.uses_stack`)."""
+        return self.compile_many_multi([program], memory, tasks)[0]
+
+    def compile_many_multi(
+        self, programs: Sequence[Program], memory: MemorySpec, tasks: int
+    ) -> list[Kernel]:
+        """`compile_multi` for many programs, the uncached ones in shared modules."""
+        K = int(tasks)
+        with self._lock:
+            todo = [p for p in dict.fromkeys(programs) if (p, memory, K) not in self._multi]
+            self.hits += len(programs) - len(todo)
+            settings = self.multi_settings(memory)
+            while todo:
+                e = self._engines.get(settings)
+                full = e is not None and (
+                    e.programs >= self.recycle_programs or e.ir_bytes >= self.recycle_bytes
+                )
+                if e is None or full:
+                    e = self._new_engine(settings)
+                room = max(1, min(self.batch, self.recycle_programs - e.programs))
+                chunk, todo = todo[:room], todo[room:]
+                names = [f"amlz_m{next(self._names)}" for _ in chunk]
+                bodies = [
+                    multi_kernel_ir(p, memory, n, K, self.unroll)
+                    for p, n in zip(chunk, names, strict=True)
+                ]
+                addresses = e.add_ir(module_ir(bodies), names, verify=self.verify)
+                for prog, name, address in zip(chunk, names, addresses, strict=True):
+                    self._multi[(prog, memory, K)] = Kernel(
+                        name, memory, address, e, mode="multi", tasks=K
+                    )
+                    self.compiled += 1
+            return [self._multi[(p, memory, K)] for p in programs]
 
     def _build_fused(
         self, chunk: Sequence[Program], memory: MemorySpec, engine: Engine

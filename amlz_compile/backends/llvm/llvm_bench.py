@@ -2,8 +2,9 @@
 
 Keys: compile_ms_per_program_single[_raw], compile_ms_per_program_batched[_raw|_fused],
 compile_ms_driver_demo, jit_us_per_eval_demo[_fused], interp_us_per_eval_paper,
-jit_us_per_eval_paper. Times are CPU time of this process (see `bench._time_per_item`), warm
-(compiled before measuring).
+jit_us_per_eval_paper[_single]. Evaluations go through `JitBackend.run_tasks` (one foreign call
+per program evaluation; the paper key with LOCKSTEP_K tasks per multi-task kernel). Times are
+CPU time of this process (see `bench._time_per_item`), warm (compiled before measuring).
 
 Compile figures are what the search pays per program reaching the JIT: `simplify_program`
 (dead-code removal, folding: ~20 -> ~3.6 instructions on demo programs) plus compilation with
@@ -27,7 +28,7 @@ import numpy as np
 from ...bench import _time_per_item, benchmark, demo_tasks, random_demo_programs
 from ...ir.program import MemorySpec, Program
 from ...passes import simplify_program
-from .backend import JitBackend, run_kernel
+from .backend import LOCKSTEP_K, JitBackend, run_kernel_multi
 from .engine import JitCompiler
 
 DEMO_MEMORY = MemorySpec(4, 3, 1, 4)
@@ -125,12 +126,13 @@ def _demo_eval_us(n_programs: int, repeats: int, simplify: bool = False, **compi
     programs = random_demo_programs(n_programs, seed=1)
     if simplify:
         programs = [simplify_program(p) for p in programs]
-    kernels = JitCompiler(**compiler_kw).compile_many(programs, DEMO_MEMORY)
+    backend = JitBackend(JitCompiler(**compiler_kw))
+    backend.prepare(programs, DEMO_MEMORY)
+    seeds = list(range(len(tasks)))
 
     def run() -> None:
-        for k in kernels:
-            for t, task in enumerate(tasks):
-                run_kernel(k, task, rng_seed=t)
+        for prog in programs:
+            backend.run_tasks(prog, tasks, DEMO_MEMORY, rng_seeds=seeds)
 
     run()
     return _time_per_item(run, n_programs, repeats)
@@ -150,6 +152,9 @@ def jit_us_per_eval_demo_fused(n_programs: int = 100, repeats: int = 5) -> float
 
 
 def _paper_eval(backend, tasks, memory, program) -> None:
+    if isinstance(backend, JitBackend):
+        backend.run_tasks(program, tasks, memory, rng_seeds=list(range(len(tasks))))
+        return
     for t, task in enumerate(tasks):
         backend.run_task(program, task, memory, rng_seed=t)
 
@@ -165,12 +170,44 @@ def interp_us_per_eval_paper(repeats: int = 3) -> float:
 
 
 @benchmark("jit_us_per_eval_paper")
-def jit_us_per_eval_paper(repeats: int = 5, **compiler_kw) -> float:
-    """JIT µs for NEURAL_NET on the 10 paper-scale tasks (F = 16, 8000 + 1000), warm."""
+def jit_us_per_eval_paper(repeats: int = 5, lockstep: int = LOCKSTEP_K, **compiler_kw) -> float:
+    """JIT µs for NEURAL_NET on the 10 paper-scale tasks (F = 16, 8000 + 1000), warm, through
+    `JitBackend.run_tasks` (`lockstep` tasks per multi-task kernel; 1 = single-task kernels)."""
     tasks, program = paper_tasks(), paper_program()
-    backend = JitBackend(JitCompiler(**compiler_kw))
-    _paper_eval(backend, tasks[:1], PAPER_MEMORY, program)
+    backend = JitBackend(JitCompiler(**compiler_kw), lockstep=lockstep)
+    _paper_eval(backend, tasks, PAPER_MEMORY, program)
     return _time_per_item(lambda: _paper_eval(backend, tasks, PAPER_MEMORY, program), 1, repeats)
+
+
+@benchmark("jit_us_per_eval_paper_single")
+def jit_us_per_eval_paper_single(repeats: int = 5, **compiler_kw) -> float:
+    """As `jit_us_per_eval_paper` with single-task kernels (lockstep 1: the 10 tasks one after
+    another in one `run_blocks` call), to compare lockstep side by side."""
+    return jit_us_per_eval_paper(repeats, lockstep=1, **compiler_kw)
+
+
+def lockstep_grid(ks=(1, 2, 3, 4), repeats: int = 3, **compiler_kw) -> dict[str, dict]:
+    """Per lockstep width K: compile ms of the K-task kernel and ns per training step and task
+    (NEURAL_NET, paper tasks; K tasks per call, rounds interleaved to share the noise)."""
+    tasks, program = paper_tasks(), paper_program()
+    compiler = JitCompiler(**compiler_kw)
+    single = compiler.compile(program, PAPER_MEMORY)
+    kernels, compile_ms = {}, {}
+    for K in ks:
+        t0 = time.process_time()
+        kernels[K] = compiler.compile_multi(program, PAPER_MEMORY, K)
+        compile_ms[K] = (time.process_time() - t0) * 1e3
+    steps = tasks[0].train_x.shape[0] + tasks[0].valid_x.shape[0]
+    times: dict[int, list[float]] = {K: [] for K in ks}
+    for _ in range(repeats):
+        for K in ks:
+            t0 = time.process_time()
+            run_kernel_multi(kernels[K], tasks[:K], list(range(K)), single)
+            times[K].append((time.process_time() - t0) / (K * steps) * 1e9)
+    return {
+        f"K={K}": {"compile_ms": round(compile_ms[K]), "ns_per_step": round(min(times[K]), 1)}
+        for K in ks
+    }
 
 
 def optimisation_grid() -> dict[str, dict[str, float]]:
@@ -239,5 +276,6 @@ if __name__ == "__main__":
     import json
     import sys
 
-    fn = compile_breakdown if "--breakdown" in sys.argv else optimisation_grid
+    fns = {"--breakdown": compile_breakdown, "--lockstep": lockstep_grid}
+    fn = next((f for arg, f in fns.items() if arg in sys.argv), optimisation_grid)
     print(json.dumps(fn(), indent=1))
