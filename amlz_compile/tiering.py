@@ -36,26 +36,24 @@ MATMUL = 43
 class CostModel:
     """Measured constants (nanoseconds / microseconds / milliseconds as named).
 
-    Measured 2026-11-28 on the 2-core machine while other jobs kept its load average at 8-10
-    (so absolute values are inflated ~4x; the ratios are what matter):
-    interp_us_per_eval_paper = 225,023 and jit_us_per_eval_paper = 47,939 for 76.3 M units
-    (NEURAL_NET, 10 tasks x 9000 steps, F = 16) -> 2.9 and 0.63 ns/unit; jit_us_per_eval_demo =
-    296 for 10 tasks -> ~25 µs per kernel call (Python + ctypes); NEURAL_NET at F = 16 with the
-    O3 pipeline: 480 ms to compile (light: 110 ms, but 135 ms instead of 46 ms to run).
-    Compile costs for F <= 4 re-measured later the same day (load average ~4) for the JIT's
-    driver mode, simplification included (keys compile_ms_per_program_single / _batched):
-    1.6-2.2 ms alone, 0.5-0.9 ms per program in batches of 256 (fused kernels: 15 and 7-11 ms);
-    driver kernels run the demo workload as fast as fused ones (the Python call dominates).
+    Re-measured 2026-11-28 20:10 UTC with `calibrate()` and the benchmarks on the 2-core
+    machine (idle, but its host ~1.7x slower than at its quietest; the ratios are what matter):
+    interp_us_per_eval_paper = 81,000-92,000 and jit_us_per_eval_paper = 12,900-14,100 for
+    76.3 M units (NEURAL_NET, 10 tasks x 9000 steps, F = 16) -> 1.17 and 0.28 ns/unit;
+    jit_us_per_eval_demo = 128-142 µs for 10 tasks in one native call (`run_blocks`), so the
+    per-task call overhead is now a few µs; NEURAL_NET at F = 16 compiles in ~300 ms (fused,
+    O3); demo programs (F <= 4, driver mode, simplification included) in 2.5-2.8 ms alone and
+    0.75-0.80 ms per program in batches of 256.
     """
 
-    interp_ns_per_unit: float = 2.9
-    interp_ns_per_step: float = 20.0
-    jit_ns_per_unit: float = 0.63
+    interp_ns_per_unit: float = 1.17
+    interp_ns_per_step: float = 10.0
+    jit_ns_per_unit: float = 0.28
     jit_ns_per_step: float = 3.0
-    jit_us_per_call: float = 25.0
-    compile_ms_single: float = 2.0  # F <= AUTO_SMALL_F: driver mode
+    jit_us_per_call: float = 6.0
+    compile_ms_single: float = 2.7  # F <= AUTO_SMALL_F: driver mode
     compile_ms_batched: float = 0.8
-    compile_ms_optimised: float = 480.0  # F > AUTO_SMALL_F: the O3 pipeline
+    compile_ms_optimised: float = 300.0  # F > AUTO_SMALL_F: the O3 pipeline
 
 
 DEFAULT_MODEL = CostModel()
