@@ -9,8 +9,9 @@ after its single experiment; its time is the whole run's (the reference flow spe
 select as soon as a population's best reaches the threshold). The nonlinear preset has no
 threshold of its own; its goal is to rediscover the two Gaussian initialisations, so
 `nonlinear_seconds_to_solution_fast` counts it solved when the repaired network's select fitness
-is above the intact NEURAL_NET's on the same task (`baseline_select_fitness`, the mean over five
-evaluation seeds).
+is above both the intact NEURAL_NET's on the same task (`baseline_select_fitness`, the mean over
+five evaluation seeds: 0.875) and NONLINEAR_SOLVED = 0.99. In our runs a repair that brings back
+only one of the two initialisations scored 0.937; those above 0.99 had both.
 
 Environment: AMLZ_BENCH_SEEDS (default 10) seeds 1..N; AMLZ_BENCH_CAP seconds per run (default
 600; a run that does not solve in time reports null); AMLZ_BENCH_JOBS (default 1) runs that many
@@ -28,6 +29,8 @@ from ..algorithms import load_builtin
 from ..bench import benchmark
 from .experiment import evaluate_on, load_config, run_search
 from .presets import get_preset
+
+NONLINEAR_SOLVED = 0.99
 
 
 def _seeds() -> list[int]:
@@ -113,8 +116,9 @@ def nonlinear_seconds_to_solution() -> list[float | None]:
 
 @benchmark("nonlinear_seconds_to_solution_fast")
 def nonlinear_seconds_to_solution_fast() -> list[float | None]:
-    """Fast flow until the repaired network beats the intact NEURAL_NET on the select task."""
-    threshold = baseline_select_fitness("nonlinear", "neural_net")
+    """Fast flow until the repaired network beats the intact NEURAL_NET and 0.99 on the select
+    task (both Gaussian initialisations back)."""
+    threshold = max(baseline_select_fitness("nonlinear", "neural_net"), NONLINEAR_SOLVED)
     return seconds_to_solution(
         "nonlinear",
         _seeds()[:3],
