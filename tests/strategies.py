@@ -16,10 +16,12 @@ import operator
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
+import numpy as np
 from hypothesis import strategies as st
 
 from amlz_compile.ir.ops import NUM_OPS, OPS
 from amlz_compile.ir.program import COMPONENTS, Instruction, MemorySpec, Program
+from amlz_compile.tasks import Task
 
 ALL_OPS = tuple(range(NUM_OPS))
 INDEX_FIELDS = {57: ("f0",), 58: ("f0", "f1")}  # fields read as a fraction of F
@@ -192,3 +194,33 @@ def programs_with_memory(
 ) -> st.SearchStrategy[tuple[MemorySpec, Program]]:
     """(memory, program) pairs; the program fits the memory."""
     return _program_with_memory(memory, max_sizes, ops, extreme, min_sizes, reference_outputs)
+
+
+_TASK_VALUES = st.one_of(
+    st.floats(-5, 5),
+    st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e300, -1e300, 1e-310]),
+)
+
+
+@st.composite
+def small_tasks(draw, features: int) -> Task:
+    """A tiny task (1-6 train, 1-4 valid, 1-3 epochs, rms or accuracy) with a few extreme
+    values (NaN, inf, huge, subnormal) sometimes planted in features and labels."""
+    n_train = draw(st.integers(1, 6))
+    n_valid = draw(st.integers(1, 4))
+    epochs = draw(st.integers(1, 3))
+    accuracy = draw(st.booleans())
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    tx = rng.normal(size=(n_train, features)) * draw(st.sampled_from([0.1, 1.0, 100.0]))
+    vx = rng.normal(size=(n_valid, features))
+    ty, vy = rng.normal(size=n_train), rng.normal(size=n_valid)
+    if accuracy:
+        ty, vy = (ty > 0).astype(float), (vy > 0).astype(float)
+    if draw(st.booleans()):  # a few extreme values in features and labels
+        for arr in (tx, vx, ty, vy):
+            flat = arr.reshape(-1)
+            for _ in range(draw(st.integers(0, 2))):
+                flat[draw(st.integers(0, flat.size - 1))] = draw(_TASK_VALUES)
+    orders = np.stack([rng.permutation(n_train) for _ in range(epochs)]).astype(np.int32)
+    return Task("h", tx, ty, vx, vy, orders, "accuracy" if accuracy else "rms")

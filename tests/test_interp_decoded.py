@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import memory_specs, programs
+from strategies import memory_specs, programs, small_tasks
 
 from amlz_compile.backends.interp import (
     InterpBackend,
@@ -21,33 +21,6 @@ from amlz_compile.backends.interp import (
     run_decoded,
 )
 from amlz_compile.backends.packing import pack_programs, pack_tasks
-from amlz_compile.tasks import Task
-
-_VALUES = st.one_of(
-    st.floats(-5, 5),
-    st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e300, -1e300, 1e-310]),
-)
-
-
-@st.composite
-def tasks(draw, features: int) -> Task:
-    n_train = draw(st.integers(1, 6))
-    n_valid = draw(st.integers(1, 4))
-    epochs = draw(st.integers(1, 3))
-    accuracy = draw(st.booleans())
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    tx = rng.normal(size=(n_train, features)) * draw(st.sampled_from([0.1, 1.0, 100.0]))
-    vx = rng.normal(size=(n_valid, features))
-    ty, vy = rng.normal(size=n_train), rng.normal(size=n_valid)
-    if accuracy:
-        ty, vy = (ty > 0).astype(float), (vy > 0).astype(float)
-    if draw(st.booleans()):
-        for arr in (tx, vx, ty, vy):
-            flat = arr.reshape(-1)
-            for _ in range(draw(st.integers(0, 2))):
-                flat[draw(st.integers(0, flat.size - 1))] = draw(_VALUES)
-    orders = np.stack([rng.permutation(n_train) for _ in range(epochs)]).astype(np.int32)
-    return Task("h", tx, ty, vx, vy, orders, "accuracy" if accuracy else "rms")
 
 
 def _same(a, b) -> bool:
@@ -59,7 +32,7 @@ def _same(a, b) -> bool:
 def _cases(draw):
     memory = draw(memory_specs(features=(1, 3, 4, 5)))
     program = draw(programs(memory, extreme=True))
-    task = draw(tasks(memory.features))
+    task = draw(small_tasks(memory.features))
     steps = draw(st.integers(0, task.max_train_examples + 2))
     seed = draw(st.integers(0, 2**64 - 1))
     return memory, program, task, steps, seed

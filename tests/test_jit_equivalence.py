@@ -15,43 +15,15 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import memory_specs, programs
+from strategies import memory_specs, programs, small_tasks
 
 from amlz_compile.backends.interp import InterpBackend
 from amlz_compile.backends.llvm import JitBackend, JitCompiler
 from amlz_compile.fitness import task_fitness
-from amlz_compile.tasks import Task
 
 INTERP = InterpBackend()
 MODES = ("fused", "driver")
 JITS = {m: JitBackend(JitCompiler(pipeline="light", codegen_opt=0, mode=m)) for m in MODES}
-
-_VALUES = st.one_of(
-    st.floats(-5, 5),
-    st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e300, -1e300, 1e-310]),
-)
-
-
-@st.composite
-def tasks(draw, features: int) -> Task:
-    n_train = draw(st.integers(1, 6))
-    n_valid = draw(st.integers(1, 4))
-    epochs = draw(st.integers(1, 3))
-    accuracy = draw(st.booleans())
-    seed = draw(st.integers(0, 2**32 - 1))
-    rng = np.random.default_rng(seed)
-    tx = rng.normal(size=(n_train, features)) * draw(st.sampled_from([0.1, 1.0, 100.0]))
-    vx = rng.normal(size=(n_valid, features))
-    ty, vy = rng.normal(size=n_train), rng.normal(size=n_valid)
-    if accuracy:
-        ty, vy = (ty > 0).astype(float), (vy > 0).astype(float)
-    if draw(st.booleans()):  # a few extreme values in features and labels
-        for arr in (tx, vx, ty, vy):
-            flat = arr.reshape(-1)
-            for _ in range(draw(st.integers(0, 2))):
-                flat[draw(st.integers(0, flat.size - 1))] = draw(_VALUES)
-    orders = np.stack([rng.permutation(n_train) for _ in range(epochs)]).astype(np.int32)
-    return Task("h", tx, ty, vx, vy, orders, "accuracy" if accuracy else "rms")
 
 
 def same(a, b) -> bool:
@@ -65,7 +37,7 @@ def test_jit_equals_interpreter_in_both_modes(data, memory):
     progs = data.draw(
         st.lists(programs(memory, max_sizes=(4, 4, 5), extreme=True), min_size=1, max_size=3)
     )
-    task = data.draw(tasks(memory.features))
+    task = data.draw(small_tasks(memory.features))
     kw = dict(
         n_train=data.draw(st.sampled_from([None, 0, 1, 4, 9])),
         n_valid=data.draw(st.sampled_from([None, 1, 2])),

@@ -23,9 +23,16 @@ def demo_individuals_per_s(
     """Individuals per CPU second over `sweeps` sweeps after `warm_sweeps` (steady state:
     caches filled, population past its random start). Compilation happens before timing."""
     from .config import HurdleConfig, demo_config
-    from .evolution import RegularizedEvolution
 
     config = demo_config(dedup=dedup, hurdles=HurdleConfig(enabled=hurdles))
+    return steady_individuals_per_s(config, warm_sweeps, sweeps, seed)
+
+
+def steady_individuals_per_s(config, warm_sweeps: int, sweeps: int, seed: int) -> float:
+    """Individuals per CPU second of one population of `config` over `sweeps` sweeps, after
+    init and `warm_sweeps` untimed sweeps (which also compile or load the kernels)."""
+    from .evolution import RegularizedEvolution
+
     evo = RegularizedEvolution(config, seed=seed)
     evo.init()
     evo.run(max_individuals=warm_sweeps * evo.P)

@@ -8,8 +8,6 @@ core of this machine class.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from ..bench import _time_per_item, benchmark
@@ -53,14 +51,8 @@ def nonlinear_individuals_per_s(warm_sweeps: int = 2, sweeps: int = 5, seed: int
     """Individuals per CPU second of the preset's search (population kernel: mutation, FEC,
     train budget, evaluation) over `sweeps` sweeps after `warm_sweeps`."""
     from .config import SearchConfig
-    from .evolution import RegularizedEvolution
+    from .evolution_bench import steady_individuals_per_s
     from .presets import get_preset
 
-    evo = RegularizedEvolution(SearchConfig.from_dict(get_preset("nonlinear")["search"]), seed=seed)
-    evo.init()
-    evo.run(max_individuals=warm_sweeps * evo.P)
-    n0 = evo.stats()["individuals"]
-    t0 = time.process_time()
-    evo.run(max_individuals=sweeps * evo.P)
-    dt = time.process_time() - t0
-    return round((evo.stats()["individuals"] - n0) / dt, 1)
+    config = SearchConfig.from_dict(get_preset("nonlinear")["search"])
+    return steady_individuals_per_s(config, warm_sweeps, sweeps, seed)
