@@ -184,6 +184,39 @@ def _decode(code, data, bounds, nS, nV, nM, F, prune, keep, live, entry_p, out_p
     return m
 
 
+# -- F = 4: load all inputs into locals before storing -----------------------------------------
+# Operands of an instruction either coincide exactly or do not overlap, and every output element
+# depends only on inputs read before it is stored, so loading an op's inputs first gives the same
+# results as the element loops; LLVM then keeps them in registers and vectorises instead of
+# re-reading memory after every store (it cannot prove the stores do not alias the loads).
+
+
+@njit(**_INLINE)
+def _ld4(mem, a):
+    """mem[a:a+4] as a tuple of locals."""
+    return mem[a], mem[a + uint64(1)], mem[a + uint64(2)], mem[a + uint64(3)]
+
+
+@njit(**_INLINE)
+def _st4(mem, c, x0, x1, x2, x3):
+    """mem[c:c+4] = x0..x3."""
+    mem[c] = x0
+    mem[c + uint64(1)] = x1
+    mem[c + uint64(2)] = x2
+    mem[c + uint64(3)] = x3
+
+
+@njit(**_INLINE)
+def _dot4(m0, m1, m2, m3, v0, v1, v2, v3):
+    """A row-times-vector product accumulated from 0.0 in index order (as the loops do)."""
+    acc = 0.0
+    acc += m0 * v0
+    acc += m1 * v1
+    acc += m2 * v2
+    acc += m3 * v3
+    return acc
+
+
 @njit(**_JIT_NO_NRT)
 def _machine(
     dc,
@@ -286,6 +319,13 @@ def _machine(
             elif op == 15:
                 mem[c] = 1.0 if mem[a] >= 0.0 else 0.0
             elif op == 16:
+                if F == 4:
+                    x0, x1, x2, x3 = _ld4(mem, a)
+                    _st4(
+                        mem, c, 1.0 if x0 > 0.0 else 0.0, 1.0 if x1 > 0.0 else 0.0,
+                        1.0 if x2 > 0.0 else 0.0, 1.0 if x3 > 0.0 else 0.0,
+                    )  # fmt: skip
+                    continue
                 for i in range(UF):
                     mem[c + i] = 1.0 if mem[a + i] > 0.0 else 0.0
             elif op == 17:
@@ -293,6 +333,10 @@ def _machine(
                     mem[c + i] = 1.0 if mem[a + i] > 0.0 else 0.0
             elif op == 18:
                 s = mem[a]
+                if F == 4:
+                    y0, y1, y2, y3 = _ld4(mem, b)
+                    _st4(mem, c, s * y0, s * y1, s * y2, s * y3)
+                    continue
                 for i in range(UF):
                     mem[c + i] = s * mem[b + i]
             elif op == 19:
@@ -311,12 +355,27 @@ def _machine(
                 for i in range(UF):
                     mem[c + i] = abs(mem[a + i])
             elif op == 23:
+                if F == 4:
+                    x0, x1, x2, x3 = _ld4(mem, a)
+                    y0, y1, y2, y3 = _ld4(mem, b)
+                    _st4(mem, c, x0 + y0, x1 + y1, x2 + y2, x3 + y3)
+                    continue
                 for i in range(UF):
                     mem[c + i] = mem[a + i] + mem[b + i]
             elif op == 24:
+                if F == 4:
+                    x0, x1, x2, x3 = _ld4(mem, a)
+                    y0, y1, y2, y3 = _ld4(mem, b)
+                    _st4(mem, c, x0 - y0, x1 - y1, x2 - y2, x3 - y3)
+                    continue
                 for i in range(UF):
                     mem[c + i] = mem[a + i] - mem[b + i]
             elif op == 25:
+                if F == 4:
+                    x0, x1, x2, x3 = _ld4(mem, a)
+                    y0, y1, y2, y3 = _ld4(mem, b)
+                    _st4(mem, c, x0 * y0, x1 * y1, x2 * y2, x3 * y3)
+                    continue
                 for i in range(UF):
                     mem[c + i] = mem[a + i] * mem[b + i]
             elif op == 26:
@@ -328,6 +387,14 @@ def _machine(
                     acc += mem[a + i] * mem[b + i]
                 mem[c] = acc
             elif op == 28:
+                if F == 4:
+                    x0, x1, x2, x3 = _ld4(mem, a)
+                    y0, y1, y2, y3 = _ld4(mem, b)
+                    _st4(mem, c, x0 * y0, x0 * y1, x0 * y2, x0 * y3)
+                    _st4(mem, c + uint64(4), x1 * y0, x1 * y1, x1 * y2, x1 * y3)
+                    _st4(mem, c + uint64(8), x2 * y0, x2 * y1, x2 * y2, x2 * y3)
+                    _st4(mem, c + uint64(12), x3 * y0, x3 * y1, x3 * y2, x3 * y3)
+                    continue
                 for i in range(UF):
                     s = mem[a + i]
                     for j in range(UF):
@@ -340,6 +407,18 @@ def _machine(
                 for i in range(UFF):
                     mem[c + i] = 1.0 / mem[a + i]
             elif op == 31:
+                if F == 4:
+                    y0, y1, y2, y3 = _ld4(mem, b)
+                    m0, m1, m2, m3 = _ld4(mem, a)
+                    r0 = _dot4(m0, m1, m2, m3, y0, y1, y2, y3)
+                    m0, m1, m2, m3 = _ld4(mem, a + uint64(4))
+                    r1 = _dot4(m0, m1, m2, m3, y0, y1, y2, y3)
+                    m0, m1, m2, m3 = _ld4(mem, a + uint64(8))
+                    r2 = _dot4(m0, m1, m2, m3, y0, y1, y2, y3)
+                    m0, m1, m2, m3 = _ld4(mem, a + uint64(12))
+                    r3 = _dot4(m0, m1, m2, m3, y0, y1, y2, y3)
+                    _st4(mem, c, r0, r1, r2, r3)
+                    continue
                 for i in range(UF):
                     acc = 0.0
                     for j in range(UF):
@@ -383,12 +462,30 @@ def _machine(
                 for i in range(UFF):
                     mem[c + i] = abs(mem[a + i])
             elif op == 39:
+                if F == 4:
+                    for i in range(uint64(0), uint64(16), uint64(4)):
+                        x0, x1, x2, x3 = _ld4(mem, a + i)
+                        y0, y1, y2, y3 = _ld4(mem, b + i)
+                        _st4(mem, c + i, x0 + y0, x1 + y1, x2 + y2, x3 + y3)
+                    continue
                 for i in range(UFF):
                     mem[c + i] = mem[a + i] + mem[b + i]
             elif op == 40:
+                if F == 4:
+                    for i in range(uint64(0), uint64(16), uint64(4)):
+                        x0, x1, x2, x3 = _ld4(mem, a + i)
+                        y0, y1, y2, y3 = _ld4(mem, b + i)
+                        _st4(mem, c + i, x0 - y0, x1 - y1, x2 - y2, x3 - y3)
+                    continue
                 for i in range(UFF):
                     mem[c + i] = mem[a + i] - mem[b + i]
             elif op == 41:
+                if F == 4:
+                    for i in range(uint64(0), uint64(16), uint64(4)):
+                        x0, x1, x2, x3 = _ld4(mem, a + i)
+                        y0, y1, y2, y3 = _ld4(mem, b + i)
+                        _st4(mem, c + i, x0 * y0, x1 * y1, x2 * y2, x3 * y3)
+                    continue
                 for i in range(UFF):
                     mem[c + i] = mem[a + i] * mem[b + i]
             elif op == 42:
@@ -422,6 +519,14 @@ def _machine(
                 y = mem[b]
                 mem[c] = y if x < y else x
             elif op == 48:
+                if F == 4:
+                    x0, x1, x2, x3 = _ld4(mem, a)
+                    y0, y1, y2, y3 = _ld4(mem, b)
+                    _st4(
+                        mem, c, x0 if x0 > y0 else y0, x1 if x1 > y1 else y1,
+                        x2 if x2 > y2 else y2, x3 if x3 > y3 else y3,
+                    )  # fmt: skip
+                    continue
                 for i in range(UF):
                     x = mem[a + i]
                     y = mem[b + i]
