@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import memory_specs, programs
+from strategies import small_tasks as random_tasks
 from test_jit import assert_runs_equal, make_task, op_programs
-from test_jit_equivalence import tasks as random_tasks
 
 from amlz_compile.backends.interp import InterpBackend
 from amlz_compile.backends.llvm import JitBackend, JitCompiler
