@@ -37,16 +37,16 @@ def reference(prog, tasks, memory, seeds, budgets=None, **kw):
     ]
 
 
-@pytest.mark.parametrize("F, variants", [(3, 2), (16, 1)])
-def test_every_op_agrees_in_lockstep(F, variants):
+@pytest.mark.parametrize("F, variants, keep", [(3, 2, True), (16, 1, True), (3, 1, False)])
+def test_every_op_agrees_in_lockstep(F, variants, keep):
     """Two tasks (different data, orders and seeds) per kernel, every op (and, at F = 3,
-    its aliased variant)."""
+    its aliased variant); keep=False runs the fitness-only kernels (no final memory)."""
     memory = MemorySpec(5, 4, 4, F)
     backend = cheap(2)
     tasks = [make_task(F, seed=s) for s in (0, 1)]
-    kw = dict(trace_len=64, keep_memory=True, max_abs_error=1e300)
+    kw = dict(trace_len=64, keep_memory=keep, max_abs_error=1e300)
     progs = [p for op in range(NUM_OPS) for p in op_programs(op, memory)[:variants]]
-    backend.compiler.compile_many_multi(progs, memory, 2)  # one module
+    backend.compiler.compile_many_multi(progs, memory, 2, final_memory=keep)  # one module
     for prog in progs:
         got = backend.run_tasks(prog, tasks, memory, rng_seeds=[11, 2**64 - 3], **kw)
         assert backend.compiler._multi  # a lockstep kernel ran
@@ -80,10 +80,29 @@ def test_partners_fail_early_bail_out_and_continue():
     want = reference(prog, tasks, memory, seeds, **kw)
     assert want[0].train_steps == 1 and want[1].train_steps == 15
     assert want[2].train_steps == 15 and np.isnan(want[2].epoch_loss).all()
+    fitness_only = reference(prog, tasks, memory, seeds, **{**kw, "keep_memory": False})
     for K in (2, 4):
-        got = cheap(K).run_tasks(prog, tasks, memory, rng_seeds=seeds, **kw)
+        backend = cheap(K)
+        got = backend.run_tasks(prog, tasks, memory, rng_seeds=seeds, **kw)
         for g, w in zip(got, want, strict=True):
             assert_runs_equal(g, w)
+        got = backend.run_tasks(prog, tasks, memory, rng_seeds=seeds,
+                                **{**kw, "keep_memory": False})  # fmt: skip
+        assert not backend.compiler._multi[(prog, memory, K, False)].final_memory
+        for g, w in zip(got, fitness_only, strict=True):
+            assert_runs_equal(g, w)
+
+
+def test_fitness_only_kernel_refuses_to_return_memory():
+    F = 3
+    memory = MemorySpec(2, 2, 1, F)
+    prog = Program([], [Instruction(27, 0, 0, 1)], [])
+    compiler = JitCompiler(pipeline="light", codegen_opt=0)
+    kernel = compiler.compile_multi(prog, memory, 2, final_memory=False)
+    assert kernel is not compiler.compile_multi(prog, memory, 2)  # cached apart
+    tasks = [make_task(F, seed=s) for s in (0, 1)]
+    with pytest.raises(ValueError, match="final memory"):
+        run_kernel_multi(kernel, tasks, [0, 0], compiler.compile(prog, memory), keep_memory=True)
 
 
 def test_multi_kernel_rejects_mixed_shapes_and_large_memory():
@@ -148,7 +167,7 @@ def test_run_tasks_equals_interpreter(data, memory):
         n_valid=data.draw(st.sampled_from([None, 1, 2])),
         max_abs_error=data.draw(st.sampled_from([100.0, 1.0, 1e300])),
         trace_len=data.draw(st.sampled_from([0, 5, 64])),
-        keep_memory=True,
+        keep_memory=data.draw(st.booleans()),  # False: fitness-only lockstep kernels
     )
     global LOCKSTEP2
     LOCKSTEP2 = LOCKSTEP2 or cheap(2)

@@ -181,6 +181,9 @@ def run_kernel_multi(
     lockstep = kernel.mode == "multi"
     if lockstep and kernel.tasks != K:
         raise ValueError(f"kernel runs {kernel.tasks} tasks in lockstep, got {K}")
+    if keep_memory and not kernel.final_memory:
+        raise ValueError("keep_memory needs a kernel that writes its final memory "
+                         "(this one was compiled fitness-only: final_memory=False)")  # fmt: skip
     if K == 0:
         return []
     budgets = list(n_train) if isinstance(n_train, Sequence | np.ndarray) else [n_train] * K
@@ -422,7 +425,8 @@ class JitBackend:
                 rest += members[full:]
                 if not full:
                     continue
-                multi = self.compiler.compile_multi(program, memory, K)
+                # fitness-only kernels unless the caller wants the final memory
+                multi = self.compiler.compile_multi(program, memory, K, final_memory=keep_memory)
                 for g in range(0, full, K):
                     chunk = members[g : g + K]
                     total = _shape(tasks[chunk[0]], budgets[chunk[0]], n_valid, trace_len)[2]

@@ -166,6 +166,7 @@ class Kernel:
     fns: tuple[int, int, int] = (0, 0, 0)
     program_engine: Engine | None = field(repr=False, default=None)  # driver: the functions'
     tasks: int = 1  # mode "multi": tasks run in lockstep per call (K argument blocks)
+    final_memory: bool = True  # False: a fitness-only kernel (writes no final memory)
 
     def __post_init__(self) -> None:
         if self.cfunc is None:
@@ -307,7 +308,7 @@ class JitCompiler:
         self.verify = verify
         self._lock = threading.RLock()
         self._cache: dict[tuple[Program, MemorySpec], Kernel] = {}
-        self._multi: dict[tuple[Program, MemorySpec, int], Kernel] = {}
+        self._multi: dict[tuple[Program, MemorySpec, int, bool], Kernel] = {}
         self._engines: dict[tuple[str, int], Engine] = {}
         self._drivers: dict[MemorySpec, Driver] = {}
         self._driver_engine: Engine | None = None
@@ -435,18 +436,26 @@ class JitCompiler:
             pipeline, cg = self.pipeline, DEFAULT_CODEGEN_OPT
         return pipeline, (cg if self.codegen_opt is None else self.codegen_opt)
 
-    def compile_multi(self, program: Program, memory: MemorySpec, tasks: int) -> Kernel:
+    def compile_multi(
+        self, program: Program, memory: MemorySpec, tasks: int, final_memory: bool = True
+    ) -> Kernel:
         """The kernel running `tasks` tasks of `program` in lockstep (`multi.py`; cached by
-        program, memory and task count). Memory must fit the stack (`codegen.uses_stack`)."""
-        return self.compile_many_multi([program], memory, tasks)[0]
+        program, memory, task count and `final_memory`). Memory must fit the stack
+        (`codegen.uses_stack`). `final_memory=False`: a fitness-only kernel (no final memory
+        written; faster to run and to compile)."""
+        return self.compile_many_multi([program], memory, tasks, final_memory)[0]
 
     def compile_many_multi(
-        self, programs: Sequence[Program], memory: MemorySpec, tasks: int
+        self,
+        programs: Sequence[Program],
+        memory: MemorySpec,
+        tasks: int,
+        final_memory: bool = True,
     ) -> list[Kernel]:
         """`compile_multi` for many programs, the uncached ones in shared modules."""
-        K = int(tasks)
+        K, final = int(tasks), bool(final_memory)
         with self._lock:
-            todo = [p for p in dict.fromkeys(programs) if (p, memory, K) not in self._multi]
+            todo = [p for p in dict.fromkeys(programs) if (p, memory, K, final) not in self._multi]
             self.hits += len(programs) - len(todo)
             settings = self.multi_settings(memory)
             while todo:
@@ -460,16 +469,16 @@ class JitCompiler:
                 chunk, todo = todo[:room], todo[room:]
                 names = [f"amlz_m{next(self._names)}" for _ in chunk]
                 bodies = [
-                    multi_kernel_ir(p, memory, n, K, self.unroll)
+                    multi_kernel_ir(p, memory, n, K, self.unroll, final_memory=final)
                     for p, n in zip(chunk, names, strict=True)
                 ]
                 addresses = e.add_ir(module_ir(bodies), names, verify=self.verify)
                 for prog, name, address in zip(chunk, names, addresses, strict=True):
-                    self._multi[(prog, memory, K)] = Kernel(
-                        name, memory, address, e, mode="multi", tasks=K
+                    self._multi[(prog, memory, K, final)] = Kernel(
+                        name, memory, address, e, mode="multi", tasks=K, final_memory=final
                     )
                     self.compiled += 1
-            return [self._multi[(p, memory, K)] for p in programs]
+            return [self._multi[(p, memory, K, final)] for p in programs]
 
     def _build_fused(
         self, chunk: Sequence[Program], memory: MemorySpec, engine: Engine

@@ -187,15 +187,16 @@ def jit_us_per_eval_paper_single(repeats: int = 5, **compiler_kw) -> float:
 
 
 def lockstep_grid(ks=(1, 2, 3, 4), repeats: int = 3, **compiler_kw) -> dict[str, dict]:
-    """Per lockstep width K: compile ms of the K-task kernel and ns per training step and task
-    (NEURAL_NET, paper tasks; K tasks per call, rounds interleaved to share the noise)."""
+    """Per lockstep width K: compile ms of the (fitness-only) K-task kernel and ns per training
+    step and task (NEURAL_NET, paper tasks; K tasks per call, rounds interleaved to share the
+    noise)."""
     tasks, program = paper_tasks(), paper_program()
     compiler = JitCompiler(**compiler_kw)
     single = compiler.compile(program, PAPER_MEMORY)
     kernels, compile_ms = {}, {}
     for K in ks:
         t0 = time.process_time()
-        kernels[K] = compiler.compile_multi(program, PAPER_MEMORY, K)
+        kernels[K] = compiler.compile_multi(program, PAPER_MEMORY, K, final_memory=False)
         compile_ms[K] = (time.process_time() - t0) * 1e3
     steps = tasks[0].train_x.shape[0] + tasks[0].valid_x.shape[0]
     times: dict[int, list[float]] = {K: [] for K in ks}
