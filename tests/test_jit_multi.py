@@ -171,7 +171,40 @@ def test_run_tasks_equals_interpreter(data, memory):
     )
     global LOCKSTEP2
     LOCKSTEP2 = LOCKSTEP2 or cheap(2)
-    got = LOCKSTEP2.run_tasks(prog, tasks, memory, rng_seeds=seeds, n_train=budget, **kw)
+    backend = LOCKSTEP2
+    if data.draw(st.booleans()):  # the same kernels, the tasks spread over two threads
+        backend = JitBackend(LOCKSTEP2.compiler, lockstep=2, threads=2)
+    got = backend.run_tasks(prog, tasks, memory, rng_seeds=seeds, n_train=budget, **kw)
     want = reference(prog, tasks, memory, seeds, [budget] * len(tasks), **kw)
     for g, w in zip(got, want, strict=True):
         assert_runs_equal(g, w)
+
+
+@pytest.mark.parametrize("lockstep", [1, 2])
+def test_threads_share_the_tasks_and_agree(lockstep):
+    """Seven tasks of two shapes over two and three threads: every run equals the
+    interpreter's, in the caller's task order."""
+    F = 4
+    memory = MemorySpec(4, 3, 1, F)
+    prog = Program(
+        [Instruction(63, out=1, f0=0.0, f1=0.5), Instruction(56, out=3, act=0.05)],
+        [Instruction(27, 0, 1, 1)],
+        [Instruction(2, 0, 1, 2), Instruction(3, 3, 2, 2), Instruction(18, 2, 0, 2),
+         Instruction(23, 1, 2, 1)],
+    )  # fmt: skip
+    tasks = [make_task(F, n_train=5 + (s % 2), seed=s) for s in range(7)]
+    seeds = list(range(100, 107))
+    for keep in (True, False):
+        kw = dict(trace_len=8, keep_memory=keep)
+        want = reference(prog, tasks, memory, seeds, **kw)
+        compiler = JitCompiler(pipeline="light", codegen_opt=0, mode="fused")
+        for threads in (2, 3):
+            backend = JitBackend(compiler, lockstep=lockstep, threads=threads)
+            got = backend.run_tasks(prog, tasks, memory, rng_seeds=seeds, **kw)
+            for g, w in zip(got, want, strict=True):
+                assert_runs_equal(g, w)
+
+
+def test_threads_must_be_a_positive_count():
+    with pytest.raises(ValueError, match="threads"):
+        JitBackend(JitCompiler(), threads=0)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import struct
+import threading
 import weakref
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -288,15 +290,32 @@ def _plan(memory, tasks, budgets, n_valid, trace_len, max_abs_error, lockstep) -
     return plan
 
 
-_scratch_cache: dict[int, np.ndarray] = {}
+_scratch_local = threading.local()
 
 
 def _scratch(n: int) -> np.ndarray:
-    """`n` doubles of scratch for large-memory kernels (shared per size: one call at a time)."""
-    s = _scratch_cache.get(n)
+    """`n` doubles of scratch for large-memory kernels (one per size and thread: a kernel call
+    uses it for its duration)."""
+    cache = getattr(_scratch_local, "cache", None)
+    if cache is None:
+        cache = _scratch_local.cache = {}
+    s = cache.get(n)
     if s is None:
-        s = _scratch_cache[n] = np.empty(n)
+        s = cache[n] = np.empty(n)
     return s
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """A process-wide pool of `threads` workers (kernel calls release the GIL)."""
+    with _pools_lock:
+        pool = _pools.get(threads)
+        if pool is None:
+            pool = _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="amlz-jit")
+        return pool
 
 
 # Tasks per lockstep group (multi-task kernels). Measured at the paper scale (NEURAL_NET,
@@ -318,15 +337,23 @@ class JitBackend:
     LOCKSTEP_K for fused-mode memory specs that fit the stack, once a program has run
     LOCKSTEP_AFTER_STEPS task-steps (the search evaluates most programs once or a few times
     on small tasks: there the extra compilation would dominate).
+    `threads`: `run_tasks` spreads one evaluation's tasks over this many threads (kernel calls
+    release the GIL). 1 (default) suits searches, whose workers already fill the cores; more
+    cuts the latency of one large evaluation. Results are the same either way.
     """
 
     name = NAME
 
-    def __init__(self, compiler: JitCompiler | None = None, lockstep: int | str = "auto") -> None:
+    def __init__(
+        self, compiler: JitCompiler | None = None, lockstep: int | str = "auto", threads: int = 1
+    ) -> None:
         self.compiler = compiler if compiler is not None else default_compiler()
         if lockstep != "auto" and (not isinstance(lockstep, int) or lockstep < 1):
             raise ValueError(f"lockstep must be 'auto' or a task count >= 1, got {lockstep!r}")
+        if not isinstance(threads, int) or threads < 1:
+            raise ValueError(f"threads must be a thread count >= 1, got {threads!r}")
         self.lockstep = lockstep
+        self.threads = threads
         self._seen: dict[tuple[Program, MemorySpec], int] = {}
 
     def kernel(self, program: Program, memory: MemorySpec) -> Kernel:
@@ -393,7 +420,9 @@ class JitBackend:
         """`run_task` on each task (seeds and budgets per task), results identical.
 
         Tasks of one shape (`lockstep_key`) run in groups of `lockstep_for` tasks through a
-        multi-task kernel; the rest run one after another in a single foreign call.
+        multi-task kernel (fitness-only unless `keep_memory`); the rest run one after another
+        in a single foreign call. With `threads` > 1 each thread takes an equal share of every
+        shape's tasks and runs it so.
         """
         n = len(tasks)
         seeds = list(rng_seeds) if rng_seeds is not None else [0] * n
@@ -413,32 +442,56 @@ class JitBackend:
             return steps
 
         K = self.lockstep_for(program, memory, work) if n > 1 else 1
-        rest = list(range(n))
+        T = min(self.threads, n)
         if K > 1:
-            groups: dict[tuple, list[int]] = {}
-            for i, task in enumerate(tasks):
+            for task in tasks:
                 _check_features(task, memory.features)
-                groups.setdefault(lockstep_key(task, budgets[i], n_valid, trace_len), []).append(i)
-            rest = []
-            for members in groups.values():
-                full = len(members) - len(members) % K
-                rest += members[full:]
-                if not full:
-                    continue
-                # fitness-only kernels unless the caller wants the final memory
-                multi = self.compiler.compile_multi(program, memory, K, final_memory=keep_memory)
-                for g in range(0, full, K):
-                    chunk = members[g : g + K]
-                    total = _shape(tasks[chunk[0]], budgets[chunk[0]], n_valid, trace_len)[2]
-                    out = run_kernel_multi(multi, [tasks[i] for i in chunk],
-                                           [seeds[i] for i in chunk], single, n_train=total,
-                                           **kw)  # fmt: skip
-                    for i, run in zip(chunk, out, strict=True):
-                        runs[i] = run
-            rest.sort()
-        if rest:
-            out = run_kernel_multi(single, [tasks[i] for i in rest], [seeds[i] for i in rest],
-                                   n_train=[budgets[i] for i in rest], **kw)  # fmt: skip
-            for i, run in zip(rest, out, strict=True):
-                runs[i] = run
+            # fitness-only kernels unless the caller wants the final memory
+            multi = self.compiler.compile_multi(program, memory, K, final_memory=keep_memory)
+
+        def share(members: list[int]) -> None:
+            """Run tasks `members` (one thread's share): lockstep groups of K tasks of one
+            shape, then the rest one after another in one foreign call."""
+            rest = members
+            if K > 1:
+                groups: dict[tuple, list[int]] = {}
+                for i in members:
+                    key = lockstep_key(tasks[i], budgets[i], n_valid, trace_len)
+                    groups.setdefault(key, []).append(i)
+                rest = []
+                for group in groups.values():
+                    full = len(group) - len(group) % K
+                    rest += group[full:]
+                    for g in range(0, full, K):
+                        chunk = group[g : g + K]
+                        total = _shape(tasks[chunk[0]], budgets[chunk[0]], n_valid, trace_len)[2]
+                        out = run_kernel_multi(multi, [tasks[i] for i in chunk],
+                                               [seeds[i] for i in chunk], single, n_train=total,
+                                               **kw)  # fmt: skip
+                        for i, run in zip(chunk, out, strict=True):
+                            runs[i] = run
+                rest.sort()
+            if rest:
+                out = run_kernel_multi(single, [tasks[i] for i in rest], [seeds[i] for i in rest],
+                                       n_train=[budgets[i] for i in rest], **kw)  # fmt: skip
+                for i, run in zip(rest, out, strict=True):
+                    runs[i] = run
+
+        if T <= 1:
+            share(list(range(n)))
+        else:  # every thread gets an equal share of each shape's tasks
+            by_shape: dict[tuple, list[int]] = {}
+            for i, task in enumerate(tasks):
+                key = lockstep_key(task, budgets[i], n_valid, trace_len)
+                by_shape.setdefault(key, []).append(i)
+            shares: list[list[int]] = [[] for _ in range(T)]
+            turn = 0
+            for members in by_shape.values():
+                for i in members:
+                    shares[turn % T].append(i)
+                    turn += 1
+            futures = [_pool(T - 1).submit(share, sorted(m)) for m in shares[1:]]
+            share(sorted(shares[0]))
+            for f in futures:
+                f.result()
         return runs  # type: ignore[return-value]

@@ -2,9 +2,10 @@
 
 Keys: compile_ms_per_program_single[_raw], compile_ms_per_program_batched[_raw|_fused],
 compile_ms_driver_demo, jit_us_per_eval_demo[_fused], interp_us_per_eval_paper,
-jit_us_per_eval_paper[_single]. Evaluations go through `JitBackend.run_tasks` (one foreign call
-per program evaluation; the paper key with LOCKSTEP_K tasks per multi-task kernel). Times are
-CPU time of this process (see `bench._time_per_item`), warm (compiled before measuring).
+jit_us_per_eval_paper[_single|_threads]. Evaluations go through `JitBackend.run_tasks` (one
+foreign call per program evaluation; the paper key with LOCKSTEP_K tasks per fitness-only
+multi-task kernel). Times are CPU time of this process (see `bench._time_per_item`), warm
+(compiled before measuring), except `_threads` (wall time of one evaluation on 2 threads).
 
 Compile figures are what the search pays per program reaching the JIT: `simplify_program`
 (dead-code removal, folding: ~20 -> ~3.6 instructions on demo programs) plus compilation with
@@ -177,6 +178,25 @@ def jit_us_per_eval_paper(repeats: int = 5, lockstep: int = LOCKSTEP_K, **compil
     backend = JitBackend(JitCompiler(**compiler_kw), lockstep=lockstep)
     _paper_eval(backend, tasks, PAPER_MEMORY, program)
     return _time_per_item(lambda: _paper_eval(backend, tasks, PAPER_MEMORY, program), 1, repeats)
+
+
+@benchmark("jit_us_per_eval_paper_threads")
+def jit_us_per_eval_paper_threads(
+    repeats: int = 7, threads: int = 2, lockstep: int = LOCKSTEP_K, **compiler_kw
+) -> float:
+    """As `jit_us_per_eval_paper` with the tasks spread over `threads` threads
+    (`JitBackend(threads=...)`): median *wall* µs (CPU time would add the threads up)."""
+    from statistics import median
+
+    tasks, program = paper_tasks(), paper_program()
+    backend = JitBackend(JitCompiler(**compiler_kw), lockstep=lockstep, threads=threads)
+    _paper_eval(backend, tasks, PAPER_MEMORY, program)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        _paper_eval(backend, tasks, PAPER_MEMORY, program)
+        times.append((time.perf_counter() - t0) * 1e6)
+    return median(times)
 
 
 @benchmark("jit_us_per_eval_paper_single")
