@@ -64,7 +64,7 @@ class AutoBackend:
         from .tiering import Workload, choose_tier
 
         live = simplify_program(program)
-        cached = default_compiler().cached(program, memory) is not None
+        cached = default_compiler().cached(program, memory, final_memory=False) is not None
         work = Workload.of_tasks(tasks, n_train)
         return choose_tier(live, memory, work, mode="auto", cached=cached)
 

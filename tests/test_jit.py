@@ -103,12 +103,32 @@ def test_every_op_agrees_with_the_interpreter(backend, F):
     memory = MemorySpec(5, 4, 4, F)
     task = make_task(F)
     programs = [p for op in range(NUM_OPS) for p in op_programs(op, memory)]
-    backend.prepare(programs, memory)  # one batch of modules
+    backend.prepare(programs, memory, final_memory=True)  # one batch of modules
     for prog in programs:
         kw = dict(rng_seed=12345, trace_len=64, keep_memory=True, max_abs_error=1e300)
         got = backend.run_task(prog, task, memory, **kw)
         want = INTERP.run_task(prog, task, memory, **kw)
         assert_runs_equal(got, want)
+
+
+def test_fitness_only_kernels_agree_and_refuse_memory():
+    """Fused kernels without final memory (what evaluations run): every op, losses, traces and
+    counts equal the interpreter's; asking them for memory is a clear error."""
+    F = 3
+    memory = MemorySpec(5, 4, 4, F)
+    backend = JitBackend(JitCompiler(pipeline="light", codegen_opt=0, mode="fused"))
+    task = make_task(F)
+    programs = [op_programs(op, memory)[1] for op in range(NUM_OPS)]
+    kernels = backend.prepare(programs, memory)  # fitness-only by default
+    assert not any(k.final_memory for k in kernels)
+    for prog in programs:
+        kw = dict(rng_seed=77, trace_len=64, max_abs_error=1e300)
+        got = backend.run_task(prog, task, memory, **kw)
+        assert got.matrices is None
+        assert_runs_equal(got, INTERP.run_task(prog, task, memory, **kw))
+    assert backend.compiler.compiled == len(set(programs))  # all from the prepared batch
+    with pytest.raises(ValueError, match="final memory"):
+        run_kernel(kernels[0], task, keep_memory=True)
 
 
 @pytest.mark.parametrize("F", (2, 5, 20))
@@ -121,7 +141,7 @@ def test_every_op_agrees_in_the_row_major_layout(monkeypatch, F):
     backend = JitBackend(JitCompiler(pipeline="light", codegen_opt=0))
     task = make_task(F)
     programs = [p for op in range(NUM_OPS) for p in op_programs(op, memory)]
-    backend.prepare(programs, memory)
+    backend.prepare(programs, memory, final_memory=True)
     for prog in programs:
         kw = dict(rng_seed=777, trace_len=64, keep_memory=True, max_abs_error=1e300)
         assert_runs_equal(
@@ -134,7 +154,7 @@ def _agree_fully_optimised(memory: MemorySpec, ops, variants=(0, 1)) -> None:
     assert backend.compiler.settings(memory) == ("O3", 2)
     task = make_task(memory.features)
     programs = [op_programs(op, memory)[v] for op in ops for v in variants]
-    backend.prepare(programs, memory)
+    backend.prepare(programs, memory, final_memory=True)
     for prog in programs:
         kw = dict(rng_seed=5, trace_len=64, keep_memory=True, max_abs_error=1e300)
         assert_runs_equal(
@@ -151,7 +171,7 @@ def test_default_driver_settings_agree_too(F, accuracy):
     assert backend.compiler.settings(memory) == (("none", 0) if F <= 4 else ("light", 2))
     task = make_task(F, accuracy=accuracy)
     programs = [op_programs(op, memory)[1] for op in (6, 14, 28, 31, 43, 53, 59, 61, 63)]
-    backend.prepare(programs, memory)
+    backend.prepare(programs, memory, final_memory=True)
     for prog in programs:
         kw = dict(rng_seed=5, trace_len=64, keep_memory=True, max_abs_error=1e300)
         assert_runs_equal(
@@ -182,7 +202,7 @@ def test_large_memory_kernels_use_the_callers_arrays_and_agree(backend):
     task = make_task(80, n_train=2, n_valid=2, epochs=1)
     ops = (28, 31, 37, 43, 53, 55, 64, 61, 35)
     programs = [op_programs(op, memory)[1] for op in ops]
-    backend.prepare(programs, memory)
+    backend.prepare(programs, memory, final_memory=True)
     for prog in programs:
         kw = dict(rng_seed=3, trace_len=16, keep_memory=True, max_abs_error=1e300)
         assert_runs_equal(

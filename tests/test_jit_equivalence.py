@@ -12,10 +12,10 @@ driver mode (shared skeleton calling per-program functions).
 
 from __future__ import annotations
 
-import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import memory_specs, programs, small_tasks
+from test_jit import same
 
 from amlz_compile.backends.interp import InterpBackend
 from amlz_compile.backends.llvm import JitBackend, JitCompiler
@@ -24,11 +24,6 @@ from amlz_compile.fitness import task_fitness
 INTERP = InterpBackend()
 MODES = ("fused", "driver")
 JITS = {m: JitBackend(JitCompiler(pipeline="light", codegen_opt=0, mode=m)) for m in MODES}
-
-
-def same(a, b) -> bool:
-    a, b = np.asarray(a), np.asarray(b)
-    return a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
 
 
 @settings(max_examples=25)  # each example compiles up to 3 programs (downward override only)
@@ -44,14 +39,14 @@ def test_jit_equals_interpreter_in_both_modes(data, memory):
         rng_seed=data.draw(st.integers(0, 2**64 - 1)),
         max_abs_error=data.draw(st.sampled_from([100.0, 1.0, 1e300])),
         trace_len=data.draw(st.sampled_from([0, 5, 64])),
-        keep_memory=True,
+        keep_memory=data.draw(st.booleans()),  # False: fitness-only kernels
     )
     for jit in JITS.values():
-        jit.prepare(progs, memory)
+        jit.prepare(progs, memory, final_memory=kw["keep_memory"])
     divisor = float(task.num_valid)
     for prog, mode in ((p, m) for p in progs for m in MODES):
         got = JITS[mode].run_task(prog, task, memory, **kw)
-        assert JITS[mode].kernel(prog, memory).mode == mode
+        assert JITS[mode].kernel(prog, memory, kw["keep_memory"]).mode == mode
         want = INTERP.run_task(prog, task, memory, **kw)
         assert got.epochs_validated == want.epochs_validated
         assert got.train_steps == want.train_steps

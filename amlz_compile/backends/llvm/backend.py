@@ -60,6 +60,10 @@ def _task_info(task) -> tuple:
     return info
 
 
+_FITNESS_ONLY = ("keep_memory needs a kernel that writes its final memory (this one was "
+                 "compiled fitness-only: final_memory=False)")  # fmt: skip
+
+
 def _task_template(task) -> np.ndarray:
     """An argument block with the task's slots filled (cached per task)."""
     return _task_info(task)[0]
@@ -89,6 +93,8 @@ def run_kernel(
     """
     memory = kernel.memory
     F = memory.features
+    if keep_memory and not kernel.final_memory:
+        raise ValueError(_FITNESS_ONLY)
     train_x, valid_x = task.train_x, task.valid_x
     if train_x.shape[1] != F or valid_x.shape[1] != F:
         raise ProgramError(
@@ -184,8 +190,7 @@ def run_kernel_multi(
     if lockstep and kernel.tasks != K:
         raise ValueError(f"kernel runs {kernel.tasks} tasks in lockstep, got {K}")
     if keep_memory and not kernel.final_memory:
-        raise ValueError("keep_memory needs a kernel that writes its final memory "
-                         "(this one was compiled fitness-only: final_memory=False)")  # fmt: skip
+        raise ValueError(_FITNESS_ONLY)
     if K == 0:
         return []
     budgets = list(n_train) if isinstance(n_train, Sequence | np.ndarray) else [n_train] * K
@@ -356,12 +361,15 @@ class JitBackend:
         self.threads = threads
         self._seen: dict[tuple[Program, MemorySpec], int] = {}
 
-    def kernel(self, program: Program, memory: MemorySpec) -> Kernel:
-        return self.compiler.compile(program, memory)
+    def kernel(self, program: Program, memory: MemorySpec, final_memory: bool = True) -> Kernel:
+        return self.compiler.compile(program, memory, final_memory)
 
-    def prepare(self, programs: Sequence[Program], memory: MemorySpec) -> list[Kernel]:
-        """Compile many programs in shared modules ahead of running them."""
-        return self.compiler.compile_many(programs, memory)
+    def prepare(
+        self, programs: Sequence[Program], memory: MemorySpec, final_memory: bool = False
+    ) -> list[Kernel]:
+        """Compile many programs in shared modules ahead of running them (by default the
+        fitness-only kernels `run_tasks` uses when the final memory is not asked for)."""
+        return self.compiler.compile_many(programs, memory, final_memory)
 
     def run_task(
         self,
@@ -377,7 +385,7 @@ class JitBackend:
         keep_memory: bool = False,
     ) -> TaskRun:
         return run_kernel(
-            self.kernel(program, memory),
+            self.kernel(program, memory, final_memory=keep_memory),
             task,
             n_train=n_train,
             n_valid=n_valid,
@@ -429,7 +437,7 @@ class JitBackend:
         budgets = list(n_train) if isinstance(n_train, Sequence | np.ndarray) else [n_train] * n
         if len(seeds) != n or len(budgets) != n:
             raise ValueError(f"run_tasks: {n} tasks but {len(seeds)} seeds, {len(budgets)} budgets")
-        single = self.kernel(program, memory)
+        single = self.kernel(program, memory, final_memory=keep_memory)
         kw = dict(n_valid=n_valid, max_abs_error=max_abs_error, trace_len=trace_len,
                   keep_memory=keep_memory)  # fmt: skip
         runs: list[TaskRun | None] = [None] * n

@@ -281,8 +281,15 @@ class FusedLayout:
 
     calls_components = False
 
-    def __init__(self, program: Program, memory: MemorySpec, promote_matrices: bool = True) -> None:
+    def __init__(
+        self,
+        program: Program,
+        memory: MemorySpec,
+        promote_matrices: bool = True,
+        final_memory: bool = True,
+    ) -> None:
         self.components = program.components()
+        self.final_memory = final_memory  # False: `results` writes nothing (fitness-only)
         self.spec = memory
         self.stack = uses_stack(memory)
         # False: the results copy indexes %M<k> dynamically, so SROA leaves matrices in memory
@@ -326,6 +333,8 @@ class FusedLayout:
             render_instruction(e, ins)
 
     def results(self, e: Emitter, arg: dict[str, str]) -> None:
+        if not self.final_memory:
+            return
         F = self.spec.features
         for k in range(self.spec.scalars):
             e.store(e.s_load(k), arg["scalars"], k)
@@ -352,8 +361,15 @@ class FusedLayout:
             )
 
 
-def kernel_ir(program: Program, memory: MemorySpec, name: str, unroll: int = 4) -> str:
-    """The LLVM IR text of the fused kernel function `name` (no runtime, no declarations)."""
+def kernel_ir(
+    program: Program, memory: MemorySpec, name: str, unroll: int = 4, final_memory: bool = True
+) -> str:
+    """The LLVM IR text of the fused kernel function `name` (no runtime, no declarations).
+
+    `final_memory=False`: a fitness-only kernel that leaves the caller's memory arrays alone
+    (stack memory only: nothing then reads the memory after the last step, so the optimiser
+    drops the stores of values the next step overwrites)."""
     program.check_fits(memory)
     e = Emitter(memory.features, unroll, col_major=uses_stack(memory))
-    return skeleton_ir(name, e, FusedLayout(program, memory))
+    layout = FusedLayout(program, memory, final_memory=final_memory)
+    return skeleton_ir(name, e, layout)

@@ -78,7 +78,7 @@ def _skeleton(
     F = e.F
     J = range(K)
     pre = [f"k{j}." for j in J]
-    layouts = [FusedLayout(program, memory, promote_matrices) for _ in J]
+    layouts = [FusedLayout(program, memory, promote_matrices, final_memory) for _ in J]
     comps = program.components()
 
     def each(j: int):
@@ -262,10 +262,9 @@ def _skeleton(
         fails.append(e.op(f"and i1 {bad}, {oks[j]}"))
 
     def results(j: int) -> None:
-        if final_memory:
-            each(j)
-            layouts[j].results(e, args[j])
-            shared()
+        each(j)
+        layouts[j].results(e, args[j])
+        shared()
 
     def die(j: int) -> None:  # the single kernel's `finish` for task j, now
         write_counts(j)
