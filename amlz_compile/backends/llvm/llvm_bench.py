@@ -1,7 +1,7 @@
 """JIT benchmarks (registered in `amlz_compile.bench`, found by its `*_bench` discovery).
 
 Keys: compile_ms_per_program_single[_raw], compile_ms_per_program_batched[_raw|_fused],
-compile_ms_driver_demo, jit_us_per_eval_demo[_fused], interp_us_per_eval_paper,
+compile_ms_driver_demo, compile_ms_paper, jit_us_per_eval_demo[_fused], interp_us_per_eval_paper,
 jit_us_per_eval_paper[_single|_threads]. Evaluations go through `JitBackend.run_tasks` (one
 foreign call per program evaluation; the paper key with LOCKSTEP_K tasks per fitness-only
 multi-task kernel). Times are CPU time of this process (see `bench._time_per_item`), warm
@@ -105,6 +105,23 @@ def compile_ms_per_program_batched_raw(n_programs: int = 256, **compiler_kw) -> 
 def compile_ms_per_program_batched_fused(n_programs: int = 256) -> float:
     """As `compile_ms_per_program_batched` in fused mode (whole task loop per program)."""
     return _compile_ms(256, n_programs, mode="fused")
+
+
+@benchmark("compile_ms_paper")
+def compile_ms_paper(repeats: int = 3, final_memory: bool = False) -> float:
+    """CPU ms to compile NEURAL_NET at F = 16 as evaluations do (default compiler: fused, O3,
+    fitness-only; `final_memory=True` for the complete kernel), median of `repeats` fresh
+    compilers (the runtime and engine set up beforehand). Tiering's `compile_ms_optimised`."""
+    from statistics import median
+
+    times = []
+    for _ in range(repeats):
+        compiler = JitCompiler()
+        compiler.compile(random_demo_programs(1, seed=5)[0], PAPER_MEMORY)  # engine warm-up
+        t0 = time.process_time()
+        compiler.compile(paper_program(), PAPER_MEMORY, final_memory=final_memory)
+        times.append((time.process_time() - t0) * 1e3)
+    return median(times)
 
 
 @benchmark("compile_ms_driver_demo")
