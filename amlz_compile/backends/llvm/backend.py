@@ -20,9 +20,8 @@ import numpy as np
 
 from ...ir.program import MemorySpec, Program, ProgramError
 from ..base import TaskRun
-from .codegen import NUM_SLOTS, SLOT, uses_stack
+from .codegen import BAILED, NUM_SLOTS, SLOT, uses_stack
 from .engine import JitCompiler, Kernel, default_compiler, run_blocks
-from .multi import BAILED
 
 NAME = "jit"
 

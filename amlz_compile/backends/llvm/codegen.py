@@ -21,6 +21,7 @@ memory is always left in the caller's arrays, row-major.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from ...ir.program import MemorySpec, Program
@@ -112,33 +113,93 @@ class Layout(Protocol):
     def results(self, e: Emitter, arg: dict[str, str]) -> None: ...
 
 
-def skeleton_ir(name: str, e: Emitter, layout: Layout) -> str:
-    """The kernel function `name`: the task-kernel contract around `layout`'s hooks."""
-    arg = {}
-    for k, (slot, ty) in enumerate(ARGS):
-        if k < SLOT["setup_fn"] or layout.calls_components:
-            arg[slot] = e.load(e.gep("%args", k, "i64"), 0, ty)
-    layout.memory(e, arg)
-    loop_vars = {}
-    for var, ty in (("rem", "i64"), ("ep", "i64"), ("k", "i64"), ("tw", "i64"), ("steps", "i64"),
-                    ("vi", "i64"), ("loss", "double")):  # fmt: skip
-        loop_vars[var] = f"%{var}.p"
-        e.emit(f"%{var}.p = alloca {ty}")
+BAILED = -1  # counts[0] of a lockstep task the caller must rerun alone (validation failure)
+
+
+def skeleton_ir(name: str, e: Emitter, layouts: Sequence[Layout]) -> str:
+    """The kernel function `name`: the task-kernel contract for len(layouts) tasks, each with
+    its own argument block (consecutive in `%args`) and memory (`layouts[j]`' hooks).
+
+    One layout is the single-task kernel (fused or driver). Several run in lockstep (K tasks
+    of one shape and one program, fused layouts whose memory the emitter renames per task,
+    `%k<j>.S<k>`...: `multi.py`): every instruction is emitted for task 0, 1, ... back to back
+    so that their dependency chains overlap; per task the arithmetic is exactly the single
+    kernel's. Lockstep needs per-task state without branches in the hot blocks: an `alive`
+    flag masks trace and epoch-loss stores (a dead task keeps computing garbage, never written
+    out); a training failure branches to a cold block that writes that task's counts and memory
+    as the single kernel's `finish` would, then marks it dead; a validation failure would end
+    that task's pass early (its memory then leaves the lockstep), so the task *bails*:
+    counts[0] = BAILED and the caller reruns it alone. The kernel returns once no task is alive.
+    """
+    K = len(layouts)
+    J = range(K)
+    lockstep = K > 1
+    prefixes = [f"k{j}." if lockstep else "" for j in J]
+
+    def each(j: int) -> None:  # memory names %S<k>, ... address task j's memory
+        e.prefix = prefixes[j]
+
+    def shared() -> None:
+        e.prefix = ""
+
+    args: list[dict[str, str]] = []
+    for j in J:
+        arg = {}
+        for k, (slot, ty) in enumerate(ARGS):
+            if k < SLOT["setup_fn"] or layouts[j].calls_components:
+                arg[slot] = e.load(e.gep("%args", j * NUM_SLOTS + k, "i64"), 0, ty)
+        args.append(arg)
+    for j in J:
+        each(j)
+        layouts[j].memory(e, args[j])
+    shared()
+    var = {}
+    for v, ty in (("rem", "i64"), ("ep", "i64"), ("k", "i64"), ("tw", "i64"), ("steps", "i64"),
+                  ("vi", "i64"), ("n_alive", "i64")):  # fmt: skip
+        var[v] = f"%{v}.p"
+        e.emit(f"%{v}.p = alloca {ty}")
+    alive = [f"%alive{j}.p" for j in J]
+    loss = [f"%loss{j}.p" for j in J]
+    for j in J:
+        e.emit(f"{loss[j]} = alloca double")
+        if lockstep:
+            e.emit(f"{alive[j]} = alloca i1")
+    if lockstep:
+        e.emit("%sink = alloca double")  # target of masked stores (dead tasks)
 
     # wipe, seed, zero the counters
-    layout.wipe(e, arg)
-    e.store(arg["rng_seed"], "%RNG", 0, "i64")
-    for var in ("ep", "tw", "steps"):
-        e.emit(f"store i64 0, ptr {loop_vars[var]}")
-    is_acc = e.op(f"icmp ne i64 {arg['is_accuracy']}, 0")
-    max_err = arg["max_abs_error"]
+    for j in J:
+        each(j)
+        layouts[j].wipe(e, args[j])
+        e.store(args[j]["rng_seed"], "%RNG", 0, "i64")
+        shared()
+        if lockstep:
+            e.emit(f"store i1 true, ptr {alive[j]}")
+    for v in ("ep", "tw", "steps"):
+        e.emit(f"store i64 0, ptr {var[v]}")
+    e.emit(f"store i64 {K}, ptr {var['n_alive']}")
+    a0 = args[0]  # the shape every task shares
+    is_acc = e.op(f"icmp ne i64 {a0['is_accuracy']}, 0")
+    N, T = a0["num_train"], a0["trace_len"]
     F = e.F
 
-    def load_features(src: str, row: str) -> None:
-        xrow = e.op(f"getelementptr inbounds double, ptr {src}, i64 {e.index(row, F)}")
-        e.chunks(F, None, lambda o, w, _: e.vstore(e.vload(xrow, o, w), "%V0", o, w))
+    def run(component: str) -> None:
+        if not lockstep:
+            layouts[0].run(e, args[0], component)
+            return
+        for ins in layouts[0].components[component]:  # type: ignore[attr-defined]
+            for j in J:
+                each(j)
+                render_instruction(e, ins)
+        shared()
 
-    def prefetch_example(xs: str, ys: str, row: str) -> None:
+    def load_features(j: int, src: str, row: str) -> None:
+        xrow = e.op(f"getelementptr inbounds double, ptr {src}, i64 {e.index(row, F)}")
+        each(j)
+        e.chunks(F, None, lambda o, w, _: e.vstore(e.vload(xrow, o, w), "%V0", o, w))
+        shared()
+
+    def prefetch(xs: str, ys: str, row: str) -> None:
         """Ask for example `row`'s features and label PREFETCH_AHEAD steps early: a step's
         feature loads start its dependency chain, so a cache miss there costs its full latency
         (plain GEPs: a prefetch of any address is harmless)."""
@@ -148,128 +209,247 @@ def skeleton_ir(name: str, e: Emitter, layout: Layout) -> str:
         yp = e.op(f"getelementptr double, ptr {ys}, i64 {row}")
         e.emit(f"call void @llvm.prefetch.p0(ptr {yp}, i32 0, i32 3, i32 1)")
 
-    def write_trace(value: str) -> None:
-        tw = e.load(loop_vars["tw"], 0, "i64")
-        room = e.op(f"icmp slt i64 {tw}, {arg['trace_len']}")
+    def s_load(j: int, k: int) -> str:
+        each(j)
+        x = e.s_load(k)
+        shared()
+        return x
+
+    def s_store(j: int, k: int, x: str) -> None:
+        each(j)
+        e.s_store(k, x)
+        shared()
+
+    def target(j: int, ok: str | None, base: str, i: str) -> str:
+        """&base[i], or the sink when task j is dead (lockstep)."""
+        if ok is None:
+            return e.gep(base, i)
+        return e.op(f"select i1 {ok}, ptr {e.gep(base, i)}, ptr %sink")
+
+    def alive_flags() -> list[str | None]:
+        return [e.load(alive[j], 0, "i1") for j in J] if lockstep else [None]
+
+    def write_traces(values: list[str], oks: list[str | None]) -> None:
+        tw = e.load(var["tw"], 0, "i64")
+        room = e.op(f"icmp slt i64 {tw}, {T}")
         yes, after = e.label("trace"), e.label("traced")
         e.cbr(room, yes, after)
         e.block(yes)
-        e.store(value, arg["trace"], tw)
-        e.store(e.op(f"add i64 {tw}, 1"), loop_vars["tw"], 0, "i64")
+        for j in J:
+            e.store(values[j], target(j, oks[j], args[j]["trace"], tw))
+        e.store(e.op(f"add i64 {tw}, 1"), var["tw"], 0, "i64")
         e.br(after)
         e.block(after)
+
+    def write_counts(j: int) -> None:
+        for slot, v in enumerate(("ep", "tw", "steps")):
+            e.store(e.load(var[v], 0, "i64"), args[j]["counts"], slot, "i64")
+
+    def results(j: int) -> None:
+        write_counts(j)
+        each(j)
+        layouts[j].results(e, args[j])
+        shared()
+
+    def kill(j: int) -> None:
+        e.emit(f"store i1 false, ptr {alive[j]}")
+        n = e.load(var["n_alive"], 0, "i64")
+        e.store(e.op(f"sub i64 {n}, 1"), var["n_alive"], 0, "i64")
+
+    def on_failure(tag: str, flags: list[str], on_fail, resume: str) -> None:
+        """Continue at `resume` unless a flag is set. Single task: a failure is the end (its
+        `finish`). Lockstep: a cold path runs on_fail(j) for each flagged task, then `finish`
+        if no task is left alive, else `resume`."""
+        if not lockstep:
+            e.cbr(flags[0], on_fail(0), resume)
+            return
+        anyf = flags[0]
+        for f in flags[1:]:
+            anyf = e.op(f"or i1 {anyf}, {f}")
+        cold_lbl = f"{tag}_cold"
+        e.cbr(anyf, cold_lbl, resume)
+        e.block(cold_lbl)
+        for j in J:
+            yes, nxt = f"{tag}_t{j}", f"{tag}_n{j}"
+            e.cbr(flags[j], yes, nxt)
+            e.block(yes)
+            on_fail(j)
+            e.br(nxt)
+            e.block(nxt)
+        n = e.load(var["n_alive"], 0, "i64")
+        e.cbr(e.op(f"icmp eq i64 {n}, 0"), "finish", resume)
+
+    def failed(bad: str, ok: str | None) -> str:
+        return bad if ok is None else e.op(f"and i1 {bad}, {ok}")
 
     def sigmoid(x: str) -> str:
         return e.op(f"call double @amlz_sigmoid(double {x})")
 
-    finish, setup_lbl = "finish", "setup"
-    has_steps = e.op(f"icmp sgt i64 {arg['total_steps']}, 0")
-    e.cbr(has_steps, setup_lbl, finish)
+    e.cbr(e.op(f"icmp sgt i64 {a0['total_steps']}, 0"), "setup", "finish")
 
     # -- Setup, then epochs ---------------------------------------------------------------------
-    e.block(setup_lbl)
-    layout.run(e, arg, "setup")
-    e.store(arg["total_steps"], loop_vars["rem"], 0, "i64")
+    e.block("setup")
+    run("setup")
+    e.store(a0["total_steps"], var["rem"], 0, "i64")
     e.br("epoch")
 
     e.block("epoch")
-    rem = e.load(loop_vars["rem"], 0, "i64")
-    e.cbr(e.op(f"icmp sgt i64 {rem}, 0"), "epoch_body", finish)
+    rem = e.load(var["rem"], 0, "i64")
+    e.cbr(e.op(f"icmp sgt i64 {rem}, 0"), "epoch_body", "finish")
     e.block("epoch_body")
-    ep = e.load(loop_vars["ep"], 0, "i64")
-    N = arg["num_train"]
+    ep = e.load(var["ep"], 0, "i64")
     short = e.op(f"icmp slt i64 {rem}, {N}")
     n_this = e.op(f"select i1 {short}, i64 {rem}, i64 {N}")
-    order_row = e.op(
-        f"getelementptr inbounds i32, ptr {arg['orders']}, i64 {e.op(f'mul i64 {ep}, {N}')}"
-    )
-    e.store("0", loop_vars["k"], 0, "i64")
+    row0 = e.op(f"mul i64 {ep}, {N}")
+    order_rows = [
+        e.op(f"getelementptr inbounds i32, ptr {args[j]['orders']}, i64 {row0}") for j in J
+    ]
+    e.store("0", var["k"], 0, "i64")
     e.br("train")
 
-    # training step
+    # training step (all tasks)
     e.block("train")
-    k = e.load(loop_vars["k"], 0, "i64")
+    k = e.load(var["k"], 0, "i64")
     e.cbr(e.op(f"icmp slt i64 {k}, {n_this}"), "train_step", "train_done")
     e.block("train_step")
-    idx = e.op(f"sext i32 {e.load(order_row, k, 'i32')} to i64")
     ahead = e.op(f"add i64 {k}, {PREFETCH_AHEAD}")
     k_ahead = e.op(f"select i1 {e.op(f'icmp slt i64 {ahead}, {n_this}')}, i64 {ahead}, i64 {k}")
-    idx_ahead = e.op(f"sext i32 {e.load(order_row, k_ahead, 'i32')} to i64")
-    prefetch_example(arg["train_x"], arg["train_y"], idx_ahead)
-    steps = e.load(loop_vars["steps"], 0, "i64")
-    e.store(e.op(f"add i64 {steps}, 1"), loop_vars["steps"], 0, "i64")
-    load_features(arg["train_x"], idx)
-    e.s_store(0, fconst(0.0))
-    layout.run(e, arg, "predict")
+    steps = e.load(var["steps"], 0, "i64")
+    e.store(e.op(f"add i64 {steps}, 1"), var["steps"], 0, "i64")
+    idx = []
+    for j in J:
+        idx.append(e.op(f"sext i32 {e.load(order_rows[j], k, 'i32')} to i64"))
+        ia = e.op(f"sext i32 {e.load(order_rows[j], k_ahead, 'i32')} to i64")
+        prefetch(args[j]["train_x"], args[j]["train_y"], ia)
+    for j in J:
+        load_features(j, args[j]["train_x"], idx[j])
+        s_store(j, 0, fconst(0.0))
+    run("predict")
     e.cbr(is_acc, "train_sig", "train_check")
     e.block("train_sig")
-    e.s_store(1, sigmoid(e.s_load(1)))
+    for j in J:
+        s_store(j, 1, sigmoid(s_load(j, 1)))
     e.br("train_check")
     e.block("train_check")
-    s1 = e.s_load(1)
-    write_trace(s1)
-    y = e.load(arg["train_y"], idx)
-    err = e.op(f"call double @llvm.fabs.f64(double {e.op(f'fsub double {y}, {s1}')})")
-    e.cbr(e.op(f"fcmp ugt double {err}, {max_err}"), finish, "learn")
+    oks = alive_flags()
+    s1 = [s_load(j, 1) for j in J]
+    write_traces(s1, oks)
+    ys, fails = [], []
+    for j in J:
+        y = e.load(args[j]["train_y"], idx[j])
+        ys.append(y)
+        err = e.op(f"call double @llvm.fabs.f64(double {e.op(f'fsub double {y}, {s1[j]}')})")
+        bad = e.op(f"fcmp ugt double {err}, {args[j]['max_abs_error']}")
+        fails.append(failed(bad, oks[j]))
+
+    def die(j: int) -> str:  # the single kernel's `finish` for task j, now
+        if not lockstep:
+            return "finish"
+        results(j)
+        kill(j)
+        return ""
+
+    on_failure("tfail", fails, die, "learn")
     e.block("learn")
-    load_features(arg["train_x"], idx)
-    e.s_store(0, y)
-    layout.run(e, arg, "learn")
-    e.store(e.op(f"add i64 {k}, 1"), loop_vars["k"], 0, "i64")
+    for j in J:
+        load_features(j, args[j]["train_x"], idx[j])
+        s_store(j, 0, ys[j])
+    run("learn")
+    e.store(e.op(f"add i64 {k}, 1"), var["k"], 0, "i64")
     e.br("train")
 
-    # validation
+    # validation (all tasks)
     e.block("train_done")
-    e.store(e.op(f"sub i64 {rem}, {N}"), loop_vars["rem"], 0, "i64")
-    e.store(fconst(0.0), loop_vars["loss"])
-    e.store("0", loop_vars["vi"], 0, "i64")
+    e.store(e.op(f"sub i64 {rem}, {N}"), var["rem"], 0, "i64")
+    for j in J:
+        e.store(fconst(0.0), loss[j])
+    e.store("0", var["vi"], 0, "i64")
     e.br("valid")
     e.block("valid")
-    vi = e.load(loop_vars["vi"], 0, "i64")
-    e.cbr(e.op(f"icmp slt i64 {vi}, {arg['n_valid']}"), "valid_step", "valid_done")
+    vi = e.load(var["vi"], 0, "i64")
+    e.cbr(e.op(f"icmp slt i64 {vi}, {a0['n_valid']}"), "valid_step", "valid_done")
     e.block("valid_step")
-    prefetch_example(arg["valid_x"], arg["valid_y"], e.op(f"add i64 {vi}, {PREFETCH_AHEAD}"))
-    load_features(arg["valid_x"], vi)
-    e.s_store(0, fconst(0.0))
-    layout.run(e, arg, "predict")
-    s1 = e.s_load(1)
-    write_trace(s1)
-    y = e.load(arg["valid_y"], vi)
+    vahead = e.op(f"add i64 {vi}, {PREFETCH_AHEAD}")
+    for j in J:
+        prefetch(args[j]["valid_x"], args[j]["valid_y"], vahead)
+    for j in J:
+        load_features(j, args[j]["valid_x"], vi)
+        s_store(j, 0, fconst(0.0))
+    run("predict")
+    oks = alive_flags()
+    s1 = [s_load(j, 1) for j in J]
+    write_traces(s1, oks)
+    ys = [e.load(args[j]["valid_y"], vi) for j in J]
     e.cbr(is_acc, "valid_acc", "valid_rms")
     e.block("valid_acc")
-    p = sigmoid(s1)
-    same = e.op(
-        f"icmp eq i1 {e.op(f'fcmp ogt double {y}, 0.5')}, {e.op(f'fcmp ogt double {p}, 0.5')}"
-    )
-    acc_err = e.op(f"select i1 {same}, double {fconst(0.0)}, double {fconst(1.0)}")
+    acc_err = []
+    for j in J:
+        p = sigmoid(s1[j])
+        same = e.op(
+            f"icmp eq i1 {e.op(f'fcmp ogt double {ys[j]}, 0.5')}, "
+            f"{e.op(f'fcmp ogt double {p}, 0.5')}"
+        )
+        acc_err.append(e.op(f"select i1 {same}, double {fconst(0.0)}, double {fconst(1.0)}"))
     e.br("valid_add")
     e.block("valid_rms")
-    rms_err = e.op(f"fsub double {y}, {s1}")
-    rms_sq = e.op(f"fmul double {rms_err}, {rms_err}")
+    rms_err, rms_sq = [], []
+    for j in J:
+        r = e.op(f"fsub double {ys[j]}, {s1[j]}")
+        rms_err.append(r)
+        rms_sq.append(e.op(f"fmul double {r}, {r}"))
     e.br("valid_add")
     e.block("valid_add")
-    verr = e.op(f"phi double [{acc_err}, %valid_acc], [{rms_err}, %valid_rms]")
-    vsq = e.op(f"phi double [{acc_err}, %valid_acc], [{rms_sq}, %valid_rms]")
-    bad = e.op(f"fcmp ugt double {e.op(f'call double @llvm.fabs.f64(double {verr})')}, {max_err}")
-    e.cbr(bad, "valid_fail", "valid_ok")
-    e.block("valid_fail")
-    e.store(fconst(float("nan")), loop_vars["loss"])
-    e.br("valid_done")
+    verrs, vsq, vfails = [], [], []
+    for j in J:
+        verrs.append(e.op(f"phi double [{acc_err[j]}, %valid_acc], [{rms_err[j]}, %valid_rms]"))
+        vsq.append(e.op(f"phi double [{acc_err[j]}, %valid_acc], [{rms_sq[j]}, %valid_rms]"))
+    for j in J:
+        absv = e.op(f"call double @llvm.fabs.f64(double {verrs[j]})")
+        bad = e.op(f"fcmp ugt double {absv}, {args[j]['max_abs_error']}")
+        vfails.append(failed(bad, oks[j]))
+
+    def bail(j: int) -> str:
+        """Single task: the pass fails (NaN loss) and ends. Lockstep: the pass would end early
+        for this task only, so it bails out: the caller reruns it alone."""
+        if not lockstep:
+            e.block("valid_fail")
+            e.store(fconst(float("nan")), loss[0])
+            e.br("valid_done")
+            return "valid_fail"
+        e.store(str(BAILED), args[j]["counts"], 0, "i64")
+        kill(j)
+        return ""
+
+    if lockstep:
+        on_failure("vfail", vfails, bail, "valid_ok")
+    else:
+        e.cbr(vfails[0], "valid_fail", "valid_ok")
+        bail(0)
     e.block("valid_ok")
-    loss = e.load(loop_vars["loss"])
-    e.store(e.op(f"fadd double {loss}, {vsq}"), loop_vars["loss"])
-    e.store(e.op(f"add i64 {vi}, 1"), loop_vars["vi"], 0, "i64")
+    for j in J:
+        e.store(e.op(f"fadd double {e.load(loss[j])}, {vsq[j]}"), loss[j])
+    e.store(e.op(f"add i64 {vi}, 1"), var["vi"], 0, "i64")
     e.br("valid")
     e.block("valid_done")
-    e.store(e.load(loop_vars["loss"]), arg["epoch_loss"], ep)
-    e.store(e.op(f"add i64 {ep}, 1"), loop_vars["ep"], 0, "i64")
+    oks = alive_flags()
+    for j in J:
+        e.store(e.load(loss[j]), target(j, oks[j], args[j]["epoch_loss"], ep))
+    e.store(e.op(f"add i64 {ep}, 1"), var["ep"], 0, "i64")
     e.br("epoch")
 
-    # -- results --------------------------------------------------------------------------------
-    e.block(finish)
-    for slot, var in enumerate(("ep", "tw", "steps")):
-        e.store(e.load(loop_vars[var], 0, "i64"), arg["counts"], slot, "i64")
-    layout.results(e, arg)
+    # -- results of the tasks still alive -----------------------------------------------------
+    e.block("finish")
+    oks = alive_flags()
+    for j in J:
+        if oks[j] is None:
+            results(j)
+            continue
+        yes, nxt = f"out_t{j}", f"out_n{j}"
+        e.cbr(oks[j], yes, nxt)
+        e.block(yes)
+        results(j)
+        e.br(nxt)
+        e.block(nxt)
     e.emit("ret void")
 
     body = "\n".join(e.lines)
@@ -372,4 +552,4 @@ def kernel_ir(
     program.check_fits(memory)
     e = Emitter(memory.features, unroll, col_major=uses_stack(memory))
     layout = FusedLayout(program, memory, final_memory=final_memory)
-    return skeleton_ir(name, e, layout)
+    return skeleton_ir(name, e, [layout])

@@ -127,7 +127,7 @@ class DriverLayout:
 
 def driver_ir(memory: MemorySpec, name: str, unroll: int = 4) -> str:
     """The LLVM IR text of the driver kernel `name` for `memory` (no runtime, no declarations)."""
-    return skeleton_ir(name, Emitter(memory.features, unroll), DriverLayout(memory))
+    return skeleton_ir(name, Emitter(memory.features, unroll), [DriverLayout(memory)])
 
 
 _NAMES = re.compile(r"%(RNG|TV|TM|[SVM]\d+)\b")
