@@ -12,16 +12,19 @@ memory lives and how a component (Setup, Predict, Learn) runs. Two layouts exist
 - driver (`driver.py`): one skeleton per memory spec calling each program's Setup/Predict/Learn
   functions through pointers in the argument block (cheap to compile per program).
 
+Given K fused layouts, the same skeleton runs K tasks in lockstep (`multi.py`), one argument
+block each.
+
 Fused memory lives in `alloca`s (one per scalar, vector and matrix address, so the optimiser
 keeps scalars and short vectors in registers; matrices column-major so that matrix-vector
 products, outer products and matrix products vectorise without reordering any sum) when it is
 small, and directly in the caller's arrays (row-major) when it is large (big F); the final
-memory is always left in the caller's arrays, row-major.
+memory is left in the caller's arrays, row-major (unless the kernel is fitness-only).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from ...ir.program import MemorySpec, Program
@@ -256,6 +259,14 @@ def skeleton_ir(name: str, e: Emitter, layouts: Sequence[Layout]) -> str:
         n = e.load(var["n_alive"], 0, "i64")
         e.store(e.op(f"sub i64 {n}, 1"), var["n_alive"], 0, "i64")
 
+    def when(flag: str, yes: str, after: str, body: Callable[[], object]) -> None:
+        """body() in block `yes`, run only when `flag` is set; code continues at `after`."""
+        e.cbr(flag, yes, after)
+        e.block(yes)
+        body()
+        e.br(after)
+        e.block(after)
+
     def on_failure(tag: str, flags: list[str], on_fail, resume: str) -> None:
         """Continue at `resume` unless a flag is set. Single task: a failure is the end (its
         `finish`). Lockstep: a cold path runs on_fail(j) for each flagged task, then `finish`
@@ -270,12 +281,7 @@ def skeleton_ir(name: str, e: Emitter, layouts: Sequence[Layout]) -> str:
         e.cbr(anyf, cold_lbl, resume)
         e.block(cold_lbl)
         for j in J:
-            yes, nxt = f"{tag}_t{j}", f"{tag}_n{j}"
-            e.cbr(flags[j], yes, nxt)
-            e.block(yes)
-            on_fail(j)
-            e.br(nxt)
-            e.block(nxt)
+            when(flags[j], f"{tag}_t{j}", f"{tag}_n{j}", lambda j=j: on_fail(j))
         n = e.load(var["n_alive"], 0, "i64")
         e.cbr(e.op(f"icmp eq i64 {n}, 0"), "finish", resume)
 
@@ -443,13 +449,8 @@ def skeleton_ir(name: str, e: Emitter, layouts: Sequence[Layout]) -> str:
     for j in J:
         if oks[j] is None:
             results(j)
-            continue
-        yes, nxt = f"out_t{j}", f"out_n{j}"
-        e.cbr(oks[j], yes, nxt)
-        e.block(yes)
-        results(j)
-        e.br(nxt)
-        e.block(nxt)
+        else:
+            when(oks[j], f"out_t{j}", f"out_n{j}", lambda j=j: results(j))
     e.emit("ret void")
 
     body = "\n".join(e.lines)
