@@ -8,6 +8,7 @@ and calls the kernel once per task.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import struct
 import threading
@@ -28,6 +29,21 @@ NAME = "jit"
 
 def _ptr(a: np.ndarray) -> int:
     return a.__array_interface__["data"][0]
+
+
+def _buffer_ptr(a: np.ndarray) -> int:
+    """The address of a fresh, writable, contiguous array (faster than `_ptr`: a call's
+    fixed cost matters when its tasks are small)."""
+    return ctypes.addressof(ctypes.c_char.from_buffer(a))
+
+
+def _seed_bits(rng_seeds: Sequence[int]) -> np.ndarray:
+    """The seeds as uint64 bit patterns in int64 (negative ints wrap, as the contract says)."""
+    try:
+        return np.array(rng_seeds, dtype=np.uint64).view(np.int64)
+    except OverflowError:  # a negative seed (or one beyond 64 bits): mask each
+        return np.array([int(x) & 0xFFFFFFFFFFFFFFFF for x in rng_seeds],
+                        dtype=np.uint64).view(np.int64)  # fmt: skip
 
 
 _TASK_SLOTS = ("train_x", "train_y", "orders", "valid_x", "valid_y")
@@ -196,12 +212,11 @@ def run_kernel_multi(
     plan = _plan(memory, tasks, budgets, n_valid, trace_len, max_abs_error, lockstep)
     nS, nV, nM = memory.scalars, memory.vectors * F, memory.matrices * F * F
     raw = np.zeros(plan.size)
-    base = _ptr(raw)
+    base = _buffer_ptr(raw)
     blocks = raw[: K * NUM_SLOTS].view(np.int64).reshape(K, NUM_SLOTS)
-    blocks[:] = plan.template
-    blocks[:, _PTR_COLS] += base
-    blocks[:, 13] = np.array([int(x) & 0xFFFFFFFFFFFFFFFF for x in rng_seeds],
-                             dtype=np.uint64).view(np.int64)  # fmt: skip
+    np.multiply(plan.pointers, base, out=blocks)  # buffer-relative addresses made absolute
+    blocks += plan.template
+    blocks[:, 13] = _seed_bits(rng_seeds)
     if kernel.scratch_doubles:
         blocks[:, 18] = _ptr(_scratch(kernel.scratch_doubles))
     if kernel.mode == "driver":
@@ -250,6 +265,7 @@ class _Plan:
 
     tasks: tuple  # the task objects (identity checked on a hit)
     template: np.ndarray  # int64[K, NUM_SLOTS]; _PTR_COLS relative to the buffer start
+    pointers: np.ndarray  # int64[K, NUM_SLOTS]: 1 in the _PTR_COLS, else 0
     size: int  # doubles in the buffer
     offsets: list[int]  # each task's outputs: counts | epoch_loss | trace | memory
     E: list[int]
@@ -286,8 +302,10 @@ def _plan(memory, tasks, budgets, n_valid, trace_len, max_abs_error, lockstep) -
     blocks[:, 7], blocks[:, 10] = shape[:, 2], shape[:, 3]
     blocks[:, 12] = _double_bits(float(max_abs_error))
     blocks[:, 14], blocks[:, 15], blocks[:, 16], blocks[:, 17] = at + 24, at + 24 + 8 * E, T, at
-    plan = _Plan(tuple(tasks), blocks, K * NUM_SLOTS + int(sizes.sum()), offsets.tolist(),
-                 E.tolist(), T.tolist(), offsets[:, None] + _COUNTS)  # fmt: skip
+    pointers = np.zeros((K, NUM_SLOTS), dtype=np.int64)
+    pointers[:, _PTR_COLS] = 1
+    plan = _Plan(tuple(tasks), blocks, pointers, K * NUM_SLOTS + int(sizes.sum()),
+                 offsets.tolist(), E.tolist(), T.tolist(), offsets[:, None] + _COUNTS)  # fmt: skip
     if len(_plans) >= _PLAN_LIMIT:
         _plans.clear()
     _plans[key] = plan
@@ -361,7 +379,8 @@ class JitBackend:
         self._seen: dict[tuple[Program, MemorySpec], int] = {}
 
     def kernel(self, program: Program, memory: MemorySpec, final_memory: bool = True) -> Kernel:
-        return self.compiler.compile(program, memory, final_memory)
+        hit = self.compiler.cached(program, memory, final_memory)  # no lock on the hot path
+        return hit if hit is not None else self.compiler.compile(program, memory, final_memory)
 
     def prepare(
         self, programs: Sequence[Program], memory: MemorySpec, final_memory: bool = False
@@ -450,6 +469,8 @@ class JitBackend:
 
         K = self.lockstep_for(program, memory, work) if n > 1 else 1
         T = min(self.threads, n)
+        if K <= 1 and T <= 1:  # the common case: every task in one foreign call
+            return run_kernel_multi(single, tasks, seeds, n_train=budgets, **kw)
         if K > 1:
             for task in tasks:
                 _check_features(task, memory.features)
