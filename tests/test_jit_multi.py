@@ -208,3 +208,17 @@ def test_threads_share_the_tasks_and_agree(lockstep):
 def test_threads_must_be_a_positive_count():
     with pytest.raises(ValueError, match="threads"):
         JitBackend(JitCompiler(), threads=0)
+
+
+def test_no_lockstep_kernel_without_a_full_group():
+    """Lockstep 2 on tasks of two different shapes: nothing fills a kernel, so none is
+    compiled (it would cost about a single kernel's compile for nothing)."""
+    F = 3
+    memory = MemorySpec(2, 2, 1, F)
+    prog = Program([], [Instruction(27, 0, 0, 1)], [])
+    backend = JitBackend(JitCompiler(pipeline="light", codegen_opt=0, mode="fused"), lockstep=2)
+    tasks = [make_task(F, n_train=3, seed=1), make_task(F, n_train=4, seed=2)]
+    got = backend.run_tasks(prog, tasks, memory, rng_seeds=[1, 2])
+    assert not backend.compiler._multi
+    for g, w in zip(got, reference(prog, tasks, memory, [1, 2]), strict=True):
+        assert_runs_equal(g, w)

@@ -474,8 +474,10 @@ class JitBackend:
         if K > 1:
             for task in tasks:
                 _check_features(task, memory.features)
+
+        def multi() -> Kernel:  # compiled (once, cached) only if some group fills a kernel
             # fitness-only kernels unless the caller wants the final memory
-            multi = self.compiler.compile_multi(program, memory, K, final_memory=keep_memory)
+            return self.compiler.compile_multi(program, memory, K, final_memory=keep_memory)
 
         def share(members: list[int]) -> None:
             """Run tasks `members` (one thread's share): lockstep groups of K tasks of one
@@ -493,7 +495,7 @@ class JitBackend:
                     for g in range(0, full, K):
                         chunk = group[g : g + K]
                         total = _shape(tasks[chunk[0]], budgets[chunk[0]], n_valid, trace_len)[2]
-                        out = run_kernel_multi(multi, [tasks[i] for i in chunk],
+                        out = run_kernel_multi(multi(), [tasks[i] for i in chunk],
                                                [seeds[i] for i in chunk], single, n_train=total,
                                                **kw)  # fmt: skip
                         for i, run in zip(chunk, out, strict=True):
