@@ -395,15 +395,16 @@ class JitCompiler:
             return d
 
     # -- compiling ----------------------------------------------------------------------------
-    def _key(self, program: Program, memory: MemorySpec, final_memory: bool) -> tuple:
-        """Cache key: driver kernels always write their final memory (one kernel for both)."""
-        return (program, memory, bool(final_memory) or self.mode_for(memory) == "driver")
+    def _writes_memory(self, memory: MemorySpec, final_memory: bool) -> bool:
+        """Whether the kernel compiled for this request writes its final memory: driver kernels
+        always do (one kernel serves both requests)."""
+        return bool(final_memory) or self.mode_for(memory) == "driver"
 
     def cached(
         self, program: Program, memory: MemorySpec, final_memory: bool = True
     ) -> Kernel | None:
         """The cached kernel for (program, memory, final_memory), or None."""
-        return self._cache.get(self._key(program, memory, final_memory))
+        return self._cache.get((program, memory, self._writes_memory(memory, final_memory)))
 
     def compile(self, program: Program, memory: MemorySpec, final_memory: bool = True) -> Kernel:
         """The kernel of one program (compiled now unless cached). `final_memory=False`: a
@@ -416,17 +417,17 @@ class JitCompiler:
     ) -> list[Kernel]:
         """Kernels for many programs; the uncached ones are compiled in shared modules."""
         with self._lock:
+            final = self._writes_memory(memory, final_memory)
             out: list[Kernel | None] = []
             todo: dict[Program, list[int]] = {}
             for pos, prog in enumerate(programs):
-                hit = self._cache.get(self._key(prog, memory, final_memory))
+                hit = self._cache.get((prog, memory, final))
                 if hit is not None:
                     self.hits += 1
                 else:
                     todo.setdefault(prog, []).append(pos)
                 out.append(hit)
             pending = list(todo)
-            final = self._key(programs[0], memory, final_memory)[2] if programs else True
             driver = self.mode_for(memory) == "driver"
             while pending:
                 engine = self.engine(memory)
