@@ -32,7 +32,7 @@ import numpy as np
 from numba import literally, njit, uint64
 
 from ..fitness import task_fitness
-from ..ir.ops import MATRIX, OPS, RANDOM_OPS, SCALAR, VECTOR
+from ..ir.ops import ADDRESS_KINDS, OPS, RANDOM_OPS
 from ..ir.program import MemorySpec, Program, ProgramError
 from ..rng import MASK64, nb_gaussian, nb_uniform
 from .base import TaskRun
@@ -51,13 +51,8 @@ _JIT_NO_NRT = {**_JIT, "_nrt": False}
 _INLINE = {**_JIT, "inline": "always"}
 
 
-def _kind_table() -> np.ndarray:
-    """int64[65, 3]: the address kind (0 none, 1 s, 2 v, 3 m) of in1, in2, out per op."""
-    codes = {None: 0, SCALAR: 1, VECTOR: 2, MATRIX: 3}
-    return np.array([[codes[i.in1], codes[i.in2], codes[i.out]] for i in OPS], dtype=np.int64)
-
-
-KINDS = _kind_table()
+# int64[65, 3]: the address kind (0 none, 1 s, 2 v, 3 m) of in1, in2, out per op.
+KINDS = ADDRESS_KINDS
 _RANDOM_FIRST = min(RANDOM_OPS)
 assert tuple(RANDOM_OPS) == tuple(range(_RANDOM_FIRST, len(OPS)))
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+import numpy as np
+
 # Address kinds.
 SCALAR = "s"
 VECTOR = "v"
@@ -218,6 +220,21 @@ OPS: tuple[OpInfo, ...] = (
 )
 
 assert len(OPS) == NUM_OPS and all(info.op == i for i, info in enumerate(OPS))
+
+# Address kinds as small integers, for vectorised checks over code arrays.
+KIND_CODES = {None: 0, SCALAR: 1, VECTOR: 2, MATRIX: 3}
+KIND_LETTERS = (None, SCALAR, VECTOR, MATRIX)
+
+
+def _address_kinds() -> np.ndarray:
+    codes = [[KIND_CODES[i.in1], KIND_CODES[i.in2], KIND_CODES[i.out]] for i in OPS]
+    table = np.array(codes, dtype=np.int64)
+    table.flags.writeable = False
+    return table
+
+
+# int64[65, 3]: the kind code (KIND_CODES) of in1, in2 and out for every op.
+ADDRESS_KINDS = _address_kinds()
 
 
 def op_info(op: int) -> OpInfo:

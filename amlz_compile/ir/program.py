@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ops import MATRIX, NUM_OPS, SCALAR, VECTOR, op_info
+from .ops import ADDRESS_KINDS, KIND_LETTERS, MATRIX, NUM_OPS, SCALAR, VECTOR, op_info
 
 COMPONENTS = ("setup", "predict", "learn")
 
@@ -86,6 +86,15 @@ class Instruction:
         for name in ("f0", "f1", "f2"):
             object.__setattr__(self, name, f32(getattr(self, name)))
 
+    @classmethod
+    def _trusted(cls, op: int, in1: int, in2: int, out: int, act: float, f0: float, f1: float,
+                 f2: float) -> Instruction:  # fmt: skip
+        """An instruction from a program's already-checked rows (Python ints, float32-exact
+        floats): the same object as the checked constructor builds, without re-checking."""
+        ins = object.__new__(cls)
+        ins.__dict__.update(op=op, in1=in1, in2=in2, out=out, act=act, f0=f0, f1=f1, f2=f2)
+        return ins
+
     @property
     def info(self):
         return op_info(self.op)
@@ -123,7 +132,7 @@ class Program:
     Equal programs (same instructions, bit for bit) compare and hash equal.
     """
 
-    __slots__ = ("code", "data", "bounds", "_hash")
+    __slots__ = ("code", "data", "bounds", "_hash", "_parts")
 
     def __init__(
         self,
@@ -145,6 +154,7 @@ class Program:
             arr.flags.writeable = False
         self.code, self.data, self.bounds = code, data, bounds
         self._hash = hash((code.tobytes(), data.tobytes(), bounds.tobytes()))
+        self._parts: tuple[tuple[Instruction, ...], ...] | None = None  # built on first use
 
     @classmethod
     def from_arrays(cls, code: np.ndarray, data: np.ndarray, bounds: Sequence[int]) -> Program:
@@ -160,6 +170,9 @@ class Program:
             raise ProgramError(f"component bounds must not decrease: {bounds.tolist()}")
         if len(code) and (code[:, 0].min() < 0 or code[:, 0].max() >= NUM_OPS):
             raise ProgramError("op number outside 0-64")
+        if len(code) and (code[:, 1:].min() < 0 or code[:, 1:].max() >= 65536):
+            row = int(np.argmax(np.any((code[:, 1:] < 0) | (code[:, 1:] >= 65536), axis=1)))
+            raise ProgramError(f"row {row}: address outside 0..65535 in {code[row].tolist()}")
         data[:, 1:] = data[:, 1:].astype(np.float32)
         self = cls.__new__(cls)
         self._init_arrays(code, data, bounds)
@@ -167,11 +180,14 @@ class Program:
 
     # -- views ------------------------------------------------------------------------------
     def _component(self, k: int) -> tuple[Instruction, ...]:
-        lo, hi = int(self.bounds[k]), int(self.bounds[k + 1])
-        return tuple(
-            Instruction(*(int(x) for x in self.code[i]), *(float(x) for x in self.data[i]))
-            for i in range(lo, hi)
-        )
+        if self._parts is None:  # the rows are read-only and were checked when built
+            rows = [
+                Instruction._trusted(*c, *d)
+                for c, d in zip(self.code.tolist(), self.data.tolist(), strict=True)
+            ]
+            b = self.bounds.tolist()
+            self._parts = tuple(tuple(rows[b[j] : b[j + 1]]) for j in range(3))
+        return self._parts[k]
 
     @property
     def setup(self) -> tuple[Instruction, ...]:
@@ -210,28 +226,34 @@ class Program:
     # -- memory -----------------------------------------------------------------------------
     def required_memory(self, features: int = 4) -> MemorySpec:
         """The smallest memory this program's addresses fit (at least s0, s1, v0)."""
-        need = {SCALAR: 2, VECTOR: 1, MATRIX: 0}
-        for row in self.code:
-            info = op_info(int(row[0]))
-            for kind, addr in ((info.in1, row[1]), (info.in2, row[2]), (info.out, row[3])):
-                if kind is not None:
-                    need[kind] = max(need[kind], int(addr) + 1)
-        return MemorySpec(need[SCALAR], need[VECTOR], need[MATRIX], features)
+        need = [0, 2, 1, 0]  # by kind code: unused, s, v, m
+        if len(self.code):
+            kinds = ADDRESS_KINDS[self.code[:, 0]]
+            addrs = self.code[:, 1:4]
+            for code in (1, 2, 3):
+                used = addrs[kinds == code]
+                if used.size:
+                    need[code] = max(need[code], int(used.max()) + 1)
+        return MemorySpec(need[1], need[2], need[3], features)
 
     def check_fits(self, memory: MemorySpec) -> None:
         """Raise ProgramError naming the first instruction whose address is out of range."""
-        for k, name in enumerate(COMPONENTS):
-            for pos, ins in enumerate(self._component(k)):
-                info = ins.info
-                for field, kind in (("in1", info.in1), ("in2", info.in2), ("out", info.out)):
-                    if kind is None:
-                        continue
-                    addr = getattr(ins, field)
-                    if addr >= memory.count(kind):
-                        raise ProgramError(
-                            f"{name} instruction {pos} ({info.name}): {kind}{addr} is out of "
-                            f"range (memory has {memory.count(kind)} {kind}-addresses)"
-                        )
+        if not len(self.code):
+            return
+        # limits by kind code; an unused field (code 0) never exceeds its limit
+        limits = np.array([1 << 62, memory.scalars, memory.vectors, memory.matrices])
+        bad = self.code[:, 1:4] >= limits[ADDRESS_KINDS[self.code[:, 0]]]
+        if not bad.any():
+            return
+        row, field = divmod(int(np.argmax(bad.ravel())), 3)  # the first in program order
+        k = int(np.searchsorted(self.bounds[1:], row, side="right"))
+        info = op_info(int(self.code[row, 0]))
+        kind = KIND_LETTERS[int(ADDRESS_KINDS[info.op, field])]
+        addr = int(self.code[row, 1 + field])
+        raise ProgramError(
+            f"{COMPONENTS[k]} instruction {row - int(self.bounds[k])} ({info.name}): {kind}{addr} "
+            f"is out of range (memory has {memory.count(kind)} {kind}-addresses)"
+        )
 
     # -- identity ---------------------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
