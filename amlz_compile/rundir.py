@@ -3,7 +3,8 @@
     RUN_DIR/
       run.json            how the run was started (command options, seed, amlz version, status)
       config.json         the full experiment config (what `--config` accepts)
-      checkpoints/        checkpoint.json, rewritten atomically (what `amlz resume` reads)
+      checkpoints/        checkpoint.json, rewritten atomically (what `amlz resume` reads), and
+                          checkpoint.prev.json, the one before it (read if the last is damaged)
       progress.jsonl      one JSON object per event (progress, new best, experiment, checkpoint)
       best.txt, best.json the best algorithm so far (text form and JSON, with fitness metadata)
       hall_of_fame.json   the best algorithm per simplified size (and hall_of_fame.txt)
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .ir.program import Program
+from .search.checkpoint import CHECKPOINT_NAME, PREVIOUS_NAME
 
 RUN_FILES = (
     "run.json",
@@ -91,7 +93,11 @@ class RunDir:
 
     @property
     def checkpoint_file(self) -> Path:
-        return self.checkpoint_dir / "checkpoint.json"
+        return self.checkpoint_dir / CHECKPOINT_NAME
+
+    def has_checkpoint(self) -> bool:
+        """Whether there is a checkpoint to resume (the last one, or the one before it)."""
+        return self.checkpoint_file.is_file() or (self.checkpoint_dir / PREVIOUS_NAME).is_file()
 
     # -- life cycle ---------------------------------------------------------------------------
     @classmethod
@@ -124,7 +130,7 @@ class RunDir:
         run = cls(path)
         if not run.path.is_dir():
             raise RunDirError(f"no run directory at {run.path}")
-        if not run.checkpoint_file.is_file():
+        if not run.has_checkpoint():
             raise RunDirError(
                 f"{run.path} has no checkpoint ({CHECKPOINT_SUBDIR}/checkpoint.json): "
                 "nothing to resume"
@@ -132,7 +138,7 @@ class RunDir:
         return run
 
     def is_run_dir(self) -> bool:
-        return (self.path / "run.json").is_file() or self.checkpoint_file.is_file()
+        return (self.path / "run.json").is_file() or self.has_checkpoint()
 
     # -- writers ------------------------------------------------------------------------------
     def write_json(self, name: str, obj: Any) -> Path:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
+import pickle
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +19,7 @@ from amlz_compile.ir.program import Instruction, Program
 from amlz_compile.search.checkpoint import (
     CHECKPOINT_NAME,
     FORMAT,
+    PREVIOUS_NAME,
     VERSION,
     CheckpointError,
     atomic_write_text,
@@ -106,7 +110,7 @@ def test_save_and_load(tmp_path):
     path = save_checkpoint(tmp_path, {"a": 1}, {"experiments": 2}, [{"x": (1, 2)}])
     assert path == tmp_path / CHECKPOINT_NAME
     raw = json.loads(path.read_text())
-    assert raw["format"] == FORMAT and raw["version"] == VERSION == 1
+    assert raw["format"] == FORMAT and raw["version"] == VERSION == 2
     ck = load_checkpoint(tmp_path)
     assert ck["config"] == {"a": 1}
     assert ck["flow"] == {"experiments": 2}
@@ -120,7 +124,7 @@ def test_failed_write_keeps_previous_checkpoint(tmp_path):
         def __reduce__(self):
             raise RuntimeError("cannot encode")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(TypeError, match="data only"):
         save_checkpoint(tmp_path, {"v": 2}, {"bad": Boom()}, [])
     assert load_checkpoint(tmp_path)["config"] == {"v": 1}
     assert sorted(os.listdir(tmp_path)) == [CHECKPOINT_NAME]
@@ -163,7 +167,7 @@ def test_wrong_version_and_format(tmp_path):
     path = tmp_path / "c.json"
     path.write_text(json.dumps({"format": FORMAT, "version": 99, "config": {}, "flow": {},
                                 "islands": []}))  # fmt: skip
-    with pytest.raises(CheckpointError, match="version 99"):
+    with pytest.raises(CheckpointError, match="version 99.*reads versions 1, 2"):
         load_checkpoint(path)
     path.write_text(json.dumps({"hello": 1}))
     with pytest.raises(CheckpointError, match="not an amlz checkpoint"):
@@ -171,3 +175,95 @@ def test_wrong_version_and_format(tmp_path):
     path.write_text(json.dumps({"format": FORMAT, "version": VERSION, "config": {}}))
     with pytest.raises(CheckpointError, match="missing flow, islands"):
         load_checkpoint(path)
+
+
+def _crafted(tmp_path, payload) -> Path:
+    """A checkpoint whose flow holds `payload` (what a hostile file could contain)."""
+    path = tmp_path / CHECKPOINT_NAME
+    path.write_text(json.dumps({"format": FORMAT, "version": 1, "config": {},
+                                "flow": {"x": payload}, "islands": []}))  # fmt: skip
+    return path
+
+
+def _pickle_that_touches(marker: Path) -> str:
+    class Touch:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    return base64.b64encode(pickle.dumps(Touch())).decode()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m: {"__pickle__": _pickle_that_touches(m)},
+        lambda m: {"__obj__": "os:system", "state": f"touch {m}"},
+        lambda m: {"__obj__": "pathlib:Path.touch", "state": str(m)},
+        lambda m: {"__tuple__": [{"__pickle__": _pickle_that_touches(m)}]},
+        lambda m: {"__ndarray__": "O", "shape": [1], "b64": "AAAAAAAAAAA="},
+        lambda m: {"__npscalar__": "V8", "b64": "AAAAAAAAAAA="},
+    ],
+    ids=["pickle", "import-os-system", "import-path-touch", "nested-pickle", "object-array",
+         "void-scalar"],
+)
+def test_crafted_checkpoint_is_refused_and_never_run(tmp_path, make):
+    marker = tmp_path / "pwned"
+    path = _crafted(tmp_path, make(marker))
+    with pytest.raises(CheckpointError, match="corrupt: .*(data only|dtype)"):
+        load_checkpoint(path)
+    assert not marker.exists()
+
+
+def test_encode_refuses_objects_it_cannot_write_as_data():
+    class Thing:
+        def to_dict(self):
+            return {}
+
+        @classmethod
+        def from_dict(cls, d):
+            return cls()
+
+    with pytest.raises(TypeError, match="data only"):
+        encode({"x": Thing()})
+    with pytest.raises(TypeError, match="data only"):
+        encode(object())
+
+
+def test_previous_checkpoint_is_kept_and_serves_when_the_last_is_damaged(tmp_path):
+    save_checkpoint(tmp_path, {"v": 1}, {}, [])
+    save_checkpoint(tmp_path, {"v": 2}, {}, [])
+    assert sorted(os.listdir(tmp_path)) == [CHECKPOINT_NAME, PREVIOUS_NAME]
+    assert load_checkpoint(tmp_path)["config"] == {"v": 2}
+    last = tmp_path / CHECKPOINT_NAME
+    text = last.read_text()
+    last.write_text(text[: len(text) // 2])
+    with pytest.warns(UserWarning, match="previous checkpoint"):
+        ck = load_checkpoint(tmp_path)
+    assert ck["config"] == {"v": 1}
+    assert last.read_text() == text[: len(text) // 2]  # the damaged file is left for inspection
+    last.unlink()  # a crash between the two renames of a save
+    with pytest.warns(UserWarning, match="previous one"):
+        assert load_checkpoint(tmp_path)["config"] == {"v": 1}
+    (tmp_path / PREVIOUS_NAME).write_text("{")
+    with pytest.raises(CheckpointError, match="corrupt"), pytest.warns(UserWarning):
+        load_checkpoint(tmp_path)
+
+
+def test_wrong_version_does_not_fall_back(tmp_path):
+    save_checkpoint(tmp_path, {"v": 1}, {}, [])
+    save_checkpoint(tmp_path, {"v": 2}, {}, [])
+    last = tmp_path / CHECKPOINT_NAME
+    doc = json.loads(last.read_text())
+    doc["version"] = 3
+    last.write_text(json.dumps(doc))
+    with pytest.raises(CheckpointError, match="version 3"):
+        load_checkpoint(tmp_path)
+
+
+def test_version_1_checkpoints_still_load(tmp_path):
+    path = save_checkpoint(tmp_path, {"a": (1, 2)}, {"f": np.arange(3)}, [])
+    doc = json.loads(path.read_text())
+    doc["version"] = 1
+    path.write_text(json.dumps(doc))
+    ck = load_checkpoint(path)
+    assert ck["config"] == {"a": (1, 2)} and ck["flow"]["f"].tolist() == [0, 1, 2]

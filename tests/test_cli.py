@@ -236,6 +236,19 @@ def test_resume_errors_keep_the_data(tmp_path):
     assert ckpt.read_text().endswith('"config": ')
 
 
+def test_resume_refuses_a_checkpoint_that_would_run_code(tmp_path):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    marker = tmp_path / "pwned"
+    doc = {"format": "amlz-checkpoint", "version": 1, "config": {},
+           "flow": {"x": {"__obj__": "os:system", "state": f"touch {marker}"}}, "islands": []}
+    (run / "checkpoints" / "checkpoint.json").write_text(json.dumps(doc))  # fmt: skip
+    proc = amlz("resume", str(run), check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "data only" in proc.stderr and "Traceback" not in proc.stderr
+    assert not marker.exists()
+
+
 def test_malformed_algorithm_files(tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_text("def Setup():\n  s2 = foo\ndef Predict():\ndef Learn():\n")

@@ -1,22 +1,27 @@
-"""Versioned search checkpoints, written atomically so a crash never leaves a broken file.
+"""Versioned search checkpoints: data only, written atomically, the previous one kept.
 
-A checkpoint is one JSON document: a header `{"format": "amlz-checkpoint", "version": 1}`, the
+A checkpoint is one JSON document: a header `{"format": "amlz-checkpoint", "version": 2}`, the
 run's config, the experiment-flow state and every island's `get_state()`. Values that JSON cannot
 hold exactly (numpy arrays and scalars, tuples, non-string dict keys, Programs, bytes) are tagged
 so that `load` gives back equal objects, bit for bit: floats use Python's shortest round-trip
 repr, so a resumed search continues exactly where it stopped.
+
+Loading never executes code: the tags name data types only (no pickle, no import by name), and
+arrays may only hold numbers, booleans or strings. A file with any other tag is refused.
+Each save moves the last checkpoint to `checkpoint.prev.json` first, so a damaged last file
+falls back to the one before it (with a warning). Version 1 files (the same tags, which could
+also name objects to import or pickles; such files are refused) load unchanged.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import importlib
 import json
 import math
 import os
-import pickle
 import tempfile
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -26,8 +31,14 @@ import numpy as np
 from ..ir.program import Program
 
 FORMAT = "amlz-checkpoint"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 CHECKPOINT_NAME = "checkpoint.json"
+PREVIOUS_NAME = "checkpoint.prev.json"
+# dtype kinds an encoded array may have: booleans, integers, floats, complex, bytes, text
+_ARRAY_KINDS = frozenset("biufcSU")
+_TAGS = frozenset(("__float__", "__npscalar__", "__ndarray__", "__ndarray_obj__", "__program__",
+                   "__bytes__", "__tuple__", "__dict__", "__odict__", "__set__"))  # fmt: skip
 
 
 class CheckpointError(RuntimeError):
@@ -81,15 +92,26 @@ def encode(obj: Any) -> Any:
     if isinstance(obj, set | frozenset):
         items = sorted(obj, key=repr)
         return {"__set__": [encode(x) for x in items], "frozen": isinstance(obj, frozenset)}
-    if hasattr(obj, "to_dict") and hasattr(type(obj), "from_dict"):
-        cls = type(obj)
-        return {"__obj__": f"{cls.__module__}:{cls.__qualname__}", "state": encode(obj.to_dict())}
-    # Last resort: anything picklable survives, though not human-readable.
-    return {"__pickle__": base64.b64encode(pickle.dumps(obj, protocol=4)).decode()}
+    raise TypeError(
+        f"cannot write a {type(obj).__name__} into a checkpoint: checkpoints hold data only "
+        "(numbers, strings, lists, dicts, tuples, sets, numpy arrays, Programs, bytes)"
+    )
+
+
+def _dtype(name: Any) -> np.dtype:
+    """The dtype named in a file, if it is one an array of data may have."""
+    if not isinstance(name, str):
+        raise ValueError(f"array dtype {name!r} is not a dtype string")
+    dtype = np.dtype(name)
+    if dtype.kind not in _ARRAY_KINDS or dtype.fields is not None:
+        raise ValueError(f"array dtype {name!r} is not a plain numeric or text type")
+    return dtype
 
 
 def decode(obj: Any) -> Any:
-    """Inverse of `encode`."""
+    """Inverse of `encode`. Tags name data types only; a dict with a key that starts with `__`
+    but is not one of our tags is refused (`encode` writes such keys in tagged form, so the
+    file was not written by it)."""
     if isinstance(obj, list):
         return [decode(x) for x in obj]
     if not isinstance(obj, dict):
@@ -98,10 +120,11 @@ def decode(obj: Any) -> Any:
         if "__float__" in obj:
             return float(obj["__float__"])
         if "__npscalar__" in obj:
-            return np.frombuffer(base64.b64decode(obj["b64"]), dtype=obj["__npscalar__"])[0]
+            dtype = _dtype(obj["__npscalar__"])
+            return np.frombuffer(base64.b64decode(obj["b64"]), dtype=dtype)[0]
         if "__ndarray__" in obj:
             raw = base64.b64decode(obj["b64"])
-            arr = np.frombuffer(raw, dtype=obj["__ndarray__"]).reshape(obj["shape"])
+            arr = np.frombuffer(raw, dtype=_dtype(obj["__ndarray__"])).reshape(obj["shape"])
             return arr.copy()
         if "__ndarray_obj__" in obj:
             items = [decode(x) for x in obj["__ndarray_obj__"]]
@@ -122,14 +145,12 @@ def decode(obj: Any) -> Any:
         if "__set__" in obj:
             items = [decode(x) for x in obj["__set__"]]
             return frozenset(items) if obj.get("frozen") else set(items)
-        if "__obj__" in obj:
-            module, _, qualname = obj["__obj__"].partition(":")
-            target: Any = importlib.import_module(module)
-            for part in qualname.split("."):
-                target = getattr(target, part)
-            return target.from_dict(decode(obj["state"]))
-        if "__pickle__" in obj:
-            return pickle.loads(base64.b64decode(obj["__pickle__"]))
+        foreign = [k for k in obj if isinstance(k, str) and k.startswith("__") and k not in _TAGS]
+        if foreign:
+            raise ValueError(
+                f"unknown tag {foreign[0]!r}: checkpoints hold data only (objects to import "
+                "or pickles are refused, never run)"
+            )
     return {k: decode(v) for k, v in obj.items()}
 
 
@@ -149,20 +170,34 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write `text` to `path` so readers see the old file or the complete new one, never half.
-
-    The text goes to a temporary file in the same directory, is fsynced, then `os.replace`d over
-    the target; the previous file stays intact until the new one is complete.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _write_temp(path: Path, text: str) -> str:
+    """`text` in a fsynced temporary file beside `path` (removed again if writing fails)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def atomic_write_text(path: str | os.PathLike, text: str, keep_previous: Path | None = None) -> None:
+    """Write `text` to `path` so readers see the old file or the complete new one, never half.
+
+    The text goes to a temporary file in the same directory, is fsynced, then `os.replace`d over
+    the target; the previous file stays intact until the new one is complete. With
+    `keep_previous`, the file being replaced is first moved there.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _write_temp(path, text)
+    try:
+        if keep_previous is not None and path.exists():
+            os.replace(path, keep_previous)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -171,8 +206,13 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     _fsync_dir(path.parent)
 
 
+def _previous(path: Path) -> Path:
+    return path.with_name(PREVIOUS_NAME if path.name == CHECKPOINT_NAME else f"{path.stem}.prev.json")
+
+
 def save_checkpoint(path: str | os.PathLike, config: dict, flow: dict, islands: list[dict]) -> Path:
-    """Write a checkpoint atomically; `path` may be a file or a directory (then checkpoint.json)."""
+    """Write a checkpoint atomically; `path` may be a file or a directory (then checkpoint.json).
+    The checkpoint it replaces becomes the previous one (`checkpoint.prev.json`)."""
     path = Path(path)
     if path.is_dir() or path.suffix == "":
         path = path / CHECKPOINT_NAME
@@ -183,46 +223,73 @@ def save_checkpoint(path: str | os.PathLike, config: dict, flow: dict, islands: 
         "flow": encode(flow),
         "islands": [encode(s) for s in islands],
     }
-    atomic_write_text(path, json.dumps(doc, separators=(",", ":")))
+    atomic_write_text(path, json.dumps(doc, separators=(",", ":")), keep_previous=_previous(path))
     return path
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict:
-    """Read a checkpoint: a dict with `config`, `flow` and `islands` (decoded).
+class _Damaged(CheckpointError):
+    """A checkpoint file that exists but cannot be read back (the previous one may serve)."""
 
-    Raises CheckpointError for a missing, unreadable, corrupt or wrong-version file.
-    """
-    path = Path(path)
-    if path.is_dir():
-        path = path / CHECKPOINT_NAME
-    if not path.exists():
-        raise CheckpointError(f"no checkpoint at {path}")
+
+def _read(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
+        raise _Damaged(f"cannot read checkpoint {path}: {exc}") from exc
     try:
         doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"checkpoint {path} is corrupt (not valid JSON: {exc})") from exc
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise _Damaged(f"checkpoint {path} is corrupt (not valid JSON: {exc})") from exc
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an amlz checkpoint (missing format {FORMAT!r})")
     version = doc.get("version")
-    if version != VERSION:
+    if version not in READABLE_VERSIONS:
         raise CheckpointError(
-            f"checkpoint {path} has version {version!r}; this amlz-compile reads version {VERSION}"
+            f"checkpoint {path} has version {version!r}; this amlz-compile reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))} (a newer amlz-compile wrote it?)"
         )
     missing = [k for k in ("config", "flow", "islands") if k not in doc]
     if missing:
-        raise CheckpointError(f"checkpoint {path} is corrupt: missing {', '.join(missing)}")
+        raise _Damaged(f"checkpoint {path} is corrupt: missing {', '.join(missing)}")
     try:
+        if not isinstance(doc["islands"], list):
+            raise ValueError("islands is not a list")
         return {
             "format": FORMAT,
-            "version": VERSION,
+            "version": VERSION,  # version 1 reads unchanged: the same tags and layout
             "path": str(path),
             "config": decode(doc["config"]),
             "flow": decode(doc["flow"]),
             "islands": [decode(s) for s in doc["islands"]],
         }
     except Exception as exc:  # a tampered or truncated payload
-        raise CheckpointError(f"checkpoint {path} is corrupt: {exc}") from exc
+        raise _Damaged(f"checkpoint {path} is corrupt: {exc}") from exc
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Read a checkpoint: a dict with `config`, `flow` and `islands` (decoded).
+
+    A last checkpoint that is missing or damaged while the previous one (`checkpoint.prev.json`)
+    reads falls back to that one with a warning. Raises CheckpointError for a missing,
+    unreadable, corrupt, foreign or wrong-version file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    previous = _previous(path)
+    if not path.exists():
+        if not previous.exists():
+            raise CheckpointError(f"no checkpoint at {path}")
+        warnings.warn(f"no checkpoint at {path}; using the previous one, {previous}", stacklevel=2)
+        return _read(previous)
+    try:
+        return _read(path)
+    except _Damaged as exc:
+        if not previous.exists():
+            raise
+        try:
+            ckpt = _read(previous)
+        except CheckpointError:
+            raise exc from None
+        warnings.warn(f"{exc}; resuming from the previous checkpoint, {previous}", stacklevel=2)
+        return ckpt
