@@ -203,8 +203,14 @@ def _pickle_that_touches(marker: Path) -> str:
         lambda m: {"__ndarray__": "O", "shape": [1], "b64": "AAAAAAAAAAA="},
         lambda m: {"__npscalar__": "V8", "b64": "AAAAAAAAAAA="},
     ],
-    ids=["pickle", "import-os-system", "import-path-touch", "nested-pickle", "object-array",
-         "void-scalar"],
+    ids=[
+        "pickle",
+        "import-os-system",
+        "import-path-touch",
+        "nested-pickle",
+        "object-array",
+        "void-scalar",
+    ],
 )
 def test_crafted_checkpoint_is_refused_and_never_run(tmp_path, make):
     marker = tmp_path / "pwned"

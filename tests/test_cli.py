@@ -240,8 +240,13 @@ def test_resume_refuses_a_checkpoint_that_would_run_code(tmp_path):
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
     marker = tmp_path / "pwned"
-    doc = {"format": "amlz-checkpoint", "version": 1, "config": {},
-           "flow": {"x": {"__obj__": "os:system", "state": f"touch {marker}"}}, "islands": []}
+    doc = {
+        "format": "amlz-checkpoint",
+        "version": 1,
+        "config": {},
+        "flow": {"x": {"__obj__": "os:system", "state": f"touch {marker}"}},
+        "islands": [],
+    }
     (run / "checkpoints" / "checkpoint.json").write_text(json.dumps(doc))  # fmt: skip
     proc = amlz("resume", str(run), check=False)
     assert proc.returncode == 1, proc.stdout + proc.stderr

@@ -185,7 +185,9 @@ def _write_temp(path: Path, text: str) -> str:
     return tmp
 
 
-def atomic_write_text(path: str | os.PathLike, text: str, keep_previous: Path | None = None) -> None:
+def atomic_write_text(
+    path: str | os.PathLike, text: str, keep_previous: Path | None = None
+) -> None:
     """Write `text` to `path` so readers see the old file or the complete new one, never half.
 
     The text goes to a temporary file in the same directory, is fsynced, then `os.replace`d over
@@ -207,7 +209,9 @@ def atomic_write_text(path: str | os.PathLike, text: str, keep_previous: Path | 
 
 
 def _previous(path: Path) -> Path:
-    return path.with_name(PREVIOUS_NAME if path.name == CHECKPOINT_NAME else f"{path.stem}.prev.json")
+    return path.with_name(
+        PREVIOUS_NAME if path.name == CHECKPOINT_NAME else f"{path.stem}.prev.json"
+    )
 
 
 def save_checkpoint(path: str | os.PathLike, config: dict, flow: dict, islands: list[dict]) -> Path:
