@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from .backends.llvm.engine import AUTO_SMALL_F
 from .ir.ops import OPS
 from .ir.program import MemorySpec, Program
@@ -56,6 +58,21 @@ class CostModel:
     compile_ms_single: float = 2.7  # F <= AUTO_SMALL_F: driver mode
     compile_ms_batched: float = 0.8
     compile_ms_optimised: float = 140.0  # F > AUTO_SMALL_F: the O3 pipeline, fitness-only
+    # the search's given-memory kernels (Predict + Learn of a live program, fused, one a module)
+    search_compile_ms_small: float = 9.0  # F <= AUTO_SMALL_F
+    search_compile_ms_large: float = 22.0
+    search_optimise_ms_small: float = 45.0  # the same, by the optimising pipeline
+    search_optimise_ms_large: float = 90.0
+
+    def search_compile_ms(self, features: int) -> float:
+        """Compile cost of one of the search's quick kernels at feature size F."""
+        small = features <= AUTO_SMALL_F
+        return self.search_compile_ms_small if small else self.search_compile_ms_large
+
+    def search_optimise_ms(self, features: int) -> float:
+        """Compile cost of one of the search's optimised kernels at feature size F."""
+        small = features <= AUTO_SMALL_F
+        return self.search_optimise_ms_small if small else self.search_optimise_ms_large
 
 
 DEFAULT_MODEL = CostModel()
@@ -72,6 +89,13 @@ def instruction_units(op: int, features: int) -> int:
     if "v" in kinds:
         return features
     return 1
+
+
+def unit_table(features: int) -> np.ndarray:
+    """float64[65]: `instruction_units` of every op at feature size F (read-only)."""
+    table = np.array([instruction_units(op, features) for op in range(len(OPS))], dtype=np.float64)
+    table.flags.writeable = False
+    return table
 
 
 def component_units(program: Program, features: int) -> tuple[int, int, int]:

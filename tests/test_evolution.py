@@ -94,7 +94,7 @@ def test_children_replace_the_oldest_slot_in_cyclic_order():
     evo.init()
     assert evo.istate[0] == 0 and evo.stats()["individuals"] == 30
     before = evo.pop_code.copy(), evo.fitness.copy()
-    made = K.population_kernel(K.MODE_EVOLVE, 3, *evo._none, evo._nofit, evo.pop, *evo._args())
+    made = evo._kernel(K.MODE_EVOLVE, 3, *evo._none, evo._nofit)
     assert made == 3 and evo.istate[0] == 3
     assert np.array_equal(evo.pop_code[3:], before[0][3:])
     assert np.array_equal(evo.fitness[3:], before[1][3:])

@@ -791,6 +791,28 @@ def run_decoded(
     )  # fmt: skip
 
 
+@njit(**_INLINE)
+def run_setup_decoded(bufs, nS, nV, nM, F, rng_seed, out, train_x, train_y, orders, valid_x,
+                      valid_y, epoch_loss, trace, counts):  # fmt: skip
+    """Run only the Setup of the program last decoded into `bufs` from zeroed memory and the
+    generator seeded with rng_seed, as `run_decoded` starts a task; the memory after Setup goes
+    to `out` (flat: scalars, vectors, matrices row-major) and the generator state is returned:
+    what a given-memory kernel (`llvm.codegen.kernel_ir`) continues from. The task arrays are
+    any task's (Setup reads none of them; they only give the machine its argument types)."""
+    rng = bufs[8]
+    rng[0] = uint64(rng_seed)
+    mem = bufs[7]
+    mem[:] = 0.0
+    _run_machine(
+        bufs[4], bufs[5], bufs[6], mem, np.int64(nS), np.int64(F),
+        np.int64(nS + nV * F + nM * F * F), train_x, train_y, orders, np.int64(0), valid_x,
+        valid_y, np.int64(0), False, 100.0, rng, epoch_loss, trace, counts, True,
+    )  # fmt: skip
+    for i in range(out.shape[0]):
+        out[i] = mem[i]
+    return rng[0]
+
+
 @njit(**_JIT)
 def _copy_in(mem, scalars, vectors, matrices):
     nS = scalars.shape[0]

@@ -237,6 +237,20 @@ def _address_kinds() -> np.ndarray:
 ADDRESS_KINDS = _address_kinds()
 
 
+# The data row of an instruction, field by field (Program.data columns).
+DATA_FIELD_NAMES = ("act", "f0", "f1", "f2")
+
+
+def _data_fields() -> np.ndarray:
+    table = np.array([[name in i.data for name in DATA_FIELD_NAMES] for i in OPS], dtype=np.bool_)
+    table.flags.writeable = False
+    return table
+
+
+# bool[65, 4]: whether each op reads each data field (the others carry no meaning).
+DATA_FIELDS = _data_fields()
+
+
 def op_info(op: int) -> OpInfo:
     """The table row of op number `op`; a clear error for numbers outside 0-64."""
     if not 0 <= int(op) < NUM_OPS:

@@ -21,12 +21,14 @@ from ..backends.packing import pack_tasks
 from ..fitness import MEDIAN
 from ..ir.program import MemorySpec, Program, ProgramError
 from ..rng import MASK64, SplitMix64, new_state
+from ..tiering import DEFAULT_MODEL
 from . import kernels as K
 from .budget import baseline_costs
 from .config import ConfigError, SearchConfig
 from .fec import LRU_FIELDS, lru_new
 from .generator import initial_template
 from .hurdles import hurdle_new, hurdle_restore
+from .jit_tier import SearchTier, fill_cost_model, tier_code
 from .mutate import MutationTables, program_rows, rows_program
 
 STATE_VERSION = 1
@@ -47,6 +49,8 @@ class RegularizedEvolution:
 
     `tasks` is a list of `amlz_compile.tasks.Task` (their list position is the FEC task index);
     None builds them from `config.search_tasks`. `seed` seeds the population's stream.
+    `backend` ("interp", "jit" or "auto"; default `config.backend`) says where full evaluations
+    run (`jit_tier.py`); every choice gives the same individuals and fitnesses.
     """
 
     def __init__(
@@ -59,7 +63,7 @@ class RegularizedEvolution:
         if isinstance(config, dict):
             config = SearchConfig.from_dict(config)
         self.config = config
-        self.backend = backend or config.backend  # only the interpreter runs the hot loop
+        self.backend = backend or config.backend
         self.tasks = list(tasks) if tasks is not None else build_search_tasks(config)
         if not self.tasks:
             raise ConfigError("the search needs at least one task")
@@ -117,7 +121,13 @@ class RegularizedEvolution:
             fp[K.FP_BUDGET_FACTOR] = config.train_budget.threshold_factor
             fp[K.FP_BASE_SETUP], fp[K.FP_BASE_TRAIN] = baseline_costs(config)
         fp[K.FP_PERCENTILE] = hur.percentile
+        try:
+            ip[K.IP_TIER] = tier_code(self.backend)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        fill_cost_model(fp, DEFAULT_MODEL, self.features)
         self.ip, self.fp = ip, fp
+        self.tier = SearchTier(self.memory)
         self._max_epochs = int(max(t.epochs for t in self.tasks))
         self._trace_len = (fec.num_train_examples + fec.num_valid_examples) if fec else 1
         rows = self._initial_rows()
@@ -190,7 +200,27 @@ class RegularizedEvolution:
         return (self.rng, self.istate, self.counters)
 
     def _args(self) -> tuple:
-        return (self.ip, self.fp, self._mt, self.tk, self.dc, self.fc, self.hs, self.st, self.ws)
+        return (self.ip, self.fp, self._mt, self.tk, self.dc, self.fc, self.hs, self.st, self.ws,
+                self.tier.state)  # fmt: skip
+
+    def _kernel(self, mode: int, n: int, code, data, sizes, fit) -> int:
+        """`kernels.population_kernel`, compiling in between the kernels of the children it
+        hands off (see its docstring); returns what its last call returns, plus in MODE_EVOLVE
+        the children made before each hand-off."""
+        hand = self.tier.state[2]
+        made = 0
+        while True:
+            done = K.population_kernel(mode, n, code, data, sizes, fit, self.pop, *self._args())
+            if hand[K.HAND_PENDING] == 0:
+                return made + done
+            self.tier.compile_pending(self.ws)
+            hand[K.HAND_PENDING] = 0
+            hand[K.HAND_RESUME] = 1
+            if mode == K.MODE_EVOLVE:
+                made += done
+                n -= done
+            else:
+                hand[K.HAND_BASE] = done
 
     # -- the reference's Init / Run ---------------------------------------------------------
     def init(self) -> dict:
@@ -199,8 +229,7 @@ class RegularizedEvolution:
         t0 = time.perf_counter()
         code, data, sizes = program_rows(self.template, int(self.ip[K.IP_ROWS]))
         randomize = int(self.config.initial_population == "random")
-        K.population_kernel(K.MODE_INIT, randomize, code[None], data[None], sizes[None],
-                            self._nofit, self.pop, *self._args())  # fmt: skip
+        self._kernel(K.MODE_INIT, randomize, code[None], data[None], sizes[None], self._nofit)
         self.initialized = True
         self.elapsed += time.perf_counter() - t0
         return self.stats()
@@ -246,8 +275,7 @@ class RegularizedEvolution:
         t0 = time.perf_counter()
         remaining = self.P
         while remaining > 0:
-            done = K.population_kernel(K.MODE_EVOLVE, remaining, *self._none, self._nofit,
-                                       self.pop, *self._args())  # fmt: skip
+            done = self._kernel(K.MODE_EVOLVE, remaining, *self._none, self._nofit)
             remaining -= done
             if remaining > 0:
                 self._grow(2 * int(self.ip[K.IP_ROWS]))
@@ -285,6 +313,8 @@ class RegularizedEvolution:
         out["dedup_cache_entries"] = int(self.dc[0][2])
         out["fec_cache_entries"] = int(self.fc[0][2])
         out["hurdle_threshold"] = float(self.hs[2][0]) if self.config.hurdles.enabled else None
+        out["backend"] = self.backend
+        out.update(self.tier.stats())
         return out
 
     # -- evaluation of given programs ---------------------------------------------------------
@@ -314,7 +344,7 @@ class RegularizedEvolution:
         progs = [programs] if single else list(programs)
         code, data, sizes = self._rows_of(progs)
         out = np.zeros(len(progs))
-        K.population_kernel(K.MODE_EVALUATE, 0, code, data, sizes, out, self.pop, *self._args())
+        self._kernel(K.MODE_EVALUATE, 0, code, data, sizes, out)
         return float(out[0]) if single else out
 
     # -- migration ----------------------------------------------------------------------------
@@ -359,8 +389,7 @@ class RegularizedEvolution:
             if fit.shape != (len(progs),):
                 raise ValueError("fitnesses must match programs one to one")
             evaluate = 0
-        K.population_kernel(K.MODE_PLACE, evaluate, code, data, sizes, fit, self.pop,
-                            *self._args())  # fmt: skip
+        self._kernel(K.MODE_PLACE, evaluate, code, data, sizes, fit)
         self.elapsed += time.perf_counter() - t0
         return fit
 

@@ -194,6 +194,29 @@ def lru_get(c, key):
 
 
 @njit(**_INLINE)
+def lru_contains(c, key):
+    """Whether key is cached (changes nothing: no count, no move, no forgetting)."""
+    return _find_slot(c, key) >= 0
+
+
+@njit(**_INLINE)
+def lru_count(c, key):
+    """How often key was found since it was put (0 when not cached); changes nothing."""
+    i = _find_slot(c, key)
+    return 0 if i < 0 else c[3][c[6][i]]
+
+
+@njit(**_INLINE)
+def lru_set(c, key, value):
+    """Replace the value of a cached key in place (no count, no move); False if not cached."""
+    i = _find_slot(c, key)
+    if i < 0:
+        return False
+    c[2][c[6][i]] = value
+    return True
+
+
+@njit(**_INLINE)
 def lru_put(c, key, value):
     """Insert (or overwrite) key at the front with count 1, evicting the LRU entry if full."""
     meta, keys, vals, counts, nxt, table = c[0], c[1], c[2], c[3], c[5], c[6]

@@ -42,11 +42,25 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, uint64
 
-from ..backends.interp import decode_into, machine_buffers, run_decoded
+from ..backends.interp import decode_into, machine_buffers, run_decoded, run_setup_decoded
+from ..backends.llvm import abi
+from ..backends.llvm.abi import NUM_SLOTS, call_kernel
 from ..fitness import task_fitness
+from ..ir.ops import DATA_FIELDS
 from .budget import budget_train_examples, program_costs
 from .draws import below, draw_seed
-from .fec import double_bits, finalize, fingerprint, lru_get, lru_put, mix
+from .fec import (
+    double_bits,
+    finalize,
+    fingerprint,
+    lru_contains,
+    lru_count,
+    lru_get,
+    lru_new,
+    lru_put,
+    lru_set,
+    mix,
+)
 from .hurdles import _before, hurdle_passes, hurdle_record
 from .mutate import IN1_KIND, IN2_KIND, OUT_KIND, mutate_rows, random_rows
 
@@ -64,11 +78,29 @@ COUNTER_NAMES = (
 # int parameters
 IP_P, IP_T, IP_NTASKS, IP_FEC, IP_FEC_TRAIN, IP_FEC_VALID = 0, 1, 2, 3, 4, 5
 IP_DEDUP, IP_HURDLES, IP_HURDLE_TASKS, IP_BUDGET, IP_MEDIAN, IP_ROWS = 6, 7, 8, 9, 10, 11
-NUM_IP = 12
+IP_TIER = 12
+NUM_IP = 13
 # float parameters
 FP_MUTATE_PROB, FP_MAX_ABS_ERROR, FP_BUDGET_FACTOR, FP_BASE_SETUP = 0, 1, 2, 3
 FP_BASE_TRAIN, FP_PERCENTILE = 4, 5
-NUM_FP = 6
+# the tier cost model (tiering.CostModel, per unit / step in ns, per call / compile in µs)
+FP_INTERP_NS_UNIT, FP_INTERP_NS_STEP, FP_JIT_NS_UNIT, FP_JIT_NS_STEP = 6, 7, 8, 9
+FP_JIT_US_CALL, FP_COMPILE_US, FP_OPTIMISE_US = 10, 11, 12
+NUM_FP = 13
+
+# ip[IP_TIER]: where full evaluations run (FEC fingerprints are always interpreted)
+TIER_INTERP, TIER_JIT, TIER_AUTO = 0, 1, 2
+TIER_CODES = {"interp": TIER_INTERP, "jit": TIER_JIT, "auto": TIER_AUTO}
+# tr[2] (int64): the hand-off of a child whose compiled code must be compiled first
+# (HAND_OPTIMISE: recompiled by the optimising pipeline, its key having become hot)
+HAND_PENDING, HAND_RESUME, HAND_BASE, HAND_OPTIMISE = 0, 1, 2, 3
+# Share of a quickly compiled kernel's run time that optimised code saves (measured at the
+# paper's scale and on the nonlinear workload: 1.4-1.7x faster).
+OPTIMISED_SAVING = 0.3
+# tr[4] (uint64): the current child's tier key; tr[5] (int64): its kernel's address (0: none)
+# tr[6] (int64): tier counters
+T_COMPILED_RUNS, T_COMPILE_REQUESTS = 0, 1
+NUM_TIER_COUNTERS = 2
 
 # ops 57, 58 write one element (keep the rest): they never kill their output
 _PARTIAL = np.zeros(65, dtype=np.bool_)
@@ -114,7 +146,32 @@ def workspace(rows: int, span: int, n_tasks: int, F: int, n_scalars: int, n_vect
         np.zeros((3, span), dtype=np.int64),  # 22 address renaming (structure_key)
         np.zeros(3, dtype=np.int64),  # 23 next canonical address per kind
         machine_buffers(rows, n_scalars, n_vectors, max(n_matrices, 1), F),  # 24 interpreter
+        np.zeros((rows, 4), dtype=np.int32),  # 25 canonical live code (tier_canonical)
+        np.zeros((rows, 4)),  # 26 canonical live data
     )
+
+
+def tier_state(capacity: int, units: np.ndarray, memory_doubles: int, F: int) -> tuple:
+    """State of the tier choice, kept across kernel calls but not part of the search's exact
+    state (the tier never changes a result):
+
+    0 tier cache: an LRU from the tier key of a canonical Predict/Learn to -(its kernel's
+      address) once compiled, else the interpreter µs spent on it so far;
+    1 work units per op at the search's F; 2 hand-off int64[4]; 3 unused float64[1];
+    4 the current child's tier key uint64[1]; 5 its kernel address int64[1];
+    6 tier counters int64[NUM_TIER_COUNTERS]; 7 a kernel argument block int64[NUM_SLOTS] and
+    8 the same bytes as float64; 9 the memory after Setup; 10 kernel scratch (large F).
+    """
+    block = np.zeros(NUM_SLOTS, dtype=np.int64)
+    return (lru_new(capacity, 0), units, np.zeros(4, dtype=np.int64), np.zeros(1),
+            np.zeros(1, dtype=np.uint64), np.zeros(1, dtype=np.int64),
+            np.zeros(NUM_TIER_COUNTERS, dtype=np.int64), block, block.view(np.float64),
+            np.zeros(max(memory_doubles, 1)), np.zeros(F + F * F))  # fmt: skip
+
+
+def tier_forget(tr: tuple) -> tuple:
+    """tr with an empty tier cache (when compiled code is freed, no address may remain)."""
+    return (lru_new(int(tr[0][1].shape[0]), 0), *tr[1:])
 
 
 # -- dead-code removal ------------------------------------------------------------------------
@@ -386,6 +443,141 @@ def structure_key(lc, ld, lb, ntrain, n_tasks, with_budget, ren, nxt):
     return finalize(h)
 
 
+# -- the tier choice ----------------------------------------------------------------------------
+
+
+@njit(**_INLINE)
+def _canonical_rows(lc, ld, lo, hi, ren, nxt, cc, cd, h):
+    """Rows lo..hi-1 of a live program renamed into cc/cd (structure_key's canonical form,
+    with the fields an op does not use zeroed); returns h with the rows folded in."""
+    for i in range(lo, hi):
+        op = lc[i, 0]
+        k1 = IN1_KIND[op]
+        k2 = IN2_KIND[op]
+        r1 = np.int64(0)
+        r2 = np.int64(0)
+        if k1 >= 0:
+            r1 = _rename(ren, nxt, k1, lc[i, 1])
+        if k2 >= 0:
+            r2 = _rename(ren, nxt, k2, lc[i, 2])
+        ro = _rename(ren, nxt, OUT_KIND[op], lc[i, 3])
+        if _COMMUTES[op] and r2 < r1:
+            r1, r2 = r2, r1
+        cc[i, 0] = op
+        cc[i, 1] = r1
+        cc[i, 2] = r2
+        cc[i, 3] = ro
+        w = uint64(op) | (uint64(r1) << uint64(8)) | (uint64(r2) << uint64(24))
+        h = mix(h, w | (uint64(ro) << uint64(40)))
+        for q in range(4):
+            if DATA_FIELDS[op, q]:
+                cd[i, q] = ld[i, q]
+                h = mix(h, double_bits(ld[i, q]))
+            else:
+                cd[i, q] = 0.0
+    return h
+
+
+@njit(**_INLINE)
+def tier_canonical(lc, ld, lb, ren, nxt, cc, cd):
+    """The live program in canonical form for compiled code (into cc/cd, bounds lb), and its
+    tier key: a 64-bit hash of the canonical Predict and Learn alone.
+
+    Addresses are numbered in order of first appearance in Predict, then Learn, then Setup, so
+    the Predict/Learn rows (what a given-memory kernel compiles) do not depend on Setup:
+    children that differ in Setup or dead code share one kernel. Renaming is a bijection per
+    kind on zeroed memory and commuting operands commute bit for bit, so the canonical program
+    computes exactly what the live one does."""
+    ren[:, :] = -1
+    for k in range(3):
+        nxt[k] = _RESERVED[k]
+    h = uint64(7)
+    h = mix(h, uint64(lb[2] - lb[1]))
+    h = mix(h, uint64(lb[3] - lb[2]))
+    h = _canonical_rows(lc, ld, lb[1], lb[2], ren, nxt, cc, cd, h)
+    h = _canonical_rows(lc, ld, lb[2], lb[3], ren, nxt, cc, cd, h)
+    _canonical_rows(lc, ld, lb[0], lb[1], ren, nxt, cc, cd, h)
+    return finalize(h)
+
+
+@njit(**_INLINE)
+def tier_costs(cc, lb, units, ntrain, tk, n_tasks, fp):
+    """Estimated µs of the full evaluation of the live program (rows cc, bounds lb) in the
+    interpreter and in compiled code (Setup interpreted, Predict/Learn compiled, one call per
+    task), per the tiering.CostModel constants in fp."""
+    su = 0.0
+    pu = 0.0
+    lu = 0.0
+    for i in range(lb[0], lb[1]):
+        su += units[cc[i, 0]]
+    for i in range(lb[1], lb[2]):
+        pu += units[cc[i, 0]]
+    for i in range(lb[2], lb[3]):
+        lu += units[cc[i, 0]]
+    run_units = 0.0
+    setup_units = 0.0
+    steps = 0.0
+    calls = 0.0
+    train_off, valid_off = tk[2], tk[5]
+    for t in range(n_tasks):
+        n = ntrain[t]
+        if n <= 0:
+            continue
+        N = train_off[t + 1] - train_off[t]
+        n_valid = ((n + N - 1) // N) * (valid_off[t + 1] - valid_off[t])
+        run_units += n * (pu + lu) + n_valid * pu
+        setup_units += su
+        steps += n + n_valid
+        calls += 1.0
+    interp_units = run_units + setup_units
+    interp = (interp_units * fp[FP_INTERP_NS_UNIT] + steps * fp[FP_INTERP_NS_STEP]) / 1e3
+    jit = (run_units * fp[FP_JIT_NS_UNIT] + steps * fp[FP_JIT_NS_STEP]
+           + setup_units * fp[FP_INTERP_NS_UNIT]) / 1e3 + calls * fp[FP_JIT_US_CALL]  # fmt: skip
+    return interp, jit
+
+
+CHOOSE_INTERP, CHOOSE_COMPILED, CHOOSE_COMPILE_FIRST = 0, 1, 2
+
+
+@njit(**_NO_NRT)
+def _choose_tier(ip, fp, tk, ws, tr):
+    """Where the live program in ws runs its full evaluation: CHOOSE_INTERP, CHOOSE_COMPILED
+    (its kernel's address in tr[5]) or CHOOSE_COMPILE_FIRST (the caller compiles its kernel
+    and asks again). Also puts its canonical form in ws[25]/ws[26] and its tier key in tr[4].
+    Changes nothing the search's results depend on.
+
+    "jit" always runs compiled code. "auto" is rent-or-buy per tier key: compiled once the
+    interpreter time spent on the key, this evaluation included, would pay for compiling it and
+    running it compiled; then compiled whenever compiled code is the cheaper run. Both tier up
+    the same way: a key whose runs would have paid for optimised code (OPTIMISED_SAVING of
+    each run against FP_OPTIMISE_US) is recompiled once by the optimising pipeline."""
+    tier = ip[IP_TIER]
+    if tier == TIER_INTERP:
+        return CHOOSE_INTERP
+    key = tier_canonical(ws[12], ws[13], ws[14], ws[22], ws[23], ws[25], ws[26])
+    tr[4][0] = key
+    cache = tr[0]
+    hit, value = lru_get(cache, key)
+    interp, jit = tier_costs(ws[25], ws[14], tr[1], ws[18], tk, ip[IP_NTASKS], fp)
+    if tier == TIER_AUTO and not jit < interp:
+        return CHOOSE_INTERP
+    if hit and value < 0.0:
+        runs = lru_count(cache, key)
+        saving = OPTIMISED_SAVING * jit
+        if runs * saving >= fp[FP_OPTIMISE_US] and (runs - 1) * saving < fp[FP_OPTIMISE_US]:
+            tr[2][HAND_OPTIMISE] = 1
+            return CHOOSE_COMPILE_FIRST
+        tr[5][0] = np.int64(-value)
+        return CHOOSE_COMPILED
+    if tier == TIER_JIT:
+        return CHOOSE_COMPILE_FIRST
+    spent = (value if hit else 0.0) + interp
+    if spent >= fp[FP_COMPILE_US] + jit:
+        return CHOOSE_COMPILE_FIRST
+    lru_put(cache, key, spent)
+    return CHOOSE_INTERP
+
+
 # -- the interpreter entry -----------------------------------------------------------------------
 # The contract's `run_task` decodes the program and allocates its buffers on every call (about a
 # microsecond, ~7 calls per individual). The search decodes each live program once with the
@@ -434,9 +626,50 @@ def _run_on_task(ws, tk, t, fingerprinting, seed, steps, n_first, n_valid, mae, 
     return key, task_fitness(epoch_loss, counts[0], tk[10][t], is_acc)
 
 
+@njit(**_NO_NRT_INLINE)
+def _run_compiled(ws, tk, t, seed, n_train, mae, tr, address):
+    """Run the canonical live program decoded in ws on task t as `_run_on_task` does, with
+    Setup interpreted and Predict/Learn in the given-memory kernel at `address`; returns the
+    task fitness (epoch losses and counts land where the interpreter puts them)."""
+    n_s, n_v, n_m, F = ws[0].shape[0], ws[1].shape[0], ws[2].shape[0], ws[1].shape[1]
+    train_x, train_y, train_off = tk[0], tk[1], tk[2]
+    valid_x, valid_y, valid_off = tk[3], tk[4], tk[5]
+    orders, order_off = tk[6], tk[7]
+    epoch_loss, counts = ws[6], ws[8]
+    block, block_f, mem = tr[7], tr[8], tr[9]
+    state = run_setup_decoded(ws[24], n_s, n_v, n_m, F, seed, mem, train_x, train_y, orders,
+                              valid_x, valid_y, epoch_loss, ws[20], counts)  # fmt: skip
+    N = train_off[t + 1] - train_off[t]
+    E = order_off[t + 1] - order_off[t]
+    base = mem.ctypes.data
+    block[abi.SLOT_ADDR[0]] = base
+    block[abi.SLOT_ADDR[1]] = base + 8 * n_s
+    block[abi.SLOT_ADDR[2]] = base + 8 * (n_s + n_v * F)
+    block[abi.S_TRAIN_X] = train_x.ctypes.data + 8 * F * train_off[t]
+    block[abi.S_TRAIN_Y] = train_y.ctypes.data + 8 * train_off[t]
+    block[abi.S_ORDERS] = orders.ctypes.data + 4 * N * order_off[t]
+    block[abi.S_NUM_TRAIN] = N
+    block[abi.S_TOTAL_STEPS] = max(np.int64(0), min(np.int64(n_train), E * N))
+    block[abi.S_VALID_X] = valid_x.ctypes.data + 8 * F * valid_off[t]
+    block[abi.S_VALID_Y] = valid_y.ctypes.data + 8 * valid_off[t]
+    block[abi.S_N_VALID] = valid_off[t + 1] - valid_off[t]
+    is_acc = tk[11][t]
+    block[abi.S_IS_ACCURACY] = 1 if is_acc else 0
+    block_f[abi.S_MAX_ABS_ERROR] = mae
+    block[abi.S_RNG_SEED] = np.int64(state)
+    block[abi.S_EPOCH_LOSS] = epoch_loss.ctypes.data
+    block[abi.S_TRACE] = ws[20].ctypes.data
+    block[abi.S_TRACE_LEN] = 0
+    block[abi.S_COUNTS] = counts.ctypes.data
+    block[abi.S_SCRATCH] = tr[10].ctypes.data
+    call_kernel(address, block.ctypes.data)
+    return task_fitness(epoch_loss, counts[0], tk[10][t], is_acc)
+
+
 @njit(**_NO_NRT)
-def _task_fitness(t, ip, fp, tk, fc, st, ws):
-    """Fitness of the live program in ws on task t (FEC first when enabled)."""
+def _task_fitness(t, ip, fp, tk, fc, st, ws, tr, address):
+    """Fitness of the live program in ws on task t (FEC first when enabled); its full run in
+    the compiled kernel at `address` when that is not 0."""
     counters = st[2]
     n_train = ws[18][t]
     if n_train <= 0:
@@ -460,7 +693,10 @@ def _task_fitness(t, ip, fp, tk, fc, st, ws):
             return value
         counters[C_FEC_MISSES] += 1
     seed = draw_seed(st[0])
-    _, f = _run_on_task(ws, tk, t, False, seed, n_train, n_first, n_valid_all, mae, n_train)
+    if address != 0 and tk[6].shape[1] == N:
+        f = _run_compiled(ws, tk, t, seed, n_train, mae, tr, address)
+    else:  # (a task whose epoch orders are narrower than the packed rows: interpreted)
+        _, f = _run_on_task(ws, tk, t, False, seed, n_train, n_first, n_valid_all, mae, n_train)
     counters[C_STEPS] += counts[2]
     counters[C_FULL_RUNS] += 1
     if fec:
@@ -497,9 +733,11 @@ def _hurdle_stage(hist, hmeta, hthr, hsrt, fits, first, median, scratch, percent
 
 
 @njit(**_NO_NRT)
-def _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws):
-    """Train budget, dead-code removal and dedup lookup of the program in a row buffer, then
-    (on a miss) decoding of its live rows: returns (dedup hit, its fitness, dedup key)."""
+def _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws, tr):
+    """Train budget, dead-code removal, the tier choice and the dedup lookup of the program in
+    a row buffer, then (on a miss) decoding of its live rows. Returns (dedup hit, its fitness,
+    dedup key, the tier choice); with CHOOSE_COMPILE_FIRST nothing of the search's state has
+    changed yet, so the caller can compile and ask again."""
     n_tasks = ip[IP_NTASKS]
     ntrain = ws[18]
     max_train = tk[8]
@@ -517,17 +755,29 @@ def _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws):
     else:
         dce(code, data, sizes, max(addr[0], max(addr[1], addr[2])), ws)
     counters = st[2]
+    dedup = ip[IP_DEDUP] != 0
     key = uint64(0)
-    if ip[IP_DEDUP] != 0:
+    if dedup:
         key = structure_key(ws[12], ws[13], ws[14], ntrain, n_tasks, ip[IP_BUDGET] != 0, ws[22],
                             ws[23])  # fmt: skip
+    choice = CHOOSE_INTERP
+    if not (dedup and lru_contains(dc, key)):
+        choice = _choose_tier(ip, fp, tk, ws, tr)
+        if choice == CHOOSE_COMPILE_FIRST:
+            return False, 0.0, key, choice
+    if dedup:
         hit, value = lru_get(dc, key)
         if hit:
             counters[C_DEDUP_HITS] += 1
-            return True, value, key
+            return True, value, key, choice
         counters[C_DEDUP_MISSES] += 1
-    _prepare_live(ws, ws[0].shape[0], ws[1].shape[0], ws[2].shape[0], ws[1].shape[1])
-    return False, 0.0, key
+    n_s, n_v, n_m, F = ws[0].shape[0], ws[1].shape[0], ws[2].shape[0], ws[1].shape[1]
+    if choice == CHOOSE_COMPILED:  # FEC fingerprints and Setup run on the canonical program
+        decode_into(ws[24], ws[25], ws[26], ws[14], n_s, n_v, n_m, F, False)
+        tr[6][T_COMPILED_RUNS] += 1
+    else:
+        _prepare_live(ws, n_s, n_v, n_m, F)
+    return False, 0.0, key, choice
 
 
 @njit(**_NO_NRT)
@@ -536,17 +786,26 @@ def _dedup_put(dc, key, f):
 
 
 @njit(**_INLINE)
-def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, counters, fits, scratch):
+def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr, counters, fits,
+                  scratch):  # fmt: skip
     """Search fitness of the program in a row buffer (budget, DCE, dedup, hurdles, FEC).
+
+    When its full evaluation is to run compiled code not compiled yet, returns -1.0 with
+    tr[2][HAND_PENDING] set and nothing else changed (see `population_kernel`).
 
     `counters`, `fits` and `scratch` are st[2], ws[17] and ws[19], read once by the caller (in
     reference-counted code every read from a tuple costs two atomic operations). The work per
     child and per task runs in functions compiled without reference counting (`_prepare`,
     `_task_fitness`, `_hurdle_stage`, `_combine`).
     """
-    hit, f, key = _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws)
+    hit, f, key, choice = _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws, tr)
+    if choice == CHOOSE_COMPILE_FIRST:
+        tr[2][HAND_PENDING] = 1
+        tr[6][T_COMPILE_REQUESTS] += 1
+        return -1.0
     if hit:
         return f
+    address = tr[5][0] if choice == CHOOSE_COMPILED else np.int64(0)
     n_tasks = ip[IP_NTASKS]
     median = ip[IP_MEDIAN] != 0
     first = n_tasks
@@ -554,7 +813,7 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, counter
         first = min(ip[IP_HURDLE_TASKS], n_tasks)
     f = -1.0
     for t in range(n_tasks):
-        fits[t] = _task_fitness(t, ip, fp, tk, fc, st, ws)
+        fits[t] = _task_fitness(t, ip, fp, tk, fc, st, ws, tr, address)
         if t == first - 1 and first < n_tasks:
             passed, h = _hurdle_stage(hs[0], hs[1], hs[2], hs[3], fits, first, median, scratch,
                                       fp[FP_PERCENTILE])  # fmt: skip
@@ -609,7 +868,8 @@ def _evolve_child(pc, pd, ps, fitness, P, T, code, data, sizes, ops, n_ops, addr
 
 
 @njit(**_JIT)
-def population_kernel(mode, n, ccode, cdata, csizes, cfit, pop, ip, fp, mt, tk, dc, fc, hs, st, ws):
+def population_kernel(mode, n, ccode, cdata, csizes, cfit, pop, ip, fp, mt, tk, dc, fc, hs, st, ws,
+                      tr):  # fmt: skip
     """The one compiled entry point (one copy of the evaluation code). Modes:
 
     MODE_EVOLVE: make up to n children (tournament, Mutate(1), evaluate, replace the oldest);
@@ -620,6 +880,14 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, pop, ip, fp, mt, tk, 
     MODE_PLACE: put the candidates into the oldest slots (they become the youngest), evaluated
       when n != 0, else with fitness cfit. Returns the count; their fitnesses go to cfit.
     MODE_EVALUATE: fitness of the candidates into cfit, nothing placed.
+
+    Hand-off (tr[2]): when a child's full evaluation is to run compiled code that does not
+    exist yet, the kernel stops before evaluating it, with HAND_PENDING set, and returns its
+    index j (in MODE_EVOLVE: the children made so far); the child stays in ws (canonical form
+    in ws[25]/ws[26]) and nothing of the search's state has changed for it. The caller compiles
+    its kernel (`jit_tier.SearchTier.compile_pending`), sets HAND_RESUME (and, except in
+    MODE_EVOLVE, HAND_BASE = j) and calls again with the same mode: the kernel evaluates that
+    child first (in MODE_EVOLVE as the first of n), without making it again.
     """
     rng, istate, counters = st
     P = ip[IP_P]
@@ -629,31 +897,41 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, pop, ip, fp, mt, tk, 
     pc, pd, ps, fitness = pop
     code, data, sizes = ws[9], ws[10], ws[11]
     fits, sort_scratch = ws[17], ws[19]
+    hand = tr[2]
+    resume = hand[HAND_RESUME] != 0
+    hand[HAND_RESUME] = 0
+    hand[HAND_PENDING] = 0
+    start = 0
+    if mode != MODE_EVOLVE and resume:
+        start = hand[HAND_BASE]
     if mode == MODE_EVOLVE:
         count = n
     elif mode == MODE_INIT:
         count = P
     else:
         count = csizes.shape[0]
-    for j in range(count):
-        if mode == MODE_EVOLVE:
-            if istate[1] + 2 > rows:
-                return j
-            _evolve_child(pc, pd, ps, fitness, P, T, code, data, sizes, ops, n_ops, addr, smin,
-                          smax, types, fp[FP_MUTATE_PROB], rng)  # fmt: skip
-        elif mode == MODE_INIT:
-            _copy_in(ccode, cdata, csizes, 0, code, data, sizes)
-            if n != 0:
-                random_rows(code, data, sizes, ops, n_ops, addr, rng)
-            mutate_rows(0, code, data, sizes, ops, n_ops, addr, smin, smax, types,
-                        fp[FP_MUTATE_PROB], rng)  # fmt: skip
-        else:
-            _copy_in(ccode, cdata, csizes, j, code, data, sizes)
+    for j in range(start, count):
+        if not (resume and j == start):  # (a resumed child is in ws already)
+            if mode == MODE_EVOLVE:
+                if istate[1] + 2 > rows:
+                    return j
+                _evolve_child(pc, pd, ps, fitness, P, T, code, data, sizes, ops, n_ops, addr,
+                              smin, smax, types, fp[FP_MUTATE_PROB], rng)  # fmt: skip
+            elif mode == MODE_INIT:
+                _copy_in(ccode, cdata, csizes, 0, code, data, sizes)
+                if n != 0:
+                    random_rows(code, data, sizes, ops, n_ops, addr, rng)
+                mutate_rows(0, code, data, sizes, ops, n_ops, addr, smin, smax, types,
+                            fp[FP_MUTATE_PROB], rng)  # fmt: skip
+            else:
+                _copy_in(ccode, cdata, csizes, j, code, data, sizes)
         if mode == MODE_PLACE and n == 0:
             f = cfit[j]
         else:
-            f = evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, counters, fits,
-                              sort_scratch)  # fmt: skip
+            f = evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr, counters,
+                              fits, sort_scratch)  # fmt: skip
+            if hand[HAND_PENDING] != 0:
+                return j
         if mode == MODE_EVALUATE:
             cfit[j] = f
             continue
@@ -679,3 +957,11 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, pop, ip, fp, mt, tk, 
         if mode != MODE_PLACE:
             counters[C_INDIVIDUALS] += 1
     return count
+
+
+@njit(**_JIT)
+def tier_remember(tr, address, optimised):
+    """Remember the compiled kernel of the handed-off child's tier key (tr[4]). An optimised
+    kernel replaces the quick one in place (its run count goes on, so it tiers up once)."""
+    if not (optimised and lru_set(tr[0], tr[4][0], -float(address))):
+        lru_put(tr[0], tr[4][0], -float(address))

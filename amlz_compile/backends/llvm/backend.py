@@ -187,6 +187,7 @@ def run_kernel_multi(
     max_abs_error: float = 100.0,
     trace_len: int = 0,
     keep_memory: bool = False,
+    initial_memory: np.ndarray | None = None,
 ) -> list[TaskRun]:
     """Run several tasks in one foreign call; results exactly as `run_kernel` per task.
 
@@ -197,6 +198,9 @@ def run_kernel_multi(
     blocks, then each task's outputs (counts | epoch_loss | trace | memory). A task that
     bailed out of a lockstep run (a failed validation pass, see `multi.py`) is rerun alone
     with `single`, the program's single-task kernel.
+    `initial_memory` (float64[K, scalars + vectors*F + matrices*F*F], each row the flat
+    row-major memory) goes with a given-memory kernel (`kernel.given_memory`): task j starts
+    from row j and generator state rng_seeds[j].
     """
     memory = kernel.memory
     F = memory.features
@@ -206,6 +210,8 @@ def run_kernel_multi(
         raise ValueError(f"kernel runs {kernel.tasks} tasks in lockstep, got {K}")
     if keep_memory and not kernel.final_memory:
         raise ValueError(_FITNESS_ONLY)
+    if (initial_memory is not None) != kernel.given_memory:
+        raise ValueError("initial_memory goes with (and only with) a given-memory kernel")
     if K == 0:
         return []
     budgets = list(n_train) if isinstance(n_train, Sequence | np.ndarray) else [n_train] * K
@@ -221,6 +227,13 @@ def run_kernel_multi(
         blocks[:, 18] = _ptr(_scratch(kernel.scratch_doubles))
     if kernel.mode == "driver":
         blocks[:, 19:22] = kernel.fns
+    if initial_memory is not None:
+        n_mem = nS + nV + nM
+        if initial_memory.shape != (K, n_mem):
+            raise ValueError(f"initial_memory must have shape ({K}, {n_mem})")
+        for j, (o, e, t) in enumerate(zip(plan.offsets, plan.E, plan.T, strict=True)):
+            o_s = o + 3 + e + t
+            raw[o_s : o_s + n_mem] = initial_memory[j]
     if lockstep:
         kernel(base)
     else:

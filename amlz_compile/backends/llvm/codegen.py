@@ -468,9 +468,12 @@ class FusedLayout:
         memory: MemorySpec,
         promote_matrices: bool = True,
         final_memory: bool = True,
+        given_memory: bool = False,
     ) -> None:
         self.components = program.components()
         self.final_memory = final_memory  # False: `results` writes nothing (fitness-only)
+        # True: `wipe` loads the caller's memory arrays instead of zeroing (see kernel_ir)
+        self.given_memory = given_memory
         self.spec = memory
         self.stack = uses_stack(memory)
         # False: the results copy indexes %M<k> dynamically, so SROA leaves matrices in memory
@@ -504,10 +507,40 @@ class FusedLayout:
             self.bases += [(matrices, nM * mbytes)] if nM else []
 
     def wipe(self, e: Emitter, arg: dict[str, str]) -> None:
+        if self.given_memory:
+            self._load(e, arg)
+            return
         for k in range(self.spec.scalars):
             e.s_store(k, fconst(0.0))
         for base, nbytes in self.bases:
             e.emit(f"call void @llvm.memset.p0.i64(ptr {base}, i8 0, i64 {nbytes}, i1 false)")
+
+    def _load(self, e: Emitter, arg: dict[str, str]) -> None:
+        """Memory from the caller's arrays (row-major), the inverse of `results`; large memory
+        already lives there."""
+        F = self.spec.features
+        for k in range(self.spec.scalars):
+            e.s_store(k, e.load(arg["scalars"], k))
+        if not self.stack:
+            return
+        for k in range(self.spec.vectors):
+            src = e.gep(arg["vectors"], k * F)
+            e.emit(f"call void @llvm.memcpy.p0.p0.i64(ptr %V{k}, ptr {src}, i64 {F * 8}, i1 false)")
+        for k in range(self.spec.matrices):  # row-major from the caller -> column-major here
+            src = e.gep(arg["matrices"], k * F * F)
+            dst = "%TM" if self.promote_matrices else f"%M{k}"
+            e.loop(
+                F,
+                lambda i, dst=dst, src=src: e.loop(
+                    F, lambda j: e.store(e.load(src, e.index(i, F, j)), dst, e.mat(i, j))
+                ),
+            )
+            if self.promote_matrices:
+                e.chunks(
+                    F * F,
+                    None,
+                    lambda o, w, _, k=k: e.vstore(e.vload("%TM", o, w), f"%M{k}", o, w),
+                )
 
     def run(self, e: Emitter, arg: dict[str, str], component: str) -> None:
         for ins in self.components[component]:
@@ -543,14 +576,24 @@ class FusedLayout:
 
 
 def kernel_ir(
-    program: Program, memory: MemorySpec, name: str, unroll: int = 4, final_memory: bool = True
+    program: Program,
+    memory: MemorySpec,
+    name: str,
+    unroll: int = 4,
+    final_memory: bool = True,
+    given_memory: bool = False,
 ) -> str:
     """The LLVM IR text of the fused kernel function `name` (no runtime, no declarations).
 
     `final_memory=False`: a fitness-only kernel that leaves the caller's memory arrays alone
     (stack memory only: nothing then reads the memory after the last step, so the optimiser
-    drops the stores of values the next step overwrites)."""
+    drops the stores of values the next step overwrites).
+    `given_memory=True`: the run starts from the memory in the caller's arrays (slots scalars,
+    vectors, matrices; row-major) instead of zeroed memory, and slot rng_seed is the generator
+    state itself: a caller that ran Setup elsewhere (the search interprets it, see
+    `search/jit_tier.py`) passes its memory and generator state after Setup, and compiles only
+    Predict and Learn (the program's Setup should be empty: it would run again)."""
     program.check_fits(memory)
     e = Emitter(memory.features, unroll, col_major=uses_stack(memory))
-    layout = FusedLayout(program, memory, final_memory=final_memory)
+    layout = FusedLayout(program, memory, final_memory=final_memory, given_memory=given_memory)
     return skeleton_ir(name, e, [layout])

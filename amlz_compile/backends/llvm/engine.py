@@ -167,6 +167,7 @@ class Kernel:
     program_engine: Engine | None = field(repr=False, default=None)  # driver: the functions'
     tasks: int = 1  # mode "multi": tasks run in lockstep per call (K argument blocks)
     final_memory: bool = True  # False: a fitness-only kernel (writes no final memory)
+    given_memory: bool = False  # True: starts from the caller's memory (codegen.kernel_ir)
 
     def __post_init__(self) -> None:
         if self.cfunc is None:
@@ -309,6 +310,7 @@ class JitCompiler:
         self._lock = threading.RLock()
         self._cache: dict[tuple[Program, MemorySpec, bool], Kernel] = {}
         self._multi: dict[tuple[Program, MemorySpec, int, bool], Kernel] = {}
+        self._given: dict[tuple[Program, MemorySpec], Kernel] = {}
         self._engines: dict[tuple[str, int], Engine] = {}
         self._drivers: dict[MemorySpec, Driver] = {}
         self._driver_engine: Engine | None = None
@@ -362,6 +364,7 @@ class JitCompiler:
                     if v.engine is not old and v.program_engine is not old
                 }
                 self._multi = {k: v for k, v in self._multi.items() if v.engine is not old}
+                self._given = {k: v for k, v in self._given.items() if v.engine is not old}
             e = self._engines[key] = Engine(*key)
             self.engines_created += 1
             return e
@@ -372,6 +375,7 @@ class JitCompiler:
         with self._lock:
             self._cache.clear()
             self._multi.clear()
+            self._given.clear()
             self._engines.clear()
             self._drivers.clear()
             self._driver_engine = None
@@ -444,6 +448,27 @@ class JitCompiler:
                         out[pos] = kernel
             return out  # type: ignore[return-value]
 
+    def given_cached(self, program: Program, memory: MemorySpec) -> Kernel | None:
+        """The cached given-memory kernel of `program`, or None."""
+        return self._given.get((program, memory))
+
+    def compile_given(self, programs: Sequence[Program], memory: MemorySpec) -> list[Kernel]:
+        """Fitness-only fused kernels that start from the caller's memory and generator state
+        (`codegen.kernel_ir(given_memory=True)`: Setup ran elsewhere), the uncached ones in
+        shared modules; cached by (program, memory) and dropped with their engine."""
+        with self._lock:
+            todo = [p for p in dict.fromkeys(programs) if (p, memory) not in self._given]
+            self.hits += len(programs) - len(todo)
+            while todo:
+                engine = self.engine(memory)
+                room = max(1, min(self.batch, self.recycle_programs - engine.programs))
+                chunk, todo = todo[:room], todo[room:]
+                built = self._build_fused(chunk, memory, engine, False, given_memory=True)
+                for prog, kernel in zip(chunk, built, strict=True):
+                    self._given[(prog, memory)] = kernel
+                    self.compiled += 1
+            return [self._given[(p, memory)] for p in programs]
+
     def multi_settings(self, memory: MemorySpec) -> tuple[str, int]:
         """(IR pipeline, codegen level) of multi-task kernels (always fused)."""
         if self.pipeline == "auto":
@@ -497,17 +522,24 @@ class JitCompiler:
             return [self._multi[(p, memory, K, final)] for p in programs]
 
     def _build_fused(
-        self, chunk: Sequence[Program], memory: MemorySpec, engine: Engine, final_memory: bool
+        self,
+        chunk: Sequence[Program],
+        memory: MemorySpec,
+        engine: Engine,
+        final_memory: bool,
+        given_memory: bool = False,
     ) -> list[Kernel]:
         names = [f"amlz_k{next(self._names)}" for _ in chunk]
         bodies = [
-            kernel_ir(p, memory, n, self.unroll, final_memory=final_memory)
+            kernel_ir(p, memory, n, self.unroll, final_memory=final_memory,
+                      given_memory=given_memory)  # fmt: skip
             for p, n in zip(chunk, names, strict=True)
         ]
         addresses = engine.add_ir(module_ir(bodies), names, verify=self.verify)
         scratch = _scratch_doubles(memory, "fused")
         return [
-            Kernel(name, memory, addr, engine, scratch_doubles=scratch, final_memory=final_memory)
+            Kernel(name, memory, addr, engine, scratch_doubles=scratch, final_memory=final_memory,
+                   given_memory=given_memory)  # fmt: skip
             for name, addr in zip(names, addresses, strict=True)
         ]
 
@@ -545,7 +577,7 @@ class JitCompiler:
         return kernels
 
     def __len__(self) -> int:
-        return len(self._cache)
+        return len(self._cache) + len(self._given)
 
 
 _default: JitCompiler | None = None
