@@ -467,6 +467,13 @@ def resume(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
     checkpoint_every: Annotated[float, typer.Option(help="Seconds between checkpoints.")] = 30.0,
+    backend: Annotated[
+        BackendChoice | None,
+        typer.Option(
+            help="Evaluation backend from now on (default: the run's); results are "
+            "the same on every backend."
+        ),
+    ] = None,
 ) -> None:
     """Continue a run from its checkpoint, exactly where it stopped."""
     with _errors():
@@ -490,6 +497,7 @@ def resume(
                 runner=runner,
                 checkpoint_every_s=checkpoint_every,
                 on_event=recorder,
+                backend=backend.value if backend else None,
             )
 
         title = f"amlz resume {label} -> {run.path}"
@@ -700,7 +708,7 @@ def eval_(
     path: Annotated[str | None, typer.Option(help="Dataset file or directory.")] = None,
     eval_type: Annotated[str | None, typer.Option(help="rms or accuracy.")] = None,
     backend: Annotated[BackendChoice, typer.Option(help="Evaluation backend.")] = (
-        BackendChoice.interp
+        BackendChoice.auto
     ),
     combination: Annotated[
         str, typer.Option(help="Task fitness combination: mean or median.")

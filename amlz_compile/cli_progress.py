@@ -28,6 +28,29 @@ def _rate(islands: list[dict], prefix: str) -> float | None:
     return hits / (hits + misses) if hits + misses else None
 
 
+def _tier(islands: list[dict]) -> dict:
+    """Where full evaluations ran, summed over islands: the compiled share of the evaluated
+    individuals (those dedup did not answer), compilations and their CPU seconds."""
+    compiled = evaluated = compiles = 0
+    seconds = 0.0
+    for isl in islands:
+        s = isl.get("stats", {})
+        compiled += int(s.get("compiled_evaluations", 0) or 0)
+        evaluated += int(s.get("individuals", 0) or 0) - int(s.get("dedup_hits", 0) or 0)
+        compiles += int(s.get("compiles", 0) or 0)
+        seconds += float(s.get("compile_seconds", 0.0) or 0.0)
+    return {
+        "compiled_share": compiled / evaluated if evaluated > 0 else None,
+        "compiles": compiles,
+        "compile_seconds": seconds,
+    }
+
+
+def _compiles(rec: Mapping[str, Any]) -> str:
+    """'compiles N (S s)': how much compiling the search did."""
+    return f"compiles {rec.get('compiles', 0):,} ({rec.get('compile_seconds', 0.0):.1f} s)"
+
+
 def event_record(event: Any) -> dict:
     """A JSON-able record of one search event (programs as text)."""
     kind = getattr(event, "kind", type(event).__name__)
@@ -46,6 +69,8 @@ def event_record(event: Any) -> dict:
             }
             for p in event.islands
         ]
+        for isl in islands:
+            isl["compiled_share"] = _tier([isl])["compiled_share"]
         return {
             "kind": kind,
             "time": time.time(),
@@ -54,6 +79,7 @@ def event_record(event: Any) -> dict:
             "individuals_per_s": event.individuals_per_s,
             "fec_hit_rate": _rate(islands, "fec"),
             "dedup_hit_rate": _rate(islands, "dedup"),
+            **_tier(islands),
             "best_search_fitness": event.best_search_fitness,
             "best_select_fitness": event.best_select_fitness,
             "elapsed": event.elapsed,
@@ -148,7 +174,7 @@ class Display:
         from rich.table import Table
 
         t = Table(title=self.title, title_justify="left", expand=False)
-        for col in ("island", "individuals", "indiv/s", "FEC hit", "dedup hit", "best", "mean"):
+        for col in ("island", "individuals", "indiv/s", "FEC", "dedup", "compiled", "best", "mean"):
             t.add_column(col, justify="right")
         if rec is None:
             t.caption = "starting (compiling kernels on first use)..."
@@ -160,6 +186,7 @@ class Display:
                 f"{isl['individuals_per_s']:,.0f}",
                 _fmt(isl["fec_hit_rate"], ".1%"),
                 _fmt(isl["dedup_hit_rate"], ".1%"),
+                _fmt(isl.get("compiled_share"), ".1%"),
                 _fmt(isl["best_fitness"]),
                 _fmt(isl["mean_fitness"]),
             )
@@ -170,6 +197,7 @@ class Display:
                 f"{rec['individuals_per_s']:,.0f}",
                 _fmt(rec["fec_hit_rate"], ".1%"),
                 _fmt(rec["dedup_hit_rate"], ".1%"),
+                _fmt(rec.get("compiled_share"), ".1%"),
                 _fmt(rec["best_search_fitness"]),
                 "",
             )
@@ -177,7 +205,7 @@ class Display:
             f"experiment {rec['experiment']}  elapsed {_duration(rec['elapsed'])}  "
             f"remaining {_duration(rec['remaining'])}  best select "
             f"{_fmt(rec['best_select_fitness'])}  individuals {rec['individuals']:,} "
-            f"({rec['individuals_per_s']:,.0f}/s)"
+            f"({rec['individuals_per_s']:,.0f}/s)  {_compiles(rec)}"
         )
         return t
 
@@ -217,6 +245,7 @@ class Display:
                 f"individuals {rec['individuals']:,} ({rec['individuals_per_s']:,.0f}/s) "
                 f"FEC hit {_fmt(rec['fec_hit_rate'], '.1%')} "
                 f"dedup hit {_fmt(rec['dedup_hit_rate'], '.1%')} "
+                f"compiled {_fmt(rec.get('compiled_share'), '.1%')} "
                 f"best {_fmt(rec['best_search_fitness'])} "
                 f"select {_fmt(rec['best_select_fitness'])} "
                 f"remaining {_duration(rec['remaining'])}",

@@ -328,15 +328,17 @@ def test_rich_display_renders_islands():
     display.start("amlz evolve test")
     island = {"island": 0, "individuals": 1200, "individuals_per_s": 600.0, "best_fitness": 0.5,
               "mean_fitness": 0.25, "train_steps": 10, "fec_hit_rate": 0.25,
-              "dedup_hit_rate": None}  # fmt: skip
+              "dedup_hit_rate": None, "compiled_share": 0.75}  # fmt: skip
     record = {"kind": "progress", "experiment": 0, "individuals": 2400,
               "individuals_per_s": 1200.0, "fec_hit_rate": 0.25, "dedup_hit_rate": None,
+              "compiled_share": 0.75, "compiles": 12, "compile_seconds": 0.25,
               "best_search_fitness": 0.5, "best_select_fitness": None, "elapsed": 65.0,
               "remaining": 30.0, "islands": [island, {**island, "island": 1}]}  # fmt: skip
     display.show(record)
     display.stop()
     text = stream.getvalue()
-    for fragment in ("island", "1,200", "25.0%", "0.500000", "1:05", "0:30", "all"):
+    for fragment in ("island", "1,200", "25.0%", "75.0%", "0.500000", "1:05", "0:30", "all",
+                     "compiles 12 (0.2 s)"):  # fmt: skip
         assert fragment in text, fragment
 
 

@@ -225,7 +225,7 @@ class SearchConfig:
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     search_tasks: tuple[dict, ...] = ()
     dedup: bool = True
-    backend: str = "interp"
+    backend: str = "auto"  # where full evaluations run: interp, jit or auto (search/jit_tier.py)
     progress_every: int = 10000
 
     def __post_init__(self) -> None:

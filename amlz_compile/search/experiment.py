@@ -918,11 +918,14 @@ def resume_search(
     checkpoint_every_individuals: int | None = None,
     on_event: Callable[[Event], None] | None = None,
     ray_address: str | None = None,
+    backend: str | None = None,
 ) -> SearchResult:
     """Continue a run from its checkpoint (a file or a run directory) exactly where it stopped.
 
     Limits count from the start of the whole run (`max_individuals`) or of this process
-    (`time_limit`). Islands, flow and migration settings come from the checkpoint.
+    (`time_limit`). Islands, flow and migration settings come from the checkpoint. `backend`
+    (interp/jit/auto) changes where evaluations run from now on; every backend computes the
+    same results, so the run continues exactly.
     """
     overrides: dict[str, Any] = {
         "time_limit": time_limit,
@@ -935,6 +938,8 @@ def resume_search(
     }
     if workers is not None:
         overrides["workers"] = workers
+    if backend is not None:
+        overrides["backend"] = backend
     if checkpoint_dir is not None:
         overrides["checkpoint_dir"] = checkpoint_dir
     return SearchRun.from_checkpoint(checkpoint, **overrides).run()

@@ -531,15 +531,23 @@ class JitCompiler:
     ) -> list[Kernel]:
         names = [f"amlz_k{next(self._names)}" for _ in chunk]
         bodies = [
-            kernel_ir(p, memory, n, self.unroll, final_memory=final_memory,
-                      given_memory=given_memory)  # fmt: skip
+            kernel_ir(
+                p, memory, n, self.unroll, final_memory=final_memory, given_memory=given_memory
+            )  # fmt: skip
             for p, n in zip(chunk, names, strict=True)
         ]
         addresses = engine.add_ir(module_ir(bodies), names, verify=self.verify)
         scratch = _scratch_doubles(memory, "fused")
         return [
-            Kernel(name, memory, addr, engine, scratch_doubles=scratch, final_memory=final_memory,
-                   given_memory=given_memory)  # fmt: skip
+            Kernel(
+                name,
+                memory,
+                addr,
+                engine,
+                scratch_doubles=scratch,
+                final_memory=final_memory,
+                given_memory=given_memory,
+            )  # fmt: skip
             for name, addr in zip(names, addresses, strict=True)
         ]
 
