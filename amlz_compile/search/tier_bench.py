@@ -100,10 +100,10 @@ def baseline_paper_train_steps_per_s() -> dict:
 def search_compile_fraction() -> dict:
     """Share of the compiled-tier search's CPU time spent compiling, with the compile count,
     the share of individuals evaluated in compiled code, per population."""
+    fields = ("compile_fraction", "compile_seconds", "compiles", "optimised_compiles",
+              "compiled_share")  # fmt: skip
     return {
-        population: {k: runs["auto"][k] for k in ("compile_fraction", "compile_seconds",
-                                                    "compiles", "optimised_compiles",
-                                                    "compiled_share")}  # fmt: skip
+        population: {k: runs["auto"][k] for k in fields}
         for population, runs in paper_searches().items()
     }
 
