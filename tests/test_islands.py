@@ -17,6 +17,7 @@ from amlz_compile.search.islands import (
     LocalRunner,
     ProcessRunner,
     RayRunner,
+    draw_seed,
     make_runner,
     sample_without_replacement,
 )
@@ -116,6 +117,31 @@ def test_migration_brings_programs_from_other_islands():
         assert all(s["population_size"] == 20 for s in arch.stats())
     finally:
         runner.close()
+
+
+def test_migration_as_rows_is_migration_of_programs():
+    """Emigrants travel as row arrays; the result is exactly that of moving Program objects
+    (the paper's migration: each island draws from the others' emigrants, in island order)."""
+    runners = LocalRunner(), LocalRunner()
+    try:
+        archs = [Archipelago(r, specs(3)) for r in runners]
+        for a in archs:
+            a.init()
+            a.run_epoch(40)
+        archs[0].migrate(6, SplitMix64(3))
+        rng = SplitMix64(3)  # the same migration with Programs, as the coordinator draws it
+        evos = [runners[1].host.islands[i].evolution for i in range(3)]
+        seeds = [draw_seed(rng) for _ in range(3)]
+        sent = [evos[i].emigrants(6, SplitMix64(seeds[i])) for i in range(3)]
+        for i in range(3):
+            pool = [p for j in range(3) if j != i for p in sent[j]]
+            evos[i].immigrate(sample_without_replacement(pool, 6, rng))
+        for a in archs:
+            a.run_epoch(40)
+        assert_same_states(archs[0].get_states(), archs[1].get_states())
+    finally:
+        for r in runners:
+            r.close()
 
 
 def test_single_island_does_not_migrate():

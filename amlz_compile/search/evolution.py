@@ -348,25 +348,59 @@ class RegularizedEvolution:
         return float(out[0]) if single else out
 
     # -- migration ----------------------------------------------------------------------------
+    def _emigrant_slots(self, k: int, rng: Any) -> list[int]:
+        k = int(k)
+        if not 0 <= k <= self.P:
+            raise ValueError(f"cannot send {k} emigrants from a population of {self.P}")
+        if isinstance(rng, np.random.Generator):
+            return [int(i) for i in rng.choice(self.P, size=k, replace=False)]
+        gen = rng if isinstance(rng, SplitMix64) else SplitMix64(int(rng or 0))
+        pool = list(range(self.P))
+        idx = []
+        for j in range(k):  # partial Fisher-Yates
+            r = j + gen.next_u64() % (self.P - j)
+            pool[j], pool[r] = pool[r], pool[j]
+            idx.append(pool[j])
+        return idx
+
     def emigrants(self, k: int, rng: Any = None) -> list[Program]:
         """k distinct individuals chosen uniformly at random (the population is unchanged).
 
         `rng`: an `amlz_compile.rng.SplitMix64`, a `numpy.random.Generator` or an int seed.
         """
-        k = int(k)
-        if not 0 <= k <= self.P:
-            raise ValueError(f"cannot send {k} emigrants from a population of {self.P}")
-        if isinstance(rng, np.random.Generator):
-            idx = rng.choice(self.P, size=k, replace=False)
-        else:
-            gen = rng if isinstance(rng, SplitMix64) else SplitMix64(int(rng or 0))
-            pool = list(range(self.P))
-            idx = []
-            for j in range(k):  # partial Fisher-Yates
-                r = j + gen.next_u64() % (self.P - j)
-                pool[j], pool[r] = pool[r], pool[j]
-                idx.append(pool[j])
-        return [self.program(int(i)) for i in idx]
+        return [self.program(i) for i in self._emigrant_slots(k, rng)]
+
+    def emigrant_rows(self, k: int, rng: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The same individuals as `emigrants`, as row arrays (code int32[k, L, 4], data
+        float64[k, L, 4], sizes int64[k, 3], L the longest program): what migration sends
+        between processes (arrays pickle and load far faster than Programs)."""
+        idx = self._emigrant_slots(k, rng)
+        sizes = self.pop_sizes[idx].copy()
+        L = max(int(sizes.sum(axis=1).max()) if len(idx) else 0, 1)
+        return self.pop_code[idx, :L].copy(), self.pop_data[idx, :L].copy(), sizes
+
+    def immigrate_rows(self, code: np.ndarray, data: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        """`immigrate` (evaluated here) of individuals given as `emigrant_rows` of a population
+        with this population's config. Returns their fitnesses."""
+        k = int(sizes.shape[0])
+        if k == 0:
+            return np.zeros(0)
+        if k > self.P:
+            raise ValueError(f"{k} immigrants exceed the population size {self.P}")
+        t0 = time.perf_counter()
+        longest = int(sizes.sum(axis=1).max())
+        if longest + 2 > self.ip[K.IP_ROWS]:
+            self._grow(max(longest + 2, 2 * int(self.ip[K.IP_ROWS])))
+        rows = int(self.ip[K.IP_ROWS])
+        L = min(code.shape[1], rows)
+        c = np.zeros((k, rows, 4), dtype=np.int32)
+        d = np.zeros((k, rows, 4), dtype=np.float64)
+        c[:, :L] = code[:, :L]
+        d[:, :L] = data[:, :L]
+        fit = np.zeros(k)
+        self._kernel(K.MODE_PLACE, 1, c, d, np.ascontiguousarray(sizes, dtype=np.int64), fit)
+        self.elapsed += time.perf_counter() - t0
+        return fit
 
     def immigrate(self, programs: Sequence[Program], fitnesses: Sequence[float] | None = None):
         """Replace the oldest individuals with `programs` (they become the youngest).

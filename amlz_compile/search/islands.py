@@ -8,8 +8,9 @@ requests to hosts in this process (`LocalRunner`), in spawned worker processes
 
 Migration (paper S3; not in the reference code) is synchronous and deterministic: after every
 epoch each island sends k emigrants, then each receives k programs drawn at random from the
-other islands' emigrants. All draws come from the coordinator's stream or from seeds it hands
-out, so a run's result does not depend on scheduling or on how islands are placed on workers.
+other islands' emigrants (sent as row arrays, not Program objects: cheap to pickle). All draws
+come from the coordinator's stream or from seeds it hands out, so a run's result does not
+depend on scheduling or on how islands are placed on workers.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import numpy as np
 
 from ..ir.program import Program
 from ..rng import SplitMix64
@@ -109,12 +112,14 @@ class Island:
             self.busy_seconds += time.perf_counter() - t0
         return self.stats()
 
-    def emigrants(self, k: int, seed: int) -> list[Program]:
-        return list(self.evolution.emigrants(int(k), SplitMix64(seed)))
+    def emigrants(self, k: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """k emigrants as row arrays (`RegularizedEvolution.emigrant_rows`)."""
+        return self.evolution.emigrant_rows(int(k), SplitMix64(seed))
 
-    def immigrate(self, programs: Sequence[Program]) -> dict:
+    def immigrate(self, rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> dict:
+        """Place immigrants given as row arrays (evaluated here)."""
         t0 = time.perf_counter()
-        self.evolution.immigrate(list(programs))
+        self.evolution.immigrate_rows(*rows)
         self.busy_seconds += time.perf_counter() - t0
         return self.stats()
 
@@ -435,9 +440,9 @@ class Archipelago:
         sent = self.runner.call([(i, "emigrants", (k, seeds[i])) for i in range(self.n)])
         requests = []
         for i in range(self.n):
-            pool = [p for j in range(self.n) if j != i for p in sent[j]]
+            pool = [(j, r) for j in range(self.n) if j != i for r in range(len(sent[j][2]))]
             chosen = sample_without_replacement(pool, min(k, len(pool)), rng)
-            requests.append((i, "immigrate", (chosen,)))
+            requests.append((i, "immigrate", (_gather(sent, chosen),)))
         return self.runner.call(requests)
 
     def best(self) -> tuple[int, Program, float]:
@@ -459,6 +464,21 @@ class Archipelago:
 
     def drop(self) -> None:
         self._all("drop")
+
+
+def _gather(sent: Sequence[tuple], chosen: Sequence[tuple[int, int]]) -> tuple:
+    """Row arrays of the chosen (island, emigrant) pairs, in order, padded to one length."""
+    L = max((sent[j][0].shape[1] for j, _ in chosen), default=1)
+    k = len(chosen)
+    code = np.zeros((k, L, 4), dtype=np.int32)
+    data = np.zeros((k, L, 4), dtype=np.float64)
+    sizes = np.zeros((k, 3), dtype=np.int64)
+    for q, (j, r) in enumerate(chosen):
+        c, d, s = sent[j]
+        code[q, : c.shape[1]] = c[r]
+        data[q, : d.shape[1]] = d[r]
+        sizes[q] = s[r]
+    return code, data, sizes
 
 
 def sample_without_replacement(items: Sequence[Any], k: int, rng: SplitMix64) -> list[Any]:
