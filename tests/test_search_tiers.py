@@ -107,7 +107,10 @@ def test_auto_keeps_tiny_work_in_the_interpreter():
 
 def test_auto_compiles_large_work_and_rents_before_buying():
     tasks = paper_tasks(n_tasks=4, features=16, n_train=8000, n_valid=1000)
-    big = _evolve(_paper_like(), "auto", 40, tasks)
+    big = RegularizedEvolution(_paper_like(), tasks=tasks, seed=4, backend="auto")
+    big.fp[K.FP_COMPILE_US] = 100.0  # rent 0.8 ms: keys seen twice are compiled
+    big.init()
+    big.run(max_individuals=40)
     s = big.stats()
     assert s["compiled_evaluations"] > 0 and s["compiles"] > 0
     # with compiling priced out of reach, auto never compiles; jit always does

@@ -15,6 +15,8 @@ makes the same individuals whatever the tier (tests/test_search_tiers.py).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import time
 
 import numpy as np
@@ -27,8 +29,9 @@ from . import kernels as K
 # state; the compiled code itself is bounded by the compiler's engine recycling).
 TIER_CACHE_ENTRIES = 1 << 16
 # Engine recycling of the search's compiler: a fresh engine after this many kernels, so the
-# code of an hour-long search stays bounded (see `SearchTier.engines`).
-SEARCH_RECYCLE_PROGRAMS = 1000
+# code of an hour-long search stays bounded (see `SearchTier.engines`). An engine keeps its
+# modules' IR as well as their code, so fewer kernels per engine keep the high-water mark low.
+SEARCH_RECYCLE_PROGRAMS = 250
 # How the search compiles: most kernels run once or a few times, so compile cost decides.
 # Measured on random 5/8/15 baseline programs at the paper's scale (docs/benchmarks.md): the
 # light IR pipeline with codegen level 0 compiles in ~16 ms and runs ~5x the interpreter;
@@ -55,6 +58,16 @@ def fill_cost_model(fp: np.ndarray, model: CostModel, features: int) -> None:
     fp[K.FP_JIT_US_CALL] = model.jit_us_per_call
     fp[K.FP_COMPILE_US] = model.search_compile_ms(features) * 1e3
     fp[K.FP_OPTIMISE_US] = model.search_optimise_ms(features) * 1e3
+
+
+def _return_freed_memory() -> None:
+    """Give the C heap's free pages back to the system (glibc's malloc_trim) once an engine's
+    code is dropped, so a long search's resident memory follows what it holds."""
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # (not glibc)
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 class SearchTier:
@@ -119,6 +132,7 @@ class SearchTier:
                 self._engines_seen[opt] = compiler.engines_created
                 kernels.clear()
                 self.state = K.tier_forget(self.state)
+                _return_freed_memory()
             kernels[key] = kernel
             self.compiles += 1
             self.optimised += opt

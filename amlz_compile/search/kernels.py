@@ -94,6 +94,11 @@ TIER_CODES = {"interp": TIER_INTERP, "jit": TIER_JIT, "auto": TIER_AUTO}
 # tr[2] (int64): the hand-off of a child whose compiled code must be compiled first
 # (HAND_OPTIMISE: recompiled by the optimising pipeline, its key having become hot)
 HAND_PENDING, HAND_RESUME, HAND_BASE, HAND_OPTIMISE = 0, 1, 2, 3
+# "auto" compiles a key once the interpreter time spent on it reaches RENT_FACTOR compile
+# costs (plus one compiled run). Most keys of a search are seen once; waiting for the ones
+# that recur kept the same throughput at the paper's scale with a sixth of the compilations
+# (docs/benchmarks.md), and every compilation also costs memory the LLVM engine keeps.
+RENT_FACTOR = 8.0
 # Share of a quickly compiled kernel's run time that optimised code saves (measured at the
 # paper's scale and on the nonlinear workload: 1.4-1.7x faster).
 OPTIMISED_SAVING = 0.3
@@ -547,20 +552,22 @@ def _choose_tier(ip, fp, tk, ws, tr):
     Changes nothing the search's results depend on.
 
     "jit" always runs compiled code. "auto" is rent-or-buy per tier key: compiled once the
-    interpreter time spent on the key, this evaluation included, would pay for compiling it and
-    running it compiled; then compiled whenever compiled code is the cheaper run. Both tier up
+    interpreter time spent on the key, this evaluation included, reaches RENT_FACTOR compile
+    costs plus a compiled run; then compiled whenever compiled code is the cheaper run. Both tier up
     the same way: a key whose runs would have paid for optimised code (OPTIMISED_SAVING of
     each run against FP_OPTIMISE_US) is recompiled once by the optimising pipeline."""
     tier = ip[IP_TIER]
     if tier == TIER_INTERP:
         return CHOOSE_INTERP
+    # (the live code has the canonical form's ops: the estimate comes first, so work too small
+    # for compiled code costs no canonical form and no cache lookup)
+    interp, jit = tier_costs(ws[12], ws[14], tr[1], ws[18], tk, ip[IP_NTASKS], fp)
+    if tier == TIER_AUTO and not jit < interp:
+        return CHOOSE_INTERP
     key = tier_canonical(ws[12], ws[13], ws[14], ws[22], ws[23], ws[25], ws[26])
     tr[4][0] = key
     cache = tr[0]
     hit, value = lru_get(cache, key)
-    interp, jit = tier_costs(ws[25], ws[14], tr[1], ws[18], tk, ip[IP_NTASKS], fp)
-    if tier == TIER_AUTO and not jit < interp:
-        return CHOOSE_INTERP
     if hit and value < 0.0:
         runs = lru_count(cache, key)
         saving = OPTIMISED_SAVING * jit
@@ -572,7 +579,7 @@ def _choose_tier(ip, fp, tk, ws, tr):
     if tier == TIER_JIT:
         return CHOOSE_COMPILE_FIRST
     spent = (value if hit else 0.0) + interp
-    if spent >= fp[FP_COMPILE_US] + jit:
+    if spent >= RENT_FACTOR * fp[FP_COMPILE_US] + jit:
         return CHOOSE_COMPILE_FIRST
     lru_put(cache, key, spent)
     return CHOOSE_INTERP

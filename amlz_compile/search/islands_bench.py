@@ -1,0 +1,91 @@
+"""How islands scale: steady individuals/s of several islands on worker processes against one
+island, and against independent one-island processes running at the same time (the ceiling).
+
+Workload: the `demo` preset's search (P = 1000, the paper's migration: every 10 sweeps, P/2
+migrants each way), islands in `ProcessRunner` workers driven epoch by epoch with migration as
+`SearchRun` does. Rates are wall-clock individuals per second over `seconds` after a warm-up
+epoch (numba's kernels load from its cache in each process). `AMLZ_BENCH_ISLAND_SECONDS`
+overrides `seconds`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from ..bench import benchmark
+
+
+def _specs(n: int) -> list:
+    from .islands import IslandSpec
+    from .presets import get_preset
+
+    search = get_preset("demo")["search"]
+    return [IslandSpec(search, search["search_tasks"], seed=1 + i) for i in range(n)]
+
+
+def archipelago_rate(islands: int, workers: int, seconds: float) -> float:
+    """Steady individuals/s of `islands` islands on `workers` processes, migrating every 10
+    sweeps (P/2 migrants), for about `seconds` of wall time."""
+    from ..rng import SplitMix64
+    from .islands import Archipelago, ProcessRunner
+
+    runner = ProcessRunner(workers)
+    try:
+        arch = Archipelago(runner, _specs(islands))
+        arch.init()
+        P = _specs(1)[0].config["population_size"]
+        rng = SplitMix64(1)
+        arch.run_epoch(P)  # warm
+        start = sum(s["individuals"] for s in arch.stats())
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            arch.run_epoch(10 * P)
+            if islands > 1:
+                arch.migrate(P // 2, rng)
+        dt = time.perf_counter() - t0
+        return (sum(s["individuals"] for s in arch.stats()) - start) / dt
+    finally:
+        runner.close()
+
+
+_ONE = """
+import sys
+from amlz_compile.search.islands_bench import archipelago_rate
+print(archipelago_rate(1, 1, float(sys.argv[1])))
+"""
+
+
+def independent_rate(processes: int, seconds: float) -> float:
+    """Sum of the steady individuals/s of `processes` independent one-island processes run at
+    the same time."""
+    env = dict(os.environ)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _ONE, str(seconds)], stdout=subprocess.PIPE, text=True, env=env
+        )  # fmt: skip
+        for _ in range(processes)
+    ]
+    return sum(float(p.communicate()[0].strip().splitlines()[-1]) for p in procs)
+
+
+@benchmark("islands_scaling_demo")
+def islands_scaling_demo(seconds: float | None = None) -> dict:
+    """Individuals/s of 1 island, 2 and 4 islands on 2 workers, and 2 independent one-island
+    processes at once; ratios of the islands to the independent pair."""
+    s = float(os.environ.get("AMLZ_BENCH_ISLAND_SECONDS", seconds or 20.0))
+    one = archipelago_rate(1, 1, s)
+    two = archipelago_rate(2, 2, s)
+    four = archipelago_rate(4, 2, s)
+    pair = independent_rate(2, s)
+    return {
+        "one_island": round(one, 1),
+        "two_islands_two_workers": round(two, 1),
+        "four_islands_two_workers": round(four, 1),
+        "two_independent_processes": round(pair, 1),
+        "two_islands_over_one": round(two / one, 3),
+        "two_islands_over_independent": round(two / pair, 3),
+        "four_islands_over_independent": round(four / pair, 3),
+    }
