@@ -12,14 +12,21 @@ driver mode (shared skeleton calling per-program functions).
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import memory_specs, programs, small_tasks
 from test_jit import same
 
-from amlz_compile.backends.interp import InterpBackend
-from amlz_compile.backends.llvm import JitBackend, JitCompiler
+from amlz_compile.backends.interp import (
+    InterpBackend,
+    decode_into,
+    machine_buffers,
+    run_setup_decoded,
+)
+from amlz_compile.backends.llvm import JitBackend, JitCompiler, run_kernel_multi
 from amlz_compile.fitness import task_fitness
+from amlz_compile.ir.program import Program
 
 INTERP = InterpBackend()
 MODES = ("fused", "driver")
@@ -58,3 +65,34 @@ def test_jit_equals_interpreter_in_both_modes(data, memory):
         fit_got = task_fitness(got.epoch_loss, n, divisor, task.is_accuracy)
         fit_want = task_fitness(want.epoch_loss, n, divisor, task.is_accuracy)
         assert same(fit_got, fit_want)
+
+
+GIVEN = JitCompiler(pipeline="light", codegen_opt=0, mode="fused")
+
+
+@given(data=st.data(), memory=memory_specs(max_scalars=6, max_vectors=5, max_matrices=3))
+def test_given_memory_kernel_continues_the_interpreters_setup(data, memory):
+    """What the search's compiled tier does: Setup interpreted (memory and generator state
+    after it), Predict/Learn compiled as a given-memory kernel: the same run, bit for bit."""
+    prog = data.draw(programs(memory, max_sizes=(4, 4, 5), extreme=True))
+    task = data.draw(small_tasks(memory.features))
+    seed = data.draw(st.integers(0, 2**64 - 1))
+    n_train = data.draw(st.sampled_from([None, 1, 4, 9]))
+    mae = data.draw(st.sampled_from([100.0, 1.0, 1e300]))
+    want = INTERP.run_task(prog, task, memory, n_train=n_train, rng_seed=seed, max_abs_error=mae)
+    F = memory.features
+    nS, nV, nM = memory.scalars, memory.vectors, memory.matrices
+    bufs = machine_buffers(len(prog), nS, nV, nM, F)
+    decode_into(bufs, prog.code, prog.data, prog.bounds, nS, nV, nM, F, False)
+    mem = np.zeros((1, nS + (nV + nM * F) * F))
+    state = run_setup_decoded(bufs, nS, nV, nM, F, np.uint64(seed), mem[0], task.train_x,
+                              task.train_y, task.orders, task.valid_x, task.valid_y,
+                              np.zeros(8), np.zeros(0), np.zeros(3, dtype=np.int64))  # fmt: skip
+    rest = Program((), prog.predict, prog.learn)
+    (kernel,) = GIVEN.compile_given([rest], memory)
+    (got,) = run_kernel_multi(kernel, [task], np.array([state], dtype=np.uint64),
+                              n_train=n_train, max_abs_error=mae, initial_memory=mem)  # fmt: skip
+    assert got.epochs_validated == want.epochs_validated
+    assert got.train_steps == want.train_steps
+    n = want.epochs_validated
+    assert same(got.epoch_loss[:n], want.epoch_loss[:n])
