@@ -32,10 +32,10 @@ TIER_CACHE_ENTRIES = 1 << 16
 # code of an hour-long search stays bounded (see `SearchTier.engines`). An engine keeps its
 # modules' IR as well as their code, so fewer kernels per engine keep the high-water mark low.
 SEARCH_RECYCLE_PROGRAMS = 250
-# How the search compiles: most kernels run once or a few times, so compile cost decides.
-# Measured on random 5/8/15 baseline programs at the paper's scale (docs/benchmarks.md): the
-# light IR pipeline with codegen level 0 compiles in ~16 ms and runs ~5x the interpreter;
-# O2/O3 run ~1.7x faster still but take ~90 ms to compile.
+# How the search compiles: most kernels run a few times, so compile cost decides. Measured on
+# evolved baseline programs at the paper's scale (docs/benchmarks.md): the light IR pipeline
+# with codegen level 0 compiles in ~15-35 ms and its code runs ~3x the interpreter; codegen
+# level 1 or O2 code runs 1.2-1.5x faster still but takes 30-100 ms to compile.
 SEARCH_PIPELINE = ("light", 0)
 # Kernels whose runs would pay for it are recompiled once with this (kernels._choose_tier).
 OPTIMISING_PIPELINE = ("O2", 2)
