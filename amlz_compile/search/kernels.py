@@ -408,6 +408,36 @@ def _rename(ren, nxt, kind, a):
 
 
 @njit(**_INLINE)
+def _canonical_row(lc, i, ren, nxt):
+    """Row i of a live program in canonical form: (op, in1, in2, out) with addresses renamed
+    (`_rename`), unused inputs 0 and the operands of commuting ops ordered."""
+    op = lc[i, 0]
+    k1 = IN1_KIND[op]
+    k2 = IN2_KIND[op]
+    r1 = np.int64(0)
+    r2 = np.int64(0)
+    if k1 >= 0:
+        r1 = _rename(ren, nxt, k1, lc[i, 1])
+    if k2 >= 0:
+        r2 = _rename(ren, nxt, k2, lc[i, 2])
+    ro = _rename(ren, nxt, OUT_KIND[op], lc[i, 3])
+    if _COMMUTES[op] and r2 < r1:
+        r1, r2 = r2, r1
+    return op, r1, r2, ro
+
+
+@njit(**_INLINE)
+def _mix_row(h, ld, i, op, r1, r2, ro):
+    """h with a canonical row folded in: its op and addresses, then the data fields it uses."""
+    w = uint64(op) | (uint64(r1) << uint64(8)) | (uint64(r2) << uint64(24))
+    h = mix(h, w | (uint64(ro) << uint64(40)))
+    for q in range(4):
+        if DATA_FIELDS[op, q]:
+            h = mix(h, double_bits(ld[i, q]))
+    return h
+
+
+@njit(**_INLINE)
 def structure_key(lc, ld, lb, ntrain, n_tasks, with_budget, ren, nxt):
     """64-bit hash of a live program in canonical form, and, with a budget, of its decisions.
 
@@ -424,27 +454,8 @@ def structure_key(lc, ld, lb, ntrain, n_tasks, with_budget, ren, nxt):
     h = mix(h, uint64(lb[2]))
     h = mix(h, uint64(lb[3]))
     for i in range(lb[3]):
-        op = lc[i, 0]
-        k1 = IN1_KIND[op]
-        k2 = IN2_KIND[op]
-        r1 = np.int64(0)
-        r2 = np.int64(0)
-        if k1 >= 0:
-            r1 = _rename(ren, nxt, k1, lc[i, 1])
-        if k2 >= 0:
-            r2 = _rename(ren, nxt, k2, lc[i, 2])
-        ro = _rename(ren, nxt, OUT_KIND[op], lc[i, 3])
-        if _COMMUTES[op] and r2 < r1:
-            r1, r2 = r2, r1
-        w = uint64(op) | (uint64(r1) << uint64(8)) | (uint64(r2) << uint64(24))
-        h = mix(h, w | (uint64(ro) << uint64(40)))
-        if op == 56:
-            h = mix(h, double_bits(ld[i, 0]))
-        elif op >= 57:
-            h = mix(h, double_bits(ld[i, 1]))
-            h = mix(h, double_bits(ld[i, 2]))
-            if op == 58:
-                h = mix(h, double_bits(ld[i, 3]))
+        op, r1, r2, ro = _canonical_row(lc, i, ren, nxt)
+        h = _mix_row(h, ld, i, op, r1, r2, ro)
     if with_budget:
         for t in range(n_tasks):
             h = mix(h, uint64(ntrain[t]))
@@ -456,33 +467,17 @@ def structure_key(lc, ld, lb, ntrain, n_tasks, with_budget, ren, nxt):
 
 @njit(**_INLINE)
 def _canonical_rows(lc, ld, lo, hi, ren, nxt, cc, cd, h):
-    """Rows lo..hi-1 of a live program renamed into cc/cd (structure_key's canonical form,
-    with the fields an op does not use zeroed); returns h with the rows folded in."""
+    """Rows lo..hi-1 of a live program in canonical form into cc/cd (the fields an op does not
+    use zeroed); returns h with the rows folded in."""
     for i in range(lo, hi):
-        op = lc[i, 0]
-        k1 = IN1_KIND[op]
-        k2 = IN2_KIND[op]
-        r1 = np.int64(0)
-        r2 = np.int64(0)
-        if k1 >= 0:
-            r1 = _rename(ren, nxt, k1, lc[i, 1])
-        if k2 >= 0:
-            r2 = _rename(ren, nxt, k2, lc[i, 2])
-        ro = _rename(ren, nxt, OUT_KIND[op], lc[i, 3])
-        if _COMMUTES[op] and r2 < r1:
-            r1, r2 = r2, r1
+        op, r1, r2, ro = _canonical_row(lc, i, ren, nxt)
         cc[i, 0] = op
         cc[i, 1] = r1
         cc[i, 2] = r2
         cc[i, 3] = ro
-        w = uint64(op) | (uint64(r1) << uint64(8)) | (uint64(r2) << uint64(24))
-        h = mix(h, w | (uint64(ro) << uint64(40)))
         for q in range(4):
-            if DATA_FIELDS[op, q]:
-                cd[i, q] = ld[i, q]
-                h = mix(h, double_bits(ld[i, q]))
-            else:
-                cd[i, q] = 0.0
+            cd[i, q] = ld[i, q] if DATA_FIELDS[op, q] else 0.0
+        h = _mix_row(h, ld, i, op, r1, r2, ro)
     return h
 
 

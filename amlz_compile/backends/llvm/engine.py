@@ -103,23 +103,9 @@ class Engine:
             jit=True,
         )
         self.pipeline = pipeline
-        # Its own LLVM context: what parsing interns there (names, constants, types) goes with
-        # the engine instead of accumulating in the global context over a long search.
-        self.context = llvm.create_context()
-        self.engine = llvm.create_mcjit_compiler(
-            llvm.parse_assembly("", context=self.context), self.target_machine
-        )
+        self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.target_machine)
         self.programs = 0
         self.ir_bytes = 0
-
-    def __del__(self) -> None:
-        # the engine (and the modules it owns) before the context they live in
-        engine = getattr(self, "engine", None)
-        if engine is not None:
-            engine.close()
-        context = getattr(self, "context", None)
-        if context is not None:
-            context.close()
 
     def add_ir(
         self, text: str, names: Sequence[str], programs: int | None = None, verify: bool = True
@@ -130,7 +116,7 @@ class Engine:
         verifier (cheap next to code generation, and it turns an emitter bug into a clear error
         instead of a crash).
         """
-        module = llvm.parse_assembly(text, context=self.context)
+        module = llvm.parse_assembly(text)
         module.triple = self.target_machine.triple
         module.data_layout = str(self.target_machine.target_data)
         if verify:
