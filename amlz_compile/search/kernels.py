@@ -631,8 +631,8 @@ def _run_on_task(ws, tk, t, fingerprinting, seed, steps, n_first, n_valid, mae, 
     return key, task_fitness(epoch_loss, counts[0], tk[10][t], is_acc)
 
 
-@njit(**_NO_NRT_INLINE)
-def _run_compiled(ws, tk, t, seed, n_train, mae, tr, address):
+@njit(**_NO_NRT)
+def _run_compiled(ws, tk, t, seed, n_train, mae, address, block, block_f, mem, scratch):
     """Run the canonical live program decoded in ws on task t as `_run_on_task` does, with
     Setup interpreted and Predict/Learn in the given-memory kernel at `address`; returns the
     task fitness (epoch losses and counts land where the interpreter puts them)."""
@@ -641,7 +641,6 @@ def _run_compiled(ws, tk, t, seed, n_train, mae, tr, address):
     valid_x, valid_y, valid_off = tk[3], tk[4], tk[5]
     orders, order_off = tk[6], tk[7]
     epoch_loss, counts = ws[6], ws[8]
-    block, block_f, mem = tr[7], tr[8], tr[9]
     state = run_setup_decoded(ws[24], n_s, n_v, n_m, F, seed, mem, train_x, train_y, orders,
                               valid_x, valid_y, epoch_loss, ws[20], counts)  # fmt: skip
     N = train_off[t + 1] - train_off[t]
@@ -666,15 +665,29 @@ def _run_compiled(ws, tk, t, seed, n_train, mae, tr, address):
     block[abi.S_TRACE] = ws[20].ctypes.data
     block[abi.S_TRACE_LEN] = 0
     block[abi.S_COUNTS] = counts.ctypes.data
-    block[abi.S_SCRATCH] = tr[10].ctypes.data
+    block[abi.S_SCRATCH] = scratch.ctypes.data
     call_kernel(address, block.ctypes.data)
     return task_fitness(epoch_loss, counts[0], tk[10][t], is_acc)
 
 
 @njit(**_NO_NRT)
-def _task_fitness(t, ip, fp, tk, fc, st, ws, tr, address):
+def _task_fitness(t, ip, fp, tk, fc, st, ws):
+    """Fitness of the live program in ws on task t (FEC first when enabled), interpreted."""
+    counts = ws[8]
+    return _task_fitness_on(t, ip, fp, tk, fc, st, ws, 0, counts, ws[6], ws[6], ws[6])
+
+
+@njit(**_NO_NRT)
+def _task_fitness_compiled(t, ip, fp, tk, fc, st, ws, address, block, block_f, mem, scratch):
+    """`_task_fitness` with the full run in the compiled kernel at `address`."""
+    return _task_fitness_on(t, ip, fp, tk, fc, st, ws, address, block, block_f, mem, scratch)
+
+
+@njit(**_NO_NRT_INLINE)
+def _task_fitness_on(t, ip, fp, tk, fc, st, ws, address, block, block_f, mem, scratch):
     """Fitness of the live program in ws on task t (FEC first when enabled); its full run in
-    the compiled kernel at `address` when that is not 0."""
+    the compiled kernel at `address` when that is not 0. (Two callers, so that interpreted
+    evaluations pass none of the compiled tier's buffers: arguments cost on every call.)"""
     counters = st[2]
     n_train = ws[18][t]
     if n_train <= 0:
@@ -699,7 +712,8 @@ def _task_fitness(t, ip, fp, tk, fc, st, ws, tr, address):
         counters[C_FEC_MISSES] += 1
     seed = draw_seed(st[0])
     if address != 0 and tk[6].shape[1] == N:
-        f = _run_compiled(ws, tk, t, seed, n_train, mae, tr, address)
+        f = _run_compiled(ws, tk, t, seed, n_train, mae, address, block, block_f, mem,
+                          scratch)  # fmt: skip
     else:  # (a task whose epoch orders are narrower than the packed rows: interpreted)
         _, f = _run_on_task(ws, tk, t, False, seed, n_train, n_first, n_valid_all, mae, n_train)
     counters[C_STEPS] += counts[2]
@@ -811,6 +825,7 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr, cou
     if hit:
         return f
     address = tr[5][0] if choice == CHOOSE_COMPILED else np.int64(0)
+    block, block_f, mem, scratch = tr[7], tr[8], tr[9], tr[10]  # (alone: cheaper to pass)
     n_tasks = ip[IP_NTASKS]
     median = ip[IP_MEDIAN] != 0
     first = n_tasks
@@ -818,7 +833,11 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr, cou
         first = min(ip[IP_HURDLE_TASKS], n_tasks)
     f = -1.0
     for t in range(n_tasks):
-        fits[t] = _task_fitness(t, ip, fp, tk, fc, st, ws, tr, address)
+        if address == 0:
+            fits[t] = _task_fitness(t, ip, fp, tk, fc, st, ws)
+        else:
+            fits[t] = _task_fitness_compiled(t, ip, fp, tk, fc, st, ws, address, block, block_f,
+                                             mem, scratch)  # fmt: skip
         if t == first - 1 and first < n_tasks:
             passed, h = _hurdle_stage(hs[0], hs[1], hs[2], hs[3], fits, first, median, scratch,
                                       fp[FP_PERCENTILE])  # fmt: skip
