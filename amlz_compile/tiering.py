@@ -36,19 +36,9 @@ MATMUL = 43
 
 @dataclass(frozen=True)
 class CostModel:
-    """Measured constants (nanoseconds / microseconds / milliseconds as named).
-
-    Re-measured 2026-11-28 20:10 UTC with `calibrate()` and the benchmarks on the 2-core
-    machine (idle, but its host ~1.7x slower than at its quietest; the ratios are what matter):
-    interp_us_per_eval_paper = 81,000-92,000 and jit_us_per_eval_paper = 12,900-14,100 for
-    76.3 M units (NEURAL_NET, 10 tasks x 9000 steps, F = 16) -> 1.17 and 0.28 ns/unit;
-    jit_us_per_eval_demo = 128-142 µs for 10 tasks in one native call (`run_blocks`), so the
-    per-task call overhead is now a few µs; NEURAL_NET at F = 16 compiles in ~300 ms (fused,
-    O3); demo programs (F <= 4, driver mode, simplification included) in 2.5-2.8 ms alone and
-    0.75-0.80 ms per program in batches of 256.
-    Third session (2026-11-28 21:50 UTC): evaluations compile fitness-only kernels (no final
-    memory), NEURAL_NET at F = 16 in 134-138 ms (`compile_ms_paper`; 237 ms with memory).
-    """
+    """Measured constants (nanoseconds / microseconds / milliseconds as named), from
+    `calibrate()` and the benchmark keys on this project's 2-core machine class; the
+    measurements behind each value are in docs/benchmarks.md ("The cost model's constants")."""
 
     interp_ns_per_unit: float = 1.17
     interp_ns_per_step: float = 10.0
