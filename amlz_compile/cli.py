@@ -22,6 +22,7 @@ from typing import Annotated, Any
 import typer
 
 from . import __version__
+from .errors import AmlzError, UsageError
 
 app = typer.Typer(
     name="amlz",
@@ -53,26 +54,13 @@ class Flow(StrEnum):
 # -- errors -----------------------------------------------------------------------------------
 
 
-class UserError(Exception):
-    """A problem the user can fix; printed as one line."""
-
-
 def _user_error_types() -> tuple[type[BaseException], ...]:
-    """Exception types that mean "the user gave something wrong" (imported lazily)."""
-    types: list[type[BaseException]] = [UserError, ValueError, OSError, KeyError]
-    for mod, name in (
-        ("amlz_compile.search.checkpoint", "CheckpointError"),
-        ("amlz_compile.search.islands", "IslandError"),
-    ):
-        module = sys.modules.get(mod)
-        if module is not None and hasattr(module, name):
-            types.append(getattr(module, name))
-    return tuple(types)
+    """Exception types that mean "the user gave something wrong": the project's own errors and
+    the operating system's (a missing file, a full disk, a read-only directory)."""
+    return (AmlzError, OSError)
 
 
 def _message(exc: BaseException) -> str:
-    if isinstance(exc, KeyError) and exc.args:
-        return f"missing key {exc.args[0]!r}"
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.strerror or exc}: {exc.filename}"
     text = str(exc).strip() or type(exc).__name__
@@ -131,7 +119,7 @@ def load_algorithm(spec: str) -> tuple[Any, dict]:
     if path.is_dir():
         best = path / "best.json"
         if not best.is_file():
-            raise UserError(f"{path} is a directory without best.json (not a run directory)")
+            raise UsageError(f"{path} is a directory without best.json (not a run directory)")
         path = best
     if path.is_file():
         return load_program_meta(path)
@@ -141,7 +129,7 @@ def load_algorithm(spec: str) -> tuple[Any, dict]:
     key = name.lower().replace("-", "_")
     if key in builtin_names():
         return load_builtin(key), {**builtin_meta(key), "source": f"builtin:{key}"}
-    raise UserError(
+    raise UsageError(
         f"no algorithm file {spec!r} (give a .txt/.json file, a run directory, or a built-in: "
         f"{', '.join(builtin_names())})"
     )
@@ -231,7 +219,7 @@ def build_config(
 
 def _display_mode(quiet: bool, as_json: bool) -> str:
     if quiet and as_json:
-        raise UserError("--quiet and --json exclude each other")
+        raise UsageError("--quiet and --json exclude each other")
     if as_json:
         return "json"
     if quiet:
@@ -578,11 +566,11 @@ def export(
         from .export import export_algorithm, verify_file
 
         if output.suffix != ".py":
-            raise UserError(f"the output must be a .py file, got {output}")
+            raise UsageError(f"the output must be a .py file, got {output}")
         if output.exists() and not force:
-            raise UserError(f"{output} exists; use --force to overwrite it")
+            raise UsageError(f"{output} exists; use --force to overwrite it")
         if features < 1:
-            raise UserError(f"--features must be >= 1, got {features}")
+            raise UsageError(f"--features must be >= 1, got {features}")
         program, meta = load_algorithm(algo)
         keep = ("fitness", "search_fitness", "select_fitness", "final_fitness", "seed", "run",
                 "label", "experiment", "name", "source", "description")  # fmt: skip
@@ -593,7 +581,7 @@ def export(
         )
         result = verify_file(path)
         if not result.ok:
-            raise UserError(f"wrote {path}, but its self-test fails: {result.message}")
+            raise UsageError(f"wrote {path}, but its self-test fails: {result.message}")
         typer.echo(f"wrote {path} ({result.message}); try: python {path}")
 
 
@@ -808,7 +796,7 @@ def bench(
             bench_mod.discover()
             unknown = [k for k in keys if k not in bench_mod.BENCHMARKS]
             if unknown:
-                raise UserError(
+                raise UsageError(
                     f"unknown benchmark key(s) {unknown}; known: {sorted(bench_mod.BENCHMARKS)}"
                 )
         results = bench_mod.run(keys)
@@ -846,10 +834,34 @@ def tasks_(
             typer.echo(f"      needs: {s['needs']}")
 
 
+def _click_exceptions() -> Any:
+    """Click's exception module: typer vendors its own copy of click in recent versions."""
+    try:
+        from typer._click import exceptions
+    except ImportError:
+        from click import exceptions
+    return exceptions
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point `amlz`."""
-    with _errors():
-        app(args=argv, prog_name="amlz")
+    """Console entry point `amlz`: usage errors too end in one `error:` line and exit 1."""
+    click = _click_exceptions()
+    try:
+        code = app(args=argv, prog_name="amlz", standalone_mode=False)
+    except click.NoArgsIsHelpError as exc:
+        typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        code = 0
+    except click.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        typer.echo(f"error: {exc.format_message()}{hint}", err=True)
+        code = 1
+    except click.Abort:
+        typer.echo("interrupted", err=True)
+        code = 130
+    except typer.Exit as exc:
+        code = exc.exit_code
+    if isinstance(code, int) and code:
+        raise SystemExit(code)
 
 
 if __name__ == "__main__":

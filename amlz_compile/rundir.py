@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .errors import AmlzError
 from .ir.program import Program
 from .search.checkpoint import CHECKPOINT_NAME, PREVIOUS_NAME
 
@@ -43,7 +44,7 @@ CHECKPOINT_SUBDIR = "checkpoints"
 HALL_OF_FAME_SIZE = 50
 
 
-class RunDirError(ValueError):
+class RunDirError(AmlzError, ValueError):
     """A run directory that cannot be used (not empty, not a run directory, unreadable)."""
 
 

@@ -19,7 +19,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ..ir.program import NO_OP, MemorySpec, Program
+from ..ir.program import NO_OP, MemorySpec, Program, ProgramError
 from ..ir.text import parse_program_meta
 
 _ALIASES = {
@@ -40,7 +40,7 @@ def _canonical(name: str) -> str:
     key = name.strip().lower().replace("-", "_")
     key = _ALIASES.get(key, key)
     if key not in builtin_names():
-        raise ValueError(
+        raise ProgramError(
             f"unknown built-in algorithm {name!r}; known: {', '.join(builtin_names())}"
         )
     return key

@@ -21,13 +21,14 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ..errors import AmlzError
 from ..ir.ops import OPS, op_info
 from ..ir.program import COMPONENTS, MemorySpec, Program
 
 FORMAT_VERSION = 1
 
 
-class ExportError(ValueError):
+class ExportError(AmlzError, ValueError):
     """A program that cannot be exported (e.g. an op without a rendering)."""
 
 

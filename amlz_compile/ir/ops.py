@@ -12,6 +12,8 @@ from enum import IntEnum
 
 import numpy as np
 
+from ..errors import AmlzError
+
 # Address kinds.
 SCALAR = "s"
 VECTOR = "v"
@@ -251,10 +253,14 @@ def _data_fields() -> np.ndarray:
 DATA_FIELDS = _data_fields()
 
 
+class UnknownOpError(AmlzError, ValueError):
+    """An op number or name that is not in the table."""
+
+
 def op_info(op: int) -> OpInfo:
     """The table row of op number `op`; a clear error for numbers outside 0-64."""
     if not 0 <= int(op) < NUM_OPS:
-        raise ValueError(f"unknown op number {op} (valid: 0-{NUM_OPS - 1})")
+        raise UnknownOpError(f"unknown op number {op} (valid: 0-{NUM_OPS - 1})")
     return OPS[int(op)]
 
 
@@ -266,7 +272,7 @@ def op_by_name(name: str) -> Op:
     try:
         return Op[key]
     except KeyError:
-        raise ValueError(f"unknown op name {name!r}") from None
+        raise UnknownOpError(f"unknown op name {name!r}") from None
 
 
 def uses_uniform_constant(op: int, f0: float, f1: float) -> bool:

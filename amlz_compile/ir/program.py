@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import AmlzError
 from .ops import ADDRESS_KINDS, KIND_LETTERS, MATRIX, NUM_OPS, SCALAR, VECTOR, op_info
 
 COMPONENTS = ("setup", "predict", "learn")
@@ -23,7 +24,7 @@ PREDICTION_SCALAR = 1  # s1: the prediction, read after every Predict
 FEATURES_VECTOR = 0  # v0: the features of the current example
 
 
-class ProgramError(ValueError):
+class ProgramError(AmlzError, ValueError):
     """A program that cannot run in the given memory, or a malformed instruction."""
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import AmlzError
 from .ops import OPS, OpInfo
 from .program import COMPONENTS, Instruction, MemorySpec, Program, ProgramError
 
@@ -43,7 +44,7 @@ ADDRESS_FIELDS = ("in1", "in2", "out")
 DATA_FIELDS = ("act", "f0", "f1", "f2")
 
 
-class ParseError(ValueError):
+class ParseError(AmlzError, ValueError):
     """Text or JSON that is not a valid program; the message names the place and the problem.
 
     `problem` is the bare problem, `line_no` (1-based) and `line` locate it when known, and

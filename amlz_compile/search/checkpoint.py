@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import AmlzError
 from ..ir.program import Program
 
 FORMAT = "amlz-checkpoint"
@@ -41,7 +42,7 @@ _TAGS = frozenset(("__float__", "__npscalar__", "__ndarray__", "__ndarray_obj__"
                    "__bytes__", "__tuple__", "__dict__", "__odict__", "__set__"))  # fmt: skip
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(AmlzError, RuntimeError):
     """A checkpoint that is missing, unreadable, corrupt or of an unsupported version."""
 
 

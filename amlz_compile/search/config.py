@@ -13,11 +13,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import AmlzError
 from ..fitness import COMBINATIONS, MEAN
 from ..ir.ops import NUM_OPS, op_by_name
 
 
-class ConfigError(ValueError):
+class ConfigError(AmlzError, ValueError):
     """A search configuration that cannot be used: unknown key, bad value, inconsistent sizes."""
 
 

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..errors import AmlzError
 from ..ir.program import Program
 from ..rng import SplitMix64
 
@@ -36,7 +37,7 @@ RUNNERS = (LOCAL, PROCESS, RAY)
 RAY_MISSING = "the Ray backend needs the optional dependency ray: pip install 'amlz-compile[ray]'"
 
 
-class IslandError(RuntimeError):
+class IslandError(AmlzError, RuntimeError):
     """An island or its worker failed (the message carries the remote traceback)."""
 
 

@@ -6,12 +6,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import AmlzError
+
 RMS_ERROR = "rms"
 ACCURACY = "accuracy"
 EVAL_TYPES = (RMS_ERROR, ACCURACY)
 
 
-class TaskError(ValueError):
+class TaskError(AmlzError, ValueError):
     """A task that cannot be built or loaded: bad spec, unreadable data, wrong shapes."""
 
 
