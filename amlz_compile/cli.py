@@ -12,7 +12,9 @@ import contextlib
 import inspect
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from enum import StrEnum
@@ -23,6 +25,7 @@ import typer
 
 from . import __version__
 from .errors import AmlzError, UsageError
+from .limits import ENV_VAR, parse_size
 
 app = typer.Typer(
     name="amlz",
@@ -103,8 +106,20 @@ def _root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(
+            "--memory-limit",
+            help="Refuse work estimated to need more memory than this (e.g. 16G; default: "
+            f"half the physical memory, or ${ENV_VAR}).",
+        ),
+    ] = None,
 ) -> None:
     """AutoML-Zero in Python: evolve ML algorithms, simplify, JIT-compile and export them."""
+    if memory_limit is not None:
+        with _errors():
+            parse_size(memory_limit)
+        os.environ[ENV_VAR] = memory_limit  # worker processes read it too
 
 
 # -- algorithm files --------------------------------------------------------------------------
@@ -277,25 +292,62 @@ def _summary(run, result, mode: str) -> None:
 
 def _run_with_display(run, mode: str, title: str, meta: dict, go) -> Any:
     from .cli_progress import Display, RunRecorder
+    from .search.experiment import SearchInterrupted
 
     display = Display(mode)
     recorder = RunRecorder(run, display, meta)
     display.start(title)
+    received: list[int] = []
     try:
-        result = go(recorder)
-    except KeyboardInterrupt:
+        with _stop_on_signals(received):
+            result = go(recorder)
+    except KeyboardInterrupt as exc:
         display.stop()
+        name = signal.Signals(received[0]).name if received else "SIGINT"
+        if isinstance(exc, SearchInterrupted) and exc.checkpoint:
+            where = f"wrote a final checkpoint, {exc.checkpoint}"
+        else:
+            where = f"the last checkpoint is in {run.checkpoint_dir}"
         typer.echo(
-            f"interrupted; the last checkpoint is in {run.checkpoint_dir} "
-            f"(continue with: amlz resume {run.path})",
-            err=True,
+            f"interrupted by {name}; {where} (continue with: amlz resume {run.path})", err=True
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(128 + (received[0] if received else signal.SIGINT)) from None
     finally:
         display.stop()
+        run.close()
     with contextlib.suppress(Exception):
         run.plot()
     return result
+
+
+@contextlib.contextmanager
+def _stop_on_signals(received: list[int]) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP ask the run to stop at its next epoch with a final checkpoint;
+    a second signal stops at once (the last periodic checkpoint stays)."""
+    from .search.experiment import request_stop
+
+    def handler(signum, frame):
+        received.append(signum)
+        if len(received) > 1:
+            raise KeyboardInterrupt
+        request_stop()
+        typer.echo(
+            f"\n{signal.Signals(signum).name}: stopping after this epoch with a checkpoint "
+            "(send it again to stop at once)",
+            err=True,
+        )
+
+    names = ("SIGINT", "SIGTERM", "SIGHUP")
+    sigs = [getattr(signal, n) for n in names if hasattr(signal, n)]
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, handler) for sig in sigs}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _default_out(label: str) -> Path:
@@ -394,11 +446,13 @@ def evolve(
             "sufficient_fitness": sufficient_fitness,
         }
         cfg, label = build_config(preset, config, settings or [], named)
+        cfg = cfg.with_absolute_paths()  # the run directory's config works from anywhere
         if seed is None:
             seed = cfg.seed if cfg.seed else int(time.time_ns() % (1 << 31)) or 1
         from .rundir import RunDir
-        from .search.experiment import run_search
+        from .search.experiment import check_run_limits, run_search
 
+        check_run_limits(time_limit, max_individuals, checkpoint_every)  # before touching --out
         run = RunDir.create(out or _default_out(label), force=force)
         options = {
             "preset": preset,
@@ -467,8 +521,9 @@ def resume(
     with _errors():
         mode = _display_mode(quiet, as_json)
         from .rundir import RunDir
-        from .search.experiment import resume_search
+        from .search.experiment import check_run_limits, resume_search
 
+        check_run_limits(time_limit, max_individuals, checkpoint_every)
         run = RunDir.open(run_dir)
         info = run.read_json("run.json") or {}
         label = info.get("label", run.path.name)

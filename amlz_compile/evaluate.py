@@ -19,8 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .backends.base import Backend
+from .errors import UsageError
 from .fitness import COMBINATIONS, combine, task_fitness
 from .ir.program import MemorySpec, Program
+from .limits import check_allocation
 from .rng import MASK64, SplitMix64
 from .tasks.base import Task, TaskError
 
@@ -144,11 +146,20 @@ class Evaluator:
             raise ValueError(f"unknown fitness combination {combination!r} (use {COMBINATIONS})")
         self.combination = combination
         self.max_abs_error = float(max_abs_error)
+        if not self.max_abs_error > 0:  # NaN fails too
+            raise UsageError(
+                f"max_abs_error must be > 0 (inf: never stop early), got {max_abs_error}"
+            )
         self.backend = get_backend(backend)
         self.backend_name = getattr(self.backend, "name", str(backend))
         widths = sorted({t.features for t in self.tasks})
         self.memory = memory.with_features(self.tasks[0].features)
         self._memories = {F: memory.with_features(F) for F in widths}
+        check_allocation(
+            sum(self._memories[t.features].nbytes for t in self.tasks),
+            f"one memory per task ({memory.scalars} scalars, {memory.vectors} vectors, "
+            f"{memory.matrices} matrices at F={widths[-1]}, {len(self.tasks)} tasks)",
+        )
         # Task positions per feature size, and packed task arrays for batch-capable backends.
         self._groups = {F: [i for i, t in enumerate(self.tasks) if t.features == F] for F in widths}
         self._packed: dict[int, object] = {}

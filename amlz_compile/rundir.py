@@ -10,6 +10,7 @@
       hall_of_fame.json   the best algorithm per simplified size (and hall_of_fame.txt)
       result.json         the final result (when the run ends)
       fitness.png         fitness over time (when matplotlib, the `plots` extra, is installed)
+      run.lock            the writer's lock (see `run_lock`): one process writes a run at a time
 
 A non-empty directory is never overwritten unless the caller passes `force` (then only the files
 above are replaced); resuming appends to it. Every file is replaced atomically.
@@ -27,6 +28,7 @@ from typing import Any
 
 from .errors import AmlzError
 from .ir.program import Program
+from .run_lock import LOCK_NAME, RunLock
 from .search.checkpoint import CHECKPOINT_NAME, PREVIOUS_NAME
 
 RUN_FILES = (
@@ -83,6 +85,7 @@ class RunDir:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         self._hof: dict[int, dict] | None = None
+        self.lock = RunLock(self.path)
 
     # -- paths --------------------------------------------------------------------------------
     def __truediv__(self, name: str) -> Path:
@@ -109,7 +112,9 @@ class RunDir:
         p = run.path
         if p.exists() and not p.is_dir():
             raise RunDirError(f"{p} exists and is not a directory")
-        if p.is_dir() and any(p.iterdir()):
+        if p.is_dir() and any(f.name != LOCK_NAME for f in p.iterdir()):
+            if force and (run.is_run_dir() or (p / LOCK_NAME).exists()):
+                run.lock.acquire()  # a live run is never replaced, even with force
             if not force:
                 hint = "amlz resume" if run.is_run_dir() else "another --out"
                 raise RunDirError(
@@ -123,6 +128,7 @@ class RunDir:
             run.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RunDirError(f"cannot create run directory {p}: {exc.strerror or exc}") from exc
+        run.lock.acquire()
         return run
 
     @classmethod
@@ -136,7 +142,12 @@ class RunDir:
                 f"{run.path} has no checkpoint ({CHECKPOINT_SUBDIR}/checkpoint.json): "
                 "nothing to resume"
             )
+        run.lock.acquire()
         return run
+
+    def close(self) -> None:
+        """Release the writer's lock (process exit releases it too)."""
+        self.lock.release()
 
     def is_run_dir(self) -> bool:
         return (self.path / "run.json").is_file() or self.has_checkpoint()

@@ -215,8 +215,8 @@ def test_force_replaces_only_run_files(tmp_path):
     out.mkdir()
     (out / "notes.md").write_text("keep me")
     (out / "best.txt").write_text("old")
-    # --time-limit 0 stops before the first experiment: the run files are written, no search.
-    res = invoke("evolve", *TINY, "--time-limit", "0", "--out", str(out), "--force", "--quiet",
+    # A 1 ns time limit stops before the first experiment: the run files are written, no search.
+    res = invoke("evolve", *TINY, "--time-limit", "1e-9", "--out", str(out), "--force", "--quiet",
                  "--seed", "2")  # fmt: skip
     assert res.exit_code == 0, res.output
     assert (out / "notes.md").read_text() == "keep me"

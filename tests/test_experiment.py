@@ -164,8 +164,8 @@ def test_stops_at_sufficient_fitness():
     assert result.experiments == 1
 
 
-def test_time_limit_zero_stops_cleanly():
-    result = run_search(tiny(experiments=0), seed=5, time_limit=0.0)
+def test_a_time_limit_that_has_passed_stops_cleanly():
+    result = run_search(tiny(experiments=0), seed=5, time_limit=1e-9)
     assert result.stopped == "time_limit"
     assert result.best_program is None and result.final_fitness is None
 

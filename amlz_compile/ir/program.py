@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import AmlzError
+from ..limits import memory_bytes
 from .ops import ADDRESS_KINDS, KIND_LETTERS, MATRIX, NUM_OPS, SCALAR, VECTOR, op_info
 
 COMPONENTS = ("setup", "predict", "learn")
@@ -22,6 +23,8 @@ COMPONENTS = ("setup", "predict", "learn")
 LABEL_SCALAR = 0  # s0: the label, visible in Learn only (0 during Predict)
 PREDICTION_SCALAR = 1  # s1: the prediction, read after every Predict
 FEATURES_VECTOR = 0  # v0: the features of the current example
+
+ADDRESS_LIMIT = 65536  # addresses of each kind are 16-bit: 0..65535
 
 
 class ProgramError(AmlzError, ValueError):
@@ -59,6 +62,11 @@ class MemorySpec:
     def with_features(self, features: int) -> MemorySpec:
         return MemorySpec(self.scalars, self.vectors, self.matrices, features)
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of one memory of this spec (float64 scalars, vectors and matrices)."""
+        return memory_bytes(self.scalars, self.vectors, self.matrices, self.features)
+
 
 @dataclass(frozen=True)
 class Instruction:
@@ -78,7 +86,7 @@ class Instruction:
             raise ProgramError(f"unknown op number {self.op} (valid: 0-{NUM_OPS - 1})")
         for name in ("in1", "in2", "out"):
             value = getattr(self, name)
-            if not 0 <= int(value) < 65536:
+            if not 0 <= int(value) < ADDRESS_LIMIT:
                 raise ProgramError(f"address {name}={value} outside 0..65535")
         object.__setattr__(self, "op", int(self.op))
         for name in ("in1", "in2", "out"):
@@ -171,8 +179,8 @@ class Program:
             raise ProgramError(f"component bounds must not decrease: {bounds.tolist()}")
         if len(code) and (code[:, 0].min() < 0 or code[:, 0].max() >= NUM_OPS):
             raise ProgramError("op number outside 0-64")
-        if len(code) and (code[:, 1:].min() < 0 or code[:, 1:].max() >= 65536):
-            row = int(np.argmax(np.any((code[:, 1:] < 0) | (code[:, 1:] >= 65536), axis=1)))
+        if len(code) and (code[:, 1:].min() < 0 or code[:, 1:].max() >= ADDRESS_LIMIT):
+            row = int(np.argmax(np.any((code[:, 1:] < 0) | (code[:, 1:] >= ADDRESS_LIMIT), axis=1)))
             raise ProgramError(f"row {row}: address outside 0..65535 in {code[row].tolist()}")
         data[:, 1:] = data[:, 1:].astype(np.float32)
         self = cls.__new__(cls)

@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import AmlzError
 from ..fitness import COMBINATIONS, MEAN
 from ..ir.ops import NUM_OPS, op_by_name
+from ..ir.program import ADDRESS_LIMIT
 
 
 class ConfigError(AmlzError, ValueError):
@@ -105,6 +106,21 @@ def _float(section: str, name: str, value: Any) -> float:
     return float(value)
 
 
+def positive_limit(name: str, value: Any, *, integer: bool = False) -> float | int | None:
+    """A run limit (seconds, counts): None, or a finite number > 0 (an integer if asked)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value) or not value > 0:
+        raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
+    if integer:
+        if int(value) != value:
+            raise ConfigError(f"{name} must be a whole number, got {value!r}")
+        return int(value)
+    return float(value)
+
+
 @dataclass(frozen=True)
 class FECConfig:
     """Functional-equivalence cache (semantics 5): fingerprint on the first examples, LRU."""
@@ -177,9 +193,13 @@ class MemoryConfig:
     matrices: int = 20
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "scalars", _int("memory", "scalars", self.scalars, 2))
-        object.__setattr__(self, "vectors", _int("memory", "vectors", self.vectors, 1))
-        object.__setattr__(self, "matrices", _int("memory", "matrices", self.matrices, 0))
+        for name, lo in (("scalars", 2), ("vectors", 1), ("matrices", 0)):
+            value = _int("memory", name, getattr(self, name), lo)
+            if value > ADDRESS_LIMIT:
+                raise ConfigError(
+                    f"memory.{name} must be <= {ADDRESS_LIMIT} (addresses are 16-bit), got {value}"
+                )
+            object.__setattr__(self, name, value)
 
 
 _SECTIONS = {
@@ -253,6 +273,11 @@ class SearchConfig:
                                                          self.population_size, 1))  # fmt: skip
         object.__setattr__(self, "tournament_size", _int(s, "tournament_size",
                                                          self.tournament_size, 1))  # fmt: skip
+        if self.tournament_size > self.population_size:
+            raise ConfigError(
+                f"tournament_size ({self.tournament_size}) must not exceed population_size "
+                f"({self.population_size})"
+            )
         mp = _float(s, "mutate_prob", self.mutate_prob)
         if not 0.0 <= mp <= 1.0:
             raise ConfigError(f"mutate_prob must be in [0, 1], got {mp}")
@@ -268,7 +293,7 @@ class SearchConfig:
                                                          self.max_train_steps, 0))  # fmt: skip
         mae = _float(s, "max_abs_error", self.max_abs_error)
         if not mae > 0:
-            raise ConfigError(f"max_abs_error must be > 0, got {mae}")
+            raise ConfigError(f"max_abs_error must be > 0 (inf: never stop early), got {mae}")
         object.__setattr__(self, "max_abs_error", mae)
         if self.fitness_combination not in COMBINATIONS:
             raise ConfigError(

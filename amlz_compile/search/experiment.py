@@ -23,9 +23,12 @@ escapes its plateau, while a new random population gets a new chance at the solu
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
+import math
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,7 +38,7 @@ from typing import Any
 from ..ir.program import MemorySpec, Program
 from ..rng import MASK64, SplitMix64
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .config import ConfigError, SearchConfig
+from .config import ConfigError, SearchConfig, positive_limit
 from .islands import (
     LOCAL,
     PROCESS,
@@ -99,15 +102,22 @@ class ExperimentConfig:
         if "search" not in d:
             raise ConfigError("an experiment config needs 'search' (a search config mapping)")
         search = d["search"]
+        if not isinstance(search, SearchConfig | Mapping):
+            raise ConfigError(f"'search' must be a mapping, got {type(search).__name__}")
         if not isinstance(search, SearchConfig):
             search = SearchConfig.from_dict(dict(search))
         if not search.search_tasks:
             raise ConfigError("search.search_tasks is empty: give at least one task spec")
         lists = {}
         defaults = {"select_tasks": search.search_tasks}
-        defaults["final_tasks"] = d.get("select_tasks") or search.search_tasks
+        if d.get("select_tasks") is not None:
+            defaults["final_tasks"] = d["select_tasks"]
+        else:
+            defaults["final_tasks"] = search.search_tasks
         for key in ("select_tasks", "final_tasks"):
-            value = d.get(key) or defaults[key]
+            value = d.get(key)
+            if value is None:
+                value = defaults[key]
             if isinstance(value, Mapping):
                 value = [value]
             try:
@@ -123,7 +133,7 @@ class ExperimentConfig:
             raise ConfigError(f"search.search_tasks: {exc}") from exc
         suff = d.get("sufficient_fitness")
         if suff is not None:
-            if isinstance(suff, bool) or not isinstance(suff, int | float):
+            if isinstance(suff, bool) or not isinstance(suff, int | float) or math.isnan(suff):
                 raise ConfigError(f"sufficient_fitness must be a number or null, got {suff!r}")
             suff = float(suff)
         max_exp = d.get("max_experiments", 1)
@@ -147,6 +157,32 @@ class ExperimentConfig:
             seed=seed,
         )
 
+    def with_absolute_paths(self, base: str | os.PathLike | None = None) -> ExperimentConfig:
+        """The same config with every relative data path (a task spec's `path`, or a `dataset`
+        given as a file) made absolute against `base` (default: the current directory), so a
+        run directory's config.json works from anywhere (`amlz resume` from another place)."""
+
+        def fix(spec: dict) -> dict:
+            spec = dict(spec)
+            for key in ("path", "dataset"):
+                value = spec.get(key)
+                if not isinstance(value, str) or not value:
+                    continue
+                if key == "dataset" and os.path.splitext(value)[1].lower() not in (".npz", ".csv"):
+                    continue  # a source name (digits, mnist, ...), not a file
+                value = os.path.expanduser(value)
+                if not os.path.isabs(value):
+                    spec[key] = os.path.abspath(os.path.join(base or os.getcwd(), value))
+            return spec
+
+        search = self.search.replace(search_tasks=tuple(fix(t) for t in self.search.search_tasks))
+        return dataclasses.replace(
+            self,
+            search=search,
+            select_tasks=tuple(fix(t) for t in self.select_tasks),
+            final_tasks=tuple(fix(t) for t in self.final_tasks),
+        )
+
     def to_dict(self) -> dict:
         return {
             "name": self.name,
@@ -167,24 +203,39 @@ def load_config(config: ExperimentConfig | Mapping | str | os.PathLike) -> Exper
         return config
     if isinstance(config, Mapping):
         return ExperimentConfig.from_dict(config)
-    if isinstance(config, str | os.PathLike):
+    if isinstance(config, os.PathLike):
+        return load_config_file(config)
+    if isinstance(config, str):
         path = Path(config)
-        if path.suffix.lower() in (".json", ".toml") or path.is_file():
-            if not path.is_file():
-                raise ConfigError(f"config file {path} does not exist")
-            text = path.read_text(encoding="utf-8")
-            try:
-                if path.suffix.lower() == ".toml":
-                    import tomllib
-
-                    data = tomllib.loads(text)
-                else:
-                    data = json.loads(text)
-            except ValueError as exc:  # json and tomllib decode errors are ValueErrors
-                raise ConfigError(f"cannot parse config file {path}: {exc}") from exc
-            return ExperimentConfig.from_dict(data)
-        return ExperimentConfig.from_dict(get_preset(str(config)))
+        if path.suffix.lower() in (".json", ".toml") or path.exists() or os.sep in config:
+            return load_config_file(path)
+        return ExperimentConfig.from_dict(get_preset(config))
     raise ConfigError(f"expected a config, a preset name or a path, got {type(config).__name__}")
+
+
+def load_config_file(path: str | os.PathLike) -> ExperimentConfig:
+    """An ExperimentConfig from a .json or .toml file, or from a run directory's config.json;
+    relative data paths in it are taken relative to the current directory."""
+    path = Path(path)
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ConfigError(f"{path} is a directory, not a config file (.json or .toml)")
+        path = path / "config.json"
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix.lower() == ".toml":
+            import tomllib
+
+            data = tomllib.loads(text)
+        else:
+            data = json.loads(text)
+    except ValueError as exc:  # json, tomllib and UTF-8 decode errors are ValueErrors
+        raise ConfigError(f"cannot parse config file {path}: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(f"cannot parse config file {path}: nested too deeply") from None
+    return ExperimentConfig.from_dict(data)
 
 
 # -- events and results -----------------------------------------------------------------------
@@ -379,9 +430,46 @@ def _fast_search(search: SearchConfig) -> SearchConfig:
     return search.replace(dedup=True, hurdles=hurdles)
 
 
+INTERRUPTED = "interrupted"
+
+
+def check_run_limits(
+    time_limit: float | None, max_individuals: int | None, checkpoint_every_s: float | None
+) -> tuple[float | None, int | None, float | None]:
+    """The run's stop and checkpoint limits, validated: None or finite and > 0 (ConfigError)."""
+    return (
+        positive_limit("time_limit", time_limit),
+        positive_limit("max_individuals", max_individuals, integer=True),
+        positive_limit("checkpoint_every", checkpoint_every_s),
+    )
+
+
 class _Stop(Exception):
     def __init__(self, reason: str) -> None:
         self.reason = reason
+
+
+class SearchInterrupted(KeyboardInterrupt):
+    """A run stopped by `request_stop` (the CLI's SIGINT, SIGTERM, SIGHUP) after writing a
+    checkpoint of its exact state (`checkpoint`, None without a checkpoint directory)."""
+
+    def __init__(self, checkpoint: str | None) -> None:
+        super().__init__(checkpoint)
+        self.checkpoint = checkpoint
+
+
+_stop_requested = threading.Event()
+
+
+def request_stop() -> None:
+    """Ask the runs of this process to stop at their next epoch boundary: each writes a final
+    checkpoint (resume continues exactly) and raises SearchInterrupted. Safe in signal handlers."""
+    _stop_requested.set()
+
+
+def clear_stop_request() -> None:
+    """Forget a pending `request_stop` (a new run starts fresh)."""
+    _stop_requested.clear()
 
 
 class SearchRun:
@@ -427,18 +515,28 @@ class SearchRun:
         self.flow = flow
         population = search.population_size
         # Paper S3: migrate every 100-10000 evaluations, half of P = 100 each way.
-        self.migrate_every = int(migrate_every or 10 * population)
+        self.migrate_every = positive_limit(
+            "migrate_every",
+            10 * population if migrate_every is None else migrate_every,
+            integer=True,
+        )
         self.migrants = population // 2 if migrants is None else int(migrants)
+        if not 0 <= self.migrants <= population:
+            raise ConfigError(
+                f"migrants must be in 0..{population} (the population), got {migrants}"
+            )
         if patience is None:
             patience = FAST_PATIENCE if flow == FAST else 0
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
             raise ConfigError(f"patience must be an integer >= 0 (0 = never), got {patience!r}")
         self.patience = patience
-        self.time_limit = time_limit
-        self.max_individuals = max_individuals
+        self.time_limit, self.max_individuals, self.checkpoint_every_s = check_run_limits(
+            time_limit, max_individuals, checkpoint_every_s
+        )
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
-        self.checkpoint_every_s = checkpoint_every_s
-        self.checkpoint_every_individuals = checkpoint_every_individuals
+        self.checkpoint_every_individuals = positive_limit(
+            "checkpoint_every_individuals", checkpoint_every_individuals, integer=True
+        )
         self.on_event = on_event
         self.ray_address = ray_address
         seed = seed if seed is not None else (config.seed if config.seed else _time_seed())
@@ -657,6 +755,8 @@ class SearchRun:
         )
 
     def _check_limits(self, stats: list[dict] | None) -> None:
+        if _stop_requested.is_set():
+            raise _Stop(INTERRUPTED)
         if self.time_limit is not None and time.perf_counter() - self._t0 >= self.time_limit:
             raise _Stop("time_limit")
         if (
@@ -792,6 +892,11 @@ class SearchRun:
                     st["rng"] = rng.state
                 arch, stats = self._run_experiment(runner, rng)
             except _Stop as stop:
+                if stop.reason == INTERRUPTED:
+                    if self._arch is not None:
+                        st["rng"] = rng.state
+                    self._checkpoint(self._arch, self._stats)
+                    raise SearchInterrupted(self.checkpoint_path) from None
                 if self._arch is None:  # between experiments: nothing to finish
                     self._checkpoint(None, None)
                     return stop.reason
@@ -809,6 +914,7 @@ class SearchRun:
                 self._checkpoint(None, None)
 
     def run(self) -> SearchResult:
+        clear_stop_request()
         st = self.state
         self._t0 = time.perf_counter()
         self._last_ckpt_time = self._t0

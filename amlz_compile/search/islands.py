@@ -233,7 +233,16 @@ class LocalRunner:
 
 
 def _worker_main(conn) -> None:  # pragma: no cover - runs in the child process
-    """Loop of a worker process: receive a request batch, answer with results or a traceback."""
+    """Loop of a worker process: receive a request batch, answer with results or a traceback.
+
+    Workers ignore SIGINT, SIGTERM and SIGHUP: the coordinator owns shutdown (it finishes the
+    epoch, writes a checkpoint and closes the pipes), and a terminal's Ctrl-C reaches the whole
+    process group."""
+    import signal
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
     host = IslandHost()
     while True:
         try:

@@ -6,6 +6,7 @@ import contextlib
 import os
 from collections.abc import Mapping, Sequence
 
+from ..limits import check_allocation
 from .base import Task, TaskError
 from .cache import cache_file, cache_key, default_cache_dir, load_cached, store
 from .datasets import source_fingerprint
@@ -102,6 +103,7 @@ def build_tasks(
 ) -> list[Task]:
     """The `num_tasks` tasks of `spec`, with indices start_index, start_index + 1, ..."""
     spec = as_spec(spec)
+    check_allocation(spec.estimated_bytes(), _describe([spec]))
     return [
         build_task(spec, d, p, index=start_index + i, number=i, cache=cache, cache_dir=cache_dir)
         for i, (d, p) in enumerate(task_seeds(spec))
@@ -117,7 +119,19 @@ def build_collection(
     """The tasks of every spec in order; `index` runs across the whole collection."""
     if isinstance(specs, TaskSpec | Mapping):
         specs = [specs]
+    specs = [as_spec(s) for s in specs]
+    check_allocation(sum(s.estimated_bytes() for s in specs), _describe(specs))
     tasks: list[Task] = []
     for spec in specs:
         tasks.extend(build_tasks(spec, len(tasks), cache=cache, cache_dir=cache_dir))
     return tasks
+
+
+def _describe(specs: Sequence[TaskSpec]) -> str:
+    """`the task data (10 linear tasks, F=4, 100 train + 100 valid)` for limit messages."""
+    parts = [
+        f"{s.num_tasks} {s.kind} task(s), F={s.features}, {s.num_train} train + "
+        f"{s.num_valid} valid" + (f", {s.epochs} epochs" if s.epochs > 1 else "")
+        for s in specs
+    ]
+    return "the task data (" + "; ".join(parts) + ")"

@@ -300,6 +300,13 @@ class TaskSpec:
 
     # -- conversions -------------------------------------------------------------------------
 
+    def estimated_bytes(self) -> int:
+        """Bytes its tasks will hold: features and labels of every example (float64), the
+        epoch orders (int64), and the test split when asked for, over all `num_tasks`."""
+        examples = self.num_train + self.num_valid + self.num_test
+        per_task = 8 * examples * (self.features + 1) + 8 * self.num_train * self.epochs
+        return per_task * self.num_tasks
+
     @property
     def is_accuracy(self) -> bool:
         return self.eval_type == ACCURACY
