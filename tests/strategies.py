@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 import numpy as np
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from amlz_compile.ir.ops import NUM_OPS, OPS
@@ -224,3 +225,11 @@ def small_tasks(draw, features: int) -> Task:
                 flat[draw(st.integers(0, flat.size - 1))] = draw(_TASK_VALUES)
     orders = np.stack([rng.permutation(n_train) for _ in range(epochs)]).astype(np.int32)
     return Task("h", tx, ty, vx, vy, orders, "accuracy" if accuracy else "rms")
+
+
+def ci_cap(max_examples: int) -> settings:
+    """Settings for a slow property: at most `max_examples` under the CI profile, while every
+    other profile (dev, long) keeps its own count, so `HYPOTHESIS_PROFILE=long` runs long."""
+    if settings.get_current_profile_name() == "ci":
+        return settings(max_examples=min(max_examples, settings().max_examples))
+    return settings()

@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from amlz_compile.backends.interp import run_task
@@ -27,7 +27,7 @@ from amlz_compile.search.hurdles import (
     percentile_lower,
 )
 from amlz_compile.tasks import build_collection
-from tests.strategies import programs
+from tests.strategies import ci_cap, programs
 
 MEM = {"scalars": 4, "vectors": 3, "matrices": 1}
 
@@ -128,14 +128,14 @@ def test_linear_algorithm_fitness_equals_the_kernel_reference():
     assert want > 0.4  # 40 SGD steps at lr 0.01 only start to fit
 
 
-@settings(max_examples=25)
+@ci_cap(25)
 @given(programs(MemorySpec(4, 3, 1, 4), ops=DEMO_OPS))
 def test_dead_code_removal_keeps_fitness_exactly(prog):
     evo = RegularizedEvolution(config(fec=None, dedup=False), TASKS, seed=0)
     assert evo.evaluate(prog) == reference_fitness(prog, TASKS)
 
 
-@settings(max_examples=25)
+@ci_cap(25)
 @given(programs(MemorySpec(4, 3, 2, 4)), st.integers(0, 2**32))
 def test_dead_code_removal_keeps_predictions_with_random_ops(prog, seed):
     t = TASKS[0]
@@ -306,7 +306,7 @@ def _permute(prog, perm_s, perm_v):
     return Program(*[[one(i) for i in c] for c in (prog.setup, prog.predict, prog.learn)])
 
 
-@settings(max_examples=25)
+@ci_cap(25)
 @given(programs(MemorySpec(4, 3, 1, 4), ops=DEMO_OPS))
 def test_structure_key_is_invariant_under_renaming_and_sound(prog):
     evo = RegularizedEvolution(config(fec=None, dedup=False), TASKS, seed=0)

@@ -15,13 +15,14 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from amlz_compile.backends.interp import IMPLEMENTED_OPS, execute_instruction
 from amlz_compile.ir.ops import MATRIX, NUM_OPS, OPS, SCALAR, VECTOR
 from amlz_compile.rng import SplitMix64, new_state
+from tests.strategies import ci_cap
 
 N_S, N_V, N_M = 5, 4, 3
 
@@ -283,8 +284,8 @@ def test_every_op_writes_its_output(op):
     assert changed == (op != 0)
 
 
-# 65 ops x examples: capped (never raised) to keep the file fast.
-PER_OP = settings(max_examples=min(settings().max_examples, 25))
+# 65 ops x examples: capped under the CI profile to keep the file fast.
+PER_OP = ci_cap(25)
 
 
 @pytest.mark.parametrize("op", [int(i.op) for i in OPS], ids=[i.name for i in OPS])

@@ -13,9 +13,9 @@ driver mode (shared skeleton calling per-program functions).
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from strategies import memory_specs, programs, small_tasks
+from strategies import ci_cap, memory_specs, programs, small_tasks
 from test_jit import same
 
 from amlz_compile.backends.interp import (
@@ -33,7 +33,7 @@ MODES = ("fused", "driver")
 JITS = {m: JitBackend(JitCompiler(pipeline="light", codegen_opt=0, mode=m)) for m in MODES}
 
 
-@settings(max_examples=25)  # each example compiles up to 3 programs (downward override only)
+@ci_cap(25)  # each example compiles up to 3 programs
 @given(data=st.data(), memory=memory_specs(max_scalars=6, max_vectors=5, max_matrices=3))
 def test_jit_equals_interpreter_in_both_modes(data, memory):
     progs = data.draw(

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from strategies import memory_specs, programs
+from strategies import ci_cap, memory_specs, programs
 from strategies import small_tasks as random_tasks
 from test_jit import assert_runs_equal, make_task, op_programs
 
@@ -136,7 +136,7 @@ def test_auto_lockstep_starts_after_enough_work(monkeypatch):
             assert_runs_equal(g, w)
 
 
-@settings(max_examples=20)  # each example compiles a lockstep kernel (downward override only)
+@ci_cap(20)  # each example compiles a lockstep kernel
 @given(data=st.data(), memory=memory_specs(max_scalars=6, max_vectors=5, max_matrices=3))
 def test_run_tasks_equals_interpreter(data, memory):
     """Random programs (all ops, extreme data) on 2-4 tasks of one shape (random data, NaN/inf,

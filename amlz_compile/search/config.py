@@ -253,7 +253,7 @@ class SearchConfig:
         s = "config"
         for name in ("setup_ops", "predict_ops", "learn_ops"):
             value = getattr(self, name)
-            if isinstance(value, str | int):
+            if not isinstance(value, list | tuple):
                 raise ConfigError(f"{name} must be a list of ops, got {value!r}")
             object.__setattr__(self, name, tuple(op_number(v) for v in value))
         for name in (
@@ -283,7 +283,7 @@ class SearchConfig:
             raise ConfigError(f"mutate_prob must be in [0, 1], got {mp}")
         object.__setattr__(self, "mutate_prob", mp)
         muts = self.allowed_mutation_types
-        if isinstance(muts, str | int):
+        if not isinstance(muts, list | tuple):
             raise ConfigError(f"allowed_mutation_types must be a list, got {muts!r}")
         muts = tuple(MUTATION_TYPES[mutation_number(m)] for m in muts)
         if not muts:
@@ -312,6 +312,8 @@ class SearchConfig:
         tasks = self.search_tasks
         if isinstance(tasks, dict):
             tasks = (tasks,)
+        if not isinstance(tasks, list | tuple):
+            raise ConfigError(f"search_tasks must be a list of task specs, got {tasks!r}")
         out = []
         for t in tasks:
             if isinstance(t, dict):

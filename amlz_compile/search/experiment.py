@@ -120,6 +120,8 @@ class ExperimentConfig:
                 value = defaults[key]
             if isinstance(value, Mapping):
                 value = [value]
+            if not isinstance(value, list | tuple):
+                raise ConfigError(f"{key} must be a list of task specs, got {value!r}")
             try:
                 lists[key] = tuple(TaskSpec.from_dict(t).to_dict() for t in value)
             except TaskError as exc:
@@ -142,6 +144,9 @@ class ExperimentConfig:
         rand = d.get("randomize_task_seeds", False)
         if not isinstance(rand, bool):
             raise ConfigError(f"randomize_task_seeds must be true or false, got {rand!r}")
+        name = d.get("name")
+        if name is not None and not isinstance(name, str):
+            raise ConfigError(f"name must be a string or null, got {name!r}")
         seed = d.get("seed")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ConfigError(f"seed must be an integer or null, got {seed!r}")
@@ -152,7 +157,7 @@ class ExperimentConfig:
             sufficient_fitness=suff,
             max_experiments=max_exp,
             randomize_task_seeds=rand,
-            name=d.get("name"),
+            name=name,
             description=str(d.get("description", "")),
             seed=seed,
         )

@@ -1,0 +1,291 @@
+"""Bad values a user can type, each refused with its own message; oversized work refused before
+it allocates; one writer per run directory; SIGTERM that leaves an exactly resumable run.
+
+The CLI runs in real subprocesses where the process matters (exit codes of usage errors,
+memory, signals, locks) and through Typer's runner for the table of values.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from amlz_compile.cli import app
+from amlz_compile.errors import AmlzError, ResourceLimitError, RunDirBusyError
+from amlz_compile.ir.serialize import load_program_meta
+from amlz_compile.limits import parse_size
+from amlz_compile.run_lock import LOCK_NAME
+from amlz_compile.rundir import RunDir
+from amlz_compile.search.experiment import ExperimentConfig
+from amlz_compile.search.presets import get_preset
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNNER = CliRunner()
+
+SMALL_TASKS = [
+    "--set", 'select_tasks=[{"kind": "linear", "features": 4, "num_train": 100, '
+             '"num_valid": 20, "num_tasks": 2}]',
+    "--set", 'final_tasks=[{"kind": "linear", "features": 4, "num_train": 100, '
+             '"num_valid": 20, "num_tasks": 2, "data_seeds": [1000000]}]',
+]  # fmt: skip
+# A demo search that runs for a while (one long experiment of population 100).
+LONG_DEMO = [
+    "--preset", "demo", "--population-size", "100", "--max-experiments", "1",
+    "--max-train-steps", "2000000000", "--set", "search.search_tasks.0.num_tasks=2",
+    *SMALL_TASKS,
+]  # fmt: skip
+
+
+def amlz(*args: str, env: dict | None = None, **kwargs) -> subprocess.Popen | None:
+    return subprocess.run(
+        [sys.executable, "-m", "amlz_compile.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=kwargs.pop("cwd", ROOT),
+        env={**os.environ, **(env or {})},
+        timeout=600,
+        **kwargs,
+    )
+
+
+def start(*args: str, cwd: Path = ROOT) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "amlz_compile.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+    )
+
+
+def one_error_line(stderr: str, *fragments: str) -> None:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+    for frag in fragments:
+        assert frag in lines[0], stderr
+
+
+# -- the table: input -> its message ----------------------------------------------------------
+
+BAD_VALUES = [
+    (["evolve", "--time-limit", "nan"], "time_limit must be a finite number > 0"),
+    (["evolve", "--time-limit", "-5"], "time_limit must be a finite number > 0"),
+    (["evolve", "--time-limit", "0"], "time_limit must be a finite number > 0"),
+    (["evolve", "--time-limit", "-inf"], "time_limit must be a finite number > 0"),
+    (["evolve", "--checkpoint-every", "0"], "checkpoint_every must be a finite number > 0"),
+    (["evolve", "--checkpoint-every", "-1"], "checkpoint_every must be a finite number > 0"),
+    (["evolve", "--max-individuals", "0"], "max_individuals must be a finite number > 0"),
+    (["evolve", "--tournament-size", "5000"], "tournament_size (5000) must not exceed"),
+    (["evolve", "--sufficient-fitness", "nan"], "sufficient_fitness must be a number"),
+    (["evolve", "--set", "search.max_abs_error=-1"], "max_abs_error must be > 0"),
+    (["evolve", "--set", "search.max_abs_error=NaN"], "max_abs_error must be a number"),
+    (["evolve", "--set", "select_tasks=[]"], "select_tasks is empty"),
+    (["evolve", "--set", "final_tasks=[]"], "final_tasks is empty"),
+    (["evolve", "--set", "search.memory.scalars=100000000"], "memory.scalars must be <= 65536"),
+    (["evolve", "--set", "migrate=3"], "unknown"),
+    (["evolve", "--islands", "2", "--set", "search.population_size=10"], None),
+    (["eval", "linear", "-t", "linear", "--max-abs-error", "nan"], "max_abs_error must be > 0"),
+    (["eval", "linear", "-t", "linear", "--num-tasks", "100000000"], "over the memory limit"),
+    (
+        ["eval", "linear", "-t", "linear", "--features", "100000", "--train", "1000000"],
+        "over the memory limit",
+    ),  # fmt: skip
+    (["--memory-limit", "lots", "eval", "linear", "-t", "linear"], "cannot read memory size"),
+    (["--memory-limit", "-1G", "eval", "linear", "-t", "linear"], "cannot read memory size"),
+    (["resume", "nowhere", "--time-limit", "nan"], "time_limit must be a finite number > 0"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), [b for b in BAD_VALUES if b[1]],
+                         ids=lambda v: " ".join(v) if isinstance(v, list) else None)  # fmt: skip
+def test_bad_values_get_their_error(tmp_path, args, message):
+    if args[0] == "evolve":
+        args = [*args, "--out", str(tmp_path / "run"), "--quiet"]
+    result = RUNNER.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    assert "error: " in result.output and message in result.output, result.output
+    assert not (tmp_path / "run").exists(), "a refused run must not create its directory"
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"search": [1, 2]}, "'search' must be a mapping"),
+        ({"search": {"setup_ops": None}}, "setup_ops must be a list of ops"),
+        ({**get_preset("demo"), "select_tasks": True}, "select_tasks must be a list of task"),
+        ({**get_preset("demo"), "name": 7}, "name must be a string"),
+        ([1], "must be a mapping"),
+    ],
+)
+def test_bad_config_files_get_their_error(tmp_path, config, message):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(config))
+    result = RUNNER.invoke(app, ["evolve", "--config", str(path), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 1 and message in result.output, result.output
+    result = RUNNER.invoke(app, ["evolve", "--config", str(tmp_path), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 1 and "is a directory, not a config file" in result.output
+
+
+def test_a_refused_force_keeps_the_old_run(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "best.txt").write_text("the old run's best")
+    result = RUNNER.invoke(app, ["evolve", "--time-limit", "nan", "--out", str(out), "--force"])
+    assert result.exit_code == 1
+    assert (out / "best.txt").read_text() == "the old run's best"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["evolve", "--bogus"],
+        ["evolve", "--time-limit", "abc"],
+        ["nope"],
+        ["show"],
+        ["evolve", "--backend", "gpu"],
+    ],  # fmt: skip
+)
+def test_usage_errors_are_one_line_and_exit_1(args):
+    proc = amlz(*args)
+    assert proc.returncode == 1, proc.stderr
+    one_error_line(proc.stderr)
+    assert "Usage:" not in proc.stderr and "╭" not in proc.stderr
+
+
+def test_memory_sizes_parse():
+    assert parse_size("512M") == 512 << 20
+    assert parse_size("8GiB") == parse_size("8G") == parse_size("8gb") == 8 << 30
+    assert parse_size(1e9) == 10**9
+    for bad in ("0", "-1", "inf", "nan", "8X", ""):
+        with pytest.raises(AmlzError):
+            parse_size(bad)
+
+
+# -- memory: refused before allocating --------------------------------------------------------
+
+_MEASURE = """
+import resource, sys
+from amlz_compile.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+print("maxrss_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def test_an_oversized_eval_is_refused_before_it_allocates(tmp_path):
+    """A dead `m65535 = outer(v0, v0)` asks for 65536 matrices: at F=128 that is 80 GiB of
+    memories; the estimate refuses it, and the process stays small."""
+    algo = tmp_path / "big.txt"
+    algo.write_text("def Setup():\ndef Predict():\n  m65535 = outer(v0, v0)\ndef Learn():\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURE, "eval", str(algo), "-t", "linear", "--features", "128"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    error, rss = proc.stderr.strip().splitlines()
+    assert error.startswith("error: one memory per task") and "over the memory limit" in error
+    assert "GiB" in error
+    assert int(rss.split()[1]) < 600 * 1024, rss  # KB: imports only, not gigabytes
+
+
+def test_the_limit_is_configurable(tmp_path):
+    proc = amlz("eval", "linear", "-t", "linear", env={"AMLZ_MEMORY_LIMIT": "64K"})
+    assert proc.returncode == 1
+    one_error_line(proc.stderr, "the task data (10 linear task(s)", "64.0 KiB")
+    proc = amlz("--memory-limit", "1G", "eval", "linear", "-t", "linear",
+                env={"AMLZ_MEMORY_LIMIT": "64K"})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_api_raises_the_project_error(monkeypatch):
+    from amlz_compile.evaluate import Evaluator
+    from amlz_compile.ir.program import MemorySpec
+    from amlz_compile.tasks import build_collection
+
+    tasks = build_collection([{"kind": "linear", "features": 64, "num_train": 10,
+                               "num_valid": 10, "num_tasks": 2}])  # fmt: skip
+    monkeypatch.setenv("AMLZ_MEMORY_LIMIT", "1G")  # 2 memories of 60000 64x64 matrices: 3.7 GiB
+    with pytest.raises(ResourceLimitError, match="over the memory limit"):
+        Evaluator(tasks, MemorySpec(2, 1, 60000, 64))
+
+
+# -- one writer; SIGTERM --------------------------------------------------------------------
+
+
+def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 120.0) -> None:
+    t0 = time.time()
+    while not predicate():
+        assert proc.poll() is None, proc.communicate()
+        assert time.time() - t0 < timeout, "timed out"
+        time.sleep(0.1)
+
+
+def _checkpointed(run: Path) -> bool:
+    log = run / "progress.jsonl"
+    return log.is_file() and '"kind":"checkpoint"' in log.read_text()
+
+
+def test_one_writer_and_sigterm_resumes_exactly(tmp_path):
+    run = tmp_path / "run"
+    limit = ["--max-individuals", "60000"]
+    proc = start("evolve", *LONG_DEMO, *limit, "--seed", "11", "--out", str(run), "--quiet",
+                 "--checkpoint-every", "0.2")  # fmt: skip
+    try:
+        _wait_for(lambda: _checkpointed(run), proc)
+        # A second writer is refused, naming the holder; the run's files are untouched.
+        for args in (["resume", str(run)], ["evolve", *LONG_DEMO, "--out", str(run), "--force"]):
+            second = amlz(*args)
+            assert second.returncode == 1, second.stderr
+            one_error_line(second.stderr, f"in use by process {proc.pid}")
+        assert (run / "config.json").is_file()
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert "wrote a final checkpoint" in stderr and "Traceback" not in stderr
+    result = amlz("resume", str(run), *limit, "--quiet")
+    assert result.returncode == 0, result.stderr
+    straight = tmp_path / "straight"
+    done = amlz("evolve", *LONG_DEMO, *limit, "--seed", "11", "--out", str(straight), "--quiet")
+    assert done.returncode == 0, done.stderr
+    a = json.loads((run / "result.json").read_text())
+    b = json.loads((straight / "result.json").read_text())
+    for key in ("individuals", "search_fitness", "select_fitness", "final_fitness"):
+        assert a[key] == b[key], key
+    assert load_program_meta(run / "best.json")[0] == load_program_meta(straight / "best.json")[0]
+
+
+def test_a_stale_lock_is_taken_over(tmp_path):
+    run_dir = tmp_path / "run"
+    run = RunDir.create(run_dir)
+    run.close()
+    (run_dir / LOCK_NAME).write_text(json.dumps({"pid": 2**22 + 12345, "host": "gone"}))
+    again = RunDir.create(run_dir, force=True)  # the holder is dead: no error
+    assert json.loads((run_dir / LOCK_NAME).read_text())["pid"] == os.getpid()
+    with pytest.raises(RunDirBusyError, match=f"in use by process {os.getpid()}"):
+        RunDir.create(run_dir, force=True)  # a live holder (this process, another handle)
+    again.close()
+
+
+def test_run_directories_hold_absolute_data_paths(tmp_path):
+    cfg = ExperimentConfig.from_dict(
+        {**get_preset("demo"), "select_tasks": [{"kind": "projected_binary", "dataset": "x.npz",
+                                                 "features": 4, "num_train": 10,
+                                                 "num_valid": 10}]}
+    )  # fmt: skip
+    fixed = cfg.with_absolute_paths(tmp_path)
+    assert fixed.select_tasks[0]["path"] == str(tmp_path / "x.npz")
+    assert fixed.search.search_tasks == cfg.search.search_tasks  # no paths there
