@@ -17,6 +17,7 @@ from amlz_compile.ir.program import Instruction, MemorySpec, Program
 from amlz_compile.rng import SplitMix64, new_state
 from amlz_compile.search import kernels as K
 from amlz_compile.search.budget import train_examples
+from amlz_compile.search.checkpoint import CheckpointError
 from amlz_compile.search.config import SearchConfig
 from amlz_compile.search.evolution import RegularizedEvolution
 from amlz_compile.search.generator import linear_algorithm, neural_net_algorithm
@@ -254,6 +255,61 @@ def test_state_round_trip_continues_bit_exactly(extra):
     sa, sr = a.stats(), resumed.stats()
     for key in ("individuals", "train_steps", "fec_hits", "dedup_hits", "hurdle_stops"):
         assert sa[key] == sr[key]
+
+
+def _damaged_states(state: dict) -> dict[str, dict]:
+    """One crafted variant of a real state per check the loader makes."""
+
+    def variant(**changes):
+        out = {k: np.array(v, copy=True) for k, v in state.items()}
+        for key, edit in changes.items():
+            edit(out, key)
+        return out
+
+    def put(index, value):
+        def edit(out, key):
+            out[key][index] = value
+
+        return edit
+
+    def replace(value):
+        def edit(out, key):
+            out[key] = np.asarray(value)
+
+        return edit
+
+    rows = int(state["rows"])
+    cycle = state["fec_next"].copy()
+    cycle[0], cycle[1] = 1, 0
+    return {
+        "address beyond the memory": variant(pop_code=put((0, 0, 3), 60000)),
+        "negative address": variant(pop_code=put((1, 0, 1), -1)),
+        "op outside the table": variant(pop_code=put((2, 0, 0), 99)),
+        "sizes beyond the rows": variant(pop_sizes=put((0, 0), rows + 1)),
+        "rows too many": variant(rows=replace(10**7)),
+        "wrong population shape": variant(fitness=replace(np.zeros(3))),
+        "istate outside": variant(istate=put(0, 10**6)),
+        "object dtype": variant(pop_data=replace(np.zeros((2, 2), dtype=object))),
+        "cache index outside": variant(fec_table=put(0, 10**9)),
+        "cache cycle": variant(fec_next=replace(cycle), fec_meta=put(4, 0)),
+        "cache capacity changed": variant(fec_meta=put(3, 5)),
+        "hurdle index outside": variant(hurdle_meta=put(1, 10**6)),
+    }
+
+
+def test_damaged_states_are_refused_before_the_kernel_runs():
+    evo = RegularizedEvolution(config(), TASKS, seed=3)
+    evo.init()
+    evo.run(max_individuals=40)
+    state = _roundtrip(evo.get_state())
+    for name, bad in _damaged_states(state).items():
+        fresh = RegularizedEvolution(config(), TASKS, seed=3)
+        with pytest.raises(CheckpointError):
+            fresh.set_state(bad)
+            pytest.fail(f"accepted a state with {name}")
+    fresh = RegularizedEvolution(config(), TASKS, seed=3)
+    fresh.set_state(state)  # the real one loads
+    fresh.run(max_individuals=10)
 
 
 def test_emigrants_and_immigrants():

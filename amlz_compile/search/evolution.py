@@ -24,12 +24,14 @@ from ..rng import MASK64, SplitMix64, new_state
 from ..tiering import DEFAULT_MODEL
 from . import kernels as K
 from .budget import baseline_costs
+from .checkpoint import CheckpointError
 from .config import ConfigError, SearchConfig
 from .fec import LRU_FIELDS, lru_new
 from .generator import initial_template
 from .hurdles import hurdle_new, hurdle_restore
 from .jit_tier import SearchTier, fill_cost_model, tier_code
 from .mutate import MutationTables, program_rows, rows_program
+from .state_check import check_population, check_search_state
 
 STATE_VERSION = 1
 _DEFAULT_CACHE = (100000, 100)
@@ -458,11 +460,15 @@ class RegularizedEvolution:
         """Restore a state from `get_state` (of a population with the same config and tasks)."""
         version = int(np.asarray(state["version"]))
         if version != STATE_VERSION:
-            raise ValueError(f"evolution state version {version}, expected {STATE_VERSION}")
+            raise CheckpointError(f"evolution state version {version}, expected {STATE_VERSION}")
         fit = np.asarray(state["fitness"])
         if fit.shape != (self.P,):
-            raise ValueError(f"state has population size {fit.shape[0]}, this config has {self.P}")
-        rows = int(np.asarray(state["rows"]))
+            raise CheckpointError(
+                f"state has population size {fit.shape[0] if fit.ndim else fit}, "
+                f"this config has {self.P}"
+            )
+        rows = check_population(state, self.P, self.memory)
+        check_search_state(state, self.get_state(), self.P, rows)
         self._alloc(rows)
         self.pop_code[:] = state["pop_code"]
         self.pop_data[:] = state["pop_data"]

@@ -1,0 +1,121 @@
+"""Checks of an evolution state read from a checkpoint, before compiled code touches it.
+
+The search kernel indexes its arrays without bounds checks, so a damaged or crafted checkpoint
+must not reach it: every array has the shape and kind of the state a population of this config
+would write, every op and address is inside the table and the memory, every index inside its
+array, and the caches' linked lists end. A state that fails is refused with `CheckpointError`
+naming the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..ir.ops import ADDRESS_KINDS, NUM_OPS
+from ..ir.program import ADDRESS_LIMIT, MemorySpec
+from ..limits import check_allocation
+from .checkpoint import CheckpointError
+from .fec import CAPACITY, FORGET, FREE, HEAD, LRU_FIELDS, MASK, SIZE, TAIL
+
+MAX_ROWS = 3 * ADDRESS_LIMIT  # three components of at most 65536 instructions
+
+
+def _array(state: Mapping, key: str, kinds: str) -> np.ndarray:
+    if key not in state:
+        raise CheckpointError(f"evolution state lacks {key!r}")
+    arr = np.asarray(state[key])
+    if arr.dtype.kind not in kinds:
+        raise CheckpointError(f"evolution state {key!r} has dtype {arr.dtype}, expected {kinds}")
+    return arr
+
+
+def _shaped(state: Mapping, key: str, kinds: str, shape: tuple[int, ...]) -> np.ndarray:
+    arr = _array(state, key, kinds)
+    if arr.shape != shape:
+        raise CheckpointError(f"evolution state {key!r} has shape {arr.shape}, expected {shape}")
+    return arr
+
+
+def _in_range(key: str, arr: np.ndarray, lo: int, hi: int) -> None:
+    """Every value in [lo, hi)."""
+    if arr.size and (arr.min() < lo or arr.max() >= hi):
+        raise CheckpointError(f"evolution state {key!r} holds values outside [{lo}, {hi})")
+
+
+def check_population(state: Mapping, population: int, memory: MemorySpec) -> int:
+    """Validate the programs of a state; returns its row count."""
+    rows = int(_shaped(state, "rows", "iu", ()))
+    if not 1 <= rows <= MAX_ROWS:
+        raise CheckpointError(f"evolution state 'rows' is {rows}, expected 1..{MAX_ROWS}")
+    check_allocation(population * rows * 4 * 12, "the checkpoint's population")
+    code = _shaped(state, "pop_code", "iu", (population, rows, 4))
+    _shaped(state, "pop_data", "f", (population, rows, 4))
+    sizes = _shaped(state, "pop_sizes", "iu", (population, 3))
+    _in_range("pop_sizes", sizes, 0, rows + 1)
+    if (sizes.sum(axis=1) > rows).any():
+        raise CheckpointError("evolution state 'pop_sizes' exceed the stored rows")
+    ops = code[:, :, 0]
+    _in_range("pop_code (ops)", ops, 0, NUM_OPS)
+    limits = np.array([ADDRESS_LIMIT, memory.scalars, memory.vectors, memory.matrices])
+    bound = limits[ADDRESS_KINDS[ops.astype(np.int64)]]
+    addresses = code[:, :, 1:].astype(np.int64)
+    if (addresses < 0).any() or (addresses >= bound).any():
+        raise CheckpointError(
+            f"evolution state 'pop_code' addresses memory beyond {memory.scalars} scalars, "
+            f"{memory.vectors} vectors, {memory.matrices} matrices"
+        )
+    _shaped(state, "fitness", "f", (population,))
+    return rows
+
+
+def check_search_state(state: Mapping, like: Mapping, population: int, rows: int) -> None:
+    """Validate the generator, counters, hurdles and caches against `like`, the state a fresh
+    population of the same config writes (its shapes and its caches' fixed parameters)."""
+    _shaped(state, "rng", "u", (1,))
+    istate = _shaped(state, "istate", "i", np.shape(like["istate"]))
+    if not (0 <= istate[0] < population and 0 <= istate[1] <= rows):
+        raise CheckpointError("evolution state 'istate' points outside the population")
+    _shaped(state, "counters", "i", np.shape(like["counters"]))
+    window = np.shape(like["hurdle_hist"])
+    _shaped(state, "hurdle_hist", "f", window)
+    _in_range("hurdle_meta", _shaped(state, "hurdle_meta", "i", (2,)), 0, window[0] + 1)
+    _shaped(state, "hurdle_thr", "f", np.shape(like["hurdle_thr"]))
+    for prefix in ("dedup", "fec"):
+        _check_lru(state, like, prefix)
+
+
+def _check_lru(state: Mapping, like: Mapping, prefix: str) -> None:
+    arrays = {}
+    for name in LRU_FIELDS:
+        key = f"{prefix}_{name}"
+        want = np.asarray(like[key])
+        arrays[name] = _shaped(state, key, want.dtype.kind, want.shape)
+    meta, fixed = arrays["meta"], np.asarray(like[f"{prefix}_meta"])
+    for field in (CAPACITY, MASK, FORGET):
+        if meta[field] != fixed[field]:
+            raise CheckpointError(f"evolution state '{prefix}_meta' does not match this config")
+    cap = int(meta[CAPACITY])
+    for field in (HEAD, TAIL, FREE):
+        _in_range(f"{prefix}_meta", meta[field : field + 1], -1, cap)
+    _in_range(f"{prefix}_meta", meta[SIZE : SIZE + 1], 0, cap + 1)
+    for name in ("prev", "next", "table"):
+        _in_range(f"{prefix}_{name}", arrays[name], -1, cap)
+    if int((arrays["table"] >= 0).sum()) != int(meta[SIZE]):
+        raise CheckpointError(f"evolution state '{prefix}_table' does not match its size")
+    used = _walk(arrays["next"], int(meta[HEAD]), cap, f"{prefix}_next")
+    free = _walk(arrays["next"], int(meta[FREE]), cap, f"{prefix}_next")
+    if used != int(meta[SIZE]) or used + free > cap:
+        raise CheckpointError(f"evolution state '{prefix}' lists do not match its size")
+
+
+def _walk(nxt: np.ndarray, node: int, cap: int, key: str) -> int:
+    """Length of the list from `node`; a list longer than the cache is a cycle."""
+    steps = 0
+    while node >= 0:
+        steps += 1
+        if steps > cap:
+            raise CheckpointError(f"evolution state {key!r} holds a cycle")
+        node = int(nxt[node])
+    return steps
