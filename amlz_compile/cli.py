@@ -450,9 +450,10 @@ def evolve(
         if seed is None:
             seed = cfg.seed if cfg.seed else int(time.time_ns() % (1 << 31)) or 1
         from .rundir import RunDir
-        from .search.experiment import check_run_limits, run_search
+        from .search.experiment import check_run_limits, check_run_memory, run_search
 
         check_run_limits(time_limit, max_individuals, checkpoint_every)  # before touching --out
+        check_run_memory(cfg, islands)
         run = RunDir.create(out or _default_out(label), force=force)
         options = {
             "preset": preset,

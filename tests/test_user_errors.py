@@ -92,6 +92,10 @@ BAD_VALUES = [
     (["evolve", "--set", "search.memory.scalars=100000000"], "memory.scalars must be <= 65536"),
     (["evolve", "--set", "migrate=3"], "unknown"),
     (["evolve", "--islands", "2", "--set", "search.population_size=10"], None),
+    (["evolve", "--islands", "100000"], "100000 island(s) of population 1000 needs about"),
+    (["evolve", "--set", "search.setup_size_init=65535"], "over the memory limit"),
+    (["evolve", "--set", "search.fec.cache_size=1e12"], "over the memory limit"),
+    (["show", str(ROOT / "tests")], "is a directory without best.json"),
     (["eval", "linear", "-t", "linear", "--max-abs-error", "nan"], "max_abs_error must be > 0"),
     (["eval", "linear", "-t", "linear", "--num-tasks", "100000000"], "over the memory limit"),
     (
@@ -106,7 +110,8 @@ BAD_VALUES = [
 
 @pytest.mark.parametrize(("args", "message"), [b for b in BAD_VALUES if b[1]],
                          ids=lambda v: " ".join(v) if isinstance(v, list) else None)  # fmt: skip
-def test_bad_values_get_their_error(tmp_path, args, message):
+def test_bad_values_get_their_error(tmp_path, monkeypatch, args, message):
+    monkeypatch.setenv("AMLZ_MEMORY_LIMIT", "8G")  # the same cap on every machine
     if args[0] == "evolve":
         args = [*args, "--out", str(tmp_path / "run"), "--quiet"]
     result = RUNNER.invoke(app, args)
@@ -133,6 +138,15 @@ def test_bad_config_files_get_their_error(tmp_path, config, message):
     assert result.exit_code == 1 and message in result.output, result.output
     result = RUNNER.invoke(app, ["evolve", "--config", str(tmp_path), "--out", str(tmp_path / "r")])
     assert result.exit_code == 1 and "is a directory, not a config file" in result.output
+
+
+def test_deeply_nested_json_is_refused(tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100000 + "]" * 100000)
+    for args, message in ((["show", str(deep)], "nested too deeply"),
+                          (["evolve", "--config", str(deep)], "nested too deeply")):  # fmt: skip
+        result = RUNNER.invoke(app, args)
+        assert result.exit_code == 1 and message in result.output, result.output
 
 
 def test_a_refused_force_keeps_the_old_run(tmp_path):

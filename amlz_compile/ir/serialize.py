@@ -185,6 +185,8 @@ def loads_meta(text: str) -> tuple[Program, dict[str, Any]]:
         raise ParseError(
             f"invalid JSON (column {exc.colno}): {exc.msg}", line_no=exc.lineno
         ) from None
+    except RecursionError:
+        raise ParseError("invalid JSON: nested too deeply") from None
     return read_dict(doc)
 
 

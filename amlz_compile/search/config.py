@@ -37,6 +37,7 @@ MUTATION_TYPES = (
 ALTER_PARAM, RANDOMIZE_INSTRUCTION, RANDOMIZE_COMPONENT_FUNCTION, IDENTITY = 0, 1, 2, 3
 INSERT_INSTRUCTION, REMOVE_INSTRUCTION, TRADE_INSTRUCTION, RANDOMIZE_ALGORITHM = 4, 5, 6, 7
 
+BYTES_PER_INSTRUCTION = 600  # peak memory per initial instruction (see estimated_bytes)
 INITIAL_POPULATIONS = ("no_op", "random", "linear", "neural_net", "damaged_neural_net")
 BACKENDS = ("interp", "jit", "auto")
 BUDGET_BASELINES = ("no_op", "linear", "neural_net", "damaged_neural_net")
@@ -360,6 +361,21 @@ class SearchConfig:
                         f"{name} contains {info.name}, which writes a vector, but memory.vectors "
                         "is 1 (v0 is reserved for the features)"
                     )
+
+    def estimated_bytes(self) -> int:
+        """Bytes one island of this config needs at its peak: its initial programs (about 600
+        bytes per instruction, measured: the row arrays plus the transient objects that build
+        them, with room to grow) and its caches."""
+        rows = sum(self.init_sizes) + 64
+        population = self.population_size * rows * BYTES_PER_INSTRUCTION
+        caches = 0
+        capacity = self.fec.cache_size if self.fec else 100_000
+        per_entry = 5 * 8 + 2 * 2 * 8  # key, value, count, prev, next + hash-table slots
+        if self.fec:
+            caches += capacity * per_entry
+        if self.dedup:
+            caches += capacity * per_entry
+        return population + caches
 
     # -- derived views ------------------------------------------------------------------------
     @property

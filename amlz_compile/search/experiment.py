@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..ir.program import MemorySpec, Program
+from ..limits import check_allocation
 from ..rng import MASK64, SplitMix64
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import ConfigError, SearchConfig, positive_limit
@@ -438,6 +439,14 @@ def _fast_search(search: SearchConfig) -> SearchConfig:
 INTERRUPTED = "interrupted"
 
 
+def check_run_memory(config: ExperimentConfig, islands: int) -> None:
+    """Refuse a run whose islands would need more than the memory cap (before allocating)."""
+    check_allocation(
+        islands * config.search.estimated_bytes(),
+        f"{islands} island(s) of population {config.search.population_size}",
+    )
+
+
 def check_run_limits(
     time_limit: float | None, max_individuals: int | None, checkpoint_every_s: float | None
 ) -> tuple[float | None, int | None, float | None]:
@@ -507,6 +516,7 @@ class SearchRun:
             raise ConfigError(f"unknown runner {runner!r} (choose from {RUNNER_CHOICES})")
         if islands < 1 or workers < 1:
             raise ConfigError(f"islands and workers must be >= 1, got {islands}, {workers}")
+        check_run_memory(config, islands)
         search = config.search
         if backend is not None:
             search = search.replace(backend=backend)
