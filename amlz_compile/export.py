@@ -171,7 +171,8 @@ class VerifyResult:
 
 
 def load_module(path: str | os.PathLike):
-    """Import an exported module from its file path (a fresh module object each call)."""
+    """Import an exported module from its file path (a fresh module object each call, kept in
+    sys.modules under a unique name so its estimators pickle). This runs the file's code."""
     path = Path(path)
     if not path.is_file():
         raise ExportError(f"no such file: {path}")
@@ -184,9 +185,8 @@ def load_module(path: str | os.PathLike):
     try:
         spec.loader.exec_module(module)
     except Exception as exc:  # a user file: report, never a traceback
-        raise ExportError(f"{path} cannot be imported: {type(exc).__name__}: {exc}") from exc
-    finally:
         sys.modules.pop(name, None)
+        raise ExportError(f"{path} cannot be imported: {type(exc).__name__}: {exc}") from exc
     return module
 
 
