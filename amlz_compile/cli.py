@@ -616,7 +616,7 @@ def export(
     ] = 4,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Write the algorithm as one standalone .py file that needs only NumPy."""
+    """Write the algorithm as one standalone .py file that needs only NumPy, then verify it."""
     with _errors():
         from .export import export_algorithm, verify_file
 
@@ -645,7 +645,11 @@ def verify(
     file: Annotated[Path, typer.Argument(help="An exported .py file.")],
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
-    """Check an exported module against its embedded self-test vectors (exit 1 on mismatch)."""
+    """Check that an exported module's code computes the algorithm it embeds (exit 1 if not).
+
+    The file is read as data; its code runs only in a separate Python process, as running any
+    .py file does, and its outputs are compared with the interpreter's.
+    """
     with _errors():
         from .export import verify_file
 

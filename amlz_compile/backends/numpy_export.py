@@ -2,9 +2,11 @@
 
 Each op is rendered from `RENDERINGS`, a table keyed by op number with one template per op of
 `ir.ops.OPS` (a test fails if one is missing). The generated module holds the algorithm as
-readable NumPy code (`setup`, `predict`, `learn` over memory arrays `s`, `v`, `m`), the project's
-SplitMix64 generator in pure Python, the evaluation protocol of the task kernel
-(`run_protocol`), scikit-learn compatible estimators, metadata and self-test vectors.
+readable NumPy code (`setup`, `predict`, `learn` over memory arrays `s`, `v`, `m`), the same
+algorithm as data (`ALGORITHM_JSON`, the project's JSON program format, which `amlz verify` parses
+without running the file), the project's SplitMix64 generator in pure Python, the evaluation
+protocol of the task kernel (`run_protocol`), scikit-learn compatible estimators, metadata and
+self-test vectors.
 
 Bit-for-bit agreement with the interpreter: sums accumulate left to right (`np.cumsum`), std is
 the one-pass formula, min/max/heaviside/index conversion follow the interpreter's NaN choices,
@@ -24,8 +26,10 @@ import numpy as np
 from ..errors import AmlzError
 from ..ir.ops import OPS, op_info
 from ..ir.program import COMPONENTS, MemorySpec, Program
+from ..ir.serialize import dumps
 
-FORMAT_VERSION = 1
+# Format 2 embeds the program as data (ALGORITHM_JSON); format 1 files cannot be verified.
+FORMAT_VERSION = 2
 
 # The regressor treats a prediction whose magnitude exceeds DIVERGENCE_FACTOR times the largest
 # absolute training target (at least 1) as diverged.
@@ -225,6 +229,13 @@ def program_summary(program: Program) -> str:
         return "\n".join(lines)
 
 
+def text_constant(text: str) -> str:
+    """Python source for `text` as one string constant: a parenthesised run of literals, one
+    per line, each its exact `repr` (what `ast.literal_eval` reads back)."""
+    lines = text.splitlines(keepends=True) or [""]
+    return "(\n" + "".join(f"    {line!r}\n" for line in lines) + ")"
+
+
 def render_module(
     program: Program,
     *,
@@ -235,7 +246,8 @@ def render_module(
     """The full source of the standalone module for `program` (already simplified, if wanted).
 
     `memory` gives the address counts (default: the smallest that fits the program);
-    `self_tests` are cases built by `amlz_compile.export.make_self_tests`.
+    `self_tests` are cases built by `amlz_compile.export.make_self_tests`. The program is also
+    embedded as data (`ALGORITHM_JSON`, `ir.serialize.dumps`), which `verify` reads back.
     """
     missing = missing_renderings()
     if missing:
@@ -253,6 +265,7 @@ def render_module(
         algorithm=indented.replace("\\", "\\\\").replace('"""', '\\"\\"\\"'),
         format_version=FORMAT_VERSION,
         metadata=pprint.pformat(meta, width=96, sort_dicts=True),
+        algorithm_json=text_constant(dumps(program)),
         divergence_factor=repr(DIVERGENCE_FACTOR),
         n_scalars=memory.scalars,
         n_vectors=memory.vectors,
@@ -273,7 +286,10 @@ without importing it.
     est = AlgorithmRegressor(epochs=1, random_state=0).fit(X, y)   # any feature count F
     est.predict(X_new)
 
-`python this_file.py` checks the embedded self-test vectors (exit 0 = pass, 1 = fail).
+`python this_file.py` re-runs the embedded self-test vectors against the outputs recorded at
+export time (exit 0 = pass, 1 = fail). `amlz verify this_file.py` checks more: it reads
+ALGORITHM_JSON and the self-test inputs as data, recomputes the outputs with the amlz
+interpreter and compares them with this file's code, run in a subprocess.
 
 Protocol (the task kernel's, followed exactly): memory is zeroed and Setup runs once; then per
 training example in epoch order: v[0] <- x, s[0] <- 0, Predict, s[1] <- sigmoid(s[1]) for a
@@ -311,6 +327,10 @@ import numpy as np
 FORMAT_VERSION = {format_version}
 METADATA = {metadata}
 N_SCALARS, N_VECTORS, N_MATRICES = {n_scalars}, {n_vectors}, {n_matrices}
+
+# The algorithm as data, in amlz's JSON program format: `amlz verify` parses it (without running
+# this file) to recompute the self-test outputs. The code below does not read it.
+ALGORITHM_JSON = {algorithm_json}
 
 INF = float("inf")
 NAN = float("nan")
@@ -931,7 +951,7 @@ class AlgorithmClassifier(_ClassifierMixin, _Algorithm):
         return self.classes_[positive.astype(np.int64)]
 
 
-# -- self-test vectors (computed by the amlz interpreter at export time) ----------------------
+# -- self-test vectors: inputs, and the outputs the amlz interpreter computed at export time ----
 
 SELF_TESTS = {self_tests}
 
@@ -953,10 +973,16 @@ def _same(a, b, rtol, atol):
 
 
 def self_test(rtol=1e-9, atol=1e-12, verbose=False):
-    """Re-run every embedded case; True when all predictions match the recorded ones.
+    """Re-run every embedded case; True when all predictions match the recorded ones (False
+    when there is no case).
 
-    Bit-exact on the machine that exported; the tolerance covers another libm.
+    Bit-exact on the machine that exported; the tolerance covers another libm. The recorded
+    outputs are this file's own claim: `amlz verify` recomputes them independently.
     """
+    if not SELF_TESTS:
+        if verbose:
+            print("self-test FAILED: this module embeds no self-test vectors")
+        return False
     ok = True
     for case in SELF_TESTS:
         loss, trace, steps = run_protocol(
