@@ -615,6 +615,9 @@ def export(
         int, typer.Option(help="Feature size of the embedded self-test (any F works at fit).")
     ] = 4,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    parents: Annotated[
+        bool, typer.Option("--parents", help="Create missing parent directories (mkdir -p).")
+    ] = False,
 ) -> None:
     """Write the algorithm as one standalone .py file that needs only NumPy, then verify it."""
     with _errors():
@@ -622,6 +625,10 @@ def export(
 
         if output.suffix != ".py":
             raise UsageError(f"the output must be a .py file, got {output}")
+        if output.parent.exists() and not output.parent.is_dir():
+            raise UsageError(f"{output.parent} is not a directory")
+        if not output.parent.exists() and not parents:
+            raise UsageError(f"the directory {output.parent} does not exist; --parents creates it")
         if output.exists() and not force:
             raise UsageError(f"{output} exists; use --force to overwrite it")
         if features < 1:
@@ -632,7 +639,12 @@ def export(
         info = {k: meta[k] for k in keep if k in meta}
         info["source_file"] = algo
         path = export_algorithm(
-            program, output, metadata=info, simplify=not no_simplify, features=features
+            program,
+            output,
+            metadata=info,
+            simplify=not no_simplify,
+            features=features,
+            parents=parents,
         )
         result = verify_file(path)
         if not result.ok:

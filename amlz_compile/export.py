@@ -258,6 +258,20 @@ def export_source(
     )
 
 
+def check_output_directory(path: str | os.PathLike, *, parents: bool = False) -> Path:
+    """The directory `path` goes into: ExportError when it is missing (unless `parents`, which
+    creates it, like `mkdir -p`) or is not a directory."""
+    parent = Path(path).parent
+    if parent.is_dir():
+        return parent
+    if parent.exists():
+        raise ExportError(f"{parent} is not a directory")
+    if not parents:
+        raise ExportError(f"the directory {parent} does not exist")
+    parent.mkdir(parents=True, exist_ok=True)
+    return parent
+
+
 def export_algorithm(
     program: Program,
     path: str | os.PathLike,
@@ -266,13 +280,15 @@ def export_algorithm(
     simplify: bool = True,
     features: int = 4,
     seed: int = 0,
+    parents: bool = False,
 ) -> Path:
-    """Write the exported module to `path` (atomically), creating its directory."""
+    """Write the exported module to `path` atomically. Its directory must exist unless
+    `parents` (then it is created)."""
     path = Path(path)
+    check_output_directory(path, parents=parents)
     source = export_source(
         program, metadata=metadata, simplify=simplify, features=features, seed=seed
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     tmp.write_text(source, encoding="utf-8")
     os.replace(tmp, path)

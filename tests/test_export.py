@@ -482,6 +482,23 @@ def test_verify_command_exit_codes(exported_nn, tmp_path):
     assert "not a literal constant" in err.stderr
 
 
+def test_export_needs_an_existing_directory_unless_parents(tmp_path):
+    target = tmp_path / "nope" / "dir" / "x.py"
+    refused = amlz("export", "linear", "-o", str(target))
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.splitlines() == [
+        f"error: the directory {target.parent} does not exist; --parents creates it"
+    ]
+    assert not (tmp_path / "nope").exists()
+    made = amlz("export", "linear", "-o", str(target), "--parents")
+    assert made.returncode == 0, made.stderr
+    assert target.is_file() and verify_file(target).ok
+    with pytest.raises(ExportError, match="does not exist"):
+        export_algorithm(load_builtin("linear"), tmp_path / "other" / "x.py")
+    assert not (tmp_path / "other").exists()
+    assert export_algorithm(load_builtin("linear"), tmp_path / "a" / "b.py", parents=True).is_file()
+
+
 def test_fresh_interpreter_with_only_numpy(exported_nn):
     """Import the file in a new Python where amlz_compile and numba cannot be imported."""
     code = f"""
