@@ -616,13 +616,20 @@ def export(
         int, typer.Option(help="Feature size of the embedded self-test (any F works at fit).")
     ] = 4,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    parents: Annotated[
+        bool, typer.Option("--parents", help="Create missing parent directories (mkdir -p).")
+    ] = False,
 ) -> None:
-    """Write the algorithm as one standalone .py file that needs only NumPy."""
+    """Write the algorithm as one standalone .py file that needs only NumPy, then verify it."""
     with _errors():
         from .export import export_algorithm, verify_file
 
         if output.suffix != ".py":
             raise UsageError(f"the output must be a .py file, got {output}")
+        if output.parent.exists() and not output.parent.is_dir():
+            raise UsageError(f"{output.parent} is not a directory")
+        if not output.parent.exists() and not parents:
+            raise UsageError(f"the directory {output.parent} does not exist; --parents creates it")
         if output.exists() and not force:
             raise UsageError(f"{output} exists; use --force to overwrite it")
         if features < 1:
@@ -633,7 +640,12 @@ def export(
         info = {k: meta[k] for k in keep if k in meta}
         info["source_file"] = algo
         path = export_algorithm(
-            program, output, metadata=info, simplify=not no_simplify, features=features
+            program,
+            output,
+            metadata=info,
+            simplify=not no_simplify,
+            features=features,
+            parents=parents,
         )
         result = verify_file(path)
         if not result.ok:
@@ -646,7 +658,11 @@ def verify(
     file: Annotated[Path, typer.Argument(help="An exported .py file.")],
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
-    """Check an exported module against its embedded self-test vectors (exit 1 on mismatch)."""
+    """Check that an exported module's code computes the algorithm it embeds (exit 1 if not).
+
+    The file is read as data; its code runs only in a separate Python process, as running any
+    .py file does, and its outputs are compared with the interpreter's.
+    """
     with _errors():
         from .export import verify_file
 

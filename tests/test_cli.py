@@ -173,7 +173,7 @@ print(json.dumps(best_algo.METADATA))
     lines = fresh.stdout.splitlines()
     predicted = [float.fromhex(x) for x in json.loads(lines[0])]
     meta = json.loads(lines[1])
-    assert meta["seed"] == 5 and meta["format_version"] == 1
+    assert meta["seed"] == 5 and meta["format_version"] == 2
     program = load_program_meta(out / "best.json")[0]
     memory = program.required_memory(4)
     run = InterpBackend().run_task(

@@ -1,13 +1,18 @@
 """The standalone NumPy export: every op rendered, bit-exact agreement with the interpreter,
-self-tests that catch tampering, and estimators that work inside scikit-learn."""
+`verify` reading the file as data and catching tampered modules, `export`'s output directory,
+and estimators that work inside scikit-learn."""
 
 from __future__ import annotations
 
+import ast
 import math
+import os
+import re
 import subprocess
 import sys
 import types
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,6 +35,7 @@ from amlz_compile.export import (
     export_source,
     load_module,
     make_self_tests,
+    read_export,
     verify_file,
 )
 from amlz_compile.ir.ops import NUM_OPS, OPS
@@ -136,11 +142,13 @@ def test_simplified_export_predicts_like_the_original_program(pair, seed):
     assert bits(loss) == bits(run.epoch_loss[: run.epochs_validated])
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the module's DivergenceWarning
 @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(pair=programs_with_memory(max_sizes=(3, 4, 4)), seed=st.integers(0, 2**32))
 def test_estimator_predict_is_the_interpreters_validation_pass(pair, seed):
-    """fit (one epoch) then predict = the interpreter's training then validation, on a copy of
-    the memory: predict twice gives the same values and leaves the estimator unchanged."""
+    """fit (one epoch) then predict_raw = the interpreter's training then validation, on a copy
+    of the memory: predicting twice gives the same values and leaves the estimator unchanged.
+    Where no prediction diverged, predict / decision_function return exactly those values."""
     memory, program = pair
     module = module_from_source(export_source(program, features=memory.features))
     accuracy = bool(seed % 2)
@@ -152,13 +160,20 @@ def test_estimator_predict_is_the_interpreters_validation_pass(pair, seed):
     if run.epochs_validated == 0:  # the kernel stopped on a NaN prediction
         assert est.stopped_early_
         return
-    raw = est.decision_function(task.valid_x) if accuracy else est.predict(task.valid_x)
-    assert bits(raw) == bits(run.trace[-task.num_valid :])
-    again = est.decision_function(task.valid_x) if accuracy else est.predict(task.valid_x)
-    assert bits(again) == bits(raw)
+    raw = est.predict_raw(task.valid_x)
+    valid = run.trace[task.num_train :]  # shorter when a NaN ended the validation pass
+    assert bits(raw[: len(valid)]) == bits(valid)
+    assert bits(est.predict_raw(task.valid_x)) == bits(raw)
+    guarded = est.decision_function(task.valid_x) if accuracy else est.predict(task.valid_x)
+    if not est.diverged_ and np.all(np.abs(raw) <= est.prediction_bound_):
+        assert bits(guarded) == bits(raw)
+    else:
+        assert np.all(np.isfinite(guarded))
 
 
 # -- files, verify, fresh interpreter -----------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -168,9 +183,39 @@ def exported_nn(tmp_path_factory):
     return path
 
 
+def run_file(path: Path) -> subprocess.CompletedProcess:
+    """`python FILE` in a fresh interpreter."""
+    return subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120)
+
+
+def amlz(*args: str) -> subprocess.CompletedProcess:
+    """The `amlz` command of this tree in a real subprocess."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    cmd = [sys.executable, "-m", "amlz_compile.cli", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+
+
+def replace_constant(source: str, name: str, value_source: str) -> str:
+    """`source` with the top-level `name = ...` statement replaced by `name = value_source`."""
+    node = next(
+        n for n in ast.parse(source).body
+        if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", None) == name
+    )  # fmt: skip
+    lines = source.splitlines(keepends=True)
+    new = f"{name} = {value_source}\n"
+    return "".join(lines[: node.lineno - 1] + [new] + lines[node.end_lineno :])
+
+
+def edit(source: str, old: str, new: str) -> str:
+    assert source.count(old) == 1, old
+    return source.replace(old, new)
+
+
 def test_metadata_and_verify(exported_nn):
     result = verify_file(exported_nn)
-    assert result.ok and result.cases == 3 and result.format_version == 1
+    assert result.ok, result.message
+    assert result.cases == 3 and result.format_version == numpy_export.FORMAT_VERSION == 2
+    assert "6 self-test case(s) passed" in result.message
     meta = result.metadata
     assert meta["seed"] == 7 and meta["fitness"] == 0.5
     assert meta["format_version"] == numpy_export.FORMAT_VERSION
@@ -178,27 +223,280 @@ def test_metadata_and_verify(exported_nn):
     assert meta["sizes"] == list(simplify_program(load_builtin("neural_net")).sizes())
 
 
-def test_verify_and_running_the_file_catch_a_tampered_module(exported_nn, tmp_path):
-    good = subprocess.run([sys.executable, str(exported_nn)], capture_output=True, text=True)
+def test_the_algorithm_is_embedded_as_data(exported_nn):
+    """ALGORITHM_JSON parses back (without running the file) to the exported program."""
+    export = read_export(exported_nn)
+    assert export.program == simplify_program(load_builtin("neural_net"))
+    assert len(export.cases) == len(export.recorded) == 3
+    assert export.cases[0]["name"] == "regression"
+
+
+def test_verify_runs_the_file_only_in_a_subprocess(exported_nn, tmp_path):
+    """A file whose import has a side effect: the effect happens in another process, and the
+    verifying process never imports it."""
+    marker = tmp_path / "imported_by"
+    source = edit(
+        exported_nn.read_text(),
+        "import warnings\n",
+        f"import warnings\nimport os\nopen({str(marker)!r}, 'w').write(str(os.getpid()))\n",
+    )
+    path = tmp_path / "side_effect.py"
+    path.write_text(source)
+    modules = set(sys.modules)
+    assert verify_file(path).ok  # the computation is intact
+    assert int(marker.read_text()) != os.getpid()
+    assert not [m for m in set(sys.modules) - modules if "side_effect" in m]
+
+
+# Each tampering keeps a loadable file; verify must FAIL on it.
+PREDICT_LINE = "    s[1] = dot(v[5], v[1])\n"
+LEARN_LINE = "    s[4] = s[0] - s[1]\n"
+TAMPERINGS = {
+    "sys.exit(0) at the top": (
+        "from __future__ import annotations\n",
+        "from __future__ import annotations\nimport sys\nsys.exit(0)\n",
+        "called sys.exit(0)",
+    ),
+    "os._exit(0) at import": (
+        "import warnings\n",
+        "import warnings\nimport os\nos._exit(0)\n",
+        "exited before producing its outputs",
+    ),
+    "self_test returns True": (
+        "def self_test(rtol=1e-9, atol=1e-12, verbose=False):\n",
+        "def self_test(rtol=1e-9, atol=1e-12, verbose=False):\n    return True\n",
+        "self_test() accepts a recorded prediction that is wrong",
+    ),
+    "a constant in setup": (
+        "    s[2] = 0.01\n",
+        "    s[2] = 0.011\n",
+        "run_protocol's predictions",
+    ),
+    "a constant in predict": (
+        PREDICT_LINE,
+        "    s[1] = 1.000001 * dot(v[5], v[1])\n",
+        "predictions",
+    ),
+    "a constant in learn": (LEARN_LINE, "    s[4] = s[0] - 1.0001 * s[1]\n", "predictions"),
+    "an error at import": (
+        "import warnings\n",
+        "import warnings\nraise RuntimeError('broken on purpose')\n",
+        "broken on purpose",
+    ),
+    "garbage outputs": (
+        "import warnings\n",
+        "import warnings\nimport os\nopen(sys.argv[2], 'w').write('garbage')\nos._exit(0)\n",
+        "malformed",
+    ),
+    "outputs without the classifier's fields": (
+        "import warnings\n",
+        "import warnings\nimport json, os\nfrom pathlib import Path\n"
+        "c = {'protocol': {'trace': [], 'epoch_loss': [], 'train_steps': 0},"
+        " 'estimator': {'train_steps': 0, 'stopped_early': False, 'raw': [], 'predict': []}}\n"
+        "checks = dict.fromkeys(['accepts_own', 'rejects_wrong_prediction',"
+        " 'rejects_wrong_steps', 'rejects_empty'], True)\n"
+        "doc = {'cases': [c] * 6, 'self_test': checks}\n"  # 3 embedded and 3 fresh cases
+        "Path(sys.argv[2]).write_text(json.dumps(doc))\nos._exit(0)\n",
+        "malformed",
+    ),
+}
+
+
+@pytest.mark.parametrize("what", list(TAMPERINGS))
+def test_verify_fails_a_tampered_module(exported_nn, tmp_path, what):
+    old, new, expected = TAMPERINGS[what]
+    path = tmp_path / "tampered.py"
+    path.write_text(edit(exported_nn.read_text(), old, new))
+    result = verify_file(path)
+    assert not result.ok
+    assert expected in result.message, result.message
+
+
+def test_verify_fails_when_the_file_records_its_own_wrong_outputs(exported_nn, tmp_path):
+    """Changed code plus SELF_TESTS outputs recomputed by that changed code: `python FILE` is
+    fooled, verify is not (it recomputes the outputs from ALGORITHM_JSON)."""
+    source = edit(exported_nn.read_text(), PREDICT_LINE, "    s[1] = 1.000001 * dot(v[5], v[1])\n")
+    module = module_from_source(source)
+    recorded = []
+    for case in module.SELF_TESTS:
+        dec = numpy_export.decode_array
+        loss, trace, steps = module.run_protocol(
+            dec(case["train_x"]), dec(case["train_y"]), dec(case["orders"]),
+            case["n_train_steps"], dec(case["valid_x"]), dec(case["valid_y"]), case["n_valid"],
+            case["is_accuracy"], case["max_abs_error"], case["seed"],
+        )  # fmt: skip
+        enc = numpy_export.encode_array
+        recorded.append(
+            {**case, "trace": enc(trace), "epoch_loss": enc(loss), "train_steps": steps}
+        )
+    path = tmp_path / "self_consistent.py"
+    path.write_text(replace_constant(source, "SELF_TESTS", repr(recorded)))
+    assert run_file(path).returncode == 0  # the file's own check passes
+    result = verify_file(path)
+    assert not result.ok and "SELF_TESTS[0] records wrong outputs" in result.message
+
+
+def test_verify_fails_a_module_that_replays_its_recorded_vectors(exported_nn, tmp_path):
+    """Changed predict code, and a run_protocol that returns the recorded outputs for the
+    embedded inputs: the fresh inputs and the estimators expose it."""
+    source = edit(exported_nn.read_text(), PREDICT_LINE, "    s[1] = 1.000001 * dot(v[5], v[1])\n")
+    replay = """
+_computed_run_protocol = run_protocol
+
+
+def run_protocol(*args):
+    for case in SELF_TESTS:
+        if case["seed"] == args[-1]:
+            print(case["trace"], case["epoch_loss"])
+            loss, trace = _decode(case["epoch_loss"]), _decode(case["trace"])
+            return list(loss), list(trace), case["train_steps"]
+    return _computed_run_protocol(*args)
+
+
+if __name__ == "__main__":"""
+    path = tmp_path / "replay.py"
+    path.write_text(edit(source, '\nif __name__ == "__main__":', replay))
+    assert run_file(path).returncode == 0  # the file's own check passes
+    result = verify_file(path, fresh_seed=3)
+    assert not result.ok
+    assert "fresh" in result.message or "predict_raw" in result.message, result.message
+
+
+def test_verify_fails_wrong_recorded_outputs(exported_nn, tmp_path):
+    """Only SELF_TESTS's recorded outputs changed (the code is intact): both verify and
+    `python FILE` fail."""
+    tests = read_export(exported_nn).recorded
+    source = exported_nn.read_text()
+    blob = numpy_export.encode_array(tests[0]["trace"])["b64"]
+    wrong = numpy_export.encode_array(tests[0]["trace"] + 1e-6)["b64"]
+    path = tmp_path / "wrong_outputs.py"
+    path.write_text(edit(source, blob, wrong))
+    result = verify_file(path)
+    assert not result.ok and "records wrong outputs" in result.message
+    assert run_file(path).returncode == 1
+
+
+def test_empty_self_tests_fail_verify_and_running_the_file(exported_nn, tmp_path):
+    path = tmp_path / "empty.py"
+    path.write_text(replace_constant(exported_nn.read_text(), "SELF_TESTS", "[]"))
+    result = verify_file(path)
+    assert not result.ok and "embeds no self-test inputs" in result.message
+    ran = run_file(path)
+    assert ran.returncode == 1 and "no self-test vectors" in ran.stdout
+
+
+def test_running_the_file_checks_its_vectors(exported_nn, tmp_path):
+    good = run_file(exported_nn)
     assert good.returncode == 0, good.stdout + good.stderr
     tampered = tmp_path / "tampered.py"
-    source = exported_nn.read_text()
-    assert "    s[2] = 0.01\n" in source
-    tampered.write_text(source.replace("    s[2] = 0.01\n", "    s[2] = 0.011\n"))
-    assert not verify_file(tampered).ok
-    bad = subprocess.run([sys.executable, str(tampered)], capture_output=True, text=True)
+    tampered.write_text(edit(exported_nn.read_text(), "    s[2] = 0.01\n", "    s[2] = 0.011\n"))
+    bad = run_file(tampered)
     assert bad.returncode == 1
     assert "FAILED" in bad.stdout
 
 
-def test_not_an_export_is_reported(tmp_path):
-    other = tmp_path / "other.py"
-    other.write_text("x = 1\n")
-    assert not verify_file(other).ok
+def test_verify_fails_on_a_timeout(exported_nn, tmp_path):
+    path = tmp_path / "slow.py"
+    path.write_text(edit(exported_nn.read_text(), "import warnings\n",
+                         "import warnings\nimport time\ntime.sleep(60)\n"))  # fmt: skip
+    result = verify_file(path, timeout=2)
+    assert not result.ok and "did not finish within 2 s" in result.message
+
+
+def test_verify_fails_when_the_embedded_algorithm_is_not_the_code(exported_nn, tmp_path):
+    """ALGORITHM_JSON changed, code intact: the metadata key and the behaviour disagree."""
+    source = exported_nn.read_text()
+    path = tmp_path / "other_algorithm.py"
+    path.write_text(edit(source, "    '    [56, 0, 0, 2, 0.01, ", "    '    [56, 0, 0, 2, 0.02, "))
+    assert not verify_file(path).ok
+    no_key = source.replace("'canonical_key'", "'was_canonical_key'")
+    path.write_text(edit(no_key, "    '    [56, 0, 0, 2, 0.01, ", "    '    [56, 0, 0, 2, 0.02, "))
+    result = verify_file(path)
+    assert not result.ok and "predictions" in result.message
+
+
+REFUSALS = {
+    "non-literal SELF_TESTS": (
+        lambda s: replace_constant(s, "SELF_TESTS", "[dict(name='x')]"),
+        "SELF_TESTS (line",
+    ),
+    "non-literal ALGORITHM_JSON": (
+        lambda s: replace_constant(s, "ALGORITHM_JSON", "open('algo.json').read()"),
+        "ALGORITHM_JSON (line",
+    ),
+    "SELF_TESTS assigned twice": (lambda s: s + "\nSELF_TESTS = []\n", "more than once"),
+    "SELF_TESTS bound by a function": (
+        lambda s: s + "\ndef SELF_TESTS():\n    pass\n",
+        "more than once",
+    ),
+    "format 1": (
+        lambda s: replace_constant(
+            replace_constant(s, "FORMAT_VERSION", "1"), "ALGORITHM_JSON", "None"
+        ),
+        "verify needs format 2",
+    ),
+    "a newer format": (lambda s: replace_constant(s, "FORMAT_VERSION", "3"), "reads format 2"),
+    "a malformed case": (
+        lambda s: replace_constant(s, "SELF_TESTS", "[{'name': 'x'}]"),
+        "SELF_TESTS[0] lacks",
+    ),
+    "not Python": (lambda s: s + "\ndef (:\n", "not valid Python"),
+    "no FORMAT_VERSION": (lambda s: "x = 1\n", "not an amlz export"),
+}
+
+
+@pytest.mark.parametrize("what", list(REFUSALS))
+def test_verify_refuses_what_it_cannot_read_as_data(exported_nn, tmp_path, what):
+    change, expected = REFUSALS[what]
+    path = tmp_path / "refused.py"
+    path.write_text(change(exported_nn.read_text()))
+    with pytest.raises(ExportError, match=re.escape(expected)):
+        verify_file(path)
+
+
+def test_load_module_reports_a_broken_file(tmp_path):
     broken = tmp_path / "broken.py"
     broken.write_text("def (:\n")
     with pytest.raises(ExportError, match="cannot be imported"):
         load_module(broken)
+    with pytest.raises(ExportError, match="no such file"):
+        verify_file(tmp_path / "missing.py")
+
+
+def test_verify_command_exit_codes(exported_nn, tmp_path):
+    """`amlz verify` in a real subprocess: 0 and an `ok:` line for a good file, 1 and one
+    `FAILED:` line for a tampered one, 1 and one `error:` line for one it cannot read."""
+    good = amlz("verify", str(exported_nn))
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert good.stdout.startswith("ok: 6 self-test case(s) passed")
+    tampered = tmp_path / "tampered.py"
+    tampered.write_text(edit(exported_nn.read_text(), LEARN_LINE, "    s[4] = s[0]\n"))
+    bad = amlz("verify", str(tampered))
+    assert bad.returncode == 1
+    assert [line[:7] for line in bad.stdout.splitlines()] == ["FAILED:"]
+    refused = tmp_path / "refused.py"
+    refused.write_text(replace_constant(exported_nn.read_text(), "SELF_TESTS", "list()"))
+    err = amlz("verify", str(refused))
+    assert err.returncode == 1 and "Traceback" not in err.stderr
+    assert [line[:6] for line in err.stderr.splitlines()] == ["error:"]
+    assert "not a literal constant" in err.stderr
+
+
+def test_export_needs_an_existing_directory_unless_parents(tmp_path):
+    target = tmp_path / "nope" / "dir" / "x.py"
+    refused = amlz("export", "linear", "-o", str(target))
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.splitlines() == [
+        f"error: the directory {target.parent} does not exist; --parents creates it"
+    ]
+    assert not (tmp_path / "nope").exists()
+    made = amlz("export", "linear", "-o", str(target), "--parents")
+    assert made.returncode == 0, made.stderr
+    assert target.is_file() and verify_file(target).ok
+    with pytest.raises(ExportError, match="does not exist"):
+        export_algorithm(load_builtin("linear"), tmp_path / "other" / "x.py")
+    assert not (tmp_path / "other").exists()
+    assert export_algorithm(load_builtin("linear"), tmp_path / "a" / "b.py", parents=True).is_file()
 
 
 def test_fresh_interpreter_with_only_numpy(exported_nn):
@@ -222,7 +520,7 @@ print("ok", nn_algo.METADATA["format_version"])
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "ok 1"
+    assert out.stdout.strip() == "ok 2"
 
 
 # -- scikit-learn -------------------------------------------------------------------------------
