@@ -11,19 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.utils.estimator_checks import check_estimator
 
 from amlz_compile.algorithms import load_builtin
 from amlz_compile.export import export_algorithm, load_module
 from amlz_compile.ir.program import Instruction, Program
-
-sklearn = pytest.importorskip("sklearn")
-
-from sklearn.datasets import load_breast_cancer, load_diabetes  # noqa: E402
-from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
-
-# Skips that come from an optional package missing in this environment, not from the
-# estimator: check_*_data_not_an_array also runs the pandas variant when pandas is installed.
-ENVIRONMENT_SKIPS = ("pandas is not installed",)
 
 
 @pytest.fixture(scope="module")
@@ -39,16 +32,13 @@ def modules(tmp_path_factory):
 
 def estimator_check_problems(estimator) -> tuple[list[str], int]:
     """(problems, checks run): each failed, expected-to-fail or skipped check of
-    `check_estimator` with its message; environment skips (ENVIRONMENT_SKIPS) are not
-    problems."""
+    `check_estimator` with its message (pandas, in the test extra, runs the pandas variants)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         results = check_estimator(estimator, on_fail=None, on_skip=None)
     problems = []
     for r in results:
         message = str(r["exception"]).strip().splitlines()[:1]
-        if r["status"] == "skipped" and any(s in str(r["exception"]) for s in ENVIRONMENT_SKIPS):
-            continue
         if r["status"] != "passed" or r["expected_to_fail"]:
             problems.append(f"{r['check_name']}: {r['status']} {message}")
     return problems, len(results)
