@@ -74,6 +74,16 @@ def bits(values) -> list[int]:
     return out
 
 
+def run_case(module, case: dict):
+    """(epoch losses, trace, train steps) of the module's `run_protocol` on one self-test case."""
+    dec = numpy_export.decode_array
+    return module.run_protocol(
+        dec(case["train_x"]), dec(case["train_y"]), dec(case["orders"]),
+        case["n_train_steps"], dec(case["valid_x"]), dec(case["valid_y"]), case["n_valid"],
+        case["is_accuracy"], case["max_abs_error"], case["seed"],
+    )  # fmt: skip
+
+
 # -- the rendering table ------------------------------------------------------------------------
 
 
@@ -113,15 +123,10 @@ def test_exported_module_matches_interpreter_bit_for_bit(pair, seed):
     cases = make_self_tests(program, memory.features, seed=seed % 1000)
     module = module_from_source(render_module(program, self_tests=cases))
     for case in cases:
-        dec = numpy_export.decode_array
-        loss, trace, steps = module.run_protocol(
-            dec(case["train_x"]), dec(case["train_y"]), dec(case["orders"]),
-            case["n_train_steps"], dec(case["valid_x"]), dec(case["valid_y"]), case["n_valid"],
-            case["is_accuracy"], case["max_abs_error"], case["seed"],
-        )  # fmt: skip
+        loss, trace, steps = run_case(module, case)
         assert steps == case["train_steps"]
-        assert bits(trace) == bits(dec(case["trace"]))
-        assert bits(loss) == bits(dec(case["epoch_loss"]))
+        assert bits(trace) == bits(numpy_export.decode_array(case["trace"]))
+        assert bits(loss) == bits(numpy_export.decode_array(case["epoch_loss"]))
     assert module.self_test(rtol=0.0, atol=0.0)
 
 
@@ -319,12 +324,7 @@ def test_verify_fails_when_the_file_records_its_own_wrong_outputs(exported_nn, t
     module = module_from_source(source)
     recorded = []
     for case in module.SELF_TESTS:
-        dec = numpy_export.decode_array
-        loss, trace, steps = module.run_protocol(
-            dec(case["train_x"]), dec(case["train_y"]), dec(case["orders"]),
-            case["n_train_steps"], dec(case["valid_x"]), dec(case["valid_y"]), case["n_valid"],
-            case["is_accuracy"], case["max_abs_error"], case["seed"],
-        )  # fmt: skip
+        loss, trace, steps = run_case(module, case)
         enc = numpy_export.encode_array
         recorded.append(
             {**case, "trace": enc(trace), "epoch_loss": enc(loss), "train_steps": steps}
