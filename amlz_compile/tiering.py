@@ -16,7 +16,8 @@ and the cheaper wins ("auto"); "interp" and "jit" force a tier. The compile cost
 The constants were measured on this project's 2-core machine class (llvmlite 0.50 / LLVM 22,
 numba 0.68) with `python -m amlz_compile.bench` (keys interp_us_per_individual_demo,
 jit_us_per_eval_demo, interp/jit_us_per_eval_paper, compile_ms_per_program_single/batched):
-see `CostModel` for the values and `calibrate()` to re-measure them on another machine.
+see `CostModel` for the values and `bench.calibrate.calibrate()` to re-measure them
+on another machine.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ MATMUL = 43
 @dataclass(frozen=True)
 class CostModel:
     """Measured constants (nanoseconds / microseconds / milliseconds as named), from
-    `calibrate()` and the benchmark keys on this project's 2-core machine class; the
+    `bench.calibrate` and the benchmark keys on this project's 2-core machine class; the
     measurements behind each value are in docs/benchmarks.md ("The cost model's constants")."""
 
     interp_ns_per_unit: float = 1.17
@@ -160,42 +161,3 @@ def choose_tier(
     est = estimate_us(program, memory, work, model)
     compile_us = 0.0 if cached else est["compile_batched" if batched else "compile_single"]
     return "jit" if compile_us + uses * est["jit"] < uses * est["interp"] else "interp"
-
-
-def calibrate() -> CostModel:
-    """Re-measure the constants on this machine (takes about a minute; uses the benchmarks)."""
-    from .backends.llvm import llvm_bench as lb
-
-    demo_tasks_ = lb.demo_tasks()
-    demo = lb.random_demo_programs(50, seed=3)
-    paper_tasks = lb.paper_tasks()
-    nn = lb.paper_program()
-    work_demo = Workload.of_tasks(demo_tasks_)
-    work_paper = Workload.of_tasks(paper_tasks)
-    unit_model = CostModel(1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0)
-    demo_units = sum(estimate_us(p, lb.DEMO_MEMORY, work_demo, unit_model)["interp"] for p in demo)
-    demo_units = demo_units * 1e3 / len(demo)
-    paper_units = estimate_us(nn, lb.PAPER_MEMORY, work_paper, unit_model)["interp"] * 1e3
-    demo_steps = sum(work_demo.train_steps) + sum(work_demo.valid_steps)
-    paper_steps = sum(work_paper.train_steps) + sum(work_paper.valid_steps)
-
-    def solve(us_demo: float, us_paper: float, fixed_demo: float = 0.0) -> tuple[float, float]:
-        # two equations us = units * a + steps * b (ns), solved for (a, b)
-        d, p = (us_demo - fixed_demo) * 1e3, us_paper * 1e3
-        det = demo_units * paper_steps - paper_units * demo_steps
-        a = (d * paper_steps - p * demo_steps) / det
-        b = (demo_units * p - paper_units * d) / det
-        return max(a, 0.01), max(b, 0.0)
-
-    from .bench import BENCHMARKS, discover
-
-    discover()
-    interp_demo = BENCHMARKS["interp_us_per_individual_demo"]()
-    interp_paper = lb.interp_us_per_eval_paper()
-    jit_demo = lb.jit_us_per_eval_demo()
-    jit_paper = lb.jit_us_per_eval_paper()
-    call_us = DEFAULT_MODEL.jit_us_per_call
-    ia, ib = solve(interp_demo, interp_paper)
-    ja, jb = solve(jit_demo, jit_paper, fixed_demo=len(demo_tasks_) * call_us)
-    return CostModel(ia, ib, ja, jb, call_us, lb.compile_ms_per_program_single(),
-                     lb.compile_ms_per_program_batched(), lb.compile_ms_paper())  # fmt: skip

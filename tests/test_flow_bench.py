@@ -1,12 +1,12 @@
 """The time-to-solution benchmark's definitions (no timing is asserted)."""
 
-from amlz_compile.passes import simplify_program
-from amlz_compile.search.experiment import run_search
-from amlz_compile.search.flow_bench import (
+from amlz_compile.bench.flow import (
     NONLINEAR_SOLVED,
     baseline_select_fitness,
     seconds_to_solution,
 )
+from amlz_compile.passes import simplify_program
+from amlz_compile.search.experiment import run_search
 from amlz_compile.search.presets import get_preset
 
 

@@ -90,7 +90,7 @@ def test_buffers_are_reusable(case):
 
 
 def _neural_net_fitness(damaged: bool, seeds) -> list[float]:
-    from amlz_compile.search.nonlinear_bench import nonlinear_workload
+    from amlz_compile.bench.nonlinear import nonlinear_workload
 
     program, tasks_, memory = nonlinear_workload(damaged=damaged)
     seeds = np.array(seeds, dtype=np.uint64).reshape(-1, 1)
@@ -113,9 +113,9 @@ def test_nonlinear_neural_net_fitness_is_pinned():
 def test_demo_batch_fitness_is_pinned():
     """Random demo programs on the demo's 10 linear tasks, through the batch kernel (pruned):
     the sum of fitnesses recorded before the interpreter's speed work."""
-    from amlz_compile.bench import _demo_setup
+    from amlz_compile.bench import demo_setup
 
-    backend, memory, tasks_, programs_ = _demo_setup(300)
+    backend, memory, tasks_, programs_ = demo_setup(300)
     seeds = np.arange(300 * len(tasks_), dtype=np.uint64).reshape(300, len(tasks_))
     run = backend.run_batch(pack_programs(programs_), tasks_, memory, seeds)
     assert float(np.nansum(run.fitness)) == 773.1626026142667

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from amlz_compile.backends.llvm.engine import Engine
-from amlz_compile.backends.llvm.llvm_bench import paper_tasks
+from amlz_compile.bench.llvm import paper_tasks
 from amlz_compile.search import jit_tier
 from amlz_compile.search import kernels as K
 from amlz_compile.search.config import ConfigError, SearchConfig

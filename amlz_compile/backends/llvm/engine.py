@@ -22,7 +22,7 @@ Measured (CPU ms per simplified random demo program, F = 4, 256 per module, load
 driver 0.5-0.9, fused light/cg0 5-7 (raw programs: 2.1-2.6 vs 7.5-10.7); NEURAL_NET at F = 16
 compiles in 110 ms (light/cg2) vs 330-480 ms (O3/cg2) and runs the paper workload in 135 ms vs
 40-46 ms fused; through a driver it compiles in ~30 ms and runs in ~80 ms
-(`llvm_bench.optimisation_grid` re-measures the fused grid). Multi-task kernels
+(`amlz_compile.bench.llvm.optimisation_grid` re-measures the fused grid). Multi-task kernels
 (`compile_multi`: K tasks in lockstep, `multi.py`) are fused kernels with MULTI_* settings;
 `run_blocks` is the native loop that calls a kernel on many argument blocks in one call.
 """
@@ -50,7 +50,7 @@ MODES = ("fused", "driver")
 DEFAULT_PIPELINE = "auto"
 DEFAULT_CODEGEN_OPT = 2
 # "auto": cheap compilation where programs are cheap to run (small F), full optimisation where
-# run time dominates (measured: see llvm_bench.optimisation_grid and the module docstring).
+# run time dominates (measured: amlz_compile.bench.llvm.optimisation_grid, module docstring).
 AUTO_SMALL_F = 4
 AUTO_SMALL = ("light", 0)
 AUTO_LARGE = ("O3", 2)

@@ -1,4 +1,4 @@
-"""JIT benchmarks (registered in `amlz_compile.bench`, found by its `*_bench` discovery).
+"""JIT benchmarks (registered in `amlz_compile.bench`).
 
 Keys: compile_ms_per_program_single[_raw], compile_ms_per_program_batched[_raw|_fused],
 compile_ms_driver_demo, compile_ms_paper, jit_us_per_eval_demo[_fused], interp_us_per_eval_paper,
@@ -26,11 +26,11 @@ import time
 
 import numpy as np
 
-from ...bench import _time_per_item, benchmark, demo_tasks, random_demo_programs
-from ...ir.program import MemorySpec, Program
-from ...passes import simplify_program
-from .backend import LOCKSTEP_K, JitBackend, run_kernel_multi
-from .engine import JitCompiler
+from ..backends.llvm.backend import LOCKSTEP_K, JitBackend, run_kernel_multi
+from ..backends.llvm.engine import JitCompiler
+from ..ir.program import MemorySpec, Program
+from ..passes import simplify_program
+from . import _time_per_item, benchmark, demo_tasks, random_demo_programs
 
 DEMO_MEMORY = MemorySpec(4, 3, 1, 4)
 PAPER_MEMORY = MemorySpec(5, 9, 2, 16)
@@ -38,7 +38,7 @@ PAPER_MEMORY = MemorySpec(5, 9, 2, 16)
 
 def paper_tasks(n_tasks: int = 10, features: int = 16, n_train: int = 8000, n_valid: int = 1000):
     """Projected-binary-shaped accuracy tasks: N(0, 1) features, labels from a random hyperplane."""
-    from ...tasks import ACCURACY, Task
+    from ..tasks import ACCURACY, Task
 
     rng = np.random.default_rng(2020)
     tasks = []
@@ -53,7 +53,7 @@ def paper_tasks(n_tasks: int = 10, features: int = 16, n_train: int = 8000, n_va
 
 
 def paper_program() -> Program:
-    from ...algorithms import load_builtin
+    from ..algorithms import load_builtin
 
     return load_builtin("neural_net")
 
@@ -180,7 +180,7 @@ def _paper_eval(backend, tasks, memory, program) -> None:
 @benchmark("interp_us_per_eval_paper")
 def interp_us_per_eval_paper(repeats: int = 3) -> float:
     """Interpreter µs for NEURAL_NET on the 10 paper-scale tasks (F = 16, 8000 + 1000)."""
-    from ..interp import InterpBackend
+    from ..backends.interp import InterpBackend
 
     tasks, program, backend = paper_tasks(), paper_program(), InterpBackend()
     _paper_eval(backend, tasks[:1], PAPER_MEMORY, program)  # numba warm-up
@@ -266,8 +266,8 @@ def compile_breakdown(n_programs: int = 256) -> dict[str, dict[str, float]]:
     generation), raw and simplified, plus the per-module fixed cost and batch-size scan."""
     import llvmlite.binding as llvm
 
-    from .driver import program_ir
-    from .engine import DRIVER_PROGRAMS, Engine, link_runtime, linked_module_ir
+    from ..backends.llvm.driver import program_ir
+    from ..backends.llvm.engine import DRIVER_PROGRAMS, Engine, link_runtime, linked_module_ir
 
     link_runtime()
     raw = random_demo_programs(n_programs, seed=7)

@@ -6,7 +6,7 @@ count), measured over `RegularizedEvolution.run` after `init` (numba's kernels c
 
 - "paper": the `baseline` preset's search (NN ops, train budget, no FEC, no dedup, P = 100,
   seed 3) on 10 projected-binary-shaped tasks of 8000 training / 1000 validation examples at
-  F = 16 (`llvm_bench.paper_tasks`: standardised Gaussian features, labels from a random
+  F = 16 (`bench.llvm.paper_tasks`: standardised Gaussian features, labels from a random
   hyperplane), from the preset's empty programs (3000 individuals) and from random programs of
   Setup 5 / Predict 8 / Learn 15 instructions (1500 individuals; a population that has grown).
 - "nonlinear": the `nonlinear` preset's whole search (its 10^8 training steps, reference flow).
@@ -17,13 +17,13 @@ from __future__ import annotations
 import time
 from functools import cache
 
-from ..bench import benchmark
+from . import benchmark
 
 PAPER_ARMS = ("interp", "auto")
 
 
 def _search(config, tasks, backend: str, seed: int, **limits) -> dict:
-    from .evolution import RegularizedEvolution
+    from ..search.evolution import RegularizedEvolution
 
     evo = RegularizedEvolution(config, tasks=tasks, seed=seed, backend=backend)
     evo.init()
@@ -52,9 +52,9 @@ def _search(config, tasks, backend: str, seed: int, **limits) -> dict:
 @cache
 def paper_searches() -> dict:
     """Both populations, both arms (see the module docstring)."""
-    from ..backends.llvm.llvm_bench import paper_tasks
-    from .config import SearchConfig
-    from .presets import get_preset
+    from ..search.config import SearchConfig
+    from ..search.presets import get_preset
+    from .llvm import paper_tasks
 
     tasks = paper_tasks()
     out = {}
@@ -112,8 +112,8 @@ def search_compile_fraction() -> dict:
 def nonlinear_seconds_whole_run() -> dict:
     """CPU seconds of the `nonlinear` preset's whole search (10^8 training steps, reference
     flow, its seed), interpreter-only and auto, and their ratio."""
-    from .config import SearchConfig
-    from .presets import get_preset
+    from ..search.config import SearchConfig
+    from ..search.presets import get_preset
 
     preset = get_preset("nonlinear")
     config = SearchConfig.from_dict(preset["search"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from ..bench import benchmark
+from . import benchmark
 
 
 def demo_individuals_per_s(
@@ -22,7 +22,7 @@ def demo_individuals_per_s(
 ) -> float:
     """Individuals per CPU second over `sweeps` sweeps after `warm_sweeps` (steady state:
     caches filled, population past its random start). Compilation happens before timing."""
-    from .config import HurdleConfig, demo_config
+    from ..search.config import HurdleConfig, demo_config
 
     config = demo_config(dedup=dedup, hurdles=HurdleConfig(enabled=hurdles))
     return steady_individuals_per_s(config, warm_sweeps, sweeps, seed)
@@ -31,7 +31,7 @@ def demo_individuals_per_s(
 def steady_individuals_per_s(config, warm_sweeps: int, sweeps: int, seed: int) -> float:
     """Individuals per CPU second of one population of `config` over `sweeps` sweeps, after
     init and `warm_sweeps` untimed sweeps (which also compile or load the kernels)."""
-    from .evolution import RegularizedEvolution
+    from ..search.evolution import RegularizedEvolution
 
     evo = RegularizedEvolution(config, seed=seed)
     evo.init()

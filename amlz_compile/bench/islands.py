@@ -15,12 +15,12 @@ import subprocess
 import sys
 import time
 
-from ..bench import benchmark
+from . import benchmark
 
 
 def _specs(n: int) -> list:
-    from .islands import IslandSpec
-    from .presets import get_preset
+    from ..search.islands import IslandSpec
+    from ..search.presets import get_preset
 
     search = get_preset("demo")["search"]
     return [IslandSpec(search, search["search_tasks"], seed=1 + i) for i in range(n)]
@@ -30,7 +30,7 @@ def archipelago_rate(islands: int, workers: int, seconds: float) -> float:
     """Steady individuals/s of `islands` islands on `workers` processes, migrating every 10
     sweeps (P/2 migrants), for about `seconds` of wall time."""
     from ..rng import SplitMix64
-    from .islands import Archipelago, ProcessRunner
+    from ..search.islands import Archipelago, ProcessRunner
 
     runner = ProcessRunner(workers)
     try:
@@ -53,7 +53,7 @@ def archipelago_rate(islands: int, workers: int, seconds: float) -> float:
 
 _ONE = """
 import sys
-from amlz_compile.search.islands_bench import archipelago_rate
+from amlz_compile.bench.islands import archipelago_rate
 print(archipelago_rate(1, 1, float(sys.argv[1])))
 """
 

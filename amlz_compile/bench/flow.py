@@ -26,9 +26,9 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 
 from ..algorithms import load_builtin
-from ..bench import benchmark
-from .experiment import evaluate_on, load_config, run_search
-from .presets import get_preset
+from ..search.experiment import evaluate_on, load_config, run_search
+from ..search.presets import get_preset
+from . import benchmark
 
 NONLINEAR_SOLVED = 0.99
 

@@ -1,9 +1,11 @@
 """Benchmarks: `python -m amlz_compile.bench [--only KEY,...]` prints one JSON object.
 
-A registry of named benchmark functions. Each returns a number (or a JSON-able value) for its key.
-Other modules add keys with the `benchmark("key")` decorator in a module named `bench` or
-`*_bench` anywhere under `amlz_compile` (found and imported automatically), or by importing
-`register_benchmark` and calling it. Timings are warm: compilation happens before measuring.
+The benchmark package sits above everything it measures (nothing in the rest of the package
+imports it). This module holds the registry of named benchmark functions and the demo workload
+builders the others share; each module of the package adds keys with the `benchmark("key")`
+decorator (every module here is imported by `discover`), or by calling `register_benchmark`.
+Each key returns a number (or a JSON-able value). Timings are warm: compilation happens before
+measuring. `calibrate` re-measures the tiering cost model from these benchmarks.
 """
 
 from __future__ import annotations
@@ -41,12 +43,9 @@ def benchmark(key: str) -> Callable[[Callable[[], object]], Callable[[], object]
 
 
 def discover() -> None:
-    """Import every `amlz_compile` module named `bench` or `*_bench` so they can register."""
-    import amlz_compile
-
-    for info in pkgutil.walk_packages(amlz_compile.__path__, "amlz_compile."):
-        last = info.name.rsplit(".", 1)[-1]
-        if info.name != "amlz_compile.bench" and (last == "bench" or last.endswith("_bench")):
+    """Import every module of this package so its benchmarks register."""
+    for info in pkgutil.iter_modules(__path__, __name__ + "."):
+        if not info.name.endswith("__main__"):
             importlib.import_module(info.name)
 
 
@@ -60,7 +59,7 @@ def demo_tasks(
     n_tasks: int = 10, features: int = 4, n_train: int = 100, n_valid: int = 100
 ) -> list:
     """The demo's search tasks: linear regression y = w.x (x, w ~ N(0, 1)), default seeds."""
-    from .tasks import build_tasks
+    from ..tasks import build_tasks
 
     spec = {"kind": "linear", "features": features, "num_train": n_train, "num_valid": n_valid,
             "num_tasks": n_tasks}  # fmt: skip
@@ -71,8 +70,8 @@ def random_demo_programs(
     n: int, seed: int = 0, ops=None, sizes=DEMO_SIZES, memory=DEMO_MEMORY
 ) -> list:
     """Random programs of the demo's ops with the reference's address and data draws (2.3)."""
-    from .ir.ops import DEMO_OPS, op_info
-    from .ir.program import Instruction, Program
+    from ..ir.ops import DEMO_OPS, op_info
+    from ..ir.program import Instruction, Program
 
     ops = DEMO_OPS if ops is None else ops
     rng = np.random.default_rng(seed)
@@ -113,10 +112,12 @@ def _time_per_item(run: Callable[[], None], n_items: int, repeats: int) -> float
     return statistics.median(times)
 
 
-def _demo_setup(n_programs: int, seed: int = 1):
-    from .backends.interp import InterpBackend
-    from .backends.packing import pack_tasks
-    from .ir.program import MemorySpec
+def demo_setup(n_programs: int, seed: int = 1):
+    """(interp backend, demo memory, packed demo tasks, packed random demo programs): the demo
+    workload as the interpreter benchmarks and tests run it."""
+    from ..backends.interp import InterpBackend
+    from ..backends.packing import pack_tasks
+    from ..ir.program import MemorySpec
 
     memory = MemorySpec(*DEMO_MEMORY, features=4)
     tasks = pack_tasks(demo_tasks())
@@ -131,9 +132,9 @@ def interp_us_per_individual_demo(n_programs: int = 300, copies: int = 16) -> fl
     memory 4/3/1) of each program's time, measured through the batch kernel as the search calls
     it: a batch of `copies` copies of the program (fresh seeds), best of 3, divided by `copies`.
     """
-    from .backends.packing import pack_programs
+    from ..backends.packing import pack_programs
 
-    backend, memory, tasks, programs = _demo_setup(n_programs)
+    backend, memory, tasks, programs = demo_setup(n_programs)
     T = len(tasks)
     seeds = np.arange(copies * T, dtype=np.uint64).reshape(copies, T)
     per_program = []
@@ -157,9 +158,9 @@ def interp_us_per_individual_demo(n_programs: int = 300, copies: int = 16) -> fl
 def interp_us_per_individual_demo_batch(n_programs: int = 2000, repeats: int = 5) -> float:
     """As `interp_us_per_individual_demo`, but the mean: one batch of `n_programs` different
     random programs, CPU time / programs, median of `repeats` batches (search throughput)."""
-    from .backends.packing import pack_programs
+    from ..backends.packing import pack_programs
 
-    backend, memory, tasks, programs = _demo_setup(n_programs, seed=2)
+    backend, memory, tasks, programs = demo_setup(n_programs, seed=2)
     packed = pack_programs(programs)
     T = len(tasks)
     seeds = np.arange(n_programs * T, dtype=np.uint64).reshape(n_programs, T)
@@ -214,8 +215,3 @@ def main(argv: list[str] | None = None) -> None:
     only = [k.strip() for k in args.only.split(",") if k.strip()] or None
     json.dump(run(only), sys.stdout)
     sys.stdout.write("\n")
-
-
-if __name__ == "__main__":
-    # Run through the importable module so its registry is the one plugins register into.
-    importlib.import_module("amlz_compile.bench").main()

@@ -1,12 +1,12 @@
-"""Benchmarks of the passes (registered in `amlz_compile.bench`, found by its `*_bench` rule)."""
+"""Benchmarks of the passes (registered in `amlz_compile.bench`)."""
 
 from __future__ import annotations
 
 import statistics
 import time
 
-from ..bench import benchmark, random_demo_programs
-from .simplify import canonical_key, simplify
+from ..passes.simplify import canonical_key, simplify
+from . import benchmark, random_demo_programs
 
 N_PROGRAMS = 2000
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..bench import _time_per_item, benchmark
+from . import _time_per_item, benchmark
 
 
 def nonlinear_workload(damaged: bool = True):
@@ -18,9 +18,9 @@ def nonlinear_workload(damaged: bool = True):
     preset's one search task."""
     from ..backends.packing import pack_tasks
     from ..ir.program import MemorySpec
+    from ..search.generator import neural_net_algorithm
+    from ..search.presets import get_preset
     from ..tasks import build_tasks
-    from .generator import neural_net_algorithm
-    from .presets import get_preset
 
     search = get_preset("nonlinear")["search"]
     tasks = pack_tasks([t for spec in search["search_tasks"] for t in build_tasks(spec)])
@@ -50,9 +50,9 @@ def interp_us_per_individual_nonlinear(copies: int = 50, repeats: int = 7) -> fl
 def nonlinear_individuals_per_s(warm_sweeps: int = 2, sweeps: int = 5, seed: int = 1) -> float:
     """Individuals per CPU second of the preset's search (population kernel: mutation, FEC,
     train budget, evaluation) over `sweeps` sweeps after `warm_sweeps`."""
-    from .config import SearchConfig
-    from .evolution_bench import steady_individuals_per_s
-    from .presets import get_preset
+    from ..search.config import SearchConfig
+    from ..search.presets import get_preset
+    from .evolution import steady_individuals_per_s
 
     config = SearchConfig.from_dict(get_preset("nonlinear")["search"])
     return steady_individuals_per_s(config, warm_sweeps, sweeps, seed)
