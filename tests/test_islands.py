@@ -45,8 +45,7 @@ def drive(runner, n_islands: int = 3, migrants: int = 5) -> tuple[list[dict], tu
     rng = SplitMix64(7)
     epochs = 0
     while not arch.done():
-        arch.run_epoch(40)
-        arch.migrate(migrants, rng)
+        arch.step(40, migrants, rng)
         epochs += 1
     assert epochs >= 2
     states = arch.get_states()
@@ -96,46 +95,75 @@ def test_process_workers_give_the_local_result(local_result):
 
 
 def test_migration_brings_programs_from_other_islands():
+    """A step's immigrants come from the other islands' populations after the epoch, keep the
+    fitness they earned there, and are placed before anything reads the islands again."""
     runner = LocalRunner()
     try:
         arch = Archipelago(runner, specs(3))
         arch.init()
-        arch.run_epoch(20)
+        arch.step(20, 5, SplitMix64(1))
+        evos = [runner.host.islands[i].evolution for i in range(3)]
 
         def populations():
-            return [set(runner.host.islands[i].evolution.population_programs()) for i in range(3)]
+            return [dict(zip(e.population_programs(), e.fitness, strict=True)) for e in evos]
 
-        before = populations()
-        arch.migrate(5, SplitMix64(1))
+        before = populations()  # the immigrants are drawn but not yet placed
+        arch.flush()
         after = populations()
         for i in range(3):
-            new = after[i] - before[i]
-            others = set().union(*(before[j] for j in range(3) if j != i))
+            new = set(after[i]) - set(before[i])
+            others = {p: f for j in range(3) if j != i for p, f in before[j].items()}
             assert 1 <= len(new) <= 5
-            assert new <= others
+            assert new <= set(others)
+            assert all(after[i][p] == others[p] for p in new)
         # the population size is unchanged and stats still count individuals
         assert all(s["population_size"] == 20 for s in arch.stats())
     finally:
         runner.close()
 
 
+def test_pending_immigrants_are_placed_before_state_is_read():
+    """Migration sent with the next epoch's request computes what migrating at once does."""
+    runners = LocalRunner(), LocalRunner()
+    try:
+        archs = [Archipelago(r, specs(3)) for r in runners]
+        for a in archs:
+            a.init()
+        rngs = [SplitMix64(5), SplitMix64(5)]
+        for _ in range(3):
+            archs[0].step(40, 6, rngs[0])  # immigrants ride on the next step
+            archs[1].step(40, 6, rngs[1])
+            archs[1].flush()  # immigrants placed at once
+        assert rngs[0].state == rngs[1].state
+        assert_same_states(archs[0].get_states(), archs[1].get_states())
+    finally:
+        for r in runners:
+            r.close()
+
+
 def test_migration_as_rows_is_migration_of_programs():
-    """Emigrants travel as row arrays; the result is exactly that of moving Program objects
-    (the paper's migration: each island draws from the others' emigrants, in island order)."""
+    """Emigrants travel as row arrays; the result is exactly that of moving Program objects with
+    their fitnesses (the paper's migration: each island draws from the others' emigrants, in
+    island order)."""
     runners = LocalRunner(), LocalRunner()
     try:
         archs = [Archipelago(r, specs(3)) for r in runners]
         for a in archs:
             a.init()
             a.run_epoch(40)
-        archs[0].migrate(6, SplitMix64(3))
+        archs[0].step(0, 6, SplitMix64(3))
+        archs[0].flush()
         rng = SplitMix64(3)  # the same migration with Programs, as the coordinator draws it
         evos = [runners[1].host.islands[i].evolution for i in range(3)]
         seeds = [draw_seed(rng) for _ in range(3)]
-        sent = [evos[i].emigrants(6, SplitMix64(seeds[i])) for i in range(3)]
+        sent = []
         for i in range(3):
-            pool = [p for j in range(3) if j != i for p in sent[j]]
-            evos[i].immigrate(sample_without_replacement(pool, 6, rng))
+            slots = evos[i]._emigrant_slots(6, SplitMix64(seeds[i]))
+            sent.append([(evos[i].program(s), evos[i].fitness[s]) for s in slots])
+        for i in range(3):
+            pool = [pf for j in range(3) if j != i for pf in sent[j]]
+            chosen = sample_without_replacement(pool, 6, rng)
+            evos[i].immigrate([p for p, _ in chosen], [f for _, f in chosen])
         for a in archs:
             a.run_epoch(40)
         assert_same_states(archs[0].get_states(), archs[1].get_states())
@@ -151,10 +179,9 @@ def test_single_island_does_not_migrate():
         arch.init()
         rng = SplitMix64(3)
         state = rng.state
-        before = arch.get_states()[0]["evolution"]["pop_code"].copy()
-        arch.migrate(5, rng)
+        arch.step(20, 5, rng)
         assert rng.state == state
-        assert np.array_equal(arch.get_states()[0]["evolution"]["pop_code"], before)
+        assert arch._pending is None
     finally:
         runner.close()
 

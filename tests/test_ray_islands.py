@@ -43,8 +43,7 @@ def drive(runner) -> tuple[list[dict], tuple]:
     arch.init()
     rng = SplitMix64(7)
     while not arch.done():
-        arch.run_epoch(40)
-        arch.migrate(5, rng)
+        arch.step(40, 5, rng)
     return arch.get_states(), arch.best()
 
 

@@ -3,7 +3,7 @@ island, and against independent one-island processes running at the same time (t
 
 Workload: the `demo` preset's search (P = 1000, the paper's migration: every 10 sweeps, P/2
 migrants each way), islands in `ProcessRunner` workers driven epoch by epoch with migration as
-`SearchRun` does. Rates are wall-clock individuals per second over `seconds` after a warm-up
+`SearchRun` does (`Archipelago.step`). Rates are wall-clock individuals per second over `seconds` after a warm-up
 epoch (numba's kernels load from its cache in each process). `AMLZ_BENCH_ISLAND_SECONDS`
 overrides `seconds`.
 """
@@ -42,9 +42,7 @@ def archipelago_rate(islands: int, workers: int, seconds: float) -> float:
         start = sum(s["individuals"] for s in arch.stats())
         t0 = time.perf_counter()
         while time.perf_counter() - t0 < seconds:
-            arch.run_epoch(10 * P)
-            if islands > 1:
-                arch.migrate(P // 2, rng)
+            arch.step(10 * P, P // 2, rng)
         dt = time.perf_counter() - t0
         return (sum(s["individuals"] for s in arch.stats()) - start) / dt
     finally:

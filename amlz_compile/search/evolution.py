@@ -372,18 +372,31 @@ class RegularizedEvolution:
         """
         return [self.program(i) for i in self._emigrant_slots(k, rng)]
 
-    def emigrant_rows(self, k: int, rng: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The same individuals as `emigrants`, as row arrays (code int32[k, L, 4], data
-        float64[k, L, 4], sizes int64[k, 3], L the longest program): what migration sends
-        between processes (arrays pickle and load far faster than Programs)."""
+    def emigrant_rows(self, k: int, rng: Any = None) -> tuple[np.ndarray, ...]:
+        """The same individuals as `emigrants`, as row arrays with their fitnesses (code
+        int32[k, L, 4], data float64[k, L, 4], sizes int64[k, 3], fitness float64[k], L the
+        longest program): what migration sends between processes (arrays pickle and load far
+        faster than Programs)."""
         idx = self._emigrant_slots(k, rng)
         sizes = self.pop_sizes[idx].copy()
         L = max(int(sizes.sum(axis=1).max()) if len(idx) else 0, 1)
-        return self.pop_code[idx, :L].copy(), self.pop_data[idx, :L].copy(), sizes
+        return (
+            self.pop_code[idx, :L].copy(),
+            self.pop_data[idx, :L].copy(),
+            sizes,
+            self.fitness[idx].copy(),
+        )
 
-    def immigrate_rows(self, code: np.ndarray, data: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-        """`immigrate` (evaluated here) of individuals given as `emigrant_rows` of a population
-        with this population's config. Returns their fitnesses."""
+    def immigrate_rows(
+        self,
+        code: np.ndarray,
+        data: np.ndarray,
+        sizes: np.ndarray,
+        fitness: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """`immigrate` of individuals given as `emigrant_rows` of a population with this
+        population's config: with their `fitness` when given (islands share their search tasks,
+        so a migrant keeps the fitness it earned), else evaluated here. Returns the fitnesses."""
         k = int(sizes.shape[0])
         if k == 0:
             return np.zeros(0)
@@ -399,8 +412,13 @@ class RegularizedEvolution:
         d = np.zeros((k, rows, 4), dtype=np.float64)
         c[:, :L] = code[:, :L]
         d[:, :L] = data[:, :L]
-        fit = np.zeros(k)
-        self._kernel(K.MODE_PLACE, 1, c, d, np.ascontiguousarray(sizes, dtype=np.int64), fit)
+        if fitness is None:
+            fit, evaluate = np.zeros(k), 1
+        else:
+            fit, evaluate = np.array(fitness, dtype=np.float64), 0
+            if fit.shape != (k,):
+                raise ValueError("fitness must match the immigrants one to one")
+        self._kernel(K.MODE_PLACE, evaluate, c, d, np.ascontiguousarray(sizes, dtype=np.int64), fit)
         self.elapsed += time.perf_counter() - t0
         return fit
 

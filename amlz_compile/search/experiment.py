@@ -765,9 +765,18 @@ class SearchRun:
                 best_select_fitness=self.state["best_select"],
                 elapsed=self._elapsed(),
                 remaining=self._remaining(),
-                best_program=self._arch.best()[1] if self._arch is not None else None,
+                best_program=self._latest_best()[1],
             )
         )
+
+    def _latest_best(self) -> tuple[int, Program | None, float]:
+        """The best individual the last epoch reached (no extra request to the islands)."""
+        arch = self._arch
+        if arch is None:
+            return 0, None, float("nan")
+        if arch.epoch_best is None:
+            arch.epoch_best = arch.best()
+        return arch.epoch_best
 
     def _check_limits(self, stats: list[dict] | None) -> None:
         if _stop_requested.is_set():
@@ -790,7 +799,7 @@ class SearchRun:
         suff = self.config.sufficient_fitness
         if self.flow != FAST or suff is None or suff <= 0:
             return
-        _, program, fit = arch.best()
+        _, program, fit = self._latest_best()
         if not fit >= suff:
             return
         key = [program.code.tolist(), program.data.tolist(), program.bounds.tolist()]
@@ -841,12 +850,9 @@ class SearchRun:
             deadline = None
             if self.time_limit is not None:
                 deadline = time.time() + self._remaining()
-            stats = arch.run_epoch(self._epoch_size(), deadline)
+            stats = arch.step(self._epoch_size(), self.migrants, rng, deadline)
             self._stats = stats
             current["epochs"] += 1
-            if self.islands > 1 and self.migrants > 0 and not all(s.get("done") for s in stats):
-                stats = arch.migrate(self.migrants, rng)
-                self._stats = stats
             st["rng"] = rng.state
             self._progress(current, stats, t_start)
             self._eager_select(arch, current, rng)

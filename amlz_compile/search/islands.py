@@ -6,11 +6,14 @@ one code path serves every placement: a runner forwards batches of `(island, met
 requests to hosts in this process (`LocalRunner`), in spawned worker processes
 (`ProcessRunner`) or in Ray actors (`RayRunner`), and returns the results in request order.
 
-Migration (paper S3; not in the reference code) is synchronous and deterministic: after every
-epoch each island sends k emigrants, then each receives k programs drawn at random from the
-other islands' emigrants (sent as row arrays, not Program objects: cheap to pickle). All draws
-come from the coordinator's stream or from seeds it hands out, so a run's result does not
-depend on scheduling or on how islands are placed on workers.
+Migration (paper S3; not in the reference code) is deterministic: after every epoch each island
+sends k emigrants with their fitnesses, then each receives k drawn at random from the other
+islands' emigrants (row arrays, not Program objects: cheap to pickle). Islands share their
+search tasks, so a migrant keeps the fitness it earned and is not evaluated again. One request
+per island and epoch carries it all (`Island.epoch`: place the last migration's immigrants,
+evolve, pick emigrants), so an epoch costs one round trip to each worker. All draws come from
+the coordinator's stream or from seeds it hands out, so a run's result does not depend on
+scheduling or on how islands are placed on workers.
 """
 
 from __future__ import annotations
@@ -113,16 +116,36 @@ class Island:
             self.busy_seconds += time.perf_counter() - t0
         return self.stats()
 
-    def emigrants(self, k: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """k emigrants as row arrays (`RegularizedEvolution.emigrant_rows`)."""
+    def emigrants(self, k: int, seed: int) -> tuple[np.ndarray, ...]:
+        """k emigrants as row arrays with fitnesses (`RegularizedEvolution.emigrant_rows`)."""
         return self.evolution.emigrant_rows(int(k), SplitMix64(seed))
 
-    def immigrate(self, rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> dict:
-        """Place immigrants given as row arrays (evaluated here)."""
+    def immigrate(self, rows: tuple[np.ndarray, ...]) -> dict:
+        """Place immigrants given as row arrays with their fitnesses."""
         t0 = time.perf_counter()
         self.evolution.immigrate_rows(*rows)
         self.busy_seconds += time.perf_counter() - t0
         return self.stats()
+
+    def epoch(
+        self,
+        individuals: int,
+        deadline: float | None,
+        immigrants: tuple[np.ndarray, ...] | None,
+        k: int,
+        seed: int,
+    ) -> dict:
+        """One epoch as the coordinator drives it, in one request: place the immigrants of the
+        last migration, evolve `individuals` more (`run_epoch`), then pick k emigrants for the
+        next. Returns {"stats", "best": (program, fitness), "emigrants": rows or None}."""
+        if immigrants is not None:
+            self.immigrate(immigrants)
+        stats = self.run_epoch(individuals, deadline)
+        return {
+            "stats": stats,
+            "best": self.best(),
+            "emigrants": self.emigrants(k, seed) if k > 0 else None,
+        }
 
     def best(self) -> tuple[Program, float]:
         program, fitness = self.evolution.best()
@@ -418,23 +441,56 @@ def make_runner(kind: str, workers: int = 1, **options: Any) -> Runner:
 
 
 class Archipelago:
-    """Islands on a runner, advanced in lock-step epochs with synchronous migration."""
+    """Islands on a runner, advanced in lock-step epochs with deterministic migration.
+
+    `step` runs one epoch everywhere and draws the next migration; its immigrants travel with
+    the next step's requests, or are placed first by any call that reads island state
+    (`flush`), so every reader sees the islands as if they had migrated right after the epoch.
+    """
 
     def __init__(self, runner: Runner, specs: Sequence[IslandSpec]) -> None:
         self.runner = runner
         self.n = len(specs)
         if self.n < 1:
             raise IslandError("an archipelago needs at least one island")
+        self._pending: list[tuple] | None = None  # immigrants drawn, not yet placed
+        self.epoch_best: tuple[int, Program, float] | None = None
         self.runner.call([(i, "create", (spec,)) for i, spec in enumerate(specs)])
 
     def _all(self, method: str, *args: Any) -> list[Any]:
+        self.flush()
         return self.runner.call([(i, method, args) for i in range(self.n)])
+
+    def flush(self) -> None:
+        """Place the immigrants of the last `step`'s migration now."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.runner.call([(i, "immigrate", (pending[i],)) for i in range(self.n)])
 
     def init(self) -> list[dict]:
         return self._all("init")
 
     def run_epoch(self, individuals: int, deadline: float | None = None) -> list[dict]:
+        """Evolve every island `individuals` more, without migrating."""
         return self._all("run_epoch", individuals, deadline)
+
+    def step(
+        self, individuals: int, migrants: int, rng: SplitMix64, deadline: float | None = None
+    ) -> list[dict]:
+        """One epoch of every island, then a migration of `migrants` each way (none with one
+        island or once every island is done). Returns the islands' stats after the epoch;
+        `epoch_best` holds the best (island, program, fitness) it reached."""
+        k = migrants if self.n > 1 else 0
+        seeds = [draw_seed(rng) for _ in range(self.n)] if k > 0 else [0] * self.n
+        pending, self._pending = self._pending or [None] * self.n, None
+        reports = self.runner.call(
+            [(i, "epoch", (individuals, deadline, pending[i], k, seeds[i])) for i in range(self.n)]
+        )
+        stats = [r["stats"] for r in reports]
+        self.epoch_best = _best_of([r["best"] for r in reports])
+        if k > 0 and not all(s.get("done") for s in stats):
+            self._pending = draw_immigrants([r["emigrants"] for r in reports], k, rng)
+        return stats
 
     def stats(self) -> list[dict]:
         return self._all("stats")
@@ -442,27 +498,9 @@ class Archipelago:
     def done(self) -> bool:
         return all(self._all("done"))
 
-    def migrate(self, k: int, rng: SplitMix64) -> list[dict]:
-        """Every island sends k emigrants and receives k drawn from the others' emigrants."""
-        if self.n < 2 or k <= 0:
-            return self.stats()
-        seeds = [draw_seed(rng) for _ in range(self.n)]
-        sent = self.runner.call([(i, "emigrants", (k, seeds[i])) for i in range(self.n)])
-        requests = []
-        for i in range(self.n):
-            pool = [(j, r) for j in range(self.n) if j != i for r in range(len(sent[j][2]))]
-            chosen = sample_without_replacement(pool, min(k, len(pool)), rng)
-            requests.append((i, "immigrate", (_gather(sent, chosen),)))
-        return self.runner.call(requests)
-
     def best(self) -> tuple[int, Program, float]:
         """(island, program, fitness) of the best individual; ties keep the lowest island."""
-        bests = self._all("best")
-        top = 0
-        for i, (_, fit) in enumerate(bests):
-            if fit > bests[top][1]:
-                top = i
-        return top, bests[top][0], bests[top][1]
+        return _best_of(self._all("best"))
 
     def get_states(self) -> list[dict]:
         return self._all("get_state")
@@ -470,25 +508,51 @@ class Archipelago:
     def set_states(self, states: Sequence[dict]) -> None:
         if len(states) != self.n:
             raise IslandError(f"{len(states)} island states for {self.n} islands")
+        self._pending = None
         self.runner.call([(i, "set_state", (states[i],)) for i in range(self.n)])
 
     def drop(self) -> None:
+        self._pending = None
         self._all("drop")
 
 
+def _best_of(bests: Sequence[tuple[Program, float]]) -> tuple[int, Program, float]:
+    """(island, program, fitness) of the best of per-island bests; ties keep the lowest."""
+    top = 0
+    for i, (_, fit) in enumerate(bests):
+        if fit > bests[top][1]:
+            top = i
+    return top, bests[top][0], bests[top][1]
+
+
+def draw_immigrants(sent: Sequence[tuple], k: int, rng: SplitMix64) -> list[tuple]:
+    """Each island's immigrants: k drawn without replacement from the other islands'
+    emigrants (`sent[j]`, row arrays with fitnesses), islands in order."""
+    n = len(sent)
+    out = []
+    for i in range(n):
+        pool = [(j, r) for j in range(n) if j != i for r in range(len(sent[j][2]))]
+        chosen = sample_without_replacement(pool, min(k, len(pool)), rng)
+        out.append(_gather(sent, chosen))
+    return out
+
+
 def _gather(sent: Sequence[tuple], chosen: Sequence[tuple[int, int]]) -> tuple:
-    """Row arrays of the chosen (island, emigrant) pairs, in order, padded to one length."""
+    """Row arrays and fitnesses of the chosen (island, emigrant) pairs, in order, padded to
+    one length."""
     L = max((sent[j][0].shape[1] for j, _ in chosen), default=1)
     k = len(chosen)
     code = np.zeros((k, L, 4), dtype=np.int32)
     data = np.zeros((k, L, 4), dtype=np.float64)
     sizes = np.zeros((k, 3), dtype=np.int64)
+    fitness = np.zeros(k, dtype=np.float64)
     for q, (j, r) in enumerate(chosen):
-        c, d, s = sent[j]
+        c, d, s, f = sent[j]
         code[q, : c.shape[1]] = c[r]
         data[q, : d.shape[1]] = d[r]
         sizes[q] = s[r]
-    return code, data, sizes
+        fitness[q] = f[r]
+    return code, data, sizes, fitness
 
 
 def sample_without_replacement(items: Sequence[Any], k: int, rng: SplitMix64) -> list[Any]:
