@@ -3,9 +3,9 @@ island, and against independent one-island processes running at the same time (t
 
 Workload: the `demo` preset's search (P = 1000, the paper's migration: every 10 sweeps, P/2
 migrants each way), islands in `ProcessRunner` workers driven epoch by epoch with migration as
-`SearchRun` does (`Archipelago.step`). Rates are wall-clock individuals per second over `seconds` after a warm-up
-epoch (numba's kernels load from its cache in each process). `AMLZ_BENCH_ISLAND_SECONDS`
-overrides `seconds`.
+`SearchRun` does (`Archipelago.step`). Rates are wall-clock individuals per second over `seconds`
+after a warm-up epoch (numba's kernels load from its cache in each process).
+`AMLZ_BENCH_ISLAND_SECONDS` overrides `seconds`.
 """
 
 from __future__ import annotations
