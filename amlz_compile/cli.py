@@ -304,8 +304,10 @@ def _run_with_display(run, mode: str, title: str, meta: dict, go) -> Any:
     except KeyboardInterrupt as exc:
         display.stop()
         name = signal.Signals(received[0]).name if received else "SIGINT"
-        if isinstance(exc, SearchInterrupted) and exc.checkpoint:
+        if isinstance(exc, SearchInterrupted) and exc.checkpoint and exc.wrote:
             where = f"wrote a final checkpoint, {exc.checkpoint}"
+        elif isinstance(exc, SearchInterrupted) and exc.checkpoint:
+            where = f"the final evaluation was skipped; the checkpoint is {exc.checkpoint}"
         else:
             where = f"the last checkpoint is in {run.checkpoint_dir}"
         typer.echo(
@@ -501,11 +503,19 @@ def evolve(
 def resume(
     run_dir: Annotated[Path, typer.Argument(help="The run directory to continue.")],
     time_limit: Annotated[
-        float | None, typer.Option("--time-limit", help="Stop after this many more seconds.")
+        float | None,
+        typer.Option(
+            "--time-limit",
+            help="Stop after this many more seconds (default: the run's own time limit, "
+            "counted in all).",
+        ),
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
     max_individuals: Annotated[
-        int | None, typer.Option(help="Stop after this many individuals in all.")
+        int | None,
+        typer.Option(
+            help="Stop after this many individuals in all (default: the run's own limit)."
+        ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
@@ -518,7 +528,7 @@ def resume(
         ),
     ] = None,
 ) -> None:
-    """Continue a run from its checkpoint, exactly where it stopped."""
+    """Continue a run from its checkpoint, exactly where it stopped, to its own budget."""
     with _errors():
         mode = _display_mode(quiet, as_json)
         from .rundir import RunDir
@@ -526,7 +536,8 @@ def resume(
 
         check_run_limits(time_limit, max_individuals, checkpoint_every)
         run = RunDir.open(run_dir)
-        info = run.read_json("run.json") or {}
+        info = run.read_json("run.json")
+        info = info if isinstance(info, dict) else {}
         label = info.get("label", run.path.name)
         runner = info.get("runner") or "auto"
         meta = {"run": str(run.path), "label": label, "seed": info.get("seed")}
@@ -542,6 +553,7 @@ def resume(
                 checkpoint_every_s=checkpoint_every,
                 on_event=recorder,
                 backend=backend.value if backend else None,
+                budget={k: info.get(k) for k in ("time_limit", "max_individuals")},
             )
 
         title = f"amlz resume {label} -> {run.path}"

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -24,6 +25,7 @@ from amlz_compile.ir.serialize import load_program_meta
 from amlz_compile.limits import parse_size
 from amlz_compile.run_lock import LOCK_NAME
 from amlz_compile.rundir import RunDir
+from amlz_compile.search.checkpoint import CheckpointError, encode, load_checkpoint
 from amlz_compile.search.experiment import ExperimentConfig
 from amlz_compile.search.presets import get_preset
 
@@ -309,3 +311,156 @@ def test_run_directories_hold_absolute_data_paths(tmp_path):
     fixed = cfg.with_absolute_paths(tmp_path)
     assert fixed.select_tasks[0]["path"] == str(tmp_path / "x.npz")
     assert fixed.search.search_tasks == cfg.search.search_tasks  # no paths there
+
+
+# SIGTERM delivered as the search loop ends, i.e. while the final evaluation runs.
+_SIGTERM_AT_FINAL_EVALUATION = """
+import os, signal, sys
+from amlz_compile.cli import main
+from amlz_compile.search.experiment import SearchRun
+
+search_loop = SearchRun._loop
+
+def loop_then_sigterm(self, runner, rng):
+    stopped = search_loop(self, runner, rng)
+    os.kill(os.getpid(), signal.SIGTERM)
+    return stopped
+
+SearchRun._loop = loop_then_sigterm
+main(sys.argv[1:])
+"""
+
+
+def test_sigterm_during_the_final_evaluation_stops_with_a_checkpoint(tmp_path):
+    run, straight = tmp_path / "run", tmp_path / "straight"
+    args = ["evolve", *LONG_DEMO, "--max-individuals", "300", "--seed", "3", "--quiet"]
+    proc = subprocess.run(
+        [sys.executable, "-c", _SIGTERM_AT_FINAL_EVALUATION, *args, "--out", str(run)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 128 + signal.SIGTERM, proc.stderr
+    assert "the final evaluation was skipped" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (run / "result.json").exists()
+    resumed = amlz("resume", str(run), "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    done = amlz(*args, "--out", str(straight))
+    assert done.returncode == 0, done.stderr
+    a = json.loads((run / "result.json").read_text())
+    b = json.loads((straight / "result.json").read_text())
+    for key in ("individuals", "search_fitness", "select_fitness", "final_fitness", "stopped"):
+        assert a[key] == b[key], key
+
+
+# -- crafted checkpoints ----------------------------------------------------------------------
+
+
+def _set(path: tuple, value):
+    def change(ckpt):
+        target = ckpt
+        for key in path[:-1]:
+            target = target[key]
+        if value is _DELETE:
+            del target[path[-1]]
+        else:
+            target[path[-1]] = value
+
+    return change
+
+
+_DELETE = object()
+_EVOLUTION = ("islands", 0, "evolution")
+CRAFTED_CHECKPOINTS = [
+    (_set(("flow", "rng"), "x"), "'rng' is 'x'"),
+    (_set(("flow", "current"), _DELETE), "lacks 'current'"),
+    (_set(("flow", "best_select"), "x"), "'best_select' is 'x'"),
+    (_set(("flow", "seed"), "7"), "'seed' is '7'"),
+    (_set(("flow", "elapsed"), "x"), "'elapsed' is 'x'"),
+    (_set(("flow", "individuals_done"), -5), "'individuals_done' is -5"),
+    (_set(("flow", "options", "islands"), "2"), "has '2' islands"),
+    (_set(("islands", 0, "initialized"), 0), "island 0 'initialized' is 0"),
+    (_set(("islands", 0, "evolution"), _DELETE), "island 0 lacks 'evolution'"),
+    (_set(("islands", 0), 5), "island 0 is 5"),
+    (_set((*_EVOLUTION, "initialized"), 0), "'initialized' is 0"),
+    (_set((*_EVOLUTION, "counters"), np.array([-5, 0, 0, 0, 0, 0, 0, 0])), "'counters'"),
+    (_set((*_EVOLUTION, "run_seconds"), "x"), "'run_seconds' has dtype"),
+]
+
+
+def _write_checkpoint(path: Path, ckpt: dict) -> None:
+    doc = {"format": "amlz-checkpoint", "version": 2}
+    doc.update({key: encode(ckpt[key]) for key in ("config", "flow", "islands")})
+    path.write_text(json.dumps(doc))
+
+
+@pytest.fixture(scope="module")
+def paused_run(tmp_path_factory) -> Path:
+    """A checkpoint directory of a run stopped mid-experiment (checkpoint.json and .prev)."""
+    from amlz_compile.search.experiment import run_search
+
+    cfg = get_preset("demo")
+    cfg["search"].update(population_size=20, tournament_size=4, max_train_steps=10**9)
+    cfg["search"]["search_tasks"][0]["num_tasks"] = 2
+    for key in ("select_tasks", "final_tasks"):
+        cfg[key][0].update(num_tasks=2, num_train=50, num_valid=20)
+    directory = tmp_path_factory.mktemp("paused")
+    run_search(cfg, seed=6, max_individuals=100, checkpoint_dir=directory,
+               checkpoint_every_s=None, checkpoint_every_individuals=40)  # fmt: skip
+    assert (directory / "checkpoint.prev.json").is_file()
+    return directory
+
+
+def _crafted(paused_run: Path, tmp_path: Path, change, keep_previous: bool) -> Path:
+    import shutil
+
+    directory = tmp_path / "ckpt"
+    shutil.copytree(paused_run, directory)
+    if not keep_previous:
+        (directory / "checkpoint.prev.json").unlink()
+    ckpt = load_checkpoint(directory)
+    change(ckpt)
+    _write_checkpoint(directory / "checkpoint.json", ckpt)
+    return directory
+
+
+@pytest.mark.parametrize(("change", "message"), CRAFTED_CHECKPOINTS,
+                         ids=[m for _, m in CRAFTED_CHECKPOINTS])  # fmt: skip
+def test_crafted_checkpoints_are_refused(paused_run, tmp_path, change, message):
+    from amlz_compile.search.experiment import resume_search
+
+    directory = _crafted(paused_run, tmp_path, change, keep_previous=False)
+    with pytest.raises(CheckpointError) as info:
+        resume_search(directory, max_individuals=120, checkpoint_every_s=None)
+    assert message in str(info.value)
+
+
+def test_an_invalid_checkpoint_falls_back_to_the_previous_one(paused_run, tmp_path):
+    from amlz_compile.search.experiment import resume_search
+
+    directory = _crafted(paused_run, tmp_path, _set(("flow", "seed"), "7"), keep_previous=True)
+    with pytest.warns(UserWarning, match="is invalid.*resuming from the previous checkpoint"):
+        result = resume_search(directory, max_individuals=120, checkpoint_every_s=None)
+    assert result.stopped == "max_individuals" and result.individuals >= 120
+
+
+def _big_endian(obj):
+    if isinstance(obj, np.ndarray) and obj.dtype.itemsize > 1 and obj.dtype.kind in "iuf":
+        return obj.astype(obj.dtype.newbyteorder(">"))
+    if isinstance(obj, dict):
+        return {k: _big_endian(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_big_endian(v) for v in obj]
+    return obj
+
+
+def test_a_checkpoint_of_the_other_byte_order_resumes_the_same(paused_run, tmp_path):
+    from amlz_compile.search.experiment import resume_search
+
+    directory = _crafted(paused_run, tmp_path, lambda c: c.update(islands=_big_endian(
+        c["islands"])), keep_previous=False)  # fmt: skip
+    swapped = json.loads((directory / "checkpoint.json").read_text())
+    assert '">i8"' in json.dumps(swapped)
+    a = resume_search(directory, max_individuals=160, checkpoint_every_s=None)
+    b = resume_search(paused_run / "checkpoint.json", max_individuals=160,
+                      checkpoint_dir=tmp_path / "plain", checkpoint_every_s=None)  # fmt: skip
+    assert (a.individuals, a.select_fitness, a.final_fitness) == (
+        b.individuals, b.select_fitness, b.final_fitness)  # fmt: skip
