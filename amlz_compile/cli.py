@@ -634,7 +634,7 @@ def export(
 ) -> None:
     """Write the algorithm as one standalone .py file that needs only NumPy, then verify it."""
     with _errors():
-        from .export import export_algorithm, verify_file
+        from .export import check_self_test_features, export_algorithm, verify_file
 
         if output.suffix != ".py":
             raise UsageError(f"the output must be a .py file, got {output}")
@@ -644,8 +644,7 @@ def export(
             raise UsageError(f"the directory {output.parent} does not exist; --parents creates it")
         if output.exists() and not force:
             raise UsageError(f"{output} exists; use --force to overwrite it")
-        if features < 1:
-            raise UsageError(f"--features must be >= 1, got {features}")
+        check_self_test_features(features)
         program, meta = load_algorithm(algo)
         keep = ("fitness", "search_fitness", "select_fitness", "final_fitness", "seed", "run",
                 "label", "experiment", "name", "source", "description")  # fmt: skip

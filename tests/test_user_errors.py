@@ -94,10 +94,14 @@ BAD_VALUES = [
     (["evolve", "--set", "search.memory.scalars=100000000"], "memory.scalars must be <= 65536"),
     (["evolve", "--set", "migrate=3"], "unknown"),
     (["evolve", "--islands", "2", "--set", "search.population_size=10"], None),
-    (["evolve", "--islands", "100000"], "100000 island(s) of population 1000 needs about"),
+    (["evolve", "--islands", "100000"], "100000 island(s) of population 1000 at F=4 needs"),
+    (["evolve", "--set", "search.search_tasks.0.features=20000"], "at F=20000 needs about"),
+    (["evolve", "--set", "final_tasks.0.features=20000"], "the final_tasks evaluation needs"),
     (["evolve", "--set", "search.setup_size_init=65535"], "over the memory limit"),
     (["evolve", "--set", "search.fec.cache_size=1e12"], "over the memory limit"),
     (["show", str(ROOT / "tests")], "is a directory without best.json"),
+    (["export", "linear", "-o", "x.py", "--features", "20000"], "must be in 1..1024, got 20000"),
+    (["export", "linear", "-o", "x.py", "--features", "0"], "must be in 1..1024, got 0"),
     (["eval", "linear", "-t", "linear", "--max-abs-error", "nan"], "max_abs_error must be > 0"),
     (["eval", "linear", "-t", "linear", "--num-tasks", "100000000"], "over the memory limit"),
     (
@@ -464,3 +468,52 @@ def test_a_checkpoint_of_the_other_byte_order_resumes_the_same(paused_run, tmp_p
                       checkpoint_dir=tmp_path / "plain", checkpoint_every_s=None)  # fmt: skip
     assert (a.individuals, a.select_fitness, a.final_fitness) == (
         b.individuals, b.select_fitness, b.final_fitness)  # fmt: skip
+
+
+# -- compressed data: the declared size is checked before decompressing -------------------------
+
+
+def _gzip_idx(path: Path, shape: tuple[int, ...]) -> None:
+    import gzip
+    import struct
+
+    with gzip.open(path, "wb") as fh:
+        fh.write(bytes([0, 0, 8, len(shape)]) + struct.pack(f">{len(shape)}I", *shape))
+        for _ in range(shape[0] // 1000):
+            fh.write(bytes(1000 * int(np.prod(shape[1:]))))
+
+
+def test_compressed_datasets_are_sized_before_they_are_decompressed(tmp_path):
+    npz = tmp_path / "big.npz"
+    np.savez_compressed(npz, x=np.zeros((4000, 4000), dtype=np.uint8), y=np.arange(4000) % 2)
+    assert npz.stat().st_size < 1 << 20  # 16 MB of values in a small file
+    mnist = tmp_path / "mnist"
+    mnist.mkdir()
+    _gzip_idx(mnist / "train-images-idx3-ubyte.gz", (4000, 40, 100))
+    _gzip_idx(mnist / "train-labels-idx1-ubyte.gz", (4000,))
+    for dataset, path, what in (("npz", npz, "npz: "), ("mnist", mnist, "mnist: ")):
+        proc = amlz("eval", "linear", "-t", "projected-binary", "--dataset", dataset,
+                    "--path", str(path), env={"AMLZ_MEMORY_LIMIT": "32M"})  # fmt: skip
+        assert proc.returncode == 1, proc.stderr
+        one_error_line(proc.stderr, what, "16,000,000 values", "over the memory limit")
+
+
+def test_a_file_that_is_not_an_npz_archive_says_so(tmp_path):
+    bogus = tmp_path / "data.npz"
+    bogus.write_text("just text")
+    proc = amlz("eval", "linear", "-t", "projected-binary", "--dataset", "npz", "--path",
+                str(bogus))  # fmt: skip
+    assert proc.returncode == 1
+    one_error_line(proc.stderr, "is not a .npz archive (not a zip file)")
+    assert "pickle" not in proc.stderr
+
+
+def test_an_export_whose_self_test_is_too_large_is_refused(tmp_path, monkeypatch):
+    algo = tmp_path / "big.txt"
+    algo.write_text("def Setup():\ndef Predict():\n  m65535 = outer(v0, v0)\ndef Learn():\n")
+    monkeypatch.setenv("AMLZ_MEMORY_LIMIT", "1G")  # 4 memories of 65536 65x65 matrices: 8 GiB
+    out = tmp_path / "x.py"
+    args = ["export", str(algo), "-o", str(out), "--no-simplify", "--features", "64"]
+    result = RUNNER.invoke(app, args)
+    assert result.exit_code == 1 and "the self-test at F=65 needs about" in result.output
+    assert not out.exists()

@@ -440,12 +440,30 @@ def _fast_search(search: SearchConfig) -> SearchConfig:
 INTERRUPTED = "interrupted"
 
 
+def _evaluation_bytes(specs: tuple[dict, ...], memory: Any) -> int:
+    """Bytes a select or final evaluation on `specs` holds: the task data and one memory per
+    task at the tasks' largest feature size."""
+    from ..limits import memory_bytes
+    from ..tasks.spec import TaskSpec
+
+    parsed = [TaskSpec.from_dict(dict(t)) for t in specs]
+    features = max(spec.features for spec in parsed)
+    per_task = memory_bytes(memory.scalars, memory.vectors, memory.matrices, features)
+    return sum(spec.estimated_bytes() + spec.num_tasks * per_task for spec in parsed)
+
+
 def check_run_memory(config: ExperimentConfig, islands: int) -> None:
-    """Refuse a run whose islands would need more than the memory cap (before allocating)."""
+    """Refuse a run whose islands, or whose select or final evaluation, would need more than
+    the memory cap (before allocating; the islands' estimate includes their F-sized scratch)."""
+    search = config.search
     check_allocation(
-        islands * config.search.estimated_bytes(),
-        f"{islands} island(s) of population {config.search.population_size}",
+        islands * search.estimated_bytes(),
+        f"{islands} island(s) of population {search.population_size} at F={search.features}",
     )
+    for key in ("select_tasks", "final_tasks"):
+        check_allocation(
+            _evaluation_bytes(getattr(config, key), search.memory), f"the {key} evaluation"
+        )
 
 
 def check_run_limits(
