@@ -93,6 +93,8 @@ BAD_VALUES = [
     (["evolve", "--set", "final_tasks=[]"], "final_tasks is empty"),
     (["evolve", "--set", "search.memory.scalars=100000000"], "memory.scalars must be <= 65536"),
     (["evolve", "--set", "migrate=3"], "unknown"),
+    (["evolve", "--set", "population_size=1e400"], "population_size must be an integer, got inf"),
+    (["evolve", "--set", "population_size=NaN"], "population_size must be an integer, got nan"),
     (["evolve", "--islands", "2", "--set", "search.population_size=10"], None),
     (["evolve", "--islands", "100000"], "100000 island(s) of population 1000 at F=4 needs"),
     (["evolve", "--set", "search.search_tasks.0.features=20000"], "at F=20000 needs about"),
@@ -146,6 +148,42 @@ def test_bad_config_files_get_their_error(tmp_path, config, message):
     assert result.exit_code == 1 and "is a directory, not a config file" in result.output
 
 
+_ROWS = "\n".join(["  s1 = s2 + s3"] * 65537)
+_JSON_ROWS = json.dumps({"format": "amlz-program", "version": 1,
+                         "columns": ["op", "in1", "in2", "out", "act", "f0", "f1", "f2"],
+                         "setup": [[0, 0, 0, 0, 0, 0, 0, 0]] * 65537, "predict": [],
+                         "learn": []})  # fmt: skip
+BAD_FILES = [
+    ("t.json", "[]", ["eval", "linear", "-t", "{}"], "holds no task specs"),
+    ("t.json", '{"tasks": []}', ["eval", "linear", "-t", "{}"], "holds no task specs"),
+    ("t.json", "[" * 100000 + "]" * 100000, ["eval", "linear", "-t", "{}"], "nested too deeply"),
+    ("t.toml", "a = " + "{b = " * 1000 + "1" + "}" * 1000, ["eval", "linear", "-t", "{}"],
+     "nested too deeply"),
+    ("a.txt", "def Setup():\n  s" + "9" * 100000 + " = 1.0\ndef Predict():\ndef Learn():\n",
+     ["show", "{}"], "outside 0..65535"),
+    ("a.txt", "def Setup():\n  s1 = s0" + "0" * 100000 + " + s2\ndef Predict():\ndef Learn():\n",
+     ["show", "{}"], None),  # leading zeros: address 0
+    ("a.json", '{"format": "amlz-program", "version": ' + "9" * 100000 + "}", ["show", "{}"],
+     "invalid JSON"),
+    ("a.txt", "def Setup():\n" + _ROWS + "\ndef Predict():\ndef Learn():\n", ["show", "{}"],
+     "more than 65,536 instructions"),
+    ("a.json", _JSON_ROWS, ["show", "{}"], "more than the 65,536 a component may have"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "text", "args", "message"), BAD_FILES,
+                         ids=[f"{b[0]}:{b[3]}" for b in BAD_FILES])  # fmt: skip
+def test_bad_files_get_their_error(tmp_path, name, text, args, message):
+    path = tmp_path / name
+    path.write_text(text)
+    result = RUNNER.invoke(app, [a.replace("{}", str(path)) for a in args])
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    if message is None:
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code == 1 and message in result.output, result.output
+
+
 def test_deeply_nested_json_is_refused(tmp_path):
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 100000 + "]" * 100000)
@@ -179,6 +217,18 @@ def test_usage_errors_are_one_line_and_exit_1(args):
     assert proc.returncode == 1, proc.stderr
     one_error_line(proc.stderr)
     assert "Usage:" not in proc.stderr and "╭" not in proc.stderr
+
+
+def test_amlz_debug_shows_the_error_itself_and_0_turns_it_off(tmp_path):
+    missing = str(tmp_path / "nothing.txt")
+    debug = amlz("show", missing, env={"AMLZ_DEBUG": "1"})
+    assert debug.returncode == 1
+    assert "Traceback" in debug.stderr and "UsageError: no algorithm file" in debug.stderr
+    assert "AttributeError" not in debug.stderr, debug.stderr
+    for off in ("0", "false", ""):
+        quiet = amlz("show", missing, env={"AMLZ_DEBUG": off})
+        assert quiet.returncode == 1
+        one_error_line(quiet.stderr, "no algorithm file")
 
 
 def test_memory_sizes_parse():
@@ -517,3 +567,17 @@ def test_an_export_whose_self_test_is_too_large_is_refused(tmp_path, monkeypatch
     result = RUNNER.invoke(app, args)
     assert result.exit_code == 1 and "the self-test at F=65 needs about" in result.output
     assert not out.exists()
+
+
+def test_a_damaged_checkpoint_falls_back_with_one_warning_line(tmp_path):
+    run = tmp_path / "run"
+    done = amlz("evolve", *LONG_DEMO, "--max-individuals", "400", "--seed", "2", "--out",
+                str(run), "--quiet", "--checkpoint-every", "0.001")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (run / "checkpoints" / "checkpoint.prev.json").is_file()
+    (run / "checkpoints" / "checkpoint.json").write_text("{")
+    resumed = amlz("resume", str(run), "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    lines = [line for line in resumed.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, resumed.stderr
+    assert lines[0].startswith("warning: checkpoint ") and "previous checkpoint" in lines[0]

@@ -94,7 +94,8 @@ def _check_keys(section: str, given: dict, cls) -> None:
 
 
 def _int(section: str, name: str, value: Any, lo: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not whole:  # inf and nan are not whole numbers
         raise ConfigError(f"{section}.{name} must be an integer, got {value!r}")
     value = int(value)
     if lo is not None and value < lo:
