@@ -698,6 +698,11 @@ def verify_file(
     key = meta.get("canonical_key")
     if key is not None and key != canonical_key_of(export.program):
         return result(False, "METADATA's canonical_key does not match ALGORITHM_JSON")
+    sizes, actual = meta.get("sizes"), list(export.program.sizes())
+    if sizes is not None and (not isinstance(sizes, list | tuple) or list(sizes) != actual):
+        return result(
+            False, f"METADATA's sizes {sizes!r:.40} do not match ALGORITHM_JSON's {actual}"
+        )
     for k, (case, recorded) in enumerate(zip(export.cases, export.recorded, strict=True)):
         diff = _protocol_difference(recorded, protocol_outputs(export.program, case), "SELF_TESTS")
         if diff:
