@@ -112,6 +112,7 @@ BAD_VALUES = [
     ),  # fmt: skip
     (["--memory-limit", "lots", "eval", "linear", "-t", "linear"], "cannot read memory size"),
     (["--memory-limit", "-1G", "eval", "linear", "-t", "linear"], "cannot read memory size"),
+    (["--memory-limit", "0.5", "eval", "linear", "-t", "linear"], "must be at least 1M"),
     (["resume", "nowhere", "--time-limit", "nan"], "time_limit must be a finite number > 0"),
 ]
 
@@ -165,6 +166,11 @@ BAD_FILES = [
      ["show", "{}"], None),  # leading zeros: address 0
     ("a.json", '{"format": "amlz-program", "version": ' + "9" * 100000 + "}", ["show", "{}"],
      "invalid JSON"),
+    ("a.txt", '# memory: {"scalars": 2, "vectors": 2, "matrices": 0, "features": 4}\n'
+     "def Setup():\n  s5 = 1.0\ndef Predict():\ndef Learn():\n", ["show", "{}"],
+     "does not fit the memory its metadata declares: setup instruction 0"),
+    ("a.txt", '# memory: {"scalars": -2}\ndef Setup():\ndef Predict():\ndef Learn():\n',
+     ["show", "{}"], "metadata 'memory' must give scalars, vectors, matrices, features"),
     ("a.txt", "def Setup():\n" + _ROWS + "\ndef Predict():\ndef Learn():\n", ["show", "{}"],
      "more than 65,536 instructions"),
     ("a.json", _JSON_ROWS, ["show", "{}"], "more than the 65,536 a component may have"),
@@ -235,7 +241,7 @@ def test_memory_sizes_parse():
     assert parse_size("512M") == 512 << 20
     assert parse_size("8GiB") == parse_size("8G") == parse_size("8gb") == 8 << 30
     assert parse_size(1e9) == 10**9
-    for bad in ("0", "-1", "inf", "nan", "8X", ""):
+    for bad in ("0", "-1", "inf", "nan", "8X", "", "0.5", "64K", 1000):
         with pytest.raises(AmlzError):
             parse_size(bad)
 
@@ -277,12 +283,15 @@ def test_an_oversized_eval_is_refused_before_it_allocates(tmp_path):
 
 
 def test_the_limit_is_configurable(tmp_path):
-    proc = amlz("eval", "linear", "-t", "linear", env={"AMLZ_MEMORY_LIMIT": "64K"})
+    proc = amlz("eval", "linear", "-t", "linear", "--train", "100000",
+                env={"AMLZ_MEMORY_LIMIT": "1M"})  # fmt: skip
     assert proc.returncode == 1
-    one_error_line(proc.stderr, "the task data (10 linear task(s)", "64.0 KiB")
+    one_error_line(proc.stderr, "the task data (10 linear task(s)", "1.0 MiB")
     proc = amlz("--memory-limit", "1G", "eval", "linear", "-t", "linear",
-                env={"AMLZ_MEMORY_LIMIT": "64K"})  # fmt: skip
+                env={"AMLZ_MEMORY_LIMIT": "1M"})  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+    proc = amlz("eval", "linear", "-t", "linear", env={"AMLZ_MEMORY_LIMIT": "64K"})
+    one_error_line(proc.stderr, "AMLZ_MEMORY_LIMIT: a memory size must be at least 1M")
 
 
 def test_api_raises_the_project_error(monkeypatch):
@@ -581,3 +590,29 @@ def test_a_damaged_checkpoint_falls_back_with_one_warning_line(tmp_path):
     lines = [line for line in resumed.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, resumed.stderr
     assert lines[0].startswith("warning: checkpoint ") and "previous checkpoint" in lines[0]
+
+
+def test_labels_beyond_int64_are_refused_not_wrapped(tmp_path):
+    data = tmp_path / "u.npz"
+    x = np.random.default_rng(0).normal(size=(200, 8))
+    np.savez(data, x=x, y=np.array([0, 2**64 - 1] * 100, dtype=np.uint64))
+    proc = amlz("eval", "linear", "-t", "projected-binary", "--dataset", "npz", "--path",
+                str(data), "--features", "4")  # fmt: skip
+    assert proc.returncode == 1
+    one_error_line(proc.stderr, "labels must fit in a 64-bit signed integer", str(2**64 - 1))
+
+
+def test_the_progress_log_is_thinned_but_keeps_the_state_at_each_event(tmp_path):
+    run = tmp_path / "run"
+    args = [a if a != "100" else "10" for a in LONG_DEMO]  # population 10: many tiny epochs
+    proc = amlz("evolve", *args, "--max-individuals", "30000", "--seed", "1", "--out", str(run),
+                "--json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    shown = [json.loads(line) for line in proc.stdout.splitlines()]
+    logged = [json.loads(line) for line in (run / "progress.jsonl").read_text().splitlines()]
+    progress = [r for r in logged if r["kind"] == "progress"]
+    assert 1 <= len(progress) < len([r for r in shown if r["kind"] == "progress"]) / 5
+    last_shown = [r for r in shown if r["kind"] == "progress"][-1]
+    assert progress[-1] == last_shown  # held back, then written before the next event
+    assert [r["kind"] for r in logged if r["kind"] != "progress"] == [
+        r["kind"] for r in shown if r["kind"] not in ("progress", "result")]  # fmt: skip

@@ -32,6 +32,7 @@ from .program import COMPONENTS, MAX_COMPONENT_INSTRUCTIONS, Program
 from .text import (
     MAX_ADDRESS,
     ParseError,
+    check_declared_memory,
     decode_meta,
     encode_meta,
     format_float32,
@@ -154,6 +155,7 @@ def read_dict(doc: Any) -> tuple[Program, dict[str, Any]]:
         np.array(data, dtype=np.float64).reshape(-1, 4),
         bounds,
     )
+    check_declared_memory(program, meta)
     return program, meta
 
 

@@ -654,7 +654,27 @@ def parse_program_meta(
         decoded = decode_meta(meta)
     except ValueError as exc:
         raise ParseError(f"bad header metadata: {exc}", line_no=1) from None
-    return _program_from_rows([parts[name] for name in COMPONENTS]), decoded
+    program = _program_from_rows([parts[name] for name in COMPONENTS])
+    check_declared_memory(program, decoded)
+    return program, decoded
+
+
+def check_declared_memory(program: Program, meta: Mapping[str, Any]) -> None:
+    """ParseError when the metadata declares a memory (`memory`: scalars, vectors, matrices,
+    features) that the program addresses beyond, or a `memory` that is not such a declaration."""
+    declared = meta.get("memory")
+    if declared is None:
+        return
+    if not isinstance(declared, MemorySpec):
+        raise ParseError(
+            f"metadata 'memory' must give {', '.join(_MEMORY_KEYS)} as counts, got {declared!r:.80}"
+        )
+    try:
+        program.check_fits(declared)
+    except ProgramError as exc:
+        raise ParseError(
+            f"the program does not fit the memory its metadata declares: {exc}"
+        ) from None
 
 
 def _program_from_rows(parts: list[list[Row]]) -> Program:

@@ -36,6 +36,7 @@ MNIST_FILES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 _MEMO_SIZE = 2
+_INT64_MAX = np.iinfo(np.int64).max
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,13 +113,20 @@ def normalise_labels(y: np.ndarray, where: str) -> np.ndarray:
     if y.ndim != 1:
         raise TaskError(f"{where}: labels must be one-dimensional, got shape {y.shape}")
     kind = y.dtype.kind
-    if kind in "iub":
-        return y.astype(np.int64)
-    if kind == "f":
-        if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+    if kind == "f" and (not np.all(np.isfinite(y)) or not np.all(y == np.round(y))):
+        raise TaskError(f"{where}: labels must be integers or strings, found non-integer numbers")
+    if kind in "iuf" and y.size:
+        lo, hi = y.min(), y.max()
+        if kind == "u":
+            out = hi > _INT64_MAX
+        else:  # compared as floats where 2**63 is exact
+            out = float(lo) < -(2.0**63) or float(hi) >= 2.0**63
+        if out:
             raise TaskError(
-                f"{where}: labels must be integers or strings, found non-integer numbers"
+                f"{where}: labels must fit in a 64-bit signed integer, found {hi if hi > 0 else lo}"
+                " (number the classes 0..K-1, or use strings)"
             )
+    if kind in "iubf":
         return y.astype(np.int64)
     if kind in "US":
         return np.array([v.decode() if isinstance(v, bytes) else str(v) for v in y.tolist()])
