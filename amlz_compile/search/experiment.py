@@ -38,7 +38,7 @@ from typing import Any
 from ..ir.program import MemorySpec, Program
 from ..limits import check_allocation
 from ..rng import MASK64, SplitMix64
-from .checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import ConfigError, SearchConfig, positive_limit
 from .islands import (
     LOCAL,
@@ -985,16 +985,12 @@ class SearchRun:
         """After the search loop: a pending stop request raises SearchInterrupted, skipping or
         discarding the final evaluation. The run's last checkpoint stays: every checkpoint holds
         an exact state, so resuming from it ends the search the same way (for the same reason)
-        and then evaluates. Only a run without one writes one now."""
+        and then evaluates. A process that has written none writes one of the finished search
+        now (a file from an earlier process in the directory may belong to another run)."""
         if not _stop_requested.is_set():
             return
-        if self.checkpoint_dir is None:
-            raise SearchInterrupted(None)
-        last = self.checkpoint_dir
-        if last.is_dir() or last.suffix == "":
-            last = last / CHECKPOINT_NAME
-        if last.exists():
-            raise SearchInterrupted(str(last), wrote=False)
+        if self.checkpoint_path is not None:
+            raise SearchInterrupted(self.checkpoint_path, wrote=False)
         self._checkpoint(None, None)
         raise SearchInterrupted(self.checkpoint_path)
 
