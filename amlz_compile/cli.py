@@ -2,8 +2,8 @@
 
 This is the only module that knows about the terminal. It imports nothing heavy at start-up
 (numba, llvmlite and the search load inside the commands that need them), so `amlz --help` is
-fast. Every error a user can cause ends with one `error: ...` line and exit status 1 (2 for bad
-usage), never a traceback; set AMLZ_DEBUG=1 to see tracebacks.
+fast. Every error a user can cause, bad usage included, ends with one `error: ...` line and exit
+status 1, never a traceback; set AMLZ_DEBUG=1 to see tracebacks.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -70,6 +71,12 @@ def _message(exc: BaseException) -> str:
     return text
 
 
+def debug_enabled() -> bool:
+    """Whether AMLZ_DEBUG asks for tracebacks: set and not empty, `0`, `false`, `no` or `off`."""
+    value = os.environ.get("AMLZ_DEBUG", "").strip().lower()
+    return value not in ("", "0", "false", "no", "off")
+
+
 @contextlib.contextmanager
 def _errors() -> Iterator[None]:
     """Turn user errors into `error: ...` and exit 1; KeyboardInterrupt into exit 130."""
@@ -81,7 +88,7 @@ def _errors() -> Iterator[None]:
         typer.echo("interrupted", err=True)
         raise typer.Exit(130) from None
     except Exception as exc:
-        if os.environ.get("AMLZ_DEBUG"):
+        if debug_enabled():
             raise
         if isinstance(exc, _user_error_types()):
             typer.echo(f"error: {_message(exc)}", err=True)
@@ -92,6 +99,11 @@ def _errors() -> Iterator[None]:
                 err=True,
             )
         raise typer.Exit(1) from None
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (a checkpoint fallback, a dataset note) as one `warning: ...` line on stderr."""
+    typer.echo(f"warning: {message}", err=True)
 
 
 def _version(value: bool) -> None:
@@ -116,6 +128,7 @@ def _root(
     ] = None,
 ) -> None:
     """AutoML-Zero in Python: evolve ML algorithms, simplify, JIT-compile and export them."""
+    warnings.showwarning = _warning_line
     if memory_limit is not None:
         with _errors():
             parse_size(memory_limit)
@@ -159,6 +172,10 @@ def _parse_value(raw: str) -> Any:
         return json.loads(raw)
     except ValueError:
         return raw
+    except RecursionError:
+        from .search.config import ConfigError
+
+        raise ConfigError(f"--set value nested too deeply: {raw[:40]}...") from None
 
 
 def apply_setting(config: dict, assignment: str) -> None:
@@ -304,8 +321,10 @@ def _run_with_display(run, mode: str, title: str, meta: dict, go) -> Any:
     except KeyboardInterrupt as exc:
         display.stop()
         name = signal.Signals(received[0]).name if received else "SIGINT"
-        if isinstance(exc, SearchInterrupted) and exc.checkpoint:
+        if isinstance(exc, SearchInterrupted) and exc.checkpoint and exc.wrote:
             where = f"wrote a final checkpoint, {exc.checkpoint}"
+        elif isinstance(exc, SearchInterrupted) and exc.checkpoint:
+            where = f"the final evaluation was skipped; the checkpoint is {exc.checkpoint}"
         else:
             where = f"the last checkpoint is in {run.checkpoint_dir}"
         typer.echo(
@@ -501,11 +520,19 @@ def evolve(
 def resume(
     run_dir: Annotated[Path, typer.Argument(help="The run directory to continue.")],
     time_limit: Annotated[
-        float | None, typer.Option("--time-limit", help="Stop after this many more seconds.")
+        float | None,
+        typer.Option(
+            "--time-limit",
+            help="Stop after this many more seconds (default: the run's own time limit, "
+            "counted in all).",
+        ),
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
     max_individuals: Annotated[
-        int | None, typer.Option(help="Stop after this many individuals in all.")
+        int | None,
+        typer.Option(
+            help="Stop after this many individuals in all (default: the run's own limit)."
+        ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
@@ -518,7 +545,7 @@ def resume(
         ),
     ] = None,
 ) -> None:
-    """Continue a run from its checkpoint, exactly where it stopped."""
+    """Continue a run from its checkpoint, exactly where it stopped, to its own budget."""
     with _errors():
         mode = _display_mode(quiet, as_json)
         from .rundir import RunDir
@@ -526,7 +553,8 @@ def resume(
 
         check_run_limits(time_limit, max_individuals, checkpoint_every)
         run = RunDir.open(run_dir)
-        info = run.read_json("run.json") or {}
+        info = run.read_json("run.json")
+        info = info if isinstance(info, dict) else {}
         label = info.get("label", run.path.name)
         runner = info.get("runner") or "auto"
         meta = {"run": str(run.path), "label": label, "seed": info.get("seed")}
@@ -542,6 +570,7 @@ def resume(
                 checkpoint_every_s=checkpoint_every,
                 on_event=recorder,
                 backend=backend.value if backend else None,
+                budget={k: info.get(k) for k in ("time_limit", "max_individuals")},
             )
 
         title = f"amlz resume {label} -> {run.path}"
@@ -622,7 +651,7 @@ def export(
 ) -> None:
     """Write the algorithm as one standalone .py file that needs only NumPy, then verify it."""
     with _errors():
-        from .export import export_algorithm, verify_file
+        from .export import check_self_test_features, export_algorithm, verify_file
 
         if output.suffix != ".py":
             raise UsageError(f"the output must be a .py file, got {output}")
@@ -632,8 +661,7 @@ def export(
             raise UsageError(f"the directory {output.parent} does not exist; --parents creates it")
         if output.exists() and not force:
             raise UsageError(f"{output} exists; use --force to overwrite it")
-        if features < 1:
-            raise UsageError(f"--features must be >= 1, got {features}")
+        check_self_test_features(features)
         program, meta = load_algorithm(algo)
         keep = ("fitness", "search_fitness", "select_fitness", "final_fitness", "seed", "run",
                 "label", "experiment", "name", "source", "description")  # fmt: skip
@@ -725,11 +753,15 @@ def task_specs(
                 doc = json.loads(text)
         except ValueError as exc:
             raise TaskError(f"cannot parse task file {file}: {exc}") from exc
+        except RecursionError:
+            raise TaskError(f"cannot parse task file {file}: nested too deeply") from None
         if isinstance(doc, dict) and "tasks" in doc:
             doc = doc["tasks"]
         specs = [doc] if isinstance(doc, dict) else doc
         if not isinstance(specs, list) or not all(isinstance(s, dict) for s in specs):
             raise TaskError(f"{file} must hold a task spec, a list of them or {{'tasks': [...]}}")
+        if not specs:
+            raise TaskError(f"{file} holds no task specs (give at least one)")
         return [{**s, **{k: v for k, v in overrides.items() if v is not None}} for s in specs]
     kind = tasks.strip().lower().replace("-", "_")
     spec: dict[str, Any] = {"kind": kind, "features": 4, "num_train": 1000, "num_valid": 100,
@@ -812,6 +844,8 @@ def evaluate_program(
     if backend == "auto" and "auto" not in available_backends():
         backend = "interp"  # no cost model registered: the interpreter is the reference
     tasks = build_collection(specs)
+    if not tasks:
+        raise UsageError("no tasks to evaluate on (give at least one task spec)")
     F = tasks[0].features
     memory = program.required_memory(F)
     program.check_fits(memory)
@@ -927,7 +961,7 @@ def main(argv: list[str] | None = None) -> None:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
         typer.echo(f"error: {exc.format_message()}{hint}", err=True)
         code = 1
-    except click.Abort:
+    except typer.Abort:  # typer's own class: recent typer vendors click without `Abort`
         typer.echo("interrupted", err=True)
         code = 130
     except typer.Exit as exc:

@@ -17,6 +17,7 @@ from typing import Any
 from .rundir import RunDir, dumps
 
 MODES = ("rich", "plain", "json", "quiet")
+PROGRESS_LOG_INTERVAL = 1.0  # seconds between progress records in progress.jsonl
 
 
 def _rate(islands: list[dict], prefix: str) -> float | None:
@@ -275,6 +276,8 @@ class RunRecorder:
         # Once a candidate passed the select tasks, best.* holds kept candidates only.
         self.selected = (previous.get("meta") or {}).get("stage") == "select"
         self._search_best: tuple | None = None
+        self._held_progress: dict | None = None  # a thinned-out progress record, not yet logged
+        self._progress_logged: float | None = None  # when the last one was (monotonic)
 
     def __call__(self, event: Any) -> None:
         rec = event_record(event)
@@ -284,11 +287,28 @@ class RunRecorder:
         elif kind == "progress" and getattr(event, "best_program", None) is not None:
             self._search_progress(event)
         logged = {k: v for k, v in rec.items() if k != "_islands_stats"}
-        self.run.log(logged)
+        self._log(logged)
         if kind == "finished":
             self.result = event.result
             self.run.write_json("result.json", logged)
         self.display.show(rec)
+
+    def _log(self, rec: dict) -> None:
+        """Append to the progress log. Progress records are thinned to one per
+        PROGRESS_LOG_INTERVAL seconds (a small population makes hundreds a second); the latest
+        one held back is written before any other record, so the log shows the state at every
+        checkpoint, new best and experiment end."""
+        now = time.monotonic()
+        if rec["kind"] == "progress":
+            last = self._progress_logged
+            if last is not None and now - last < PROGRESS_LOG_INTERVAL:
+                self._held_progress = rec
+                return
+            self._progress_logged = now
+        elif self._held_progress is not None:
+            self.run.log(self._held_progress)
+        self._held_progress = None
+        self.run.log(rec)
 
     def _search_progress(self, event: Any) -> None:
         """Before the first selected candidate, best.* follow the populations' best program;

@@ -43,6 +43,7 @@ from .backends.numpy_export import (
     render_module,
 )
 from .ir.program import MemorySpec, Program
+from .limits import check_allocation
 
 __all__ = [
     "ExportError",
@@ -87,6 +88,9 @@ def canonical_key_of(program: Program) -> str:
 
 
 # -- self-test cases --------------------------------------------------------------------------
+
+MAX_SELF_TEST_FEATURES = 1024  # the vectors are embedded in the file; any F works at fit
+SELF_TEST_MEMORIES = 4  # program memories alive at once while the self-tests are computed
 
 
 def _task(name, F, n_train, n_valid, epochs, accuracy, seed):
@@ -238,8 +242,14 @@ def export_source(
     features: int = 4,
     seed: int = 0,
 ) -> str:
-    """The module source for `program` (simplified first unless `simplify=False`)."""
+    """The module source for `program` (simplified first unless `simplify=False`), with
+    self-test vectors at `features` (1..MAX_SELF_TEST_FEATURES) and features + 1."""
+    check_self_test_features(features)
     prog = simplify_program(program) if simplify else program
+    check_allocation(
+        SELF_TEST_MEMORIES * prog.required_memory(features + 1).nbytes,
+        f"the self-test at F={features + 1}",
+    )
     meta = {
         "format_version": FORMAT_VERSION,
         "exported_by": f"amlz-compile {__version__}",
@@ -256,6 +266,18 @@ def export_source(
         self_tests=cases,
         memory=MemorySpec(memory.scalars, memory.vectors, memory.matrices, features),
     )
+
+
+def check_self_test_features(features: Any) -> int:
+    """`features` if it is a feature size the self-test vectors can have, else ExportError (the
+    vectors are embedded in the file, and any F works at fit, so a small F says as much)."""
+    if isinstance(features, bool) or not isinstance(features, int | np.integer):
+        raise ExportError(f"the self-test feature size must be an integer, got {features!r}")
+    if not 1 <= features <= MAX_SELF_TEST_FEATURES:
+        raise ExportError(
+            f"the self-test feature size must be in 1..{MAX_SELF_TEST_FEATURES}, got {features}"
+        )
+    return int(features)
 
 
 def check_output_directory(path: str | os.PathLike, *, parents: bool = False) -> Path:
@@ -676,6 +698,11 @@ def verify_file(
     key = meta.get("canonical_key")
     if key is not None and key != canonical_key_of(export.program):
         return result(False, "METADATA's canonical_key does not match ALGORITHM_JSON")
+    sizes, actual = meta.get("sizes"), list(export.program.sizes())
+    if sizes is not None and (not isinstance(sizes, list | tuple) or list(sizes) != actual):
+        return result(
+            False, f"METADATA's sizes {sizes!r:.40} do not match ALGORITHM_JSON's {actual}"
+        )
     for k, (case, recorded) in enumerate(zip(export.cases, export.recorded, strict=True)):
         diff = _protocol_difference(recorded, protocol_outputs(export.program, case), "SELF_TESTS")
         if diff:

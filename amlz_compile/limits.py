@@ -16,6 +16,7 @@ from .errors import ResourceLimitError, UsageError
 ENV_VAR = "AMLZ_MEMORY_LIMIT"
 DEFAULT_FRACTION = 0.5  # of physical memory: room for the OS and the rest of the process
 BYTES_PER_VALUE = 8  # float64
+MIN_LIMIT = 1 << 20  # a smaller cap refuses everything: 1 MiB
 
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 _override: int | None = None
@@ -37,6 +38,8 @@ def parse_size(text: str | int | float) -> int:
             raise UsageError(f"cannot read memory size {text!r}") from None
     if not value > 0 or value == float("inf"):
         raise UsageError(f"a memory size must be a positive finite number of bytes, got {text!r}")
+    if value < MIN_LIMIT:
+        raise UsageError(f"a memory size must be at least 1M (1 MiB), got {text!r}")
     return int(value)
 
 

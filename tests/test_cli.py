@@ -73,12 +73,16 @@ def json_lines(text: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
-    """An evolve run, interrupted by --max-individuals, then resumed to its end (subprocesses)."""
+    """An evolve run, interrupted by --max-individuals, resumed to that budget (where it
+    already is), then with a larger one to its end (subprocesses)."""
     out = tmp_path_factory.mktemp("runs") / "tiny"
     first = amlz("evolve", *TINY, "--seed", "5", "--max-individuals", "40", "--out", str(out),
                  "--json")  # fmt: skip
     records = json_lines(first.stdout)
-    second = amlz("resume", str(out), "--json")
+    same = json_lines(amlz("resume", str(out), "--json").stdout)
+    assert same[-1]["stopped"] == "max_individuals", same[-1]
+    assert same[-1]["individuals"] == records[-1]["individuals"]
+    second = amlz("resume", str(out), "--max-individuals", "1000000000", "--json")
     return out, records, json_lines(second.stdout)
 
 

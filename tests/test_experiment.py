@@ -348,3 +348,41 @@ def test_sigkill_loses_at_most_the_work_since_the_last_checkpoint(tmp_path):
     assert resumed["individuals"] == reference.individuals
     assert resumed["select"] == reference.select_fitness
     assert resumed["best"] == reference.best_program.code.tolist()
+
+
+def test_resume_continues_to_the_runs_own_budget(tmp_path):
+    cfg = tiny(experiments=1, sweeps=30)  # one experiment that would go on past the limit
+    first = run_search(cfg, seed=4, max_individuals=100, checkpoint_dir=tmp_path,
+                       checkpoint_every_s=None)  # fmt: skip
+    assert first.stopped == "max_individuals"
+    again = resume_search(tmp_path, checkpoint_every_s=None)
+    assert again.stopped == "max_individuals" and again.individuals == first.individuals
+    more = resume_search(tmp_path, max_individuals=200, checkpoint_every_s=None)
+    assert more.stopped == "max_individuals" and more.individuals > first.individuals
+    # the new total is the run's budget from now on
+    assert resume_search(tmp_path, checkpoint_every_s=None).individuals == more.individuals
+
+
+def test_resume_counts_the_time_limit_in_all(tmp_path):
+    cfg = tiny(experiments=0, sweeps=100_000)
+    first = run_search(cfg, seed=4, time_limit=0.5, checkpoint_dir=tmp_path,
+                       checkpoint_every_s=None)  # fmt: skip
+    assert first.stopped == "time_limit"
+    t0 = time.perf_counter()
+    again = resume_search(tmp_path, checkpoint_every_s=None)  # the half second is used up
+    assert again.stopped == "time_limit" and again.individuals == first.individuals
+    assert time.perf_counter() - t0 < 60
+    more = resume_search(tmp_path, time_limit=0.5, checkpoint_every_s=None)
+    assert more.stopped == "time_limit" and more.individuals > first.individuals
+
+
+def test_resume_takes_a_budget_for_checkpoints_that_record_none(tmp_path):
+    cfg = tiny(experiments=1, sweeps=30)
+    first = run_search(cfg, seed=4, max_individuals=100, checkpoint_dir=tmp_path,
+                       checkpoint_every_s=None)  # fmt: skip
+    ckpt = json.loads((tmp_path / "checkpoint.json").read_text())
+    del ckpt["flow"]["budget"]
+    (tmp_path / "checkpoint.json").write_text(json.dumps(ckpt))
+    again = resume_search(tmp_path, checkpoint_every_s=None,
+                          budget={"max_individuals": 100, "time_limit": None})  # fmt: skip
+    assert again.individuals == first.individuals

@@ -283,6 +283,7 @@ TAMPERINGS = {
         "predictions",
     ),
     "a constant in learn": (LEARN_LINE, "    s[4] = s[0] - 1.0001 * s[1]\n", "predictions"),
+    "METADATA's sizes": ("'sizes': [3, 5, 11]", "'sizes': [3, 5, 1]", "METADATA's sizes"),
     "an error at import": (
         "import warnings\n",
         "import warnings\nraise RuntimeError('broken on purpose')\n",

@@ -86,7 +86,7 @@ def test_pinned_document():
 
 def test_meta_round_trips():
     meta = {
-        "memory": MemorySpec(4, 3, 1, 8),
+        "memory": MemorySpec(5, 9, 2, 8),
         "fitness": 0.9987,
         "seed": 12345,
         "canonical_key": "a1b2c3",
@@ -95,7 +95,7 @@ def test_meta_round_trips():
     }
     p, back = loads_meta(dumps(load_builtin("neural_net"), meta))
     assert p == load_builtin("neural_net")
-    assert isinstance(back["memory"], MemorySpec) and back["memory"] == MemorySpec(4, 3, 1, 8)
+    assert isinstance(back["memory"], MemorySpec) and back["memory"] == MemorySpec(5, 9, 2, 8)
     assert math.isnan(back.pop("nan_fitness"))
     meta.pop("nan_fitness")
     assert back == meta

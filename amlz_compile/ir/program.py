@@ -25,6 +25,7 @@ PREDICTION_SCALAR = 1  # s1: the prediction, read after every Predict
 FEATURES_VECTOR = 0  # v0: the features of the current example
 
 ADDRESS_LIMIT = 65536  # addresses of each kind are 16-bit: 0..65535
+MAX_COMPONENT_INSTRUCTIONS = 65536  # per component, as a file may hold (the search's are far fewer)
 
 
 class ProgramError(AmlzError, ValueError):

@@ -28,10 +28,11 @@ from typing import Any
 import numpy as np
 
 from .ops import NUM_OPS
-from .program import COMPONENTS, Program
+from .program import COMPONENTS, MAX_COMPONENT_INSTRUCTIONS, Program
 from .text import (
     MAX_ADDRESS,
     ParseError,
+    check_declared_memory,
     decode_meta,
     encode_meta,
     format_float32,
@@ -132,6 +133,11 @@ def read_dict(doc: Any) -> tuple[Program, dict[str, Any]]:
         rows = doc[name]
         if not isinstance(rows, list):
             raise ParseError(f"field {name!r} must be a list of instruction rows")
+        if len(rows) > MAX_COMPONENT_INSTRUCTIONS:
+            raise ParseError(
+                f"field {name!r} has {len(rows):,} instructions, more than the "
+                f"{MAX_COMPONENT_INSTRUCTIONS:,} a component may have"
+            )
         for i, row in enumerate(rows):
             ints, floats = _instruction(row, f"{name}[{i}]")
             code.append(ints)
@@ -149,6 +155,7 @@ def read_dict(doc: Any) -> tuple[Program, dict[str, Any]]:
         np.array(data, dtype=np.float64).reshape(-1, 4),
         bounds,
     )
+    check_declared_memory(program, meta)
     return program, meta
 
 
@@ -187,6 +194,8 @@ def loads_meta(text: str) -> tuple[Program, dict[str, Any]]:
         ) from None
     except RecursionError:
         raise ParseError("invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. a number of more digits than Python converts
+        raise ParseError(f"invalid JSON: {exc}") from None
     return read_dict(doc)
 
 

@@ -36,7 +36,14 @@ import numpy as np
 
 from ..errors import AmlzError
 from .ops import OPS, OpInfo
-from .program import COMPONENTS, Instruction, MemorySpec, Program, ProgramError
+from .program import (
+    COMPONENTS,
+    MAX_COMPONENT_INSTRUCTIONS,
+    Instruction,
+    MemorySpec,
+    Program,
+    ProgramError,
+)
 
 MAX_ADDRESS = 65535  # addresses are uint16 in the reference
 SECTION_NAMES = {"setup": "Setup", "predict": "Predict", "learn": "Learn"}
@@ -213,7 +220,7 @@ def _format_header(meta: Mapping[str, Any] | None) -> list[str]:
 def _header_value(raw: str) -> Any:
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply: kept as text
         return raw.strip()
 
 
@@ -352,11 +359,18 @@ _ADDRESS = re.compile(r"([svm])(\d+)")
 _WITH = re.compile(r"^(.*?)\s+with\s+(.*)$")
 
 
+def _address_number(digits: str) -> int:
+    """The value of an address's digits, or MAX_ADDRESS + 1 for any longer number (so a
+    100,000-digit address is refused as too large, not converted)."""
+    significant = digits.lstrip("0") or "0"
+    return int(significant) if len(significant) <= len(str(MAX_ADDRESS)) else MAX_ADDRESS + 1
+
+
 def _parse_address(token: str) -> tuple[str, int] | str:
     """(kind, index), or a problem description."""
     m = _ADDRESS.fullmatch(token)
     if m:
-        index = int(m.group(2))
+        index = _address_number(m.group(2))
         if index > MAX_ADDRESS:
             return f"address {token} is outside 0..{MAX_ADDRESS}"
         return m.group(1), index
@@ -403,11 +417,11 @@ def _parse_extra(text: str) -> dict[str, Any]:
         if key in extra:
             raise ParseError(f"field {key} given twice after 'with'")
         if key in ADDRESS_FIELDS:
-            if not re.fullmatch(r"\d+", value) or int(value) > MAX_ADDRESS:
+            if not re.fullmatch(r"\d+", value) or _address_number(value) > MAX_ADDRESS:
                 raise ParseError(
                     f"bad address {key}={value} (expected an integer 0..{MAX_ADDRESS})"
                 )
-            extra[key] = int(value)
+            extra[key] = _address_number(value)
         else:
             try:
                 extra[key] = parse_number(value)
@@ -440,9 +454,9 @@ def _fast_fields(body: str) -> tuple[_Form, dict[str, Any]] | None:
             token = m.group(name)
             if name in ADDRESS_FIELDS:
                 a = _ADDRESS.fullmatch(token)
-                if a is None or int(a.group(2)) > MAX_ADDRESS:
+                if a is None or _address_number(a.group(2)) > MAX_ADDRESS:
                     break
-                fields[name] = (a.group(1), int(a.group(2)))
+                fields[name] = (a.group(1), _address_number(a.group(2)))
             else:
                 try:
                     fields[name] = parse_number(token)
@@ -619,6 +633,13 @@ def parse_program_meta(
             raise exc.located(line_no=no) from None
         if memory is not None:
             _check_fits(row, memory, no, raw)
+        if len(parts[current]) >= MAX_COMPONENT_INSTRUCTIONS:
+            raise ParseError(
+                f"def {SECTION_NAMES[current]}() has more than {MAX_COMPONENT_INSTRUCTIONS:,} "
+                "instructions",
+                line_no=no,
+                line=raw,
+            )
         parts[current].append(row)
     if not parts and not any(line.strip() for line in lines):
         raise ParseError("empty program text (expected def Setup():)", line_no=1)
@@ -633,7 +654,27 @@ def parse_program_meta(
         decoded = decode_meta(meta)
     except ValueError as exc:
         raise ParseError(f"bad header metadata: {exc}", line_no=1) from None
-    return _program_from_rows([parts[name] for name in COMPONENTS]), decoded
+    program = _program_from_rows([parts[name] for name in COMPONENTS])
+    check_declared_memory(program, decoded)
+    return program, decoded
+
+
+def check_declared_memory(program: Program, meta: Mapping[str, Any]) -> None:
+    """ParseError when the metadata declares a memory (`memory`: scalars, vectors, matrices,
+    features) that the program addresses beyond, or a `memory` that is not such a declaration."""
+    declared = meta.get("memory")
+    if declared is None:
+        return
+    if not isinstance(declared, MemorySpec):
+        raise ParseError(
+            f"metadata 'memory' must give {', '.join(_MEMORY_KEYS)} as counts, got {declared!r:.80}"
+        )
+    try:
+        program.check_fits(declared)
+    except ProgramError as exc:
+        raise ParseError(
+            f"the program does not fit the memory its metadata declares: {exc}"
+        ) from None
 
 
 def _program_from_rows(parts: list[list[Row]]) -> Program:

@@ -23,6 +23,7 @@ import os
 import tempfile
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,14 @@ def _dtype(name: Any) -> np.dtype:
     return dtype
 
 
+def _native(arr: np.ndarray) -> np.ndarray:
+    """`arr` in this machine's byte order (compiled code reads native numbers only); a file
+    from a machine of the other byte order keeps its values."""
+    if arr.dtype.isnative:
+        return arr
+    return arr.astype(arr.dtype.newbyteorder("="))
+
+
 def decode(obj: Any) -> Any:
     """Inverse of `encode`. Tags name data types only; a dict with a key that starts with `__`
     but is not one of our tags is refused (`encode` writes such keys in tagged form, so the
@@ -122,11 +131,11 @@ def decode(obj: Any) -> Any:
             return float(obj["__float__"])
         if "__npscalar__" in obj:
             dtype = _dtype(obj["__npscalar__"])
-            return np.frombuffer(base64.b64decode(obj["b64"]), dtype=dtype)[0]
+            return _native(np.frombuffer(base64.b64decode(obj["b64"]), dtype=dtype))[0]
         if "__ndarray__" in obj:
             raw = base64.b64decode(obj["b64"])
             arr = np.frombuffer(raw, dtype=_dtype(obj["__ndarray__"])).reshape(obj["shape"])
-            return arr.copy()
+            return _native(arr).copy()
         if "__ndarray_obj__" in obj:
             items = [decode(x) for x in obj["__ndarray_obj__"]]
             arr = np.empty(len(items), dtype=object)
@@ -271,12 +280,24 @@ def _read(path: Path) -> dict:
         raise _Damaged(f"checkpoint {path} is corrupt: {exc}") from exc
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict:
+def _read_checked(path: Path, check: Callable[[dict], Any] | None) -> dict:
+    """`_read`, then `check` on the result: a file that reads but fails it is damaged too."""
+    ckpt = _read(path)
+    if check is not None:
+        try:
+            check(ckpt)
+        except CheckpointError as exc:
+            raise _Damaged(f"checkpoint {path} is invalid: {exc}") from exc
+    return ckpt
+
+
+def load_checkpoint(path: str | os.PathLike, check: Callable[[dict], Any] | None = None) -> dict:
     """Read a checkpoint: a dict with `config`, `flow` and `islands` (decoded).
 
-    A last checkpoint that is missing or damaged while the previous one (`checkpoint.prev.json`)
-    reads falls back to that one with a warning. Raises CheckpointError for a missing,
-    unreadable, corrupt, foreign or wrong-version file.
+    `check` (raising CheckpointError) validates what was read. A last checkpoint that is
+    missing, damaged or fails `check` while the previous one (`checkpoint.prev.json`) reads and
+    passes falls back to that one with a warning. Raises CheckpointError for a missing,
+    unreadable, corrupt, foreign, wrong-version or invalid file.
     """
     path = Path(path)
     if path.is_dir():
@@ -286,14 +307,14 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         if not previous.exists():
             raise CheckpointError(f"no checkpoint at {path}")
         warnings.warn(f"no checkpoint at {path}; using the previous one, {previous}", stacklevel=2)
-        return _read(previous)
+        return _read_checked(previous, check)
     try:
-        return _read(path)
+        return _read_checked(path, check)
     except _Damaged as exc:
         if not previous.exists():
             raise
         try:
-            ckpt = _read(previous)
+            ckpt = _read_checked(previous, check)
         except CheckpointError:
             raise exc from None
         warnings.warn(f"{exc}; resuming from the previous checkpoint, {previous}", stacklevel=2)

@@ -17,6 +17,7 @@ from ..errors import AmlzError
 from ..fitness import COMBINATIONS, MEAN
 from ..ir.ops import NUM_OPS, op_by_name
 from ..ir.program import ADDRESS_LIMIT
+from ..limits import BYTES_PER_VALUE, memory_bytes
 
 
 class ConfigError(AmlzError, ValueError):
@@ -93,7 +94,8 @@ def _check_keys(section: str, given: dict, cls) -> None:
 
 
 def _int(section: str, name: str, value: Any, lo: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not whole:  # inf and nan are not whole numbers
         raise ConfigError(f"{section}.{name} must be an integer, got {value!r}")
     value = int(value)
     if lo is not None and value < lo:
@@ -375,9 +377,32 @@ class SearchConfig:
             caches += capacity * per_entry
         if self.dedup:
             caches += capacity * per_entry
-        return population + caches
+        return population + caches + self.workspace_bytes()
+
+    def workspace_bytes(self) -> int:
+        """Bytes of one island that grow with the feature size F of its search tasks: the task
+        data, one memory per task for evaluation, and the kernels' scratch (four memories, for
+        the interpreter, the compiled tier and the workspace, and two FxF matrices)."""
+        from ..tasks.spec import TaskSpec
+
+        specs = [TaskSpec.from_dict(dict(t)) for t in self.search_tasks]
+        if not specs:
+            return 0
+        features = self.features
+        m = self.memory
+        memory = memory_bytes(m.scalars, m.vectors, m.matrices, features)
+        tasks = sum(spec.num_tasks for spec in specs)
+        data = sum(spec.estimated_bytes() for spec in specs)
+        return data + (tasks + 4) * memory + 2 * BYTES_PER_VALUE * features * features
 
     # -- derived views ------------------------------------------------------------------------
+    @property
+    def features(self) -> int:
+        """The largest feature size F of the search tasks (0 without tasks)."""
+        from ..tasks.spec import TaskSpec
+
+        return max((TaskSpec.from_dict(dict(t)).features for t in self.search_tasks), default=0)
+
     @property
     def init_sizes(self) -> tuple[int, int, int]:
         return (self.setup_size_init, self.predict_size_init, self.learn_size_init)

@@ -31,7 +31,7 @@ from .generator import initial_template
 from .hurdles import hurdle_new, hurdle_restore
 from .jit_tier import SearchTier, fill_cost_model, tier_code
 from .mutate import MutationTables, program_rows, rows_program
-from .state_check import check_population, check_search_state
+from .state_check import check_population, check_scalars, check_search_state
 
 STATE_VERSION = 1
 _DEFAULT_CACHE = (100000, 100)
@@ -476,6 +476,7 @@ class RegularizedEvolution:
 
     def set_state(self, state: dict) -> None:
         """Restore a state from `get_state` (of a population with the same config and tasks)."""
+        check_scalars(state)
         version = int(np.asarray(state["version"]))
         if version != STATE_VERSION:
             raise CheckpointError(f"evolution state version {version}, expected {STATE_VERSION}")

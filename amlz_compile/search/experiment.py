@@ -50,6 +50,7 @@ from .islands import (
     make_runner,
 )
 from .presets import get_preset
+from .state_check import check_flow
 
 REFERENCE = "reference"
 FAST = "fast"
@@ -439,12 +440,30 @@ def _fast_search(search: SearchConfig) -> SearchConfig:
 INTERRUPTED = "interrupted"
 
 
+def _evaluation_bytes(specs: tuple[dict, ...], memory: Any) -> int:
+    """Bytes a select or final evaluation on `specs` holds: the task data and one memory per
+    task at the tasks' largest feature size."""
+    from ..limits import memory_bytes
+    from ..tasks.spec import TaskSpec
+
+    parsed = [TaskSpec.from_dict(dict(t)) for t in specs]
+    features = max(spec.features for spec in parsed)
+    per_task = memory_bytes(memory.scalars, memory.vectors, memory.matrices, features)
+    return sum(spec.estimated_bytes() + spec.num_tasks * per_task for spec in parsed)
+
+
 def check_run_memory(config: ExperimentConfig, islands: int) -> None:
-    """Refuse a run whose islands would need more than the memory cap (before allocating)."""
+    """Refuse a run whose islands, or whose select or final evaluation, would need more than
+    the memory cap (before allocating; the islands' estimate includes their F-sized scratch)."""
+    search = config.search
     check_allocation(
-        islands * config.search.estimated_bytes(),
-        f"{islands} island(s) of population {config.search.population_size}",
+        islands * search.estimated_bytes(),
+        f"{islands} island(s) of population {search.population_size} at F={search.features}",
     )
+    for key in ("select_tasks", "final_tasks"):
+        check_allocation(
+            _evaluation_bytes(getattr(config, key), search.memory), f"the {key} evaluation"
+        )
 
 
 def check_run_limits(
@@ -467,9 +486,10 @@ class SearchInterrupted(KeyboardInterrupt):
     """A run stopped by `request_stop` (the CLI's SIGINT, SIGTERM, SIGHUP) after writing a
     checkpoint of its exact state (`checkpoint`, None without a checkpoint directory)."""
 
-    def __init__(self, checkpoint: str | None) -> None:
+    def __init__(self, checkpoint: str | None, *, wrote: bool = True) -> None:
         super().__init__(checkpoint)
         self.checkpoint = checkpoint
+        self.wrote = wrote  # False: `checkpoint` is an earlier one that resumes exactly
 
 
 _stop_requested = threading.Event()
@@ -484,6 +504,30 @@ def request_stop() -> None:
 def clear_stop_request() -> None:
     """Forget a pending `request_stop` (a new run starts fresh)."""
     _stop_requested.clear()
+
+
+def _checked_contents(ckpt: Mapping) -> tuple[ExperimentConfig, dict, dict]:
+    """The config, flow state and flow options of a checkpoint, validated (CheckpointError)."""
+    try:
+        config = ExperimentConfig.from_dict(ckpt["config"])
+        flow = ckpt["flow"]
+        opts = flow["options"]
+    except (ConfigError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint {ckpt['path']} has an unusable config: {exc}") from exc
+    if not isinstance(opts, Mapping):
+        raise CheckpointError(f"checkpoint {ckpt['path']} has flow options {opts!r:.60}")
+    missing = [k for k in ("islands", "flow", "migrate_every", "migrants") if k not in opts]
+    if missing:
+        raise CheckpointError(f"checkpoint {ckpt['path']} lacks flow option(s) {missing}")
+    islands = opts["islands"]
+    if isinstance(islands, bool) or not isinstance(islands, int) or islands < 1:
+        raise CheckpointError(f"checkpoint {ckpt['path']} has {islands!r:.60} islands")
+    for key in ("migrate_every", "migrants", "patience"):
+        value = opts.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise CheckpointError(f"checkpoint {ckpt['path']} has {key} {value!r:.60}")
+    check_flow(flow, ckpt["islands"], islands)
+    return config, flow, opts
 
 
 class SearchRun:
@@ -570,6 +614,8 @@ class SearchRun:
             "current": None,  # the experiment in progress
             "finished": False,
             "options": self._options(),
+            # the run's own stop limits, in all (seconds and individuals since the run began)
+            "budget": {"time_limit": self.time_limit, "max_individuals": self.max_individuals},
         }
         self._island_states: list[dict] | None = None
 
@@ -584,16 +630,15 @@ class SearchRun:
 
     # -- restore ------------------------------------------------------------------------------
     @classmethod
-    def from_checkpoint(cls, path: str | os.PathLike, **overrides: Any) -> SearchRun:
-        ckpt = load_checkpoint(path)
-        try:
-            config = ExperimentConfig.from_dict(ckpt["config"])
-            flow = ckpt["flow"]
-            opts = flow["options"]
-        except (ConfigError, KeyError, TypeError) as exc:
-            raise CheckpointError(
-                f"checkpoint {ckpt['path']} has an unusable config: {exc}"
-            ) from exc
+    def from_checkpoint(
+        cls, path: str | os.PathLike, *, budget: Mapping | None = None, **overrides: Any
+    ) -> SearchRun:
+        """The run a checkpoint holds, continued to its own budget: the time limit and
+        `max_individuals` it was started with count in all (`budget` stands in for a checkpoint
+        that records none). An explicit `max_individuals` override sets a new total; an explicit
+        `time_limit` allows that many more seconds from now."""
+        ckpt = load_checkpoint(path, check=_checked_contents)
+        config, flow, opts = _checked_contents(ckpt)
         kwargs = {
             "seed": flow["seed"],
             "islands": opts["islands"],
@@ -607,14 +652,22 @@ class SearchRun:
             if key in overrides and overrides[key] != kwargs[key]:
                 raise CheckpointError(f"cannot change {key} when resuming a checkpoint")
             overrides.pop(key, None)
+        more_seconds = overrides.pop("time_limit", None)
+        recorded = flow.get("budget") or budget or {}
+        if overrides.get("max_individuals") is None:
+            overrides["max_individuals"] = recorded.get("max_individuals")
         kwargs.update(overrides)
         self = cls(config, **kwargs)
         self.state = dict(flow)
+        elapsed = float(flow["elapsed"])
+        if more_seconds is not None:
+            self.time_limit = positive_limit("time_limit", more_seconds)
+            total = elapsed + self.time_limit
+        else:
+            total = positive_limit("the run's time_limit", recorded.get("time_limit"))
+            self.time_limit = None if total is None else max(0.0, total - elapsed)
+        self.state["budget"] = {"time_limit": total, "max_individuals": self.max_individuals}
         current = flow.get("current")
-        if current is not None and len(ckpt["islands"]) != self.islands:
-            raise CheckpointError(
-                f"checkpoint has {len(ckpt['islands'])} island states for {self.islands} islands"
-            )
         self._island_states = ckpt["islands"] if current is not None else None
         return self
 
@@ -934,6 +987,19 @@ class SearchRun:
             if self.checkpoint_dir is not None:
                 self._checkpoint(None, None)
 
+    def _stop_if_requested(self) -> None:
+        """After the search loop: a pending stop request raises SearchInterrupted, skipping or
+        discarding the final evaluation. The run's last checkpoint stays: every checkpoint holds
+        an exact state, so resuming from it ends the search the same way (for the same reason)
+        and then evaluates. A process that has written none writes one of the finished search
+        now (a file from an earlier process in the directory may belong to another run)."""
+        if not _stop_requested.is_set():
+            return
+        if self.checkpoint_path is not None:
+            raise SearchInterrupted(self.checkpoint_path, wrote=False)
+        self._checkpoint(None, None)
+        raise SearchInterrupted(self.checkpoint_path)
+
     def run(self) -> SearchResult:
         clear_stop_request()
         st = self.state
@@ -948,6 +1014,7 @@ class SearchRun:
         runner = self._make_runner()
         try:
             stopped = self._loop(runner, rng)
+            self._stop_if_requested()
             final = None
             if st["best_program"] is not None:
                 final = evaluate_on(
@@ -958,6 +1025,7 @@ class SearchRun:
                     backend=self.config.search.backend,
                     max_abs_error=self.config.search.max_abs_error,
                 )
+            self._stop_if_requested()  # a signal during the final evaluation
         finally:
             runner.close()
         result = SearchResult(
@@ -1046,13 +1114,16 @@ def resume_search(
     on_event: Callable[[Event], None] | None = None,
     ray_address: str | None = None,
     backend: str | None = None,
+    budget: Mapping | None = None,
 ) -> SearchResult:
     """Continue a run from its checkpoint (a file or a run directory) exactly where it stopped.
 
-    Limits count from the start of the whole run (`max_individuals`) or of this process
-    (`time_limit`). Islands, flow and migration settings come from the checkpoint. `backend`
-    (interp/jit/auto) changes where evaluations run from now on; every backend computes the
-    same results, so the run continues exactly.
+    By default the run continues to its own budget: the time limit and `max_individuals` it was
+    started with count in all (over every process that ran it; `budget`, a dict with those two
+    keys, stands in for a checkpoint that records none). `max_individuals` sets a new total;
+    `time_limit` allows that many more seconds from now. Islands, flow and migration settings
+    come from the checkpoint. `backend` (interp/jit/auto) changes where evaluations run from now
+    on; every backend computes the same results, so the run continues exactly.
     """
     overrides: dict[str, Any] = {
         "time_limit": time_limit,
@@ -1069,4 +1140,4 @@ def resume_search(
         overrides["backend"] = backend
     if checkpoint_dir is not None:
         overrides["checkpoint_dir"] = checkpoint_dir
-    return SearchRun.from_checkpoint(checkpoint, **overrides).run()
+    return SearchRun.from_checkpoint(checkpoint, budget=budget, **overrides).run()

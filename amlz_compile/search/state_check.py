@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..ir.ops import ADDRESS_KINDS, NUM_OPS
-from ..ir.program import ADDRESS_LIMIT, MemorySpec
+from ..ir.program import ADDRESS_LIMIT, MemorySpec, Program
 from ..limits import check_allocation
 from .checkpoint import CheckpointError
 from .fec import CAPACITY, FORGET, FREE, HEAD, LRU_FIELDS, MASK, SIZE, TAIL
@@ -42,6 +42,19 @@ def _in_range(key: str, arr: np.ndarray, lo: int, hi: int) -> None:
     """Every value in [lo, hi)."""
     if arr.size and (arr.min() < lo or arr.max() >= hi):
         raise CheckpointError(f"evolution state {key!r} holds values outside [{lo}, {hi})")
+
+
+def check_scalars(state: object) -> None:
+    """The evolution state's plain numbers: version, seed, flags, counts and seconds, each a
+    number of the right kind (counts and seconds >= 0)."""
+    if not isinstance(state, Mapping):
+        raise CheckpointError(f"evolution state is {state!r:.60}, expected a mapping")
+    for key, kinds in (("version", "iu"), ("seed", "iu"), ("initialized", "iub"),
+                       ("elapsed", "iuf"), ("run_individuals", "iu"),
+                       ("run_seconds", "iuf")):  # fmt: skip
+        value = _shaped(state, key, kinds, ())
+        if not (np.isfinite(value) and value >= 0):
+            raise CheckpointError(f"evolution state {key!r} is {value}, expected a number >= 0")
 
 
 def check_population(state: Mapping, population: int, memory: MemorySpec) -> int:
@@ -77,7 +90,7 @@ def check_search_state(state: Mapping, like: Mapping, population: int, rows: int
     istate = _shaped(state, "istate", "i", np.shape(like["istate"]))
     if not (0 <= istate[0] < population and 0 <= istate[1] <= rows):
         raise CheckpointError("evolution state 'istate' points outside the population")
-    _shaped(state, "counters", "i", np.shape(like["counters"]))
+    _in_range("counters", _shaped(state, "counters", "i", np.shape(like["counters"])), 0, 2**62)
     window = np.shape(like["hurdle_hist"])
     _shaped(state, "hurdle_hist", "f", window)
     _in_range("hurdle_meta", _shaped(state, "hurdle_meta", "i", (2,)), 0, window[0] + 1)
@@ -119,3 +132,94 @@ def _walk(nxt: np.ndarray, node: int, cap: int, key: str) -> int:
             raise CheckpointError(f"evolution state {key!r} holds a cycle")
         node = int(nxt[node])
     return steps
+
+
+# -- the experiment flow's state ----------------------------------------------------------------
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def _is_number(value: object) -> bool:
+    return _is_int(value) or isinstance(value, float | np.floating)
+
+
+def _field(where: str, d: Mapping, key: str, ok, expected: str, *, optional: bool = False):
+    if key not in d:
+        if optional:
+            return None
+        raise CheckpointError(f"checkpoint {where} lacks {key!r}")
+    value = d[key]
+    if not ok(value):
+        raise CheckpointError(f"checkpoint {where} {key!r} is {value!r:.60}, expected {expected}")
+    return value
+
+
+def _count(value: object) -> bool:
+    return _is_int(value) and value >= 0
+
+
+def _seconds(value: object) -> bool:
+    return _is_number(value) and bool(np.isfinite(value)) and value >= 0
+
+
+def _fitness_or_none(value: object) -> bool:
+    return value is None or _is_number(value)
+
+
+def check_flow(flow: object, islands: object, num_islands: int) -> None:
+    """Validate the experiment flow's state and the island states' envelope read from a
+    checkpoint (types, counters >= 0, one state per island); CheckpointError names the field.
+    The evolution states inside are checked when an island takes them (`check_population`)."""
+    if not isinstance(flow, Mapping):
+        raise CheckpointError(f"checkpoint flow is a {type(flow).__name__}, expected a mapping")
+    where = "flow"
+    _field(where, flow, "seed", _is_int, "an integer")
+    _field(where, flow, "rng", lambda v: _is_int(v) and 0 <= v < 2**64, "a 64-bit state")
+    for key in ("experiments", "individuals_done"):
+        _field(where, flow, key, _count, "a count >= 0")
+    _field(where, flow, "elapsed", _seconds, "seconds >= 0")
+    for key in ("best_select", "best_search", "time_to_solution"):
+        _field(where, flow, key, _fitness_or_none, "a number or null")
+    _field(where, flow, "best_experiment", lambda v: v is None or _count(v), "a count or null")
+    _field(where, flow, "best_program", lambda v: v is None or isinstance(v, Program),
+           "a program or null")  # fmt: skip
+    _field(where, flow, "history", lambda v: isinstance(v, list), "a list")
+    _field(where, flow, "finished", lambda v: isinstance(v, bool), "true or false")
+    budget = _field(where, flow, "budget", lambda v: isinstance(v, Mapping), "a mapping",
+                    optional=True)  # fmt: skip
+    if budget is not None:
+        _field("flow budget", budget, "time_limit", _fitness_or_none, "seconds or null")
+        _field("flow budget", budget, "max_individuals", lambda v: v is None or _count(v),
+               "a count or null")  # fmt: skip
+    current = _field(where, flow, "current", lambda v: v is None or isinstance(v, Mapping),
+                     "a mapping or null")  # fmt: skip
+    if current is None:
+        return
+    where = "flow current experiment"
+    _field(where, current, "index", _count, "a count >= 0")
+    _field(where, current, "epochs", _count, "a count >= 0")
+    _field(where, current, "start_elapsed", _seconds, "seconds >= 0")
+    _field(where, current, "task_seed", lambda v: v is None or _is_int(v), "an integer or null")
+    _field(where, current, "eager_checked", lambda v: isinstance(v, list), "a list")
+    _field(where, current, "search_tasks",
+           lambda v: isinstance(v, list) and bool(v) and all(isinstance(t, Mapping) for t in v),
+           "a list of task specs")  # fmt: skip
+    _field(where, current, "island_seeds",
+           lambda v: isinstance(v, list) and len(v) == num_islands and all(map(_is_int, v)),
+           f"{num_islands} integer seed(s)")  # fmt: skip
+    if not isinstance(islands, list) or len(islands) != num_islands:
+        n = len(islands) if isinstance(islands, list) else islands
+        raise CheckpointError(f"checkpoint has {n} island states for {num_islands} islands")
+    for i, island in enumerate(islands):
+        where = f"island {i}"
+        if not isinstance(island, Mapping):
+            raise CheckpointError(f"checkpoint {where} is {island!r:.60}, expected a mapping")
+        _field(where, island, "initialized", lambda v: v is True, "true (a running experiment)")
+        _field(where, island, "busy_seconds", _seconds, "seconds >= 0", optional=True)
+        evolution = _field(where, island, "evolution", lambda v: isinstance(v, Mapping),
+                           "a mapping")  # fmt: skip
+        _field(f"{where} evolution", evolution, "initialized",
+               lambda v: _is_int(np.asarray(v)[()]) and int(np.asarray(v)) == 1,
+               "1 (a running experiment)")  # fmt: skip

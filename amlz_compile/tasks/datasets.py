@@ -13,14 +13,19 @@ import csv
 import gzip
 import hashlib
 import io
+import math
 import pickle
 import struct
+import zipfile
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import ResourceLimitError
+from ..limits import BYTES_PER_VALUE, check_allocation
 from .base import TaskError
 
 CIFAR_TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -31,6 +36,7 @@ MNIST_FILES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 _MEMO_SIZE = 2
+_INT64_MAX = np.iinfo(np.int64).max
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,13 +113,20 @@ def normalise_labels(y: np.ndarray, where: str) -> np.ndarray:
     if y.ndim != 1:
         raise TaskError(f"{where}: labels must be one-dimensional, got shape {y.shape}")
     kind = y.dtype.kind
-    if kind in "iub":
-        return y.astype(np.int64)
-    if kind == "f":
-        if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+    if kind == "f" and (not np.all(np.isfinite(y)) or not np.all(y == np.round(y))):
+        raise TaskError(f"{where}: labels must be integers or strings, found non-integer numbers")
+    if kind in "iuf" and y.size:
+        lo, hi = y.min(), y.max()
+        if kind == "u":
+            out = hi > _INT64_MAX
+        else:  # compared as floats where 2**63 is exact
+            out = float(lo) < -(2.0**63) or float(hi) >= 2.0**63
+        if out:
             raise TaskError(
-                f"{where}: labels must be integers or strings, found non-integer numbers"
+                f"{where}: labels must fit in a 64-bit signed integer, found {hi if hi > 0 else lo}"
+                " (number the classes 0..K-1, or use strings)"
             )
+    if kind in "iubf":
         return y.astype(np.int64)
     if kind in "US":
         return np.array([v.decode() if isinstance(v, bytes) else str(v) for v in y.tolist()])
@@ -271,27 +284,31 @@ def _mnist_files(p: Path, split: str) -> tuple[Path, Path]:
 
 
 def read_idx(file: Path) -> np.ndarray:
-    """An idx file (optionally gzipped) of unsigned bytes, as a uint8 array of its shape."""
+    """An idx file (optionally gzipped) of unsigned bytes, as a uint8 array of its shape.
+
+    The header's size is checked against the memory cap (with the float64 copy the tasks make)
+    before the body is read, so a small gzipped file cannot expand without limit."""
     try:
         opener = gzip.open if file.suffix == ".gz" else open
         with opener(file, "rb") as fh:
-            raw = fh.read()
-    except (OSError, EOFError) as exc:
+            head = fh.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0:
+                raise TaskError(f"mnist: {file} is not an idx file (bad magic number)")
+            if head[2] != 0x08:
+                raise TaskError(f"mnist: {file}: only unsigned-byte idx data is supported")
+            ndim = head[3]
+            dims = fh.read(4 * ndim)
+            if ndim < 1 or len(dims) < 4 * ndim:
+                raise TaskError(f"mnist: {file}: truncated header")
+            shape = struct.unpack(f">{ndim}I", dims)
+            count = math.prod(shape)
+            check_allocation(count * (1 + BYTES_PER_VALUE), f"mnist: {file} ({count:,} values)")
+            body = fh.read(count + 1)
+    except (OSError, EOFError, zlib.error) as exc:
         raise TaskError(f"mnist: cannot read {file}: {exc}") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise TaskError(f"mnist: {file} is not an idx file (bad magic number)")
-    if raw[2] != 0x08:
-        raise TaskError(f"mnist: {file}: only unsigned-byte idx data is supported")
-    ndim = raw[3]
-    if ndim < 1 or len(raw) < 4 + 4 * ndim:
-        raise TaskError(f"mnist: {file}: truncated header")
-    shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
-    count = int(np.prod(shape, dtype=np.int64))
-    body = raw[4 + 4 * ndim :]
     if len(body) != count:
-        raise TaskError(
-            f"mnist: {file}: header promises {count} bytes of data, file has {len(body)}"
-        )
+        size = f"{len(body)}" if len(body) <= count else "more"
+        raise TaskError(f"mnist: {file}: header promises {count} bytes of data, file has {size}")
     return np.frombuffer(body, dtype=np.uint8).reshape(shape)
 
 
@@ -319,6 +336,8 @@ def load_mnist(path: str | None, split: str = "train") -> LabelledData:
 def load_npz(path: str | None, split: str = "train") -> LabelledData:
     """A .npz with features 'x' or 'X' and labels 'y' or 'Y'."""
     (file,) = source_files("npz", path, split)
+    if not zipfile.is_zipfile(file):
+        raise TaskError(f"npz: {file} is not a .npz archive (not a zip file)")
     try:
         with np.load(file, allow_pickle=False) as z:
             keys = set(z.files)
@@ -328,8 +347,13 @@ def load_npz(path: str | None, split: str = "train") -> LabelledData:
                 raise TaskError(
                     f"npz: {file} needs arrays 'x' (or 'X') and 'y' (or 'Y'); found {sorted(keys)}"
                 )
+            x_bytes, x_count = _npz_member_size(z, xk, file)
+            y_bytes, _ = _npz_member_size(z, yk, file)
+            check_allocation(
+                x_bytes + y_bytes + BYTES_PER_VALUE * x_count, f"npz: {file} ({x_count:,} values)"
+            )
             x, y = z[xk], z[yk]
-    except TaskError:
+    except (TaskError, ResourceLimitError):
         raise
     except ValueError as exc:
         raise TaskError(
@@ -338,6 +362,22 @@ def load_npz(path: str | None, split: str = "train") -> LabelledData:
     except Exception as exc:  # noqa: BLE001 - zipfile/OS errors of a corrupt file
         raise TaskError(f"npz: cannot read {file}: {type(exc).__name__}: {exc}") from None
     return _make("npz", str(file), x, normalise_labels(y, f"npz: {file}"))
+
+
+def _npz_member_size(z, key: str, file: Path) -> tuple[int, int]:
+    """(bytes, values) of array `key` of an open .npz, from its .npy header alone (a compressed
+    member is not decompressed to learn its size)."""
+    name = f"{key}.npy" if f"{key}.npy" in z.zip.namelist() else key
+    with z.zip.open(name) as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            raise TaskError(f"npz: {file}: array {key!r} has .npy format {version}")
+    count = math.prod(shape)
+    return count * dtype.itemsize, count
 
 
 def _is_number(s: str) -> bool:
