@@ -4,7 +4,8 @@
 final tasks (`tasks.tabular`: K-fold search tasks, a select split, a held-out final split,
 standardisation, one-vs-rest for more than two classes), run the regularized-evolution search
 on them (`search.experiment.run_search`), keep the candidate with the best select fitness, and
-train it on all of X (`learner.Learner`). The model is that trained program: `predict`,
+train it on all of X with the exported module's estimator (`learner`, `model_`). The model is
+that trained program: `predict`,
 `score`, `decision_function` / `predict_proba`, `algorithm_` (the simplified program; print
 it), `hall_of_fame_` (the best program per simplified size), `export(path)` (a standalone
 NumPy module).
@@ -27,6 +28,7 @@ import os
 import sys
 import time
 import types
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,13 @@ import numpy as np
 
 from .errors import AmlzError
 from .ir.program import Program
-from .tasks.tabular import CLASSIFICATION, REGRESSION, accuracy, regression_metrics
+from .tasks.tabular import (
+    CLASSIFICATION,
+    REGRESSION,
+    Standardiser,
+    accuracy,
+    regression_metrics,
+)
 
 _checks: types.ModuleType | None = None
 
@@ -153,21 +161,24 @@ class _AlgorithmSearch:
         )
 
     def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "learner_")
+        return hasattr(self, "model_")
 
     def __getstate__(self) -> dict:
+        """Picklable: the model (an instance of an in-memory module's class) as its data."""
+        from .learner import model_state
+
         state = dict(self.__dict__)
-        if "learner_" in state:
-            learner = state.pop("learner_")
-            state["_learner_state"] = learner.state()
+        if "model_" in state:
+            state["model_"] = model_state(state["model_"])
         return state
 
     def __setstate__(self, state: dict) -> None:
-        learner_state = state.pop("_learner_state", None)
+        from .learner import restore_model
+
+        state = dict(state)
+        if "model_" in state:
+            state["model_"] = restore_model(state["algorithm_"], self._problem, state["model_"])
         self.__dict__.update(state)
-        if learner_state is not None:
-            self.learner_ = self._make_learner()
-            self.learner_.set_state(learner_state)
 
     # -- fit ----------------------------------------------------------------------------------
     def _seed(self) -> int:
@@ -223,14 +234,14 @@ class _AlgorithmSearch:
         self.hall_of_fame_ = [hall[k] for k in sorted(hall)]
         return result
 
-    def _fit(self, X: Any, y: Any, problem_y: np.ndarray, targets: list[np.ndarray]):
+    def _fit(self, X: np.ndarray, y: np.ndarray):
         from .export import simplify_program
         from .tasks.tabular import tasks_from_data
 
         seed = self._seed()
         tasks = tasks_from_data(
             X,
-            problem_y,
+            y,
             self._problem,
             folds=self.folds,
             select_fraction=self.select_fraction,
@@ -239,7 +250,6 @@ class _AlgorithmSearch:
             standardise=self.standardize,
             seed=seed,
         )
-        self.standardiser_ = tasks.standardiser
         self.data_tasks_ = tasks.summary()
         result = self._run(tasks, seed)
         if result.best_program is None:
@@ -258,29 +268,41 @@ class _AlgorithmSearch:
         self.n_features_in_ = X.shape[1]
         final = tasks.parts["final"]
         fit_rows = np.concatenate([tasks.parts["search"], tasks.parts["select"]])
-        held_out = self._make_learner().fit(X[fit_rows], [t[fit_rows] for t in targets])
-        self.final_metrics_ = self._metrics(held_out, X[final], problem_y[final])
-        self.learner_ = self._make_learner().fit(X, targets)
+        # The held-out score: trained on the non-final rows only.
+        held_out = self._make_model().fit(X[fit_rows], y[fit_rows])
+        self.final_metrics_ = self._metrics(held_out, X[final], y[final])
+        # The model: trained on every row (and standardised with every row's mean and scale).
+        self.model_ = self._make_model().fit(X, y)
+        if self.standardize:
+            m = self.model_
+            self.standardiser_ = Standardiser(
+                tuple(map(float, m.x_mean_)),
+                tuple(map(float, m.x_scale_)),
+                float(getattr(m, "y_mean_", 0.0)),
+                float(getattr(m, "y_scale_", 1.0)),
+            )
+        else:
+            self.standardiser_ = Standardiser.identity(X.shape[1])
         return self
 
-    def _make_learner(self):
-        from .learner import Learner
+    def _model_params(self) -> dict:
+        from .learner import model_params
 
-        return Learner(
-            self.algorithm_,
+        return model_params(
             self._problem,
-            self.standardiser_,
-            n_outputs=self._n_outputs(),
             epochs=self.epochs,
             random_state=self.seed_,
+            standardize=self.standardize,
         )
 
-    def _n_outputs(self) -> int:
-        return 1
+    def _make_model(self):
+        from .learner import make_model
+
+        return make_model(self.algorithm_, self._problem, self._model_params())
 
     def _check_predict_X(self, X: Any) -> np.ndarray:
         checks = _input_checks()
-        if not hasattr(self, "learner_"):
+        if not hasattr(self, "model_"):
             raise checks._sklearn_flavoured(checks.NotFittedError)(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
                 "appropriate arguments before using this estimator."
@@ -296,7 +318,9 @@ class _AlgorithmSearch:
     # -- export -------------------------------------------------------------------------------
     def export(self, path: str | os.PathLike, *, parents: bool = False) -> Path:
         """Write the found algorithm as a standalone NumPy module (see README, "Exported
-        modules"); its metadata records the standardisation, classes and epochs used here."""
+        modules"). `METADATA["estimator_params"]` holds the parameters this estimator's model
+        uses: `AlgorithmRegressor(**METADATA["estimator_params"]).fit(X, y)` (or
+        AlgorithmClassifier) in the shipped module learns and predicts as `model_` does."""
         from .export import export_algorithm
 
         self._check_predict_X(np.zeros((1, getattr(self, "n_features_in_", 1))))
@@ -304,7 +328,7 @@ class _AlgorithmSearch:
             "source": type(self).__name__,
             "seed": self.seed_,
             "problem": self._problem,
-            "epochs": self.epochs,
+            "estimator_params": self._model_params(),
             "standardiser": self.standardiser_.to_dict(),
             "classes": self.data_tasks_["classes"],
             "select_fitness": self.search_result_["select_fitness"],
@@ -364,15 +388,17 @@ class AlgorithmSearchRegressor(_AlgorithmSearch):
         X = checks.check_X(X)
         y = checks.check_y(y, X.shape[0]).astype(np.float64)
         checks._check_finite(y, "y")
-        return self._fit(X, y, y, [y])
+        return self._fit(X, y)
 
     @staticmethod
-    def _metrics(learner, X: np.ndarray, y: np.ndarray) -> dict:
-        return regression_metrics(y, learner.predict_regression(X))
+    def _metrics(model: Any, X: np.ndarray, y: np.ndarray) -> dict:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a diverged model predicts its fallback
+            return regression_metrics(y, model.predict(X))
 
     def predict(self, X: Any) -> np.ndarray:
         X = self._check_predict_X(X)
-        return self.learner_.predict_regression(X)
+        return self.model_.predict(X)
 
     def score(self, X: Any, y: Any) -> float:
         """R^2 of the predictions (scikit-learn's regression score)."""
@@ -396,54 +422,29 @@ class AlgorithmSearchClassifier(_AlgorithmSearch):
         checks = _input_checks()
         X = checks.check_X(X)
         y = checks.check_y(y, X.shape[0])
-        if checks._is_continuous(y):
-            raise ValueError(
-                "Unknown label type: continuous. Maybe you are trying to fit a classifier, "
-                "which expects discrete classes on a regression target with continuous values."
-            )
-        try:
-            classes, codes = np.unique(y, return_inverse=True)
-        except TypeError as exc:
-            raise ValueError(f"Unknown label type: labels of mixed types ({exc})") from None
-        if len(classes) < 2:
-            raise ValueError(
-                "The classifier needs samples of at least 2 classes, but the data contains "
-                f"only one class: {classes[0]!r}."
-            )
-        self.classes_ = classes
-        positives = [1] if len(classes) == 2 else range(len(classes))
-        targets = [(codes == c).astype(np.float64) for c in positives]
-        return self._fit(X, y, codes, targets)
-
-    def _n_outputs(self) -> int:
-        return 1 if len(self.classes_) == 2 else len(self.classes_)
+        self.classes_ = checks.classes_of(y)  # scikit-learn's label checks and messages
+        return self._fit(X, y)
 
     @staticmethod
-    def _metrics(learner, X: np.ndarray, codes: np.ndarray) -> dict:
-        z = learner.outputs(X)
-        pred = (z[:, 0] > 0).astype(np.int64) if z.shape[1] == 1 else np.argmax(z, axis=1)
-        return {"accuracy": accuracy(codes, pred)}
+    def _metrics(model: Any, X: np.ndarray, y: np.ndarray) -> dict:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a diverged model predicts its fallback
+            return {"accuracy": accuracy(y, model.predict(X))}
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Logits: (n,) for two classes (positive = classes_[1]), (n, classes) otherwise."""
         X = self._check_predict_X(X)
-        z = self.learner_.outputs(X)
-        return z[:, 0] if z.shape[1] == 1 else z
+        return self.model_.decision_function(X)
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        z = self.decision_function(X)
-        with np.errstate(over="ignore"):
-            p = 1.0 / (1.0 + np.exp(-z))
-        if p.ndim == 1:
-            return np.column_stack([1.0 - p, p])
-        total = p.sum(axis=1, keepdims=True)
-        uniform = np.full_like(p, 1.0 / p.shape[1])
-        return np.where(total > 0, p / np.where(total > 0, total, 1.0), uniform)
+        """Per-class probabilities: the sigmoid of the logit, normalised over the classes
+        when there are more than two."""
+        X = self._check_predict_X(X)
+        return self.model_.predict_proba(X)
 
     def predict(self, X: Any) -> np.ndarray:
-        z = self.decision_function(X)
-        index = (z > 0).astype(np.int64) if z.ndim == 1 else np.argmax(z, axis=1)
-        return self.classes_[index]
+        X = self._check_predict_X(X)
+        return self.model_.predict(X)
 
     def score(self, X: Any, y: Any) -> float:
         """Accuracy (scikit-learn's classification score)."""

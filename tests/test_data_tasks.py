@@ -56,11 +56,18 @@ def test_multiclass_tasks_are_one_vs_rest_for_every_class():
     X, y = load_iris(return_X_y=True)
     dt = tasks_from_data(X, y, "classification", folds=4, seed=1)
     assert dt.classes == (0, 1, 2) and dt.multiclass
-    assert len(dt.search) == 4 and len(dt.select) == 3 and len(dt.final) == 3
-    for k, spec in enumerate(dt.select):
+    # Select: three training lengths (half, three quarters, all search rows) per class.
+    assert len(dt.search) == 4 and len(dt.select) == 9 and len(dt.final) == 3
+    for i, spec in enumerate(dt.select):
         labels = np.array(spec["fixed"]["valid_labels"])
         assert set(labels) == {0.0, 1.0}
-        assert labels.sum() == np.sum(y[dt.parts["select"]] == k)
+        assert labels.sum() == np.sum(y[dt.parts["select"]] == i // 3)
+    n_search = len(dt.parts["search"])
+    assert [len(s["fixed"]["train_labels"]) for s in dt.select[:3]] == [
+        round(n_search / 2),
+        round(3 * n_search / 4),
+        n_search,
+    ]
     assert {t.eval_type for t in build_collection(dt.search)} == {"accuracy"}
 
 
@@ -133,9 +140,9 @@ def test_cli_evolve_data_csv_end_to_end(tmp_path):
     specs = config["search"]["search_tasks"] + config["select_tasks"] + config["final_tasks"]
     assert {s["kind"] for s in specs} == {"fixed"}
     assert len(config["search"]["search_tasks"]) == 4
-    final_rows = sum(len(s["fixed"]["valid_labels"]) for s in config["final_tasks"])
-    select_rows = sum(len(s["fixed"]["valid_labels"]) for s in config["select_tasks"])
-    assert final_rows == 40 and select_rows == 40  # 20 % each of the 200 rows
+    final_rows = [len(s["fixed"]["valid_labels"]) for s in config["final_tasks"]]
+    select_rows = [len(s["fixed"]["valid_labels"]) for s in config["select_tasks"]]
+    assert final_rows == [40] and select_rows == [40, 40, 40]  # 20 % each of the 200 rows
     result = json.loads((out / "result.json").read_text())
     assert set(result["final_metrics"]) >= {"rmse", "r2"}
     assert result["final_fitness"] > 0

@@ -5,15 +5,18 @@ chosen on other data, and is reported on data nobody looked at. One table become
 
 - **final split**: a held-out share of the rows (`final_fraction`, default 0.2), stratified by
   class for classification. It is used once, for the final evaluation.
-- **select split**: another share (`select_fraction`, default 0.2). The select task trains on
-  the search rows and validates on these rows; it ranks the candidates of search experiments.
+- **select split**: another share (`select_fraction`, default 0.2). The select tasks train on
+  half, three quarters and all of the search rows and validate on these rows; they rank the
+  candidates of search experiments. The final model trains on more rows than any search task,
+  so a candidate whose learning breaks down as training grows (a learning rate that keeps
+  increasing, say) loses at selection rather than after it.
 - **search tasks**: the remaining rows cut into `folds` folds (default 4); search task k trains
   on the other folds and validates on fold k (K-fold cross-validation as the set of tasks, so a
   program is rewarded for learning, not for fitting one split).
 - **multi-class** (more than two classes) is one-vs-rest over binary programs, as in the
   paper's extension: a task for class c labels c as 1 and every other class 0. Search task k
   uses fold k mod folds and class k mod C (max(folds, C) tasks, so every class and every fold
-  is seen); select and final have one task per class. A model predicts the class whose
+  is seen); select has three tasks per class, final one per class. A model predicts the class whose
   program outputs the largest logit.
 - **standardisation** (default on): features, and regression targets, are scaled by the mean
   and standard deviation of the non-final rows; the transform is returned with the tasks
@@ -41,6 +44,7 @@ CLASSIFICATION = "classification"
 PROBLEMS = (REGRESSION, CLASSIFICATION)
 MAX_AUTO_CLASSES = 20  # integer targets with at most this many values count as classes
 MIN_SAMPLES = 5
+SELECT_SHARES = (0.5, 0.75, 1.0)  # shares of the search rows the select tasks train on
 MIN_SEARCH_TRAIN = 10  # the search's minimum of training examples per task
 
 
@@ -309,9 +313,22 @@ def tasks_from_data(
                 k,
             )  # fmt: skip
         )
+    # Select at several training lengths: a model is finally trained on more rows than any
+    # search task saw, so a candidate must keep learning well as its training grows.
+    shuffled = rng.permutation(search)
     select_specs = [
-        _spec(f"data-select{label_name(k)}", xs, lab, search, select, eval_type, epochs, 1000 + k)
+        _spec(
+            f"data-select{round(100 * share)}{label_name(k)}",
+            xs,
+            lab,
+            np.sort(shuffled[: max(1, round(share * len(search)))]),
+            select,
+            eval_type,
+            epochs,
+            1000 + 10 * k + j,
+        )
         for k, lab in enumerate(labels)
+        for j, share in enumerate(SELECT_SHARES)
     ]
     final_specs = [
         _spec(f"data-final{label_name(k)}", xs, lab, fit_rows, final, eval_type, epochs, 2000 + k)
