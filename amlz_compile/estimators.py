@@ -62,14 +62,28 @@ class EstimatorError(AmlzError, ValueError):
     """A search estimator that cannot run: a bad start, or a search that kept no candidate."""
 
 
-def resolve_initial(initial: Any) -> str:
-    """The search's initial population for the `initial` parameter (a built-in start)."""
+def resolve_initial(initial: Any) -> str | Program:
+    """The search's start for the `initial` parameter: a built-in start name
+    (search.data_config.INITIAL_BUILTINS), or a Program from a Program object, an algorithm
+    file (.txt or .json) or the name of a built-in algorithm (`amlz show` lists them)."""
     from .search.data_config import INITIAL_BUILTINS
 
+    if isinstance(initial, Program):
+        return initial
     if isinstance(initial, str) and initial in INITIAL_BUILTINS:
         return initial
+    if isinstance(initial, str | os.PathLike):
+        from .algorithms import builtin_names, load_builtin
+
+        if isinstance(initial, str) and initial in builtin_names():
+            return load_builtin(initial)
+        if Path(initial).is_file():
+            from .ir.serialize import load_program
+
+            return load_program(initial)
     raise EstimatorError(
-        f"initial must be one of {', '.join(INITIAL_BUILTINS)} (a built-in start), got {initial!r}"
+        f"initial must be a built-in start ({', '.join(INITIAL_BUILTINS)}), a built-in "
+        f"algorithm name, an algorithm file or a Program; got {initial!r}"
     )
 
 
@@ -87,7 +101,7 @@ class _AlgorithmSearch:
         tournament_size: int = 10,
         mutate_prob: float = 0.9,
         ops: str | dict = "baseline",
-        initial: str = "linear",
+        initial: str | Program | os.PathLike = "linear",
         epochs: int = 1,
         folds: int = 4,
         select_fraction: float = 0.2,
@@ -186,7 +200,7 @@ class _AlgorithmSearch:
             return (time.time_ns() & 0x7FFFFFFF) or 1
         if isinstance(self.random_state, np.random.RandomState):
             return int(self.random_state.randint(1, 2**31 - 1))
-        return int(self.random_state) & 0x7FFFFFFF or 1
+        return int(self.random_state) & 0x7FFFFFFF
 
     def _run(self, tasks, seed: int) -> Any:
         from .search.data_config import data_experiment_config
@@ -370,7 +384,8 @@ class AlgorithmSearchRegressor(_AlgorithmSearch):
     only an individual budget is deterministic), `population_size`, `tournament_size`,
     `mutate_prob`, `ops` ('baseline' = the paper's S10 op lists, 'linear' = the demo's six ops,
     or a dict of setup/predict/learn lists), `initial` (the start: 'linear' = the reference's
-    linear SGD learner, 'neural_net', 'random', 'no_op'), `epochs` (training passes, in the
+    linear SGD learner, 'neural_net', 'random', 'no_op'; or any algorithm as a Program, a .txt
+    or .json file or a built-in algorithm's name), `epochs` (training passes, in the
     search and for the final model), `folds`, `select_fraction`, `final_fraction`,
     `standardize`, `islands`, `workers`, `flow` ('fast' or 'reference'), `backend`,
     `random_state`, `verbose` (1 = the CLI's progress display).

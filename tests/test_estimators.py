@@ -110,6 +110,32 @@ def test_warm_start_from_linear_starts_at_its_fitness():
     assert result.search_fitness >= seen[0]
 
 
+def test_warm_start_from_a_program_object_or_file(tmp_path):
+    """A Program (here the reference README's regressor, with its own learning rate) or an
+    algorithm file starts every individual: the initial population has its fitness."""
+    from amlz_compile.ir.serialize import save_program
+    from amlz_compile.search.config import ConfigError
+
+    Xtr, _, ytr, _ = diabetes_split()
+    tasks = tasks_from_data(Xtr, ytr, "regression", seed=3)
+    program = load_builtin("readme_linear")
+    cfg = data_experiment_config(tasks, population_size=20, initial=program)
+    assert cfg["search"]["initial_population"] == "no_op"
+    own = evaluate_on(program, tasks.search, _memory(cfg), 0, backend="interp")
+    assert own != evaluate_on(load_builtin("linear"), tasks.search, _memory(cfg), 0,
+                              backend="interp")  # fmt: skip
+    seen = []
+    run_search(cfg, seed=3, max_individuals=100, flow="fast",
+               on_event=lambda e: seen.append(getattr(e, "best_search_fitness", None)))  # fmt: skip
+    assert [f for f in seen if f is not None][0] == pytest.approx(own, rel=1e-12)
+    path = save_program(program, tmp_path / "start.txt")
+    est = AlgorithmSearchRegressor(initial=str(path), random_state=0, **SMALL).fit(Xtr, ytr)
+    assert est.search_result_["search_fitness"] > 0
+    bad = dict(cfg["search"], initial_population="random")
+    with pytest.raises(ConfigError, match="initial_program"):
+        run_search({**cfg, "search": bad}, seed=1, max_individuals=10)
+
+
 def _memory(cfg):
     from amlz_compile.search.config import MemoryConfig
 
@@ -165,7 +191,7 @@ def test_export_is_a_module_that_verifies_and_learns_like_the_model(cls, loader,
 
 def test_bad_input_is_an_amlz_error():
     X = np.random.default_rng(0).normal(size=(40, 3))
-    with pytest.raises(AmlzError, match="initial must be one of"):
+    with pytest.raises(AmlzError, match="initial must be a built-in start"):
         AlgorithmSearchRegressor(initial="nonsense", **SMALL).fit(X, X[:, 0])
     with pytest.raises(AmlzError, match="n_samples = 4"):
         AlgorithmSearchRegressor(**SMALL).fit(X[:4], X[:4, 0])

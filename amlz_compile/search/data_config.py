@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..ir.program import Program
+from ..ir.serialize import program_to_dict
 from ..tasks.tabular import DataTasks
 from .config import ConfigError
 from .presets import (
@@ -64,22 +66,30 @@ def data_experiment_config(
     tournament_size: int = 10,
     mutate_prob: float = 0.9,
     ops: str | Mapping[str, Sequence[str]] = "baseline",
-    initial: str = "linear",
+    initial: str | Program = "linear",
     backend: str = "auto",
     name: str = "data",
 ) -> dict[str, Any]:
     """An experiment config dict (accepted by `run_search`) whose search, select and final
-    tasks are those of `tasks`."""
-    if initial not in INITIAL_BUILTINS:
+    tasks are those of `tasks`. `initial` is a built-in start (INITIAL_BUILTINS) or a Program
+    every individual starts as (a warm start from any algorithm)."""
+    start: dict[str, Any] = {"initial_population": initial}
+    if isinstance(initial, Program):
+        start = {"initial_population": "no_op", "initial_program": program_to_dict(initial)}
+        sizes = initial.sizes()
+    elif initial not in INITIAL_BUILTINS:
         raise ConfigError(
-            f"initial must be a built-in start ({', '.join(INITIAL_BUILTINS)}), got {initial!r}"
+            f"initial must be a built-in start ({', '.join(INITIAL_BUILTINS)}) or a Program, "
+            f"got {initial!r}"
         )
+    else:
+        sizes = _INIT_SIZES[initial]
     op_lists = resolve_ops(ops)
     # The functional-equivalence cache fingerprints a program on the first examples of every
     # search task: at most 10 of each, and no more than the smallest task has.
     fec_train = min([10] + [len(t["fixed"]["train_labels"]) for t in tasks.search])
     fec_valid = min([10] + [len(t["fixed"]["valid_labels"]) for t in tasks.search])
-    setup, predict, learn = _INIT_SIZES[initial]
+    setup, predict, learn = (max(k, 1) for k in sizes)
     return {
         "name": name,
         "description": f"{tasks.problem} on user data: {len(tasks.search)} search tasks, "
@@ -97,7 +107,7 @@ def data_experiment_config(
             "mutate_predict_size_max": 11,
             "mutate_learn_size_min": 1,
             "mutate_learn_size_max": 23,
-            "initial_population": initial,
+            **start,
             "population_size": population_size,
             "tournament_size": min(tournament_size, population_size),
             "mutate_prob": mutate_prob,
