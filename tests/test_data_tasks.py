@@ -64,10 +64,12 @@ def test_multiclass_tasks_are_one_vs_rest_for_every_class():
         assert labels.sum() == np.sum(y[dt.parts["select"]] == i // 3)
     n_search = len(dt.parts["search"])
     assert [len(s["fixed"]["train_labels"]) for s in dt.select[:3]] == [
-        round(n_search / 2),
-        round(3 * n_search / 4),
+        n_search // 2,
         n_search,
+        len(y),
     ]
+    search_rows = {tuple(r) for r in dt.standardiser.transform_x(X[dt.parts["search"]]).tolist()}
+    assert rows_of(dt.select[2], "train") == search_rows
     assert {t.eval_type for t in build_collection(dt.search)} == {"accuracy"}
 
 

@@ -5,11 +5,12 @@ chosen on other data, and is reported on data nobody looked at. One table become
 
 - **final split**: a held-out share of the rows (`final_fraction`, default 0.2), stratified by
   class for classification. It is used once, for the final evaluation.
-- **select split**: another share (`select_fraction`, default 0.2). The select tasks train on
-  half, three quarters and all of the search rows and validate on these rows; they rank the
-  candidates of search experiments. The final model trains on more rows than any search task,
-  so a candidate whose learning breaks down as training grows (a learning rate that keeps
-  increasing, say) loses at selection rather than after it.
+- **select split**: another share (`select_fraction`, default 0.2). Three select tasks train
+  on half the search rows, all of them, and as many rows as the whole table has (the search rows
+  repeated in shuffled passes: as many training steps as the final model takes), and validate
+  on the select rows; they rank the candidates of search experiments. The final model trains
+  longer than any search task, so a candidate whose learning breaks down as training grows (a
+  learning rate that keeps increasing, say) loses at selection rather than after it.
 - **search tasks**: the remaining rows cut into `folds` folds (default 4); search task k trains
   on the other folds and validates on fold k (K-fold cross-validation as the set of tasks, so a
   program is rewarded for learning, not for fitting one split).
@@ -44,7 +45,6 @@ CLASSIFICATION = "classification"
 PROBLEMS = (REGRESSION, CLASSIFICATION)
 MAX_AUTO_CLASSES = 20  # integer targets with at most this many values count as classes
 MIN_SAMPLES = 5
-SELECT_SHARES = (0.5, 0.75, 1.0)  # shares of the search rows the select tasks train on
 MIN_SEARCH_TRAIN = 10  # the search's minimum of training examples per task
 
 
@@ -224,6 +224,15 @@ def _cap(rows: np.ndarray, limit: int | None, rng: np.random.Generator) -> np.nd
     return np.sort(rng.choice(rows, size=limit, replace=False))
 
 
+def _training_rows(rows: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
+    """`length` training rows from `rows`: a subset in order when shorter, else shuffled
+    passes over all of them (the last pass cut short)."""
+    if length <= len(rows):
+        return np.sort(rng.permutation(rows)[:length])
+    passes = [rng.permutation(rows) for _ in range(-(-length // len(rows)))]
+    return np.concatenate(passes)[:length]
+
+
 def _at_least(rows: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
     """`rows`, plus rows drawn from them with replacement up to `count` (tiny tables)."""
     if len(rows) >= count:
@@ -313,22 +322,24 @@ def tasks_from_data(
                 k,
             )  # fmt: skip
         )
-    # Select at several training lengths: a model is finally trained on more rows than any
-    # search task saw, so a candidate must keep learning well as its training grows.
-    shuffled = rng.permutation(search)
+    # Select at three training lengths: half the search rows, all of them, and as many
+    # training steps as the final model takes on the whole table (the search rows repeated in
+    # shuffled passes). The final model trains longer than any search task, so a candidate
+    # whose learning breaks down as training grows must lose here, not after selection.
+    lengths = (max(1, len(search) // 2), len(search), max(len(search), len(y)))
     select_specs = [
         _spec(
-            f"data-select{round(100 * share)}{label_name(k)}",
+            f"data-select{j}{label_name(k)}",
             xs,
             lab,
-            np.sort(shuffled[: max(1, round(share * len(search)))]),
+            _training_rows(search, length, np.random.default_rng([seed, 1000 + j])),
             select,
             eval_type,
             epochs,
             1000 + 10 * k + j,
         )
         for k, lab in enumerate(labels)
-        for j, share in enumerate(SELECT_SHARES)
+        for j, length in enumerate(lengths)
     ]
     final_specs = [
         _spec(f"data-final{label_name(k)}", xs, lab, fit_rows, final, eval_type, epochs, 2000 + k)
