@@ -5,10 +5,9 @@ final tasks (`tasks.tabular`: K-fold search tasks, a select split, a held-out fi
 standardisation, one-vs-rest for more than two classes), run the regularized-evolution search
 on them (`search.experiment.run_search`), keep the candidate with the best select fitness, and
 train it on all of X with the exported module's estimator (`learner`, `model_`). The model is
-that trained program: `predict`,
-`score`, `decision_function` / `predict_proba`, `algorithm_` (the simplified program; print
-it), `hall_of_fame_` (the best program per simplified size), `export(path)` (a standalone
-NumPy module).
+that trained program: `predict`, `score`, `decision_function` / `predict_proba`, `algorithm_`
+(the simplified program; print it), `hall_of_fame_` (the best program per simplified size),
+`export(path)` (a standalone NumPy module).
 
 Determinism: with `time_limit=None` the budget is `max_individuals` and a given
 `random_state` gives the same algorithm and the same predictions every time (on every backend).

@@ -14,8 +14,6 @@ from __future__ import annotations
 import types
 from typing import Any
 
-import numpy as np
-
 from .backends.numpy_export import render_module
 from .ir.program import Program
 from .tasks.tabular import REGRESSION
@@ -61,7 +59,7 @@ def make_model(program: Program, problem: str, params: dict) -> Any:
 
 def model_state(model: Any) -> dict:
     """The fitted estimator's attributes (NumPy arrays and numbers: picklable)."""
-    return {k: v for k, v in model.__dict__.items()}
+    return dict(model.__dict__)
 
 
 def restore_model(program: Program, problem: str, state: dict) -> Any:
@@ -69,5 +67,5 @@ def restore_model(program: Program, problem: str, state: dict) -> Any:
     module = program_module(program)
     cls = module.AlgorithmRegressor if problem == REGRESSION else module.AlgorithmClassifier
     model = cls.__new__(cls)
-    model.__dict__.update({k: np.asarray(v) if k == "classes_" else v for k, v in state.items()})
+    model.__dict__.update(state)
     return model

@@ -56,7 +56,8 @@ def _target_index(target: str | int | None, names: list[str], where: str) -> int
     return k % width
 
 
-def _split(table: list[list[str]] | np.ndarray, names: list[str], target, where: str):
+def _split(names: list[str], target: str | int | None, where: str) -> tuple[int, list[int]]:
+    """(target column, feature columns)."""
     k = _target_index(target, names, where)
     if len(names) < 2:
         raise DataError(f"{where}: need at least one feature column besides the target")
@@ -80,7 +81,7 @@ def load_csv_table(path: Path, target: str | int | None = None) -> Table:
         rows = rows[1:]
     if not rows:
         raise DataError(f"{path} has a header but no data rows")
-    k, feature_cols = _split([], names, target, str(path))
+    k, feature_cols = _split(names, target, str(path))
     x = np.empty((len(rows), len(feature_cols)), dtype=np.float64)
     labels = []
     for r, (line, row) in enumerate(rows):
@@ -129,7 +130,7 @@ def load_npz_table(path: Path, target: str | int | None = None) -> Table:
     if table.dtype.kind not in "iufb":
         raise DataError(f"{path}: the table must be numeric, got {table.dtype}")
     names = [f"x{i}" for i in range(table.shape[1])]
-    k, feature_cols = _split(table, names, target, str(path))
+    k, feature_cols = _split(names, target, str(path))
     return Table(
         table[:, feature_cols].astype(np.float64),
         table[:, k],
