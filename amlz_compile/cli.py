@@ -891,7 +891,7 @@ def evaluate_program(
     else:
         fitness, per_task_fit = detail.fitness, detail.per_task
     from .evaluate import task_seeds as evaluation_task_seeds
-    from .metrics import plain_metrics, task_metrics
+    from .metrics import combine_metrics, task_metrics
 
     per_task = []
     for i, (t, f, s) in enumerate(
@@ -903,7 +903,7 @@ def evaluate_program(
                          "fitness": float(f), "metrics": m})  # fmt: skip
     return {
         "fitness": float(fitness),
-        "metrics": plain_metrics(program, tasks, memory, seed, max_abs_error=max_abs_error),
+        "metrics": combine_metrics([t["metrics"] for t in per_task]),
         "per_task": per_task,
         "combination": combination,
         "backend": backend,

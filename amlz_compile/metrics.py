@@ -56,20 +56,32 @@ def plain_metrics(
     {"rmse", "r2"} for RMS tasks and/or {"accuracy"} for accuracy tasks, "tasks" (how many
     were measured) and "failed_tasks"."""
     seeds = task_seeds(seed, len(tasks))
-    found: dict[str, list[float]] = {}
-    failed = 0
-    for task, s in zip(tasks, seeds, strict=True):
-        m = task_metrics(
-            program, task, memory.with_features(task.features), int(s),
+    per_task = [
+        task_metrics(
+            program,
+            task,
+            memory.with_features(task.features),
+            int(s),
             max_abs_error=max_abs_error,
         )  # fmt: skip
+        for task, s in zip(tasks, seeds, strict=True)
+    ]
+    return combine_metrics(per_task)
+
+
+def combine_metrics(per_task: Sequence[dict | None]) -> dict:
+    """The mean of each metric over the tasks that have it, with "tasks" (measured) and
+    "failed_tasks" (None entries: runs that stopped early)."""
+    found: dict[str, list[float]] = {}
+    failed = 0
+    for m in per_task:
         if m is None:
             failed += 1
             continue
         for key, value in m.items():
             found.setdefault(key, []).append(value)
     out: dict = {key: float(np.mean(values)) for key, values in found.items()}
-    out["tasks"] = len(tasks) - failed
+    out["tasks"] = len(per_task) - failed
     out["failed_tasks"] = failed
     return out
 
