@@ -249,6 +249,34 @@ def build_config(
     return ExperimentConfig.from_dict(base), str(label)
 
 
+def build_data_config(
+    data: Path,
+    target: str | None,
+    task: str,
+    seed: int,
+    preset: str | None,
+    config_file: Path | None,
+    settings: list[str],
+    named: dict[str, Any],
+) -> tuple[Any, str]:
+    """The ExperimentConfig for `evolve --data`: search, select and final tasks from the file,
+    then the same overrides as `build_config`."""
+    from .search.config import ConfigError
+    from .search.data_config import data_file_config
+    from .search.experiment import ExperimentConfig
+
+    if preset or config_file:
+        raise ConfigError("--data makes its own experiment: give it without --preset/--config "
+                          "and adjust it with --set")  # fmt: skip
+    base, _ = data_file_config(str(data), target=target, problem=task, seed=seed)
+    for key, value in named.items():
+        if value is not None:
+            apply_setting(base, f"{key}={json.dumps(value)}")
+    for assignment in settings:
+        apply_setting(base, assignment)
+    return ExperimentConfig.from_dict(base), f"{base['name']}-{data.stem}"
+
+
 def _display_mode(quiet: bool, as_json: bool) -> str:
     if quiet and as_json:
         raise UsageError("--quiet and --json exclude each other")
@@ -277,6 +305,7 @@ def _summary(run, result, mode: str) -> None:
                 "search_fitness": result.search_fitness,
                 "select_fitness": result.select_fitness,
                 "final_fitness": result.final_fitness,
+                "final_metrics": result.final_metrics,
                 "seed": result.seed,
             }
         )
@@ -298,6 +327,10 @@ def _summary(run, result, mode: str) -> None:
         else f"fitness: search {result.search_fitness}  select {result.select_fitness}",
         file=out,
     )
+    if result.final_metrics:
+        from .metrics import format_metrics
+
+        print(f"final tasks:  {format_metrics(result.final_metrics)}", file=out)
     print("\nthe discovered algorithm (simplified):\n", file=out)
     print(format_program(simplify_program(result.best_program)).rstrip(), file=out)
     print(
@@ -452,8 +485,23 @@ def evolve(
         str, typer.Option(help="Where islands run: auto, local, process or ray.")
     ] = "auto",
     checkpoint_every: Annotated[float, typer.Option(help="Seconds between checkpoints.")] = 30.0,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="A .csv or .npz table: search, select and final tasks are all made from it.",
+        ),
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(help="--data: the target column, a header name or an index (default last)."),
+    ] = None,
+    task: Annotated[
+        str,
+        typer.Option(help="--data: regression, classification or auto (from the target)."),
+    ] = "auto",
 ) -> None:
-    """Evolve algorithms: a preset or config file, run into a run directory."""
+    """Evolve algorithms: a preset, a config file or a data file, run into a run directory."""
     with _errors():
         mode = _display_mode(quiet, as_json)
         named = {
@@ -464,8 +512,19 @@ def evolve(
             "max_experiments": max_experiments,
             "sufficient_fitness": sufficient_fitness,
         }
-        cfg, label = build_config(preset, config, settings or [], named)
+        if data is not None:
+            if seed is None:
+                seed = int(time.time_ns() % (1 << 31)) or 1
+            cfg, label = build_data_config(data, target, task, seed, preset, config,
+                                           settings or [], named)  # fmt: skip
+        else:
+            cfg, label = build_config(preset, config, settings or [], named)
         cfg = cfg.with_absolute_paths()  # the run directory's config works from anywhere
+        from .search.data_config import mixed_data_note
+
+        data_note = mixed_data_note(cfg)
+        if data_note and mode != "json":
+            typer.echo(f"note: {data_note}", err=True)
         if seed is None:
             seed = cfg.seed if cfg.seed else int(time.time_ns() % (1 << 31)) or 1
         from .rundir import RunDir
@@ -514,6 +573,8 @@ def evolve(
 
         result = _run_with_display(run, mode, title, meta, go)
         _summary(run, result, mode)
+        if data_note and mode != "json":
+            print(f"note: {data_note}")
 
 
 @app.command()
@@ -824,8 +885,12 @@ def eval_(
             return
         typer.echo(f"fitness {report['fitness']:.6f} ({report['combination']} over "
                    f"{len(report['per_task'])} task(s), backend {report['backend']})")  # fmt: skip
+        from .metrics import format_metrics
+
+        typer.echo(f"metrics {format_metrics(report['metrics'])} (last epoch's validation)")
         for t in report["per_task"]:
-            typer.echo(f"  {t['name']:32s} {t['eval_type']:8s} {t['fitness']:.6f}")
+            typer.echo(f"  {t['name']:32s} {t['eval_type']:8s} {t['fitness']:.6f}  "
+                       f"{format_metrics(t['metrics']) or 'failed'}")  # fmt: skip
 
 
 def evaluate_program(
@@ -859,12 +924,20 @@ def evaluate_program(
         fitness, per_task_fit = detail[0], detail[1]
     else:
         fitness, per_task_fit = detail.fitness, detail.per_task
-    per_task = [
-        {"name": t.name, "index": i, "eval_type": t.eval_type, "fitness": float(f)}
-        for i, (t, f) in enumerate(zip(tasks, per_task_fit, strict=True))
-    ]
+    from .evaluate import task_seeds as evaluation_task_seeds
+    from .metrics import combine_metrics, task_metrics
+
+    per_task = []
+    for i, (t, f, s) in enumerate(
+        zip(tasks, per_task_fit, evaluation_task_seeds(seed, len(tasks)), strict=True)
+    ):
+        m = task_metrics(program, t, memory.with_features(t.features), int(s),
+                         max_abs_error=max_abs_error)  # fmt: skip
+        per_task.append({"name": t.name, "index": i, "eval_type": t.eval_type,
+                         "fitness": float(f), "metrics": m})  # fmt: skip
     return {
         "fitness": float(fitness),
+        "metrics": combine_metrics([t["metrics"] for t in per_task]),
         "per_task": per_task,
         "combination": combination,
         "backend": backend,

@@ -112,6 +112,7 @@ def event_record(event: Any) -> dict:
             "search_fitness": r.search_fitness,
             "select_fitness": r.select_fitness,
             "final_fitness": r.final_fitness,
+            "final_metrics": r.final_metrics,
             "time_to_solution": r.time_to_solution,
             "seed": r.seed,
             "checkpoint": r.checkpoint,

@@ -39,6 +39,14 @@ EXPECTED = {
         "beats_nn",
         "program",
     },
+    "own_data_vs_sklearn.py": {
+        "experiment",
+        "individuals_per_search",
+        "datasets",
+        "best_model",
+        "table",
+        "program",
+    },
     "adaptation_few_steps.py": {
         "experiment",
         "accuracy_held_out",

@@ -551,7 +551,17 @@ def test_params_and_clone(linear_module):
     assert is_regressor(linear_module.AlgorithmRegressor())
 
     est = linear_module.AlgorithmClassifier(epochs=3, random_state=5)
-    assert est.get_params() == {"epochs": 3, "random_state": 5, "max_abs_error": None}
+    assert est.get_params() == {
+        "epochs": 3,
+        "random_state": 5,
+        "max_abs_error": None,
+        "standardize": False,
+        "independent_rows": False,
+        "one_vs_rest": False,
+    }
+    assert set(linear_module.AlgorithmRegressor().get_params()) == {
+        "epochs", "random_state", "max_abs_error", "standardize", "independent_rows"
+    }  # fmt: skip
     assert est.set_params(epochs=4) is est and est.epochs == 4
     copy = clone(est)
     assert copy.get_params() == est.get_params() and copy is not est
@@ -589,3 +599,26 @@ def test_classification_on_digits_in_pipeline(linear_module):
     assert proba.shape == (len(y), 2) and np.allclose(proba.sum(axis=1), 1.0)
     assert set(np.unique(pipe.predict(X))) <= {0, 1}
     assert np.array_equal(pipe.predict(X), np.where(proba[:, 1] > 0.5, 1, 0))
+
+
+def test_standardize_independent_rows_and_one_vs_rest(linear_module):
+    """standardize=True learns on scaled data and stores the scale; independent rows make a
+    row's prediction the same alone or in a batch; one_vs_rest takes three classes."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 3)) * [1.0, 100.0, 0.01] + [5.0, -300.0, 0.0]
+    y = X @ np.array([1.0, 0.01, 100.0]) + 7.0
+    reg = linear_module.AlgorithmRegressor(epochs=5, standardize=True, independent_rows=True)
+    reg.fit(X, y)
+    np.testing.assert_allclose(reg.x_mean_, X.mean(axis=0))
+    assert reg.y_mean_ == pytest.approx(y.mean())
+    assert reg.score(X, y) > 0.9
+    alone = np.array([reg.predict(X[i : i + 1])[0] for i in range(10)])
+    np.testing.assert_array_equal(alone, reg.predict(X[:10]))
+    labels = np.argmax((X - X.mean(axis=0)) / X.std(axis=0), axis=1)  # 3 directions
+    clf = linear_module.AlgorithmClassifier(epochs=3, standardize=True, one_vs_rest=True)
+    clf.fit(X, labels)
+    assert list(clf.classes_) == [0, 1, 2] and clf.decision_function(X).shape == (120, 3)
+    np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0)
+    assert clf.score(X, labels) > 0.7
+    with pytest.raises(ValueError, match="Only binary classification"):
+        linear_module.AlgorithmClassifier().fit(X, labels)

@@ -52,6 +52,14 @@ CASES = [
     ("linear", "AlgorithmClassifier", {}),
     ("neural_net", "AlgorithmRegressor", {"epochs": 3}),
     ("neural_net", "AlgorithmClassifier", {}),
+    # What the search estimators use: standardised inputs, rows predicted independently,
+    # one-vs-rest for more than two classes (check_estimator then runs its multi-class checks).
+    ("linear", "AlgorithmRegressor", {"standardize": True, "independent_rows": True}),
+    (
+        "linear",
+        "AlgorithmClassifier",
+        {"standardize": True, "independent_rows": True, "one_vs_rest": True},
+    ),  # fmt: skip
 ]
 
 

@@ -2,8 +2,8 @@
 package), read from the source with `ast` (imports inside functions included).
 
     errors <- limits, rng, fitness, run_lock, the package root <- ir
-       <- algorithms, passes, backends, tasks <- tiering <- evaluate <- search, export
-       <- rundir <- cli_progress <- bench <- cli
+       <- algorithms, passes, backends, tasks <- tiering <- evaluate <- metrics
+       <- search, export, learner <- rundir <- cli_progress <- bench, estimators <- cli
 
 The benchmarks sit above everything they measure: nothing but the CLI imports `bench`.
 """
@@ -22,10 +22,11 @@ LAYERS = {
     "algorithms": 3, "passes": 3, "backends": 3, "tasks": 3,
     "tiering": 4,
     "evaluate": 5,
-    "search": 6, "export": 6, "export_runner": 6,
+    "metrics": 5.5,
+    "search": 6, "export": 6, "export_runner": 6, "learner": 6,
     "rundir": 7,
     "cli_progress": 8,
-    "bench": 9,
+    "bench": 9, "estimators": 9,
     "cli": 10,
 }  # fmt: skip
 

@@ -299,8 +299,11 @@ random_state; the algorithm's own random ops use the stream seeded with random_s
 Prediction runs Predict (v[0] <- x, s[0] <- 0) over X in order on a COPY of the fitted memory and
 generator, as the interpreter's validation pass does after training: memory changes made while
 predicting carry from one row of X to the next but never into the fitted estimator, so predict
-is deterministic. A classifier's positive class is classes_[1]; it is predicted when
-sigmoid(s[1]) > 0.5.
+is deterministic; with independent_rows=True every row starts from a fresh copy instead.
+A classifier's positive class is classes_[1]; it is predicted when sigmoid(s[1]) > 0.5; with
+one_vs_rest=True and more than two classes one memory is trained per class and the class with
+the largest logit is predicted. standardize=True scales the features (and a regressor's target)
+by the training rows' mean and standard deviation before the algorithm sees them.
 
 Divergence: when a training prediction is non-finite (or, for the regressor, larger in magnitude
 than DIVERGENCE_FACTOR times the largest absolute training target, at least 1), fit warns with
@@ -690,6 +693,25 @@ def _is_continuous(y):
     return False
 
 
+def classes_of(y):
+    """The sorted labels of y, at least two (ValueError with scikit-learn's messages)."""
+    if _is_continuous(y):
+        raise ValueError(
+            "Unknown label type: continuous. Maybe you are trying to fit a classifier, which "
+            "expects discrete classes on a regression target with continuous values."
+        )
+    try:
+        classes = np.unique(y)
+    except TypeError as exc:
+        raise ValueError(f"Unknown label type: labels of mixed types ({{exc}})") from None
+    if len(classes) < 2:
+        raise ValueError(
+            "The classifier needs samples of at least 2 classes, but the data contains only "
+            f"one class: {{classes[0]!r}}."
+        )
+    return classes
+
+
 def binary_classes(y):
     """The two sorted labels of y (ValueError with scikit-learn's messages otherwise)."""
     if _is_continuous(y):
@@ -745,30 +767,45 @@ def _epoch_orders(n, epochs, random_state):
     return orders
 
 
+def _standardiser(X):
+    """Per-column mean and scale of X (population std; a constant column keeps scale 1)."""
+    mean = X.mean(axis=0)
+    scale = X.std(axis=0)
+    scale[scale <= 1e-12 * np.maximum(np.abs(mean), 1.0)] = 1.0
+    return mean, scale
+
+
 class _Algorithm:
     """Shared fit/predict machinery; see the module docstring for the protocol.
 
     scikit-learn compatible without importing it: get_params/set_params (so clone() works),
     score, __sklearn_tags__ and __sklearn_is_fitted__, its input checks and error messages.
+
+    `standardize=True` scales the features (and a regressor's target) by the training rows'
+    mean and standard deviation (x_mean_, x_scale_, y_mean_, y_scale_) before the algorithm
+    sees them, and maps a regressor's predictions back. `independent_rows=True` predicts every
+    row from a fresh copy of the fitted memory and generator (predictions do not depend on the
+    other rows of X) instead of carrying memory from row to row as the interpreter's
+    validation pass does.
     """
 
     _is_accuracy = False
+    _PARAMS = ("epochs", "random_state", "max_abs_error", "standardize", "independent_rows")
 
-    def __init__(self, epochs=1, random_state=0, max_abs_error=None):
+    def __init__(self, epochs=1, random_state=0, max_abs_error=None, standardize=False,
+                 independent_rows=False):
         self.epochs = epochs
         self.random_state = random_state
         self.max_abs_error = max_abs_error
+        self.standardize = standardize
+        self.independent_rows = independent_rows
 
     def get_params(self, deep=True):
-        return {{
-            "epochs": self.epochs,
-            "random_state": self.random_state,
-            "max_abs_error": self.max_abs_error,
-        }}
+        return {{k: getattr(self, k) for k in self._PARAMS}}
 
     def set_params(self, **params):
         for key, value in params.items():
-            if key not in ("epochs", "random_state", "max_abs_error"):
+            if key not in self._PARAMS:
                 raise ValueError(f"invalid parameter {{key!r}} for {{type(self).__name__}}")
             setattr(self, key, value)
         return self
@@ -776,6 +813,9 @@ class _Algorithm:
     def __repr__(self):
         args = ", ".join(f"{{k}}={{v!r}}" for k, v in self.get_params().items())
         return f"{{type(self).__name__}}({{args}})"
+
+    def _multi_class(self):
+        return False
 
     def __sklearn_tags__(self):
         """scikit-learn's tags (only scikit-learn calls this, so importing it here is free)."""
@@ -785,7 +825,8 @@ class _Algorithm:
         return Tags(
             estimator_type=self._estimator_type,
             target_tags=TargetTags(required=True),
-            classifier_tags=ClassifierTags(multi_class=False) if classifier else None,
+            classifier_tags=ClassifierTags(multi_class=self._multi_class())
+            if classifier else None,
             regressor_tags=None if classifier else RegressorTags(),
         )
 
@@ -810,14 +851,9 @@ class _Algorithm:
             )
         return X
 
-    def fit(self, X, y):
-        """Run Setup, then Predict/Learn over the examples for `epochs` epochs; returns self."""
-        X = check_X(X)
-        y = self._fit_target(check_y(y, X.shape[0]))
-        epochs = int(self.epochs)
-        if epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {{self.epochs}}")
-        seed = 0 if self.random_state is None else int(self.random_state)
+    def _train(self, X, y, seed, epochs):
+        """Setup, then Predict/Learn over the rows for `epochs` epochs: (memory, generator
+        state, steps, stopped early, (step, prediction) of the first divergence or None)."""
         limit = INF if self.max_abs_error is None else float(self.max_abs_error)
         bound = self._prediction_bound(y)
         N, F = X.shape
@@ -839,44 +875,70 @@ class _Algorithm:
                     train_learn(mem, rng, X[i], y[i])
                 if stopped:
                     break
-        self.memory_ = mem
-        self.rng_state_ = rng.state
-        self.n_features_in_ = F
-        self.n_train_steps_ = steps
-        self.stopped_early_ = stopped
-        self.prediction_bound_ = bound
-        self.fallback_ = self._fallback(y)
-        self.diverged_ = diverged_at is not None
+        return mem, rng.state, steps, stopped, diverged_at
+
+    def fit(self, X, y):
+        """Run Setup, then Predict/Learn over the examples for `epochs` epochs; returns self."""
+        X = check_X(X)
+        targets = self._fit_targets(check_y(y, X.shape[0]))
+        epochs = int(self.epochs)
+        if epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {{self.epochs}}")
+        seed = 0 if self.random_state is None else int(self.random_state)
+        if self.standardize:
+            self.x_mean_, self.x_scale_ = _standardiser(X)
+            X = (X - self.x_mean_) / self.x_scale_
+        runs = [self._train(X, t, seed, epochs) for t in targets]
+        self.memories_ = [r[0] for r in runs]
+        self.rng_states_ = [r[1] for r in runs]
+        self.memory_, self.rng_state_ = self.memories_[0], self.rng_states_[0]
+        self.n_features_in_ = X.shape[1]
+        self.n_train_steps_ = sum(r[2] for r in runs)
+        self.stopped_early_ = any(r[3] for r in runs)
+        self.prediction_bound_ = self._prediction_bound(targets[0])
+        self.fallbacks_ = [self._fallback(t) for t in targets]
+        self.fallback_ = self.fallbacks_[0]
+        self.diverged_ = any(r[4] is not None for r in runs)
         if self.diverged_:
+            step, p = next(r[4] for r in runs if r[4] is not None)
             warnings.warn(
                 DivergenceWarning(
                     f"{{type(self).__name__}}: the algorithm diverged while training (prediction "
-                    f"{{diverged_at[1]!r}} at step {{diverged_at[0]}}); every prediction will be "
-                    f"the fallback {{self.fallback_!r}}"
+                    f"{{p!r}} at step {{step}}); every prediction will be the fallback"
                 ),
                 stacklevel=2,
             )
         return self
 
-    def _raw(self, X):
-        """s[1] after Predict for each row of X, on a copy of the fitted memory and generator."""
-        mem = tuple(a.copy() for a in self.memory_)
-        rng = SplitMix64(0)
-        rng.state = self.rng_state_
+    def _scaled(self, X):
+        return (X - self.x_mean_) / self.x_scale_ if self.standardize else X
+
+    def _raw(self, X, k=0):
+        """s[1] after Predict for each row of X (scaled), from the fitted memory k: on one copy
+        carried over the rows, or on a fresh copy per row (independent_rows)."""
         out = np.empty(X.shape[0])
+        mem = rng = None
         with np.errstate(all="ignore"):
-            for k in range(X.shape[0]):
-                out[k] = predict_step(mem, rng, X[k])
+            for row in range(X.shape[0]):
+                if mem is None or self.independent_rows:
+                    mem = tuple(a.copy() for a in self.memories_[k])
+                    rng = SplitMix64(0)
+                    rng.state = self.rng_states_[k]
+                out[row] = predict_step(mem, rng, X[row])
         return out
 
     def predict_raw(self, X):
         """s[1] after Predict for each row of X exactly as the amlz interpreter computes it,
-        without the divergence guard (values may be NaN, infinite or huge)."""
-        return self._raw(self._check_predict_X(X))
+        without the divergence guard (values may be NaN, infinite or huge); with one-vs-rest,
+        one column per class."""
+        X = self._scaled(self._check_predict_X(X))
+        cols = [self._raw(X, k) for k in range(len(self.memories_))]
+        return cols[0] if len(cols) == 1 else np.column_stack(cols)
 
     def _guarded(self, X):
         """predict_raw with the fallback where the algorithm diverged (DivergenceWarning)."""
         raw = self.predict_raw(X)
+        fallback = self.fallback_ if raw.ndim == 1 else np.array(self.fallbacks_)
         with np.errstate(invalid="ignore"):
             bad = ~(np.isfinite(raw) & (np.abs(raw) <= self.prediction_bound_))
         if self.diverged_:
@@ -890,20 +952,26 @@ class _Algorithm:
                 ),
                 stacklevel=3,
             )
-            raw = np.where(bad, self.fallback_, raw)
+            raw = np.where(bad, fallback, raw)
         return raw
 
 
 class AlgorithmRegressor(_RegressorMixin, _Algorithm):
-    """The algorithm as a regressor: the prediction is s[1] after Predict.
+    """The algorithm as a regressor: the prediction is s[1] after Predict (mapped back to y's
+    units with standardize=True).
 
     Diverged predictions (see the module docstring) are the training-target mean.
     """
 
-    def _fit_target(self, y):
+    def _fit_targets(self, y):
         y = y.astype(np.float64)
         _check_finite(y, "y")
-        return y
+        if self.standardize:
+            self.y_mean_ = float(np.mean(y))
+            scale = float(np.std(y))
+            self.y_scale_ = scale if scale > 1e-12 * max(abs(self.y_mean_), 1.0) else 1.0
+            y = (y - self.y_mean_) / self.y_scale_
+        return [y]
 
     def _prediction_bound(self, y):
         return DIVERGENCE_FACTOR * max(1.0, float(np.max(np.abs(y))))
@@ -912,41 +980,66 @@ class AlgorithmRegressor(_RegressorMixin, _Algorithm):
         return float(np.mean(y))
 
     def predict(self, X):
-        return self._guarded(X)
+        z = self._guarded(X)
+        return z * self.y_scale_ + self.y_mean_ if self.standardize else z
 
 
 class AlgorithmClassifier(_ClassifierMixin, _Algorithm):
-    """The algorithm as a binary classifier: s[1] is the logit of classes_[1].
+    """The algorithm as a classifier: s[1] is the logit of classes_[1].
 
-    Diverged logits (see the module docstring) are the logit of the training share of
-    classes_[1], so such rows get the majority class.
+    Two classes by default. `one_vs_rest=True` also takes more: one memory is trained per
+    class (that class 1, the others 0), decision_function gives one logit per class, predict
+    the class of the largest, predict_proba the per-class sigmoids normalised to sum to 1.
+    Diverged logits (see the module docstring) are the logit of the training share of the
+    class, so such rows get the majority class.
     """
 
     _is_accuracy = True
+    _PARAMS = _Algorithm._PARAMS + ("one_vs_rest",)
 
-    def _fit_target(self, y):
-        self.classes_ = binary_classes(y)
-        return (y == self.classes_[1]).astype(np.float64)
+    def __init__(self, epochs=1, random_state=0, max_abs_error=None, standardize=False,
+                 independent_rows=False, one_vs_rest=False):
+        super().__init__(epochs, random_state, max_abs_error, standardize, independent_rows)
+        self.one_vs_rest = one_vs_rest
+
+    def _multi_class(self):
+        return bool(self.one_vs_rest)
+
+    def _fit_targets(self, y):
+        if self.one_vs_rest:
+            self.classes_ = classes_of(y)
+            if len(self.classes_) > 2:
+                return [(y == c).astype(np.float64) for c in self.classes_]
+        else:
+            self.classes_ = binary_classes(y)
+        return [(y == self.classes_[1]).astype(np.float64)]
 
     def _prediction_bound(self, y):
         return INF
 
     def _fallback(self, y):
-        share = float(np.mean(y))
+        share = min(max(float(np.mean(y)), 1e-12), 1.0 - 1e-12)
         return math.log(share / (1.0 - share))
 
     def decision_function(self, X):
-        """The logit s[1] (the positive class is classes_[1])."""
+        """The logit s[1] (the positive class is classes_[1]); (n, classes) with
+        one-vs-rest on more than two classes."""
         return self._guarded(X)
 
     def predict_proba(self, X):
+        z = self.decision_function(X)
         with np.errstate(all="ignore"):
-            p = np.array([sigmoid(z) for z in self.decision_function(X)], dtype=np.float64)
-        return np.column_stack([1.0 - p, p])
+            p = np.vectorize(sigmoid, otypes=[np.float64])(z) if z.size else z.astype(float)
+        if z.ndim == 1:
+            return np.column_stack([1.0 - p, p])
+        total = p.sum(axis=1, keepdims=True)
+        return np.where(total > 0, p / np.where(total > 0, total, 1.0), 1.0 / p.shape[1])
 
     def predict(self, X):
+        z = self.decision_function(X)
+        if z.ndim == 2:
+            return self.classes_[np.argmax(z, axis=1)]
         with np.errstate(all="ignore"):
-            z = self.decision_function(X)
             positive = np.array([sigmoid(v) > 0.5 for v in z], dtype=bool)
         return self.classes_[positive.astype(np.int64)]
 

@@ -282,5 +282,11 @@ class Program:
         s, p, lrn = self.sizes()
         return f"Program(setup={s}, predict={p}, learn={lrn})"
 
+    def __str__(self) -> str:
+        """The readable text form (`def Setup(): ...`), what `print(program)` shows."""
+        from .text import format_program
+
+        return format_program(self)
+
     def __reduce__(self):
         return (Program.from_arrays, (self.code, self.data, self.bounds))

@@ -236,6 +236,7 @@ class SearchConfig:
     mutate_learn_size_min: int = 0
     mutate_learn_size_max: int = 0
     initial_population: str = "no_op"
+    initial_program: dict | None = None  # a program document (ir.serialize) to start from
     population_size: int = 100
     tournament_size: int = 10
     mutate_prob: float = 0.9
@@ -272,6 +273,8 @@ class SearchConfig:
                 f"initial_population must be one of {INITIAL_POPULATIONS}, "
                 f"got {self.initial_population!r}"
             )
+        if self.initial_program is not None:
+            self._check_initial_program()
         object.__setattr__(self, "population_size", _int(s, "population_size",
                                                          self.population_size, 1))  # fmt: skip
         object.__setattr__(self, "tournament_size", _int(s, "tournament_size",
@@ -333,6 +336,23 @@ class SearchConfig:
         object.__setattr__(self, "progress_every", _int(s, "progress_every",
                                                         self.progress_every, 0))  # fmt: skip
         self._check_consistency()
+
+    def _check_initial_program(self) -> None:
+        """`initial_program` is a program document; every individual starts as that program
+        (padded with no-ops to the init sizes), in place of a built-in initial population."""
+        from ..errors import AmlzError
+        from ..ir.serialize import program_from_dict, program_to_dict
+
+        if self.initial_population == "random":
+            raise ConfigError(
+                "initial_program replaces the initial population; it cannot be combined with "
+                "initial_population 'random'"
+            )
+        try:
+            program = program_from_dict(self.initial_program)
+        except AmlzError as exc:
+            raise ConfigError(f"initial_program is not a program document: {exc}") from None
+        object.__setattr__(self, "initial_program", program_to_dict(program))
 
     def _check_consistency(self) -> None:
         ops = (self.setup_ops, self.predict_ops, self.learn_ops)

@@ -341,6 +341,7 @@ class SearchResult:
     stopped: str
     checkpoint: str | None = None
     config: dict = field(default_factory=dict)
+    final_metrics: dict | None = None  # RMSE/R^2 or accuracy on the final tasks (metrics.py)
 
     def to_dict(self) -> dict:
         from .checkpoint import encode
@@ -420,6 +421,25 @@ def evaluate_on(
         kwargs["max_abs_error"] = max_abs_error
     evaluator = Evaluator(tasks, memory, **kwargs)
     return float(evaluator.evaluate(program, seed))
+
+
+def metrics_on(
+    program: Program,
+    specs: list[dict],
+    memory_config: Any,
+    seed: int,
+    *,
+    max_abs_error: float = 100.0,
+) -> dict:
+    """Plain metrics (RMSE/R^2 or accuracy, `metrics.plain_metrics`) of `program` on freshly
+    built tasks with the evaluation seed `evaluate_on` used."""
+    from ..metrics import plain_metrics
+
+    tasks = _build_tasks(specs)
+    memory = MemorySpec(
+        memory_config.scalars, memory_config.vectors, memory_config.matrices, tasks[0].features
+    )
+    return plain_metrics(program, tasks, memory, seed, max_abs_error=max_abs_error)
 
 
 # -- the driver -------------------------------------------------------------------------------
@@ -1015,14 +1035,22 @@ class SearchRun:
         try:
             stopped = self._loop(runner, rng)
             self._stop_if_requested()
-            final = None
+            final = final_metrics = None
             if st["best_program"] is not None:
+                final_seed = draw_seed(rng)
                 final = evaluate_on(
                     st["best_program"],
                     [dict(t) for t in self.config.final_tasks],
                     self.config.search.memory,
-                    draw_seed(rng),
+                    final_seed,
                     backend=self.config.search.backend,
+                    max_abs_error=self.config.search.max_abs_error,
+                )
+                final_metrics = metrics_on(
+                    st["best_program"],
+                    [dict(t) for t in self.config.final_tasks],
+                    self.config.search.memory,
+                    final_seed,
                     max_abs_error=self.config.search.max_abs_error,
                 )
             self._stop_if_requested()  # a signal during the final evaluation
@@ -1042,6 +1070,7 @@ class SearchRun:
             stopped=stopped,
             checkpoint=self.checkpoint_path,
             config=self.config.to_dict(),
+            final_metrics=final_metrics,
         )
         self._emit(FinishedEvent(result))
         return result

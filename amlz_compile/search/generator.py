@@ -7,8 +7,8 @@ stream (`mutate.random_rows`), so initialisation draws come in the reference's o
 
 from __future__ import annotations
 
+from ..ir.program import COMPONENTS, MemorySpec, Program
 from ..ir.program import Instruction as I  # noqa: N817
-from ..ir.program import MemorySpec, Program
 from .config import ConfigError, SearchConfig
 
 NO_OP = I(0)
@@ -93,7 +93,10 @@ def model_by_name(name: str, sizes: tuple[int, int, int] = (0, 0, 0)) -> Program
 
 
 def initial_template(config: SearchConfig) -> Program:
-    """The program every slot starts from before (for RANDOM) randomisation."""
+    """The program every slot starts from before (for RANDOM) randomisation: the config's
+    `initial_program` when it has one, else its built-in initial population."""
+    if config.initial_program is not None:
+        return _from_document(config)
     name = config.initial_population
     need = REQUIRED_MEMORY[name]
     m = config.memory
@@ -105,4 +108,23 @@ def initial_template(config: SearchConfig) -> Program:
         )
     program = model_by_name(name, config.init_sizes)
     program.check_fits(MemorySpec(m.scalars, m.vectors, max(m.matrices, 0), 1))
+    return program
+
+
+def _from_document(config: SearchConfig) -> Program:
+    """The config's initial_program, padded with NO_OPs to the init sizes, checked against the
+    config's memory."""
+    from ..ir.program import ProgramError
+    from ..ir.serialize import program_from_dict
+
+    program = program_from_dict(config.initial_program)
+    sizes = config.init_sizes
+    parts = [_pad(list(program.component(n)), k) for n, k in zip(COMPONENTS, sizes,
+                                                                   strict=True)]  # fmt: skip
+    program = Program(*parts)
+    m = config.memory
+    try:
+        program.check_fits(MemorySpec(m.scalars, m.vectors, max(m.matrices, 0), 1))
+    except ProgramError as exc:
+        raise ConfigError(f"initial_program does not fit the config's memory: {exc}") from None
     return program
