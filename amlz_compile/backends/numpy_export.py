@@ -714,23 +714,10 @@ def classes_of(y):
 
 def binary_classes(y):
     """The two sorted labels of y (ValueError with scikit-learn's messages otherwise)."""
-    if _is_continuous(y):
-        raise ValueError(
-            "Unknown label type: continuous. Maybe you are trying to fit a classifier, which "
-            "expects discrete classes on a regression target with continuous values."
-        )
-    try:
-        classes = np.unique(y)
-    except TypeError as exc:
-        raise ValueError(f"Unknown label type: labels of mixed types ({{exc}})") from None
+    classes = classes_of(y)
     if len(classes) > 2:
         raise ValueError(
             "Only binary classification is supported. The type of the target is multiclass."
-        )
-    if len(classes) < 2:
-        raise ValueError(
-            "The classifier needs samples of 2 classes, but the data contains only one class: "
-            f"{{classes[0]!r}}."
         )
     return classes
 

@@ -380,7 +380,8 @@ def _npz_member_size(z, key: str, file: Path) -> tuple[int, int]:
     return count * dtype.itemsize, count
 
 
-def _is_number(s: str) -> bool:
+def is_number(s: str) -> bool:
+    """Whether a CSV cell reads as a number."""
     try:
         float(s)
     except ValueError:
@@ -398,7 +399,7 @@ def load_csv(path: str | None, split: str = "train") -> LabelledData:
     rows = [
         (i + 1, r) for i, r in enumerate(csv.reader(io.StringIO(text))) if any(c.strip() for c in r)
     ]
-    if rows and not all(_is_number(c) for c in rows[0][1][:-1]):
+    if rows and not all(is_number(c) for c in rows[0][1][:-1]):
         rows = rows[1:]  # header
     if not rows:
         raise TaskError(f"csv: {file} has no data rows")
@@ -415,7 +416,7 @@ def load_csv(path: str | None, split: str = "train") -> LabelledData:
         except ValueError:
             raise TaskError(f"csv: {file} line {line}: non-numeric feature value") from None
         labels.append(row[-1].strip())
-    if all(_is_number(v) for v in labels):
+    if all(is_number(v) for v in labels):
         y = normalise_labels(np.array([float(v) for v in labels]), f"csv: {file}")
     else:
         y = np.array(labels)

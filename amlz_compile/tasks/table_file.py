@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .datasets import is_number
 from .tabular import DataError
 
 TABLE_SUFFIXES = (".csv", ".npz")
@@ -29,14 +30,6 @@ class Table:
     y: np.ndarray
     feature_names: tuple[str, ...]
     target_name: str
-
-
-def _number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _target_index(target: str | int | None, names: list[str], where: str) -> int:
@@ -74,7 +67,7 @@ def load_csv_table(path: Path, target: str | int | None = None) -> Table:
     ]
     if not rows:
         raise DataError(f"{path} has no rows")
-    header = not all(_number(c) for c in rows[0][1])
+    header = not all(is_number(c) for c in rows[0][1])
     width = len(rows[0][1])
     names = [c.strip() for c in rows[0][1]] if header else [f"x{i}" for i in range(width)]
     if header:
@@ -95,7 +88,7 @@ def load_csv_table(path: Path, target: str | int | None = None) -> Table:
                     f"{path} line {line}: column {names[col]!r} is not a number: {row[col]!r}"
                 ) from None
         labels.append(row[k].strip())
-    if all(_number(v) for v in labels):
+    if all(is_number(v) for v in labels):
         y = np.array([float(v) for v in labels])
     else:
         y = np.array(labels)
