@@ -8,18 +8,14 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_LAZY = {
-    "AlgorithmSearchRegressor": "estimators",
-    "AlgorithmSearchClassifier": "estimators",
-}
 __all__ = ["AlgorithmSearchClassifier", "AlgorithmSearchRegressor", "__version__"]
+_ESTIMATORS = ("AlgorithmSearchRegressor", "AlgorithmSearchClassifier")
 
 
 def __getattr__(name: str) -> Any:
-    """The search estimators, imported when first asked for."""
-    if name in _LAZY:
-        import importlib
+    """The search estimators, imported from `amlz_compile.estimators` when first asked for."""
+    if name in _ESTIMATORS:
+        from . import estimators
 
-        module = importlib.import_module(f".{_LAZY[name]}", __name__)
-        return getattr(module, name)
+        return getattr(estimators, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -389,6 +389,12 @@ def is_number(s: str) -> bool:
     return True
 
 
+def csv_rows(text: str) -> list[tuple[int, list[str]]]:
+    """The non-blank rows of CSV text with their 1-based line numbers."""
+    rows = csv.reader(io.StringIO(text))
+    return [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
+
+
 def load_csv(path: str | None, split: str = "train") -> LabelledData:
     """A .csv: numeric feature columns, label in the last column, optional header row."""
     (file,) = source_files("csv", path, split)
@@ -396,9 +402,7 @@ def load_csv(path: str | None, split: str = "train") -> LabelledData:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise TaskError(f"csv: cannot read {file}: {exc}") from None
-    rows = [
-        (i + 1, r) for i, r in enumerate(csv.reader(io.StringIO(text))) if any(c.strip() for c in r)
-    ]
+    rows = csv_rows(text)
     if rows and not all(is_number(c) for c in rows[0][1][:-1]):
         rows = rows[1:]  # header
     if not rows:

@@ -9,14 +9,12 @@ as data only (`allow_pickle=False`); every problem is a DataError naming the fil
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .datasets import is_number
+from .datasets import csv_rows, is_number
 from .tabular import DataError
 
 TABLE_SUFFIXES = (".csv", ".npz")
@@ -62,9 +60,7 @@ def load_csv_table(path: Path, target: str | int | None = None) -> Table:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read {path}: {exc}") from None
-    rows = [
-        (i + 1, r) for i, r in enumerate(csv.reader(io.StringIO(text))) if any(c.strip() for c in r)
-    ]
+    rows = csv_rows(text)
     if not rows:
         raise DataError(f"{path} has no rows")
     header = not all(is_number(c) for c in rows[0][1])
