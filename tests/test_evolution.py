@@ -14,6 +14,7 @@ from amlz_compile.backends.interp import run_task
 from amlz_compile.fitness import combine, task_fitness
 from amlz_compile.ir.ops import DEMO_OPS
 from amlz_compile.ir.program import Instruction, MemorySpec, Program
+from amlz_compile.passes.liveness import live_mask
 from amlz_compile.rng import SplitMix64, new_state
 from amlz_compile.search import kernels as K
 from amlz_compile.search.budget import train_examples
@@ -148,14 +149,12 @@ def test_dead_code_removal_keeps_predictions_with_random_ops(prog, seed):
     code[: len(prog)], data[: len(prog)] = prog.code, prog.data
     sizes = np.array(prog.sizes(), dtype=np.int64)
     K.dce(code, data, sizes, 4, ws)
-    n = ws[14][3]
-    live = [(ws[12][:n].copy(), ws[13][:n].copy(), ws[14].copy())]
-    K.dce_bits(code, data, sizes, 4, 3, 2, ws)
-    n = ws[14][3]
-    live.append((ws[12][:n].copy(), ws[13][:n].copy(), ws[14].copy()))
-    assert all(np.array_equal(a, b) for a, b in zip(live[0], live[1], strict=True))
+    n = ws.live_bounds[3]
+    live = (ws.live_code[:n].copy(), ws.live_data[:n].copy(), ws.live_bounds.copy())
+    # the search keeps exactly the rows the passes' liveness calls live
+    assert np.array_equal(live[0], prog.code[live_mask(prog)])
     traces = []
-    for c, d, b in ((prog.code, prog.data, prog.bounds), live[1]):
+    for c, d, b in ((prog.code, prog.data, prog.bounds), live):
         S, V, M = np.zeros(4), np.zeros((3, 4)), np.zeros((2, 4, 4))
         trace, counts = np.full(120, np.nan), np.zeros(3, dtype=np.int64)
         run_task(c.copy(), d.copy(), b.copy(), S, V, M, t.train_x, t.train_y, t.orders, 40,
@@ -344,8 +343,19 @@ def _key(evo, prog):
     code = np.zeros((rows, 4), dtype=np.int32)
     data = np.zeros((rows, 4))
     code[: len(prog)], data[: len(prog)] = prog.code, prog.data
-    K.dce_bits(code, data, np.array(prog.sizes(), dtype=np.int64), 4, 3, 1, ws)
-    return int(K.structure_key(ws[12], ws[13], ws[14], ws[18], 3, False, ws[22], ws[23]))
+    K.dce(code, data, np.array(prog.sizes(), dtype=np.int64), 4, ws)
+    return int(
+        K.structure_key(
+            ws.live_code,
+            ws.live_data,
+            ws.live_bounds,
+            ws.train_steps,
+            3,
+            False,
+            ws.renaming,
+            ws.next_address,
+        )
+    )
 
 
 def _permute(prog, perm_s, perm_v):

@@ -5,21 +5,12 @@
 `run_decoded` (buffers from `machine_buffers`) run one decoded program on task after task, which
 is what the search kernel calls; `execute_instruction` runs one instruction on given memory (for
 per-op tests). All share one compiled loop, `_machine`: programs are first decoded (`_decode`)
-into rows of flat-memory offsets, then one dispatch site (one flat if/elif chain over the op
-numbers, which LLVM turns into a single jump table) switches on the op of every row, with a
-small scheduler for Setup / training / validation; nothing is allocated per instruction
-(products that may alias their inputs go through a scratch area at the end of the flat memory).
-Offsets are unsigned inside the loop so that numba emits no negative-index wraparound per memory
-access (that and the flat dispatch made the loop ~1.25x (demo) to ~1.5x (4x4 matrix programs)
-faster).
-
-Op semantics follow the reference (semantics 2.1 and 10); choices the reference leaves open:
-- sums, dots, norms, means and standard deviations accumulate from 0.0 left to right in index
-  order (row-major for matrices); std is the one-pass sqrt(E[x^2] - mean^2), unguarded;
-- NaN with min/max: scalar min = b if b < a else a, scalar max = b if a < b else a (std::min /
-  std::max); vector and matrix min = a if a < b else b, max = a if a > b else b;
-- const-set index = trunc(float32(F) * float32(f)), clamped to [0, F-1] (NaN -> 0);
-- uniform/gaussian sets draw from the SplitMix64 stream of `amlz_compile.rng`.
+into rows of flat-memory offsets, then one dispatch site (`ir.op_dispatch.run_op`, generated from
+the op table, calling each op's function in `ir.op_kernels`; LLVM turns it into one jump table)
+runs every row, with a small scheduler for Setup / training / validation. Nothing is allocated
+per instruction (products that may alias their inputs go through a scratch area at the end of
+the flat memory). Offsets are unsigned inside the loop so that numba emits no negative-index
+wraparound per memory access. What the ops compute is in docs/semantics.md ("Ops").
 """
 
 from __future__ import annotations
@@ -32,16 +23,16 @@ import numpy as np
 from numba import literally, njit, uint64
 
 from ..fitness import task_fitness
-from ..ir.ops import ADDRESS_KINDS, OPS, RANDOM_OPS
+from ..ir.liveness import live_rows, liveness_buffers, n_locations
+from ..ir.numeric import nb_float_to_index
+from ..ir.op_dispatch import run_op
+from ..ir.ops import ADDRESS_KINDS, KIND_CODES, SCALAR, VECTOR, Op
 from ..ir.program import MemorySpec, Program, ProgramError
-from ..rng import MASK64, nb_gaussian, nb_uniform
+from ..rng import MASK64
 from .base import TaskRun
 from .packing import PackedPrograms, PackedTasks, pack_programs, pack_tasks
 
 NAME = "interp"
-
-# Ops this interpreter renders; a test checks that it covers the whole op table.
-IMPLEMENTED_OPS = tuple(range(65))
 
 _JIT = {"cache": True, "error_model": "numpy", "nogil": True}
 # The evaluation loop allocates nothing, so it runs without reference counting: no atomic
@@ -51,21 +42,9 @@ _JIT_NO_NRT = {**_JIT, "_nrt": False}
 _INLINE = {**_JIT, "inline": "always"}
 
 
-# int64[65, 3]: the address kind (0 none, 1 s, 2 v, 3 m) of in1, in2, out per op.
 KINDS = ADDRESS_KINDS
-_RANDOM_FIRST = min(RANDOM_OPS)
-assert tuple(RANDOM_OPS) == tuple(range(_RANDOM_FIRST, len(OPS)))
-
-
-@njit(**_JIT)
-def _index(f, F):
-    """The reference's FloatToIndex: trunc(float32(F) * float32(f)), clamped to [0, F-1]."""
-    p = np.float32(F) * np.float32(f)
-    if not p >= 0.0:  # negative or NaN
-        return 0
-    if p >= F:
-        return F - 1
-    return int(p)
+_SCALAR = KIND_CODES[SCALAR]
+_VECTOR = KIND_CODES[VECTOR]
 
 
 @njit(**_JIT)
@@ -74,89 +53,30 @@ def _sigmoid(x):
 
 
 @njit(**_JIT)
-def _location(kind, addr, nS, nV):
-    """Liveness id of an address: scalars, then vectors, then matrices."""
-    if kind == 1:
-        return addr
-    if kind == 2:
-        return nS + addr
-    return nS + nV + addr
-
-
-@njit(**_JIT)
 def _offset(kind, addr, nS, nV, F):
     """Offset of an address in the flat memory [scalars | vectors | matrices | scratch]."""
-    if kind == 1:
+    if kind == _SCALAR:
         return addr
-    if kind == 2:
+    if kind == _VECTOR:
         return nS + addr * F
     return nS + nV * F + addr * F * F
 
 
 @njit(**_JIT)
-def _live_in(code, lo, hi, live, keep, nS, nV):
-    """Backward liveness over rows lo..hi-1: turn `live` (live-out) into the live-in set.
-
-    Marks keep[i] for rows that must run: random ops always (their draws move the stream),
-    others when they write a live location. Const-set ops write one element, so they do not
-    kill their output.
-    """
-    for i in range(hi - 1, lo - 1, -1):
-        op = code[i, 0]
-        if op == 0:
-            keep[i] = False
-            continue
-        out = _location(KINDS[op, 2], code[i, 3], nS, nV)
-        if not live[out] and op < _RANDOM_FIRST:
-            keep[i] = False
-            continue
-        keep[i] = True
-        if op != 57 and op != 58:
-            live[out] = False
-        if KINDS[op, 0] != 0:
-            live[_location(KINDS[op, 0], code[i, 1], nS, nV)] = True
-        if KINDS[op, 1] != 0:
-            live[_location(KINDS[op, 1], code[i, 2], nS, nV)] = True
-
-
-@njit(**_JIT)
-def _decode(code, data, bounds, nS, nV, nM, F, prune, keep, live, entry_p, out_p, dc, dd, nb):
+def _decode(code, data, bounds, nS, nV, nM, F, prune, keep, in_p, in_l, cur, dc, dd, nb):
     """Translate a program into rows [op, off_in1, off_in2, off_out] of flat-memory offsets.
 
     Const-set offsets include the element index. NO_OPs are always dropped; with `prune`, so is
-    every instruction whose result can never reach a prediction (liveness over Setup;
-    (Predict; Learn)*; Predict, where v0 and s0 are rewritten before every Predict and Learn),
-    which changes no prediction, fitness or random draw, only the final memory. Fills dc, dd
-    and the new component bounds nb; returns the number of rows.
+    every instruction that can never reach a prediction (`ir.liveness`), which changes no
+    prediction, fitness or random draw, only the final memory. Fills dc, dd and the new
+    component bounds nb; returns the number of rows.
     """
     n = bounds[3]
-    for i in range(n):
-        keep[i] = code[i, 0] != 0
     if prune:
-        nL = nS + nV + nM
-        for q in range(nL):
-            out_p[q] = False
-        out_p[1] = True  # s1 is read after every Predict
-        while True:
-            for q in range(nL):
-                entry_p[q] = out_p[q]
-            _live_in(code, bounds[1], bounds[2], entry_p, keep, nS, nV)
-            entry_p[0] = False  # s0 and v0 are rewritten before every Predict and Learn
-            entry_p[nS] = False
-            for q in range(nL):
-                live[q] = entry_p[q]
-            _live_in(code, bounds[2], bounds[3], live, keep, nS, nV)
-            live[0] = False
-            live[nS] = False
-            changed = False
-            for q in range(nL):
-                new = out_p[q] or entry_p[q] or live[q]
-                if new != out_p[q]:
-                    out_p[q] = new
-                    changed = True
-            if not changed:
-                break
-        _live_in(code, bounds[0], bounds[1], entry_p, keep, nS, nV)
+        live_rows(code, data, bounds, _span(nS, nV, nM), keep, in_p, in_l, cur)
+    else:
+        for i in range(n):
+            keep[i] = code[i, 0] != Op.NO_OP
     m = 0
     for part in range(3):
         nb[part] = m
@@ -168,48 +88,15 @@ def _decode(code, data, bounds, nS, nV, nM, F, prune, keep, live, entry_p, out_p
             dc[m, 1] = _offset(KINDS[op, 0], code[i, 1], nS, nV, F)
             dc[m, 2] = _offset(KINDS[op, 1], code[i, 2], nS, nV, F)
             dc[m, 3] = _offset(KINDS[op, 2], code[i, 3], nS, nV, F)
-            if op == 57:
-                dc[m, 3] += _index(data[i, 1], F)
-            elif op == 58:
-                dc[m, 3] += _index(data[i, 1], F) * F + _index(data[i, 2], F)
+            if op == Op.VECTOR_CONST_SET_OP:
+                dc[m, 3] += nb_float_to_index(data[i, 1], F)
+            elif op == Op.MATRIX_CONST_SET_OP:
+                dc[m, 3] += nb_float_to_index(data[i, 1], F) * F + nb_float_to_index(data[i, 2], F)
             for q in range(4):
                 dd[m, q] = data[i, q]
             m += 1
     nb[3] = m
     return m
-
-
-# -- F = 4: load all inputs into locals before storing -----------------------------------------
-# Operands of an instruction either coincide exactly or do not overlap, and every output element
-# depends only on inputs read before it is stored, so loading an op's inputs first gives the same
-# results as the element loops; LLVM then keeps them in registers and vectorises instead of
-# re-reading memory after every store (it cannot prove the stores do not alias the loads).
-
-
-@njit(**_INLINE)
-def _ld4(mem, a):
-    """mem[a:a+4] as a tuple of locals."""
-    return mem[a], mem[a + uint64(1)], mem[a + uint64(2)], mem[a + uint64(3)]
-
-
-@njit(**_INLINE)
-def _st4(mem, c, x0, x1, x2, x3):
-    """mem[c:c+4] = x0..x3."""
-    mem[c] = x0
-    mem[c + uint64(1)] = x1
-    mem[c + uint64(2)] = x2
-    mem[c + uint64(3)] = x3
-
-
-@njit(**_INLINE)
-def _dot4(m0, m1, m2, m3, v0, v1, v2, v3):
-    """A row-times-vector product accumulated from 0.0 in index order (as the loops do)."""
-    acc = 0.0
-    acc += m0 * v0
-    acc += m1 * v1
-    acc += m2 * v2
-    acc += m3 * v3
-    return acc
 
 
 @njit(**_JIT_NO_NRT)
@@ -244,10 +131,8 @@ def _machine(
     it runs Setup on the memory as given (no wipe) and stops: the per-op test hook. One dispatch
     site and no calls per component keep it fast.
     """
-    FF = F * F
     # Memory offsets are unsigned: indexing then needs no negative-index wraparound.
     UF = uint64(F)
-    UFF = uint64(FF)
     uS = uint64(nS)
     N = train_x.shape[0]
     T = trace.shape[0]
@@ -283,328 +168,7 @@ def _machine(
             b = uint64(dc[row, 2])
             c = uint64(dc[row, 3])
             pc += uint64(1)
-            if op == 1:
-                mem[c] = mem[a] + mem[b]
-            elif op == 2:
-                mem[c] = mem[a] - mem[b]
-            elif op == 3:
-                mem[c] = mem[a] * mem[b]
-            elif op == 4:
-                mem[c] = mem[a] / mem[b]
-            elif op == 5:
-                mem[c] = abs(mem[a])
-            elif op == 6:
-                mem[c] = 1.0 / mem[a]
-            elif op == 7:
-                mem[c] = math.sin(mem[a])
-            elif op == 8:
-                mem[c] = math.cos(mem[a])
-            elif op == 9:
-                mem[c] = math.tan(mem[a])
-            elif op == 10:
-                mem[c] = math.asin(mem[a])
-            elif op == 11:
-                mem[c] = math.acos(mem[a])
-            elif op == 12:
-                mem[c] = math.atan(mem[a])
-            elif op == 13:
-                mem[c] = math.exp(mem[a])
-            elif op == 14:
-                mem[c] = math.log(mem[a])
-            elif op == 15:
-                mem[c] = 1.0 if mem[a] >= 0.0 else 0.0
-            elif op == 16:
-                if F == 4:
-                    x0, x1, x2, x3 = _ld4(mem, a)
-                    _st4(
-                        mem, c, 1.0 if x0 > 0.0 else 0.0, 1.0 if x1 > 0.0 else 0.0,
-                        1.0 if x2 > 0.0 else 0.0, 1.0 if x3 > 0.0 else 0.0,
-                    )  # fmt: skip
-                    continue
-                for i in range(UF):
-                    mem[c + i] = 1.0 if mem[a + i] > 0.0 else 0.0
-            elif op == 17:
-                for i in range(UFF):
-                    mem[c + i] = 1.0 if mem[a + i] > 0.0 else 0.0
-            elif op == 18:
-                s = mem[a]
-                if F == 4:
-                    y0, y1, y2, y3 = _ld4(mem, b)
-                    _st4(mem, c, s * y0, s * y1, s * y2, s * y3)
-                    continue
-                for i in range(UF):
-                    mem[c + i] = s * mem[b + i]
-            elif op == 19:
-                s = mem[a]
-                for i in range(UF):
-                    mem[c + i] = s
-            elif op == 20:
-                for i in range(UF):
-                    mem[c + i] = 1.0 / mem[a + i]
-            elif op == 21:
-                acc = 0.0
-                for i in range(UF):
-                    acc += mem[a + i] * mem[a + i]
-                mem[c] = math.sqrt(acc)
-            elif op == 22:
-                for i in range(UF):
-                    mem[c + i] = abs(mem[a + i])
-            elif op == 23:
-                if F == 4:
-                    x0, x1, x2, x3 = _ld4(mem, a)
-                    y0, y1, y2, y3 = _ld4(mem, b)
-                    _st4(mem, c, x0 + y0, x1 + y1, x2 + y2, x3 + y3)
-                    continue
-                for i in range(UF):
-                    mem[c + i] = mem[a + i] + mem[b + i]
-            elif op == 24:
-                if F == 4:
-                    x0, x1, x2, x3 = _ld4(mem, a)
-                    y0, y1, y2, y3 = _ld4(mem, b)
-                    _st4(mem, c, x0 - y0, x1 - y1, x2 - y2, x3 - y3)
-                    continue
-                for i in range(UF):
-                    mem[c + i] = mem[a + i] - mem[b + i]
-            elif op == 25:
-                if F == 4:
-                    x0, x1, x2, x3 = _ld4(mem, a)
-                    y0, y1, y2, y3 = _ld4(mem, b)
-                    _st4(mem, c, x0 * y0, x1 * y1, x2 * y2, x3 * y3)
-                    continue
-                for i in range(UF):
-                    mem[c + i] = mem[a + i] * mem[b + i]
-            elif op == 26:
-                for i in range(UF):
-                    mem[c + i] = mem[a + i] / mem[b + i]
-            elif op == 27:
-                acc = 0.0
-                for i in range(UF):
-                    acc += mem[a + i] * mem[b + i]
-                mem[c] = acc
-            elif op == 28:
-                if F == 4:
-                    x0, x1, x2, x3 = _ld4(mem, a)
-                    y0, y1, y2, y3 = _ld4(mem, b)
-                    _st4(mem, c, x0 * y0, x0 * y1, x0 * y2, x0 * y3)
-                    _st4(mem, c + uint64(4), x1 * y0, x1 * y1, x1 * y2, x1 * y3)
-                    _st4(mem, c + uint64(8), x2 * y0, x2 * y1, x2 * y2, x2 * y3)
-                    _st4(mem, c + uint64(12), x3 * y0, x3 * y1, x3 * y2, x3 * y3)
-                    continue
-                for i in range(UF):
-                    s = mem[a + i]
-                    for j in range(UF):
-                        mem[c + i * UF + j] = s * mem[b + j]
-            elif op == 29:
-                s = mem[a]
-                for i in range(UFF):
-                    mem[c + i] = s * mem[b + i]
-            elif op == 30:
-                for i in range(UFF):
-                    mem[c + i] = 1.0 / mem[a + i]
-            elif op == 31:
-                if F == 4:
-                    y0, y1, y2, y3 = _ld4(mem, b)
-                    m0, m1, m2, m3 = _ld4(mem, a)
-                    r0 = _dot4(m0, m1, m2, m3, y0, y1, y2, y3)
-                    m0, m1, m2, m3 = _ld4(mem, a + uint64(4))
-                    r1 = _dot4(m0, m1, m2, m3, y0, y1, y2, y3)
-                    m0, m1, m2, m3 = _ld4(mem, a + uint64(8))
-                    r2 = _dot4(m0, m1, m2, m3, y0, y1, y2, y3)
-                    m0, m1, m2, m3 = _ld4(mem, a + uint64(12))
-                    r3 = _dot4(m0, m1, m2, m3, y0, y1, y2, y3)
-                    _st4(mem, c, r0, r1, r2, r3)
-                    continue
-                for i in range(UF):
-                    acc = 0.0
-                    for j in range(UF):
-                        acc += mem[a + i * UF + j] * mem[b + j]
-                    mem[tv + i] = acc
-                for i in range(UF):
-                    mem[c + i] = mem[tv + i]
-            elif op == 32:
-                for i in range(UF):
-                    s = mem[a + i]
-                    for j in range(UF):
-                        mem[c + i * UF + j] = s
-            elif op == 33:
-                for i in range(UF):
-                    for j in range(UF):
-                        mem[c + i * UF + j] = mem[a + j]
-            elif op == 34:
-                acc = 0.0
-                for i in range(UFF):
-                    acc += mem[a + i] * mem[a + i]
-                mem[c] = math.sqrt(acc)
-            elif op == 35:
-                for j in range(UF):
-                    acc = 0.0
-                    for i in range(UF):
-                        acc += mem[a + i * UF + j] * mem[a + i * UF + j]
-                    mem[c + j] = math.sqrt(acc)
-            elif op == 36:
-                for i in range(UF):
-                    acc = 0.0
-                    for j in range(UF):
-                        acc += mem[a + i * UF + j] * mem[a + i * UF + j]
-                    mem[c + i] = math.sqrt(acc)
-            elif op == 37:
-                for i in range(UF):
-                    for j in range(UF):
-                        mem[tm + i * UF + j] = mem[a + j * UF + i]
-                for i in range(UFF):
-                    mem[c + i] = mem[tm + i]
-            elif op == 38:
-                for i in range(UFF):
-                    mem[c + i] = abs(mem[a + i])
-            elif op == 39:
-                if F == 4:
-                    for i in range(uint64(0), uint64(16), uint64(4)):
-                        x0, x1, x2, x3 = _ld4(mem, a + i)
-                        y0, y1, y2, y3 = _ld4(mem, b + i)
-                        _st4(mem, c + i, x0 + y0, x1 + y1, x2 + y2, x3 + y3)
-                    continue
-                for i in range(UFF):
-                    mem[c + i] = mem[a + i] + mem[b + i]
-            elif op == 40:
-                if F == 4:
-                    for i in range(uint64(0), uint64(16), uint64(4)):
-                        x0, x1, x2, x3 = _ld4(mem, a + i)
-                        y0, y1, y2, y3 = _ld4(mem, b + i)
-                        _st4(mem, c + i, x0 - y0, x1 - y1, x2 - y2, x3 - y3)
-                    continue
-                for i in range(UFF):
-                    mem[c + i] = mem[a + i] - mem[b + i]
-            elif op == 41:
-                if F == 4:
-                    for i in range(uint64(0), uint64(16), uint64(4)):
-                        x0, x1, x2, x3 = _ld4(mem, a + i)
-                        y0, y1, y2, y3 = _ld4(mem, b + i)
-                        _st4(mem, c + i, x0 * y0, x1 * y1, x2 * y2, x3 * y3)
-                    continue
-                for i in range(UFF):
-                    mem[c + i] = mem[a + i] * mem[b + i]
-            elif op == 42:
-                for i in range(UFF):
-                    mem[c + i] = mem[a + i] / mem[b + i]
-            elif op == 43:
-                for i in range(UF):
-                    for j in range(UF):
-                        acc = 0.0
-                        for q in range(UF):
-                            acc += mem[a + i * UF + q] * mem[b + q * UF + j]
-                        mem[tm + i * UF + j] = acc
-                for i in range(UFF):
-                    mem[c + i] = mem[tm + i]
-            elif op == 44:
-                x = mem[a]
-                y = mem[b]
-                mem[c] = y if y < x else x
-            elif op == 45:
-                for i in range(UF):
-                    x = mem[a + i]
-                    y = mem[b + i]
-                    mem[c + i] = x if x < y else y
-            elif op == 46:
-                for i in range(UFF):
-                    x = mem[a + i]
-                    y = mem[b + i]
-                    mem[c + i] = x if x < y else y
-            elif op == 47:
-                x = mem[a]
-                y = mem[b]
-                mem[c] = y if x < y else x
-            elif op == 48:
-                if F == 4:
-                    x0, x1, x2, x3 = _ld4(mem, a)
-                    y0, y1, y2, y3 = _ld4(mem, b)
-                    _st4(
-                        mem, c, x0 if x0 > y0 else y0, x1 if x1 > y1 else y1,
-                        x2 if x2 > y2 else y2, x3 if x3 > y3 else y3,
-                    )  # fmt: skip
-                    continue
-                for i in range(UF):
-                    x = mem[a + i]
-                    y = mem[b + i]
-                    mem[c + i] = x if x > y else y
-            elif op == 49:
-                for i in range(UFF):
-                    x = mem[a + i]
-                    y = mem[b + i]
-                    mem[c + i] = x if x > y else y
-            elif op == 50:
-                acc = 0.0
-                for i in range(UF):
-                    acc += mem[a + i]
-                mem[c] = acc / F
-            elif op == 51:
-                acc = 0.0
-                for i in range(UFF):
-                    acc += mem[a + i]
-                mem[c] = acc / FF
-            elif op == 52:
-                for i in range(UF):
-                    acc = 0.0
-                    for j in range(UF):
-                        acc += mem[a + i * UF + j]
-                    mem[c + i] = acc / F
-            elif op == 53:
-                for i in range(UF):
-                    acc = 0.0
-                    sq = 0.0
-                    for j in range(UF):
-                        x = mem[a + i * UF + j]
-                        acc += x
-                        sq += x * x
-                    mean = acc / F
-                    mem[c + i] = math.sqrt(sq / F - mean * mean)
-            elif op == 54:
-                acc = 0.0
-                sq = 0.0
-                for i in range(UF):
-                    x = mem[a + i]
-                    acc += x
-                    sq += x * x
-                mean = acc / F
-                mem[c] = math.sqrt(sq / F - mean * mean)
-            elif op == 55:
-                acc = 0.0
-                sq = 0.0
-                for i in range(UFF):
-                    x = mem[a + i]
-                    acc += x
-                    sq += x * x
-                mean = acc / FF
-                mem[c] = math.sqrt(sq / FF - mean * mean)
-            elif op == 56:
-                mem[c] = dd[row, 0]
-            elif op == 57:
-                mem[c] = dd[row, 2]  # c includes the element index
-            elif op == 58:
-                mem[c] = dd[row, 3]
-            elif op == 59:
-                mem[c] = nb_uniform(rng, dd[row, 1], dd[row, 2])
-            elif op == 60:
-                lo_ = dd[row, 1]
-                hi_ = dd[row, 2]
-                for i in range(UF):
-                    mem[c + i] = nb_uniform(rng, lo_, hi_)
-            elif op == 61:
-                lo_ = dd[row, 1]
-                hi_ = dd[row, 2]
-                for i in range(UFF):
-                    mem[c + i] = nb_uniform(rng, lo_, hi_)
-            elif op == 62:
-                mem[c] = nb_gaussian(rng, dd[row, 1], dd[row, 2])
-            elif op == 63:
-                mu = dd[row, 1]
-                sigma = dd[row, 2]
-                for i in range(UF):
-                    mem[c + i] = nb_gaussian(rng, mu, sigma)
-            elif op == 64:
-                mu = dd[row, 1]
-                sigma = dd[row, 2]
-                for i in range(UFF):
-                    mem[c + i] = nb_gaussian(rng, mu, sigma)
+            run_op(op, mem, a, b, c, F, dd, row, rng, tv, tm)
             continue
         # A component finished: bookkeeping for it, then schedule the next one.
         if phase == 1:
@@ -685,9 +249,8 @@ def _machine(
     counts[2] = steps
 
 
-# Feature sizes with a dedicated compilation of `_machine` in which F is a compile-time
-# constant (loops over F unroll); any other F runs the generic compilation.
-SPECIALIZED_F = (4,)
+# F = 4 (the paper's small tasks) has a dedicated compilation of `_machine` in which F is a
+# compile-time constant: loops over F unroll and the ops' F = 4 paths (`ir.op_kernels`) apply.
 
 
 @njit(**_JIT_NO_NRT)
@@ -707,7 +270,7 @@ def _run_machine(
     dc, dd, nb, mem, nS, F, scratch, train_x, train_y, orders, total, valid_x, valid_y, n_valid,
     is_accuracy, max_abs_error, rng, epoch_loss, trace, counts, setup_only,
 ):  # fmt: skip
-    """`_machine`, through its constant-F compilation when F is in SPECIALIZED_F."""
+    """`_machine`, through its constant-F compilation when F is 4."""
     if F == 4:
         _machine_const_f(
             dc, dd, nb, mem, nS, 4, scratch, train_x, train_y, orders, total, valid_x, valid_y,
@@ -720,6 +283,14 @@ def _run_machine(
         )  # fmt: skip
 
 
+@njit(**_INLINE)
+def _any_layout(orders):
+    """The epoch orders as a view numba types as any-layout ('A'), as the search's per-task
+    slices are: every caller then shares one compilation of `_machine` instead of one per
+    layout (each costs seconds on a cold start)."""
+    return orders[:, : orders.shape[1]]
+
+
 @njit(**_JIT)
 def _memory_size(nS, nV, nM, F):
     """Flat memory length: scalars, vectors, matrices, then F + F*F scratch."""
@@ -727,15 +298,18 @@ def _memory_size(nS, nV, nM, F):
 
 
 @njit(**_JIT)
-def _decode_buffers(n_rows, n_locations):
-    keep = np.zeros(max(n_rows, 1), dtype=np.bool_)
-    live = np.zeros(n_locations, dtype=np.bool_)
-    entry_p = np.zeros(n_locations, dtype=np.bool_)
-    out_p = np.zeros(n_locations, dtype=np.bool_)
+def _span(nS, nV, nM):
+    """The liveness span of a memory of nS scalars, nV vectors, nM matrices."""
+    return max(nS, nV, nM, 2)
+
+
+@njit(**_JIT)
+def _decode_buffers(n_rows, nS, nV, nM):
+    keep, in_p, in_l, cur = liveness_buffers(n_rows, _span(nS, nV, nM))
     dc = np.zeros((max(n_rows, 1), 4), dtype=np.int64)
     dd = np.zeros((max(n_rows, 1), 4))
     nb = np.zeros(4, dtype=np.int64)
-    return keep, live, entry_p, out_p, dc, dd, nb
+    return keep, in_p, in_l, cur, dc, dd, nb
 
 
 # -- the decoded-program entry (what the search's compiled loop calls) --------------------------
@@ -747,12 +321,12 @@ def _decode_buffers(n_rows, n_locations):
 def machine_buffers(rows: int, n_scalars: int, n_vectors: int, n_matrices: int, F: int) -> tuple:
     """Buffers for `decode_into` / `run_decoded`: programs of up to `rows` instructions on
     memory n_scalars / n_vectors / n_matrices of feature size F (a tuple of arrays; opaque)."""
-    n_loc = n_scalars + n_vectors + n_matrices
+    n_loc = n_locations(_span(n_scalars, n_vectors, n_matrices))
     return (
         np.zeros(max(rows, 1), dtype=np.bool_),  # 0 keep
-        np.zeros(n_loc, dtype=np.bool_),  # 1 live
-        np.zeros(n_loc, dtype=np.bool_),  # 2 entry_p
-        np.zeros(n_loc, dtype=np.bool_),  # 3 out_p
+        np.zeros(n_loc, dtype=np.bool_),  # 1 liveness: Predict's live-in
+        np.zeros(n_loc, dtype=np.bool_),  # 2 liveness: Learn's live-in
+        np.zeros(n_loc, dtype=np.bool_),  # 3 liveness: working set
         np.zeros((max(rows, 1), 4), dtype=np.int64),  # 4 decoded rows
         np.zeros((max(rows, 1), 4)),  # 5 decoded data
         np.zeros(4, dtype=np.int64),  # 6 decoded component bounds
@@ -785,9 +359,9 @@ def run_decoded(
     total = min(np.int64(n_train_steps), np.int64(orders.shape[0] * train_x.shape[0]))
     _run_machine(
         bufs[4], bufs[5], bufs[6], bufs[7], np.int64(nS), np.int64(F),
-        np.int64(nS + nV * F + nM * F * F), train_x, train_y, orders, total, valid_x, valid_y,
-        np.int64(n_valid), bool(is_accuracy), float(max_abs_error), rng, epoch_loss, trace, counts,
-        False,
+        np.int64(nS + nV * F + nM * F * F), train_x, train_y, _any_layout(orders), total, valid_x,
+        valid_y, np.int64(n_valid), bool(is_accuracy), float(max_abs_error), rng, epoch_loss, trace,
+        counts, False,
     )  # fmt: skip
 
 
@@ -805,8 +379,8 @@ def run_setup_decoded(bufs, nS, nV, nM, F, rng_seed, out, train_x, train_y, orde
     mem[:] = 0.0
     _run_machine(
         bufs[4], bufs[5], bufs[6], mem, np.int64(nS), np.int64(F),
-        np.int64(nS + nV * F + nM * F * F), train_x, train_y, orders, np.int64(0), valid_x,
-        valid_y, np.int64(0), False, 100.0, rng, epoch_loss, trace, counts, True,
+        np.int64(nS + nV * F + nM * F * F), train_x, train_y, _any_layout(orders), np.int64(0),
+        valid_x, valid_y, np.int64(0), False, 100.0, rng, epoch_loss, trace, counts, True,
     )  # fmt: skip
     for i in range(out.shape[0]):
         out[i] = mem[i]
@@ -880,14 +454,14 @@ def run_task(
     F = vectors.shape[1]
     rng = np.empty(1, dtype=np.uint64)
     rng[0] = uint64(rng_seed)
-    keep, live, entry_p, out_p, dc, dd, nb = _decode_buffers(code.shape[0], nS + nV + nM)
-    _decode(code, data, bounds, nS, nV, nM, F, False, keep, live, entry_p, out_p, dc, dd, nb)
+    keep, in_p, in_l, cur, dc, dd, nb = _decode_buffers(code.shape[0], nS, nV, nM)
+    _decode(code, data, bounds, nS, nV, nM, F, False, keep, in_p, in_l, cur, dc, dd, nb)
     mem = np.zeros(_memory_size(nS, nV, nM, F))
     total = min(np.int64(n_train_steps), np.int64(orders.shape[0] * train_x.shape[0]))
     _run_machine(
         dc, dd, nb, mem, np.int64(nS), np.int64(F), np.int64(nS + nV * F + nM * F * F),
-        train_x, train_y, orders, total, valid_x, valid_y, np.int64(n_valid), bool(is_accuracy),
-        float(max_abs_error), rng, epoch_loss, trace, counts, False,
+        train_x, train_y, _any_layout(orders), total, valid_x, valid_y, np.int64(n_valid),
+        bool(is_accuracy), float(max_abs_error), rng, epoch_loss, trace, counts, False,
     )  # fmt: skip
     _copy_out(mem, scalars, vectors, matrices)
 
@@ -908,8 +482,8 @@ def execute_instruction(code_row, data_row, scalars, vectors, matrices, F, rng_s
         code[0, q] = code_row[q]
         data[0, q] = data_row[q]
     bounds = np.array([0, 1, 1, 1], dtype=np.int64)
-    keep, live, entry_p, out_p, dc, dd, nb = _decode_buffers(1, nS + nV + nM)
-    _decode(code, data, bounds, nS, nV, nM, F, False, keep, live, entry_p, out_p, dc, dd, nb)
+    keep, in_p, in_l, cur, dc, dd, nb = _decode_buffers(1, nS, nV, nM)
+    _decode(code, data, bounds, nS, nV, nM, F, False, keep, in_p, in_l, cur, dc, dd, nb)
     mem = np.zeros(_memory_size(nS, nV, nM, F))
     _copy_in(mem, scalars, vectors, matrices)
     x = np.zeros((1, F))
@@ -918,7 +492,8 @@ def execute_instruction(code_row, data_row, scalars, vectors, matrices, F, rng_s
     counts = np.zeros(3, dtype=np.int64)
     _run_machine(
         dc, dd, nb, mem, np.int64(nS), np.int64(F), np.int64(nS + nV * F + nM * F * F),
-        x, y, orders, np.int64(0), x, y, np.int64(0), False, 100.0, rng_state, np.zeros(1),
+        x, y, _any_layout(orders), np.int64(0), x, y, np.int64(0), False, 100.0, rng_state,
+        np.zeros(1),
         np.zeros(0), counts, True,
     )  # fmt: skip
     _copy_out(mem, scalars, vectors, matrices)
@@ -974,7 +549,7 @@ def run_batch(
     max_rows = 1
     for p in range(P):
         max_rows = max(max_rows, prog_bounds[p, 3] - prog_bounds[p, 0])
-    keep, live, entry_p, out_p, dc, dd, nb = _decode_buffers(max_rows, nS + nV + nM)
+    keep, in_p, in_l, cur, dc, dd, nb = _decode_buffers(max_rows, nS, nV, nM)
     mem = np.zeros(_memory_size(nS, nV, nM, F))
     scratch = nS + nV * F + nM * F * F
     rng = np.zeros(1, dtype=np.uint64)
@@ -990,7 +565,7 @@ def run_batch(
             bounds[q] = prog_bounds[p, q] - base
         _decode(
             codes[base : prog_bounds[p, 3]], datas[base : prog_bounds[p, 3]], bounds, nS, nV, nM,
-            F, prune, keep, live, entry_p, out_p, dc, dd, nb,
+            F, prune, keep, in_p, in_l, cur, dc, dd, nb,
         )  # fmt: skip
         for t in range(T):
             N = train_off[t + 1] - train_off[t]
@@ -1006,7 +581,7 @@ def run_batch(
                 scratch,
                 train_x[train_off[t] : train_off[t + 1]],
                 train_y[train_off[t] : train_off[t + 1]],
-                orders[order_off[t] : order_off[t + 1]],
+                _any_layout(orders[order_off[t] : order_off[t + 1]]),
                 total,
                 valid_x[valid_off[t] : valid_off[t + 1]],
                 valid_y[valid_off[t] : valid_off[t + 1]],

@@ -2,7 +2,10 @@
 
 Every other module (text format, interpreter, passes, LLVM JIT, NumPy export, search) reads this
 table; a backend renders each op by its number and a test fails if any op lacks a rendering.
-Semantics are those of the official C++ code (see the semantics reference, section 2.1).
+What each op computes, and where this project departs from the official C++ code, is in
+docs/semantics.md ("Ops"). The facts that passes, backends and the search need about an op are
+all declared here, as `OpInfo` fields and as per-op numpy tables derived from them (readable
+inside numba code); nothing else spells an op by its number.
 """
 
 from __future__ import annotations
@@ -101,6 +104,10 @@ class OpInfo:
     data fields the op reads ("act", "f0", "f1", "f2"). `text` is the readable form as a format
     template over {out}, {in1}, {in2}, {act}, {f0}, {f1}, {f2}. `cost` is the reference's
     compute-cost units (train budget). `random` is True when the op draws from the generator.
+    `partial` is True when the op writes one element of its output (the const-set ops on
+    vectors and matrices), so the rest of the output keeps its value. `commutes` is True when
+    swapping in1 and in2 gives the same result bit for bit. `fold` is how constant folding
+    evaluates the op on uniform constant inputs (see FOLD_* below), or None when it cannot.
     """
 
     op: Op
@@ -111,6 +118,9 @@ class OpInfo:
     text: str
     cost: int
     random: bool = False
+    partial: bool = False
+    commutes: bool = False
+    fold: int = 0
 
     @property
     def name(self) -> str:
@@ -131,8 +141,72 @@ S, V, M = SCALAR, VECTOR, MATRIX
 _BIN = "{out} = {in1} {sym} {in2}"
 
 
+# How constant folding treats an op whose inputs are uniform constants (every element equal).
+FOLD_NONE = 0  # never folded (data ops, NoOp)
+FOLD_MAP = 1  # elementwise (or a broadcast/transpose): the result is the op on one element
+FOLD_MINMAX = 2  # elementwise min/max: folded only when the order of the operands cannot matter
+FOLD_SUM = 3  # a sum of F equal terms in1 (a mean divides it by F)
+FOLD_SUM_SQUARES = 4  # a sum of F equal terms in1 * in1 (norms)
+FOLD_SUM_PRODUCTS = 5  # a sum of F equal terms in1 * in2 (dot and matrix products)
+FOLD_SUM_AND_SQUARES = 6  # sums of in1 and of in1 * in1 (standard deviations)
+
+_COMMUTING = {1, 3, 23, 25, 27, 39, 41}
+_PARTIAL = {57, 58}
+_FOLD = {
+    **dict.fromkeys(
+        (
+            1,
+            2,
+            3,
+            4,
+            5,
+            6,
+            7,
+            8,
+            9,
+            10,
+            11,
+            12,
+            13,
+            14,
+            15,
+            16,
+            17,
+            18,
+            19,
+            20,
+            22,
+            23,
+            24,
+            25,
+            26,
+            28,
+            29,
+            30,
+            32,
+            33,
+            37,
+            38,
+            39,
+            40,
+            41,
+            42,
+        ),
+        FOLD_MAP,
+    ),  # fmt: skip
+    **dict.fromkeys((44, 45, 46, 47, 48, 49), FOLD_MINMAX),
+    **dict.fromkeys((50, 51, 52), FOLD_SUM),
+    **dict.fromkeys((21, 34, 35, 36), FOLD_SUM_SQUARES),
+    **dict.fromkeys((27, 31, 43), FOLD_SUM_PRODUCTS),
+    **dict.fromkeys((53, 54, 55), FOLD_SUM_AND_SQUARES),
+}
+
+
 def _i(op, in1, in2, out, text, cost, data=(), random=False):
-    return OpInfo(Op(op), in1, in2, out, tuple(data), text, cost, random)
+    return OpInfo(
+        Op(op), in1, in2, out, tuple(data), text, cost, random,
+        partial=op in _PARTIAL, commutes=op in _COMMUTING, fold=_FOLD.get(op, FOLD_NONE),
+    )  # fmt: skip
 
 
 OPS: tuple[OpInfo, ...] = (
@@ -223,8 +297,10 @@ OPS: tuple[OpInfo, ...] = (
 
 assert len(OPS) == NUM_OPS and all(info.op == i for i, info in enumerate(OPS))
 
-# Address kinds as small integers, for vectorised checks over code arrays.
-KIND_CODES = {None: 0, SCALAR: 1, VECTOR: 2, MATRIX: 3}
+# Address kinds as small integers, the one coding every array table and numba kernel uses:
+# 0 = no address (the field is unused), 1 scalar, 2 vector, 3 matrix.
+KIND_NONE = 0
+KIND_CODES = {None: KIND_NONE, SCALAR: 1, VECTOR: 2, MATRIX: 3}
 KIND_LETTERS = (None, SCALAR, VECTOR, MATRIX)
 
 
@@ -275,19 +351,62 @@ def op_by_name(name: str) -> Op:
         raise UnknownOpError(f"unknown op name {name!r}") from None
 
 
+def _op_table(values, dtype) -> np.ndarray:
+    table = np.array(values, dtype=dtype)
+    table.flags.writeable = False
+    return table
+
+
+# Per-op tables (index: op number), for vectorised code and numba kernels.
+RANDOM = _op_table([i.random for i in OPS], np.bool_)  # draws from the generator
+PARTIAL_WRITE = _op_table([i.partial for i in OPS], np.bool_)  # writes one output element
+COMMUTES = _op_table([i.commutes for i in OPS], np.bool_)
+FOLD_CLASS = _op_table([i.fold for i in OPS], np.int64)
+# The uniform-set ops: with not f0 < f1 they write the constant f0 and draw nothing.
+UNIFORM_SET = _op_table(
+    [i.op in (Op.SCALAR_UNIFORM_SET_OP, Op.VECTOR_UNIFORM_SET_OP, Op.MATRIX_UNIFORM_SET_OP)
+     for i in OPS], np.bool_,
+)  # fmt: skip
+# The gaussian-set ops: draw from a normal distribution of mean f0 and deviation f1.
+GAUSSIAN_SET = _op_table(
+    [i.op in (Op.SCALAR_GAUSSIAN_SET_OP, Op.VECTOR_GAUSSIAN_SET_OP, Op.MATRIX_GAUSSIAN_SET_OP)
+     for i in OPS], np.bool_,
+)  # fmt: skip
+# The const-set ops, which write data fields (act, or f1/f2 at an index from f0/f1).
+CONST_SET = _op_table(
+    [i.op in (Op.SCALAR_CONST_SET_OP, Op.VECTOR_CONST_SET_OP, Op.MATRIX_CONST_SET_OP)
+     for i in OPS], np.bool_,
+)  # fmt: skip
+# Data ops read no memory and write constants or random values (the const-set, uniform-set and
+# gaussian-set ops).
+DATA_OP = _op_table([i.is_data_op for i in OPS], np.bool_)
+
+
 def uses_uniform_constant(op: int, f0: float, f1: float) -> bool:
     """True when a uniform-set op with low >= high writes the constant `low` and draws nothing.
 
     The reference's abseil rule: an empty open interval returns `lo` without consuming bits.
+    Written so that numba compiles the same function (`ir.numeric`).
     """
-    return op in (59, 60, 61) and not (f0 < f1)
+    return UNIFORM_SET[op] and not (f0 < f1)
 
 
-# Ops grouped by how the search randomises their parameters (semantics page 2.3).
-DATA_OPS = tuple(range(56, 65))
+def draws(op: int, f0: float, f1: float) -> bool:
+    """True when an instruction consumes the generator stream (numba twin in `ir.numeric`)."""
+    return RANDOM[op] and not (UNIFORM_SET[op] and not (f0 < f1))
+
+
+# Ops grouped by how the search randomises their parameters (docs/semantics.md, "Mutations").
+DATA_OPS = tuple(i.op.value for i in OPS if i.is_data_op)
 RANDOM_OPS = tuple(i.op.value for i in OPS if i.random)
 ONE_INPUT_OPS = tuple(i.op.value for i in OPS if i.arity == 1)
 TWO_INPUT_OPS = tuple(i.op.value for i in OPS if i.arity == 2)
 
-# The reference scripts' op lists, by name, for configs and presets.
-DEMO_OPS = (56, 27, 2, 3, 18, 23)
+# The reference scripts' op list for the demo (linear regression from scratch).
+DEMO_OPS = tuple(
+    int(o)
+    for o in (
+        Op.SCALAR_CONST_SET_OP, Op.VECTOR_INNER_PRODUCT_OP, Op.SCALAR_DIFF_OP,
+        Op.SCALAR_PRODUCT_OP, Op.SCALAR_VECTOR_PRODUCT_OP, Op.VECTOR_SUM_OP,
+    )
+)  # fmt: skip

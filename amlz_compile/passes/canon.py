@@ -4,7 +4,7 @@ Three behaviour-preserving normalisations, applied per component to live code:
 
 1. unused fields zeroed: addresses an op does not read or write, data fields it does not use;
    a uniform-set with not f0 < f1 (a constant, see `ir.ops.uses_uniform_constant`) gets
-   f1 = f0, and the scalar one becomes SCALAR_CONST_SET (56) with act = f0;
+   f1 = f0, and the scalar one becomes SCALAR_CONST_SET with act = f0;
 2. independent instructions in a stable order: a topological sort of each component's
    dependency DAG (read-after-write, write-after-read, write-after-write, per address, and
    every random op after the previous one: the generator pseudo-location) choosing among ready

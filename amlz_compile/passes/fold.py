@@ -10,10 +10,11 @@ value each location holds there in *every* execution, when that value is a known
 
 Vector and matrix values are tracked only when every element is the same number (the only
 constants that do not depend on the feature size F). A pure instruction whose result is a known
-constant is replaced by a constant write: SCALAR_CONST_SET (56) for scalars, and for vectors and
-matrices a uniform-set with low == high (60/61; draws nothing and writes `low` everywhere) when
+constant is replaced by a constant write: SCALAR_CONST_SET for scalars, and for vectors and
+matrices a uniform-set with low == high (draws nothing and writes `low` everywhere) when
 the value is exactly a float32 (the reference stores f0 as float32). Random ops are never folded;
-uniform-sets with not f0 < f1 are normalised (scalar -> 56, vector/matrix -> f1 = f0).
+uniform-sets with not f0 < f1 are normalised (scalar -> SCALAR_CONST_SET, vector/matrix ->
+f1 = f0).
 
 Values are computed in numba with `error_model="numpy"` by the same formulas and the same libm
 calls as the interpreter (IEEE results: x/0 -> +-inf or NaN, log(0) -> -inf, domain errors ->
@@ -26,9 +27,13 @@ min/max are Eigen SIMD dependent).
 
 from __future__ import annotations
 
+from ..ir.ops import FOLD_NONE, OPS
 from ..ir.program import Program
 from .dce import program_of
-from .kernels import CONST, FOLDABLE, _constants, _eval, fold_arrays, writable
+from .kernels import CONST, _constants, _eval, fold_arrays, writable
+
+#: ops whose result can be folded from constant (uniform) inputs
+FOLDABLE = frozenset(info.op.value for info in OPS if info.fold != FOLD_NONE)
 
 __all__ = ["FOLDABLE", "constant_values", "evaluate_op", "fold_constants"]
 

@@ -22,7 +22,30 @@ import math
 import numpy as np
 from numba import njit, uint64
 
-from ..ir.ops import MATRIX, OPS, SCALAR, VECTOR
+from ..ir.liveness import address_span, live_rows, liveness_buffers, location, rng_location
+from ..ir.numeric import nb_draws
+from ..ir.op_dispatch import run_op
+from ..ir.ops import (
+    ADDRESS_KINDS,
+    CONST_SET,
+    DATA_FIELDS,
+    DATA_OP,
+    FOLD_CLASS,
+    FOLD_MAP,
+    FOLD_MINMAX,
+    FOLD_NONE,
+    FOLD_SUM,
+    FOLD_SUM_AND_SQUARES,
+    FOLD_SUM_PRODUCTS,
+    FOLD_SUM_SQUARES,
+    KIND_CODES,
+    KIND_NONE,
+    PARTIAL_WRITE,
+    SCALAR,
+    UNIFORM_SET,
+    VECTOR,
+    Op,
+)
 
 MAX_ROUNDS = 20
 
@@ -32,114 +55,16 @@ def writable(program) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.array(program.code), np.array(program.data), np.array(program.bounds)
 
 
-# -- op tables and liveness ----------------------------------------------------------------------
-
-KIND_CODE = {SCALAR: 0, VECTOR: 1, MATRIX: 2, None: -1}
-RNG_KIND = 3  # the generator pseudo-location lives at kind 3, address 0
-
-#: per op: kind code of in1, in2, out (-1 = unused)
-IN1_KIND = np.array([KIND_CODE[i.in1] for i in OPS], dtype=np.int64)
-IN2_KIND = np.array([KIND_CODE[i.in2] for i in OPS], dtype=np.int64)
-OUT_KIND = np.array([KIND_CODE[i.out] for i in OPS], dtype=np.int64)
-#: per op: 1 when the op draws from the generator (before the uniform-constant exception)
-RANDOM = np.array([int(i.random) for i in OPS], dtype=np.int64)
-#: per op: 1 for the const-set ops that write a single element (57, 58)
-PARTIAL = np.zeros(len(OPS), dtype=np.int64)
-PARTIAL[57] = PARTIAL[58] = 1
-#: per op: 1 for the uniform-set ops that are constants when not f0 < f1
-UNIFORM = np.zeros(len(OPS), dtype=np.int64)
-UNIFORM[59] = UNIFORM[60] = UNIFORM[61] = 1
-for _t in (IN1_KIND, IN2_KIND, OUT_KIND, RANDOM, PARTIAL, UNIFORM):
-    _t.flags.writeable = False
-
-
-@njit(cache=True)
-def draws(code, data, i) -> bool:
-    """True when instruction i consumes the generator stream."""
-    op = code[i, 0]
-    # uniform-set with not f0 < f1 writes the constant f0 and draws nothing
-    return RANDOM[op] == 1 and (UNIFORM[op] == 0 or data[i, 1] < data[i, 2])
-
-
-@njit(cache=True)
-def address_span(code) -> int:
-    """One more than the largest address any instruction uses (at least 2: s0, s1)."""
-    span = 2
-    for i in range(code.shape[0]):
-        op = code[i, 0]
-        if IN1_KIND[op] >= 0 and code[i, 1] + 1 > span:
-            span = code[i, 1] + 1
-        if IN2_KIND[op] >= 0 and code[i, 2] + 1 > span:
-            span = code[i, 2] + 1
-        if OUT_KIND[op] >= 0 and code[i, 3] + 1 > span:
-            span = code[i, 3] + 1
-    return span
-
-
-@njit(cache=True)
-def _backward(code, data, lo, hi, live, span, flags):
-    """Walk instructions hi-1..lo updating `live` (live-out -> live-in) and setting flags."""
-    rng = RNG_KIND * span
-    for i in range(hi - 1, lo - 1, -1):
-        op = code[i, 0]
-        ok = OUT_KIND[op]
-        if ok < 0:  # NO_OP
-            flags[i] = False
-            continue
-        out = ok * span + code[i, 3]
-        rnd = draws(code, data, i)
-        if not (live[out] or (rnd and live[rng])):
-            flags[i] = False
-            continue
-        flags[i] = True
-        if PARTIAL[op] == 0:
-            live[out] = False
-        else:
-            live[out] = True
-        if rnd:
-            live[rng] = True
-        k1 = IN1_KIND[op]
-        if k1 >= 0:
-            live[k1 * span + code[i, 1]] = True
-        k2 = IN2_KIND[op]
-        if k2 >= 0:
-            live[k2 * span + code[i, 2]] = True
+# -- liveness (the one analysis lives in ir.liveness) ---------------------------------------
 
 
 @njit(cache=True)
 def _liveness(code, data, bounds):
+    """(live rows, live-in of Setup, of Predict, of Learn, span) of a program."""
     span = address_span(code)
-    n_loc = 4 * span
-    s0 = 0  # scalar 0
-    s1 = 1  # scalar 1
-    v0 = span  # vector 0
-    flags = np.zeros(code.shape[0], dtype=np.bool_)
-    in_p = np.zeros(n_loc, dtype=np.bool_)
-    in_l = np.zeros(n_loc, dtype=np.bool_)
-    while True:
-        # Learn: followed by Predict (or the end).
-        live = in_p.copy()
-        live[s0] = False
-        live[v0] = False
-        _backward(code, data, bounds[2], bounds[3], live, span, flags)
-        new_l = live
-        # Predict: followed by Learn, Predict or the end; s1 is observed.
-        live = in_p | new_l
-        live[s0] = False
-        live[v0] = False
-        live[s1] = True
-        _backward(code, data, bounds[1], bounds[2], live, span, flags)
-        new_p = live
-        if np.array_equal(new_p, in_p) and np.array_equal(new_l, in_l):
-            break
-        in_p = new_p
-        in_l = new_l
-    # Setup: followed by Predict.
-    live = in_p.copy()
-    live[s0] = False
-    live[v0] = False
-    _backward(code, data, bounds[0], bounds[1], live, span, flags)
-    return flags, live, in_p, in_l, span
+    flags, in_p, in_l, cur = liveness_buffers(code.shape[0], span)
+    live_rows(code, data, bounds, span, flags, in_p, in_l, cur)
+    return flags[: code.shape[0]], cur, in_p, in_l, span
 
 
 # -- dead-row removal -----------------------------------------------------------------------
@@ -180,17 +105,9 @@ def dce_arrays(code, data, bounds):
 
 _JIT = {"cache": True, "error_model": "numpy"}
 
-TOP, CONST, NAC = 0, 1, 2  # lattice: no execution yet / same value in every execution / varies
-
-_UNARY_OPS = (5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19, 20, 22, 30, 32, 33, 37, 38)
-_BINARY_OPS = (1, 2, 3, 4, 18, 23, 24, 25, 26, 28, 29, 39, 40, 41, 42, 44, 45, 46, 47, 48, 49)
-# reductions: folded only when every summed term is +0.0, +-inf or NaN (then F does not matter)
-_REDUCTION_OPS = (21, 27, 31, 34, 35, 36, 43, 50, 51, 52, 53, 54, 55)
-#: ops whose result can be folded from constant (uniform) inputs
-FOLDABLE = frozenset(_UNARY_OPS + _BINARY_OPS + _REDUCTION_OPS)
-_FOLDABLE = np.zeros(65, dtype=np.bool_)
-_FOLDABLE[list(FOLDABLE)] = True
-_FOLDABLE.flags.writeable = False
+TOP, CONST, NAC = 0, 1, 2
+_SCALAR = KIND_CODES[SCALAR]
+_VECTOR = KIND_CODES[VECTOR]  # lattice: no execution yet / same value in every execution / varies
 
 
 @njit(cache=True)
@@ -214,73 +131,41 @@ def _sum_ok(p):
 
 
 @njit(**_JIT)
+def _foldable(op, a, b):
+    """Whether op on uniform constant inputs a, b has a uniform result that does not depend on
+    F and on the order in which min/max see their operands (FOLD_CLASS of the op table)."""
+    k = FOLD_CLASS[op]
+    if k == FOLD_MAP:
+        return True
+    if k == FOLD_MINMAX:
+        return _minmax_ok(a, b)
+    if k == FOLD_SUM:
+        return _sum_ok(a)
+    if k == FOLD_SUM_SQUARES:
+        return _sum_ok(a * a)
+    if k == FOLD_SUM_PRODUCTS:
+        return _sum_ok(a * b)
+    if k == FOLD_SUM_AND_SQUARES:
+        return _sum_ok(a) and _sum_ok(a * a)
+    return False
+
+
+@njit(**_JIT)
 def _eval(op, a, b):
-    """(True, value) of a foldable op on constant inputs a, b (uniform vectors/matrices: their
-    single value), or (False, 0.0). Same formulas as the interpreter, element by element."""
-    if op == 1 or op == 23 or op == 39:
-        return True, a + b
-    if op == 2 or op == 24 or op == 40:
-        return True, a - b
-    if op == 3 or op == 18 or op == 25 or op == 28 or op == 29 or op == 41:
-        return True, a * b
-    if op == 4 or op == 26 or op == 42:
-        return True, a / b
-    if op == 5 or op == 22 or op == 38:
-        return True, abs(a)
-    if op == 6 or op == 20 or op == 30:
-        return True, 1.0 / a
-    if op == 7:
-        return True, math.sin(a)
-    if op == 8:
-        return True, math.cos(a)
-    if op == 9:
-        return True, math.tan(a)
-    if op == 10:
-        return True, math.asin(a)
-    if op == 11:
-        return True, math.acos(a)
-    if op == 12:
-        return True, math.atan(a)
-    if op == 13:
-        return True, math.exp(a)
-    if op == 14:
-        return True, math.log(a)
-    if op == 15:
-        return True, 1.0 if a >= 0.0 else 0.0
-    if op == 16 or op == 17:
-        return True, 1.0 if a > 0.0 else 0.0
-    if op == 19 or op == 32 or op == 33 or op == 37:  # broadcasts, transpose of uniform values
-        return True, a
-    if op == 44 or op == 45 or op == 46:
-        if _minmax_ok(a, b):
-            return True, b if b < a else a
+    """(True, value) of a foldable op on uniform constant inputs a, b, or (False, 0.0).
+
+    The value is the interpreter's own op function run on one-element memory (F = 1: in1, in2,
+    out, then one scratch element each for vectors and matrices); `_foldable` says when that
+    equals every element at any F. Folded ops read no data fields and draw nothing."""
+    if not _foldable(op, a, b):
         return False, 0.0
-    if op == 47 or op == 48 or op == 49:
-        if _minmax_ok(a, b):
-            return True, b if a < b else a
-        return False, 0.0
-    # reductions (interpreter formulas: acc = 0.0; acc += term; mean = acc / F) on uniform
-    # inputs whose terms make them independent of F; a sum of such terms is 0.0 + p
-    if op == 21 or op == 34 or op == 35 or op == 36:
-        p = a * a
-        if _sum_ok(p):
-            return True, math.sqrt(0.0 + p)
-        return False, 0.0
-    if op == 27 or op == 31 or op == 43:
-        p = a * b
-        if _sum_ok(p):
-            return True, 0.0 + p
-        return False, 0.0
-    if op == 50 or op == 51 or op == 52:
-        if _sum_ok(a):
-            return True, 0.0 + a
-        return False, 0.0
-    if op == 53 or op == 54 or op == 55:
-        if _sum_ok(a) and _sum_ok(a * a):
-            mean = 0.0 + a
-            return True, math.sqrt((0.0 + a * a) - mean * mean)
-        return False, 0.0
-    return False, 0.0
+    mem = np.zeros(5)
+    mem[0] = a
+    mem[1] = b
+    no_data = np.zeros((1, 4))
+    no_rng = np.zeros(1, dtype=np.uint64)
+    run_op(op, mem, uint64(0), uint64(1), uint64(2), 1, no_data, 0, no_rng, uint64(3), uint64(4))
+    return True, mem[2]
 
 
 @njit(**_JIT)
@@ -288,36 +173,38 @@ def _run(code, data, lo, hi, span, st, val, rec_st, rec_val, record):
     """Forward through rows lo..hi-1, updating the state; optionally record written values."""
     for i in range(lo, hi):
         op = code[i, 0]
-        ok = OUT_KIND[op]
-        if ok < 0:
+        ok = ADDRESS_KINDS[op, 2]
+        if ok == KIND_NONE:
             if record:
                 rec_st[i] = NAC
             continue
-        out = ok * span + code[i, 3]
+        out = location(ok, code[i, 3], span)
         s = NAC
         v = 0.0
-        if op == 56:
+        if op == Op.SCALAR_CONST_SET_OP:
             s, v = CONST, data[i, 0]
-        elif op == 59 or op == 60 or op == 61:
+        elif UNIFORM_SET[op]:
             if not (data[i, 1] < data[i, 2]):
                 s, v = CONST, data[i, 1]
-        elif op == 57 or op == 58:
-            new = data[i, 2] if op == 57 else data[i, 3]
+        elif CONST_SET[op]:  # a partial write: the written element is the last data field used
+            new = data[i, 2] if op == Op.VECTOR_CONST_SET_OP else data[i, 3]
             s = st[out]
             v = val[out]
             if s == CONST and not same(v, new):
                 s = NAC
-        elif op < 56:
-            sa = st[IN1_KIND[op] * span + code[i, 1]]
-            va = val[IN1_KIND[op] * span + code[i, 1]]
+        elif not DATA_OP[op]:
+            k1 = ADDRESS_KINDS[op, 0]
+            sa = st[location(k1, code[i, 1], span)]
+            va = val[location(k1, code[i, 1], span)]
             sb = CONST
             vb = 0.0
-            if IN2_KIND[op] >= 0:
-                sb = st[IN2_KIND[op] * span + code[i, 2]]
-                vb = val[IN2_KIND[op] * span + code[i, 2]]
+            k2 = ADDRESS_KINDS[op, 1]
+            if k2 != KIND_NONE:
+                sb = st[location(k2, code[i, 2], span)]
+                vb = val[location(k2, code[i, 2], span)]
             if sa == TOP or sb == TOP:
                 s = TOP
-            elif sa == CONST and sb == CONST and _FOLDABLE[op]:
+            elif sa == CONST and sb == CONST and FOLD_CLASS[op] != FOLD_NONE:
                 good, r = _eval(op, va, vb)
                 if good:
                     s, v = CONST, r
@@ -402,9 +289,9 @@ def fold_arrays(code, data, bounds):
     changed = False
     for i in range(code.shape[0]):
         op = code[i, 0]
-        if (op == 59 or op == 60 or op == 61) and not (data[i, 1] < data[i, 2]):
-            if op == 59:
-                code[i, 0] = 56
+        if UNIFORM_SET[op] and not (data[i, 1] < data[i, 2]):
+            if op == Op.SCALAR_UNIFORM_SET_OP:
+                code[i, 0] = Op.SCALAR_CONST_SET_OP
                 data[i, 0] = data[i, 1]
                 data[i, 1] = 0.0
                 data[i, 2] = 0.0
@@ -413,15 +300,15 @@ def fold_arrays(code, data, bounds):
                 data[i, 2] = data[i, 1]
                 changed = True
             continue
-        if op >= 56 or not _FOLDABLE[op] or rec_st[i] != CONST:
+        if FOLD_CLASS[op] == FOLD_NONE or rec_st[i] != CONST:
             continue
         v = rec_val[i]
-        kind = OUT_KIND[op]
-        if kind == 0:
-            code[i, 0] = 56
+        kind = ADDRESS_KINDS[op, 2]
+        if kind == _SCALAR:
+            code[i, 0] = Op.SCALAR_CONST_SET_OP
             data[i, 0] = v
-        elif _is_f32(v):
-            code[i, 0] = 60 if kind == 1 else 61
+        elif _is_f32(v):  # a uniform-set with low == high writes low everywhere, drawing nothing
+            code[i, 0] = Op.VECTOR_UNIFORM_SET_OP if kind == _VECTOR else Op.MATRIX_UNIFORM_SET_OP
             data[i, 0] = 0.0
             data[i, 1] = v
             data[i, 2] = v
@@ -436,11 +323,6 @@ def fold_arrays(code, data, bounds):
 
 # -- canonical order and names ----------------------------------------------------------------
 
-#: per op, which of the data fields act, f0, f1, f2 it reads (1) or ignores (0)
-DATA_USED = np.array(
-    [[int(f in info.data) for f in ("act", "f0", "f1", "f2")] for info in OPS], dtype=np.int64
-)
-DATA_USED.flags.writeable = False
 
 _M1 = 0xBF58476D1CE4E5B9
 _M2 = 0x94D049BB133111EB
@@ -460,21 +342,18 @@ def _normalise(code, data):
     """Zero unused fields and normalise constant uniform-sets (in place)."""
     for i in range(code.shape[0]):
         op = code[i, 0]
-        if UNIFORM[op] == 1 and not (data[i, 1] < data[i, 2]):
-            if op == 59:
-                code[i, 0] = 56
+        if UNIFORM_SET[op] and not (data[i, 1] < data[i, 2]):
+            if op == Op.SCALAR_UNIFORM_SET_OP:
+                code[i, 0] = Op.SCALAR_CONST_SET_OP
                 data[i, 0] = data[i, 1]
-                op = 56
+                op = code[i, 0]
             else:
                 data[i, 2] = data[i, 1]
-        if IN1_KIND[op] < 0:
-            code[i, 1] = 0
-        if IN2_KIND[op] < 0:
-            code[i, 2] = 0
-        if OUT_KIND[op] < 0:
-            code[i, 3] = 0
+        for f in range(3):
+            if ADDRESS_KINDS[op, f] == KIND_NONE:
+                code[i, f + 1] = 0
         for f in range(4):
-            if DATA_USED[op, f] == 0:
+            if not DATA_FIELDS[op, f]:
                 data[i, f] = 0.0
 
 
@@ -489,16 +368,15 @@ def _locs(code, data, i, span, reads, writes):
         reads[k] = -1
     writes[0] = -1
     writes[1] = -1
-    if IN1_KIND[op] >= 0:
-        reads[0] = IN1_KIND[op] * span + code[i, 1]
-    if IN2_KIND[op] >= 0:
-        reads[1] = IN2_KIND[op] * span + code[i, 2]
-    if OUT_KIND[op] >= 0:
-        writes[0] = OUT_KIND[op] * span + code[i, 3]
-        if PARTIAL[op] == 1:
+    for f in range(2):
+        if ADDRESS_KINDS[op, f] != KIND_NONE:
+            reads[f] = location(ADDRESS_KINDS[op, f], code[i, f + 1], span)
+    if ADDRESS_KINDS[op, 2] != KIND_NONE:
+        writes[0] = location(ADDRESS_KINDS[op, 2], code[i, 3], span)
+        if PARTIAL_WRITE[op]:
             reads[2] = writes[0]
-    if draws(code, data, i):
-        writes[1] = RNG_KIND * span
+    if nb_draws(op, data[i, 1], data[i, 2]):
+        writes[1] = rng_location(span)
 
 
 @njit(cache=True)
@@ -633,9 +511,8 @@ def _canonicalise(code, data, bounds, do_dce):
         i = order[k]
         op = c[i, 0]
         oc[k, 0] = op
-        kinds = (IN1_KIND[op], IN2_KIND[op], OUT_KIND[op])
         for f in range(3):
-            kind = kinds[f]
+            kind = ADDRESS_KINDS[op, f] - 1  # the row of `mapping`
             if kind < 0:
                 oc[k, f + 1] = 0
                 continue

@@ -1,6 +1,6 @@
 """Liveness: which instructions can influence an observable output (s1 after every Predict).
 
-The analysis follows the evaluation control flow of the semantics reference (1.2-1.3, 3.1):
+The analysis follows the evaluation control flow (docs/semantics.md, "Evaluation"):
 
     Setup ; ( [v0, s0 <- harness] Predict ; [s1 read; maybe s1 <- sigmoid(s1)] ;
               [v0, s0 <- harness] Learn )*  interleaved with validation ( [v0, s0] Predict )*
@@ -15,24 +15,25 @@ It is a per-address backward dataflow ("strong" liveness: only live instructions
 inputs live) iterated to the least fixed point over the Predict/Learn loop. Scalars, vectors
 and matrices are separate locations, plus one pseudo-location for the random generator:
 
-* a random op (59-64, except a uniform-set with not f0 < f1, which draws nothing, see
-  `ir.ops.uses_uniform_constant`) reads and writes the generator state. It is live when its
-  output is live OR the generator state is live after it, i.e. a live random op may run later
-  (removing or reordering it would shift that op's draws). So simplified programs draw exactly
-  the same numbers and produce bit-identical predictions.
-* VECTOR_CONST_SET (57) and MATRIX_CONST_SET (58) write one element and keep the others: they
+* a random op (the uniform- and gaussian-set ops, except a uniform-set with not f0 < f1,
+  which draws nothing, see `ir.ops.uses_uniform_constant`) reads and writes the generator
+  state. It is live when its output is live OR the generator state is live after it, i.e. a
+  live random op may run later (removing or reordering it would shift that op's draws). So
+  simplified programs draw exactly the same numbers and produce bit-identical predictions.
+* VECTOR_CONST_SET and MATRIX_CONST_SET write one element and keep the others: they
   read their output address too, so they never kill it. Every other op fully writes its output.
 
-The core (`kernels._liveness`) runs in numba on the flat program arrays; the op facts come
-from `ir.ops.OPS` as small lookup tables.
+The analysis itself is `ir.liveness.live_rows` (numba, on the flat program arrays), the one
+shared with the search's dead-code removal and the interpreter; this module is its Python face.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..ir.liveness import rng_location
 from ..ir.program import Program
-from .kernels import RNG_KIND, _liveness, writable
+from .kernels import _liveness, writable
 
 
 def live_mask_arrays(code: np.ndarray, data: np.ndarray, bounds: np.ndarray) -> np.ndarray:
@@ -50,7 +51,7 @@ def _decode(mask: np.ndarray, span: int) -> frozenset[str]:
     names = []
     for loc in np.flatnonzero(mask):
         kind, addr = divmod(int(loc), span)
-        names.append("rng" if kind == RNG_KIND else f"{'svm'[kind]}{addr}")
+        names.append("rng" if loc == rng_location(span) else f"{'svm'[kind]}{addr}")
     return frozenset(names)
 
 

@@ -7,11 +7,12 @@ stream (`mutate.random_rows`), so initialisation draws come in the reference's o
 
 from __future__ import annotations
 
+from ..ir.ops import Op
 from ..ir.program import COMPONENTS, MemorySpec, Program
 from ..ir.program import Instruction as I  # noqa: N817
 from .config import ConfigError, SearchConfig
 
-NO_OP = I(0)
+NO_OP = I(Op.NO_OP)
 
 # The memory each hard-coded model needs (scalars, vectors, matrices).
 REQUIRED_MEMORY = {
@@ -29,9 +30,14 @@ def _pad(instructions: list[I], size: int) -> list[I]:
 
 def linear_algorithm(sizes: tuple[int, int, int] = (0, 0, 0), lr: float = 0.01) -> Program:
     """Reference LINEAR_ALGORITHM: s1 = dot(v1, v0); SGD on v1 with learning rate s2."""
-    setup = [I(56, out=2, act=lr)]
-    predict = [I(27, 1, 0, 1)]
-    learn = [I(2, 0, 1, 3), I(3, 2, 3, 3), I(18, 3, 0, 2), I(23, 1, 2, 1)]
+    setup = [I(Op.SCALAR_CONST_SET_OP, out=2, act=lr)]
+    predict = [I(Op.VECTOR_INNER_PRODUCT_OP, 1, 0, 1)]
+    learn = [
+        I(Op.SCALAR_DIFF_OP, 0, 1, 3),
+        I(Op.SCALAR_PRODUCT_OP, 2, 3, 3),
+        I(Op.SCALAR_VECTOR_PRODUCT_OP, 3, 0, 2),
+        I(Op.VECTOR_SUM_OP, 1, 2, 1),
+    ]
     return Program(_pad(setup, sizes[0]), _pad(predict, sizes[1]), _pad(learn, sizes[2]))
 
 
@@ -45,31 +51,35 @@ def neural_net_algorithm(
     """Reference NEURAL_NET_ALGORITHM (two layers, ReLU, backprop); `damaged` drops the two
     Gaussian initialisations (INTEGRATION_TEST_DAMAGED_NEURAL_NET_ALGORITHM)."""
     setup = [
-        I(63, out=2, f0=0.0, f1=final_init_scale),  # v2 = gaussian(0, final scale)
-        I(64, out=0, f0=0.0, f1=first_init_scale),  # m0 = gaussian(0, first scale)
-        I(56, out=3, act=lr),  # s3 = lr
+        I(
+            Op.VECTOR_GAUSSIAN_SET_OP, out=2, f0=0.0, f1=final_init_scale
+        ),  # v2 = gaussian(0, final scale)
+        I(
+            Op.MATRIX_GAUSSIAN_SET_OP, out=0, f0=0.0, f1=first_init_scale
+        ),  # m0 = gaussian(0, first scale)
+        I(Op.SCALAR_CONST_SET_OP, out=3, act=lr),  # s3 = lr
     ]
     if damaged:
         setup = setup[2:]
     predict = [
-        I(31, 0, 0, 3),  # v3 = dot(m0, v0)
-        I(23, 3, 1, 3),  # v3 = v3 + v1
-        I(48, 3, 5, 4),  # v4 = maximum(v3, v5)
-        I(27, 4, 2, 1),  # s1 = dot(v4, v2)
-        I(1, 1, 2, 1),  # s1 = s1 + s2
+        I(Op.MATRIX_VECTOR_PRODUCT_OP, 0, 0, 3),  # v3 = dot(m0, v0)
+        I(Op.VECTOR_SUM_OP, 3, 1, 3),  # v3 = v3 + v1
+        I(Op.VECTOR_MAX_OP, 3, 5, 4),  # v4 = maximum(v3, v5)
+        I(Op.VECTOR_INNER_PRODUCT_OP, 4, 2, 1),  # s1 = dot(v4, v2)
+        I(Op.SCALAR_SUM_OP, 1, 2, 1),  # s1 = s1 + s2
     ]
     learn = [
-        I(2, 0, 1, 4),  # s4 = s0 - s1
-        I(3, 3, 4, 4),  # s4 = s3 * s4
-        I(1, 2, 4, 2),  # s2 = s2 + s4
-        I(18, 4, 4, 6),  # v6 = s4 * v4
-        I(23, 2, 6, 2),  # v2 = v2 + v6
-        I(18, 4, 2, 7),  # v7 = s4 * v2
-        I(16, 3, 0, 8),  # v8 = heaviside(v3)
-        I(25, 8, 7, 7),  # v7 = v8 * v7
-        I(23, 1, 7, 1),  # v1 = v1 + v7
-        I(28, 7, 0, 1),  # m1 = outer(v7, v0)
-        I(39, 0, 1, 0),  # m0 = m0 + m1
+        I(Op.SCALAR_DIFF_OP, 0, 1, 4),  # s4 = s0 - s1
+        I(Op.SCALAR_PRODUCT_OP, 3, 4, 4),  # s4 = s3 * s4
+        I(Op.SCALAR_SUM_OP, 2, 4, 2),  # s2 = s2 + s4
+        I(Op.SCALAR_VECTOR_PRODUCT_OP, 4, 4, 6),  # v6 = s4 * v4
+        I(Op.VECTOR_SUM_OP, 2, 6, 2),  # v2 = v2 + v6
+        I(Op.SCALAR_VECTOR_PRODUCT_OP, 4, 2, 7),  # v7 = s4 * v2
+        I(Op.VECTOR_HEAVYSIDE_OP, 3, 0, 8),  # v8 = heaviside(v3)
+        I(Op.VECTOR_PRODUCT_OP, 8, 7, 7),  # v7 = v8 * v7
+        I(Op.VECTOR_SUM_OP, 1, 7, 1),  # v1 = v1 + v7
+        I(Op.VECTOR_OUTER_PRODUCT_OP, 7, 0, 1),  # m1 = outer(v7, v0)
+        I(Op.MATRIX_SUM_OP, 0, 1, 0),  # m0 = m0 + m1
     ]
     return Program(_pad(setup, sizes[0]), _pad(predict, sizes[1]), _pad(learn, sizes[2]))
 

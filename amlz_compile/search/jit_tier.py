@@ -115,9 +115,9 @@ class SearchTier:
         hand = self.state[2]
         opt = int(hand[K.HAND_OPTIMISE] != 0)
         hand[K.HAND_OPTIMISE] = 0
-        bounds = ws[14]
+        bounds = ws.live_bounds
         b1, b2, n = int(bounds[1]), int(bounds[2]), int(bounds[3])
-        code, data = ws[25], ws[26]
+        code, data = ws.canon_code, ws.canon_data
         key = (b2 - b1, code[b1:n].tobytes(), data[b1:n].tobytes())
         kernels = self._kernels[opt]
         kernel = kernels.get(key)

@@ -42,6 +42,8 @@ ws = workspace (`workspace()` below); tr = tier state (`tier_state()` below).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, uint64
 
@@ -49,7 +51,8 @@ from ..backends.interp import decode_into, machine_buffers, run_decoded, run_set
 from ..backends.llvm import abi
 from ..backends.llvm.abi import NUM_SLOTS, call_kernel
 from ..fitness import task_fitness
-from ..ir.ops import DATA_FIELDS
+from ..ir.liveness import live_rows, n_locations
+from ..ir.ops import ADDRESS_KINDS, COMMUTES, DATA_FIELDS, KIND_NONE
 from .budget import budget_train_examples, program_costs
 from .draws import below, draw_seed
 from .fec import (
@@ -65,7 +68,7 @@ from .fec import (
     mix,
 )
 from .hurdles import _before, hurdle_passes, hurdle_record
-from .mutate import IN1_KIND, IN2_KIND, OUT_KIND, mutate_rows, random_rows
+from .mutate import mutate_rows, random_rows
 
 FEC_SEED = 235732282  # the reference's fixed fingerprint seed
 
@@ -110,11 +113,6 @@ OPTIMISED_SAVING = 0.3
 T_COMPILED_RUNS, T_COMPILE_REQUESTS = 0, 1
 NUM_TIER_COUNTERS = 2
 
-# ops 57, 58 write one element (keep the rest): they never kill their output
-_PARTIAL = np.zeros(65, dtype=np.bool_)
-_PARTIAL[57] = _PARTIAL[58] = True
-_PARTIAL.flags.writeable = False
-
 _JIT = {"cache": True, "error_model": "numpy"}
 # Numba-IR inlining: no call boundary, so no reference counting of the many arrays passed.
 _INLINE = {"cache": True, "error_model": "numpy", "inline": "always"}
@@ -125,37 +123,68 @@ _NO_NRT = {"cache": True, "error_model": "numpy", "_nrt": False}
 _NO_NRT_INLINE = {**_NO_NRT, "inline": "always"}
 
 
+class Workspace(NamedTuple):
+    """Scratch arrays for the kernels (nothing in here survives a call); numba reads the fields
+    by name at no cost."""
+
+    scalars: np.ndarray  # evaluation memory (S, V, M) and product scratch (tv, tm)
+    vectors: np.ndarray
+    matrices: np.ndarray
+    tv: np.ndarray
+    tm: np.ndarray
+    eval_rng: np.ndarray  # evaluation generator
+    epoch_loss: np.ndarray
+    trace: np.ndarray
+    counts: np.ndarray
+    child_code: np.ndarray  # the child being made
+    child_data: np.ndarray
+    child_sizes: np.ndarray
+    live_code: np.ndarray  # its live program (`dce`)
+    live_data: np.ndarray
+    live_bounds: np.ndarray
+    live_flags: np.ndarray
+    live_sets: np.ndarray  # liveness sets (Predict's and Learn's live-in, working set)
+    task_fitnesses: np.ndarray
+    train_steps: np.ndarray  # budgeted training steps per task
+    sort_scratch: np.ndarray
+    no_trace: np.ndarray  # an empty trace
+    renaming: np.ndarray  # address renaming (structure_key, tier_canonical)
+    next_address: np.ndarray  # next canonical address per kind
+    machine: tuple  # interpreter buffers (`interp.machine_buffers`)
+    canon_code: np.ndarray  # canonical live program (tier_canonical)
+    canon_data: np.ndarray
+
+
 def workspace(rows: int, span: int, n_tasks: int, F: int, n_scalars: int, n_vectors: int,
-              n_matrices: int, max_epochs: int, trace_len: int) -> tuple:  # fmt: skip
-    """Scratch arrays for the kernels (nothing in here survives a call)."""
-    return (
-        np.zeros(n_scalars),  # 0 S
-        np.zeros((n_vectors, F)),  # 1 V
-        np.zeros((max(n_matrices, 1), F, F)),  # 2 M
-        np.zeros(F),  # 3 tv
-        np.zeros((F, F)),  # 4 tm
-        np.zeros(1, dtype=np.uint64),  # 5 evaluation generator
-        np.zeros(max(max_epochs, 1)),  # 6 epoch_loss
-        np.zeros(max(trace_len, 1)),  # 7 trace
-        np.zeros(3, dtype=np.int64),  # 8 counts
-        np.zeros((rows, 4), dtype=np.int32),  # 9 child code
-        np.zeros((rows, 4)),  # 10 child data
-        np.zeros(3, dtype=np.int64),  # 11 child sizes
-        np.zeros((rows, 4), dtype=np.int32),  # 12 live code
-        np.zeros((rows, 4)),  # 13 live data
-        np.zeros(4, dtype=np.int64),  # 14 live bounds
-        np.zeros(rows, dtype=np.bool_),  # 15 live flags
-        np.zeros((3, 4 * span), dtype=np.bool_),  # 16 liveness sets (in_p, in_l, cur)
-        np.zeros(max(n_tasks, 1)),  # 17 task fitnesses
-        np.zeros(max(n_tasks, 1), dtype=np.int64),  # 18 budgeted training steps per task
-        np.zeros(max(n_tasks, 1)),  # 19 sort scratch
-        np.zeros(0),  # 20 empty trace
-        np.zeros((rows, 3), dtype=np.uint64),  # 21 per-row liveness bits (test, kill, gen)
-        np.zeros((3, span), dtype=np.int64),  # 22 address renaming (structure_key)
-        np.zeros(3, dtype=np.int64),  # 23 next canonical address per kind
-        machine_buffers(rows, n_scalars, n_vectors, max(n_matrices, 1), F),  # 24 interpreter
-        np.zeros((rows, 4), dtype=np.int32),  # 25 canonical live code (tier_canonical)
-        np.zeros((rows, 4)),  # 26 canonical live data
+              n_matrices: int, max_epochs: int, trace_len: int) -> Workspace:  # fmt: skip
+    """A `Workspace` for programs of up to `rows` rows on the given memory and tasks."""
+    return Workspace(
+        scalars=np.zeros(n_scalars),
+        vectors=np.zeros((n_vectors, F)),
+        matrices=np.zeros((max(n_matrices, 1), F, F)),
+        tv=np.zeros(F),
+        tm=np.zeros((F, F)),
+        eval_rng=np.zeros(1, dtype=np.uint64),
+        epoch_loss=np.zeros(max(max_epochs, 1)),
+        trace=np.zeros(max(trace_len, 1)),
+        counts=np.zeros(3, dtype=np.int64),
+        child_code=np.zeros((rows, 4), dtype=np.int32),
+        child_data=np.zeros((rows, 4)),
+        child_sizes=np.zeros(3, dtype=np.int64),
+        live_code=np.zeros((rows, 4), dtype=np.int32),
+        live_data=np.zeros((rows, 4)),
+        live_bounds=np.zeros(4, dtype=np.int64),
+        live_flags=np.zeros(rows, dtype=np.bool_),
+        live_sets=np.zeros((3, n_locations(span)), dtype=np.bool_),
+        task_fitnesses=np.zeros(max(n_tasks, 1)),
+        train_steps=np.zeros(max(n_tasks, 1), dtype=np.int64),
+        sort_scratch=np.zeros(max(n_tasks, 1)),
+        no_trace=np.zeros(0),
+        renaming=np.zeros((3, span), dtype=np.int64),
+        next_address=np.zeros(3, dtype=np.int64),
+        machine=machine_buffers(rows, n_scalars, n_vectors, max(n_matrices, 1), F),
+        canon_code=np.zeros((rows, 4), dtype=np.int32),
+        canon_data=np.zeros((rows, 4)),
     )
 
 
@@ -185,99 +214,24 @@ def tier_forget(tr: tuple) -> tuple:
 # -- dead-code removal ------------------------------------------------------------------------
 
 
-@njit(**_JIT)
-def _draws(code, data, i):
-    op = code[i, 0]
-    if op < 59:
-        return False
-    return not (op <= 61 and not (data[i, 1] < data[i, 2]))
-
-
-@njit(**_INLINE)
-def _backward(code, data, lo, hi, live, span, flags):
-    """Walk rows hi-1..lo: live-out -> live-in, marking live rows (see passes.liveness)."""
-    rng = 3 * span
-    for i in range(hi - 1, lo - 1, -1):
-        op = code[i, 0]
-        ok = OUT_KIND[op]
-        if ok < 0:
-            flags[i] = False
-            continue
-        out = ok * span + code[i, 3]
-        rnd = _draws(code, data, i)
-        if not (live[out] or (rnd and live[rng])):
-            flags[i] = False
-            continue
-        flags[i] = True
-        if not _PARTIAL[op]:
-            live[out] = False
-        else:
-            live[out] = True
-        if rnd:
-            live[rng] = True
-        k1 = IN1_KIND[op]
-        if k1 >= 0:
-            live[k1 * span + code[i, 1]] = True
-        k2 = IN2_KIND[op]
-        if k2 >= 0:
-            live[k2 * span + code[i, 2]] = True
-
-
-@njit(**_INLINE)
-def _same(a, b):
-    same = True
-    for i in range(a.shape[0]):
-        if a[i] != b[i]:
-            same = False
-            break
-    return same
-
-
 @njit(**_INLINE)
 def dce(code, data, sizes, span, ws):
-    """Copy the live rows of a row buffer into ws's live program; returns the live row count."""
-    flags = ws[15]
-    sets = ws[16]
-    in_p = sets[0]
-    in_l = sets[1]
-    cur = sets[2]
-    n_loc = 4 * span
+    """Copy the live rows (`ir.liveness`) of a row buffer into ws's live program; returns the
+    live row count."""
+    flags = ws.live_flags
+    sets = ws.live_sets
+    lb = ws.live_bounds
     b1 = sizes[0]
     b2 = b1 + sizes[1]
     b3 = b2 + sizes[2]
-    for q in range(n_loc):
-        in_p[q] = False
-        in_l[q] = False
-    while True:
-        # Learn: followed by Predict (or the end); the harness writes s0 and v0.
-        for q in range(n_loc):
-            cur[q] = in_p[q]
-        cur[0] = False
-        cur[span] = False
-        _backward(code, data, b2, b3, cur, span, flags)
-        changed_l = not _same(cur, in_l)
-        for q in range(n_loc):
-            in_l[q] = cur[q]
-        # Predict: followed by Learn, Predict or the end; s1 is observed.
-        for q in range(n_loc):
-            cur[q] = in_p[q] or in_l[q]
-        cur[0] = False
-        cur[span] = False
-        cur[1] = True
-        _backward(code, data, b1, b2, cur, span, flags)
-        changed_p = not _same(cur, in_p)
-        for q in range(n_loc):
-            in_p[q] = cur[q]
-        if not changed_l and not changed_p:
-            break
-    for q in range(n_loc):
-        cur[q] = in_p[q]
-    cur[0] = False
-    cur[span] = False
-    _backward(code, data, 0, b1, cur, span, flags)
-    lc = ws[12]
-    ld = ws[13]
-    lb = ws[14]
+    lb[0] = 0
+    lb[1] = b1
+    lb[2] = b2
+    lb[3] = b3
+    live_rows(code, data, lb, span, flags, sets[0], sets[1], sets[2])
+    lc = ws.live_code
+    ld = ws.live_data
+    lb = ws.live_bounds
     n = 0
     lb[0] = 0
     for i in range(b3):
@@ -298,99 +252,9 @@ def dce(code, data, sizes, span, ws):
     return n
 
 
-# Per op, for the bit-set liveness: kind index + 1 of in1 / in2 / out (0 = unused), and whether
-# the op writes only one element (57, 58: never kills its output).
-_K1 = (IN1_KIND + 1).astype(np.int64)
-_K2 = (IN2_KIND + 1).astype(np.int64)
-_KO = (OUT_KIND + 1).astype(np.int64)
-_KEEP_OUT = _PARTIAL.astype(np.uint64)
-for _t in (_K1, _K2, _KO, _KEEP_OUT):
-    _t.flags.writeable = False
-
-
-@njit(**_INLINE)
-def _bit(used, shift):
-    """1 << shift when used, else 0 (shift is kept in range either way)."""
-    return uint64(used) << uint64(shift * used)
-
-
-@njit(**_INLINE)
-def _backward_bits(bits, lo, hi, live, flags):
-    """Bit-set version of `_backward`, branch-free per row."""
-    for i in range(hi - 1, lo - 1, -1):
-        f = (live & bits[i, 0]) != uint64(0)
-        flags[i] = f
-        m = uint64(0) - uint64(f)
-        live = (live & ~(bits[i, 1] & m)) | (bits[i, 2] & m)
-    return live
-
-
-@njit(**_INLINE)
-def dce_bits(code, data, sizes, n_s, n_v, n_m, ws):
-    """`dce` with locations as bits of one uint64 (needs n_s + n_v + n_m + 1 <= 64):
-    scalar a -> bit a, vector a -> n_s + a, matrix a -> n_s + n_v + a, generator -> last."""
-    flags = ws[15]
-    bits = ws[21]
-    b1 = sizes[0]
-    b2 = b1 + sizes[1]
-    b3 = b2 + sizes[2]
-    rng_loc = n_s + n_v + n_m
-    rng_bit = uint64(1) << uint64(rng_loc)
-    for i in range(b3):
-        op = code[i, 0]
-        k1 = _K1[op]
-        k2 = _K2[op]
-        ko = _KO[op]
-        base1 = (k1 >= 2) * n_s + (k1 == 3) * n_v
-        base2 = (k2 >= 2) * n_s + (k2 == 3) * n_v
-        baseo = (ko >= 2) * n_s + (ko == 3) * n_v
-        out = _bit(ko > 0, baseo + code[i, 3])
-        rnd = op >= 59 and not (op <= 61 and not (data[i, 1] < data[i, 2]))
-        rb = rng_bit * uint64(rnd)
-        bits[i, 0] = out | rb
-        bits[i, 1] = out & (uint64(0) - (uint64(1) - _KEEP_OUT[op]))
-        bits[i, 2] = _bit(k1 > 0, base1 + code[i, 1]) | _bit(k2 > 0, base2 + code[i, 2]) | rb
-        bits[i, 2] |= out * _KEEP_OUT[op]
-    harness = ~(uint64(1) | (uint64(1) << uint64(n_s)))  # s0 and v0 are written by the harness
-    s1 = uint64(2)
-    in_p = uint64(0)
-    in_l = uint64(0)
-    while True:
-        new_l = _backward_bits(bits, b2, b3, in_p & harness, flags)
-        new_p = _backward_bits(bits, b1, b2, ((in_p | new_l) & harness) | s1, flags)
-        if new_l == in_l and new_p == in_p:
-            break
-        in_l = new_l
-        in_p = new_p
-    _backward_bits(bits, 0, b1, in_p & harness, flags)
-    lc = ws[12]
-    ld = ws[13]
-    lb = ws[14]
-    n = 0
-    lb[0] = 0
-    for i in range(b3):
-        if i == b1:
-            lb[1] = n
-        if i == b2:
-            lb[2] = n
-        for q in range(4):
-            lc[n, q] = code[i, q]
-            ld[n, q] = data[i, q]
-        n += flags[i]
-    if b1 == b3:
-        lb[1] = n
-    if b2 == b3:
-        lb[2] = n
-    lb[3] = n
-    return n
-
-
-# Ops whose two inputs (of one kind) commute bit for bit: sums, elementwise products, dot.
-_COMMUTES = np.zeros(65, dtype=np.bool_)
-for _op in (1, 3, 23, 25, 27, 39, 41):
-    _COMMUTES[_op] = True
-_COMMUTES.flags.writeable = False
-_RESERVED = np.array([2, 1, 0], dtype=np.int64)  # s0, s1 / v0 / none keep their numbers
+# Per kind code (none, scalar, vector, matrix): how many addresses keep their numbers in the
+# canonical form (s0, s1; v0; no matrix).
+_RESERVED = np.array([0, 2, 1, 0], dtype=np.int64)
 
 
 @njit(**_INLINE)
@@ -399,11 +263,11 @@ def _rename(ren, nxt, kind, a):
     numbered in order of first appearance."""
     if a < _RESERVED[kind]:
         return a
-    r = ren[kind, a]
+    r = ren[kind - 1, a]
     if r < 0:
-        r = nxt[kind]
-        ren[kind, a] = r
-        nxt[kind] = r + 1
+        r = nxt[kind - 1]
+        ren[kind - 1, a] = r
+        nxt[kind - 1] = r + 1
     return r
 
 
@@ -412,16 +276,16 @@ def _canonical_row(lc, i, ren, nxt):
     """Row i of a live program in canonical form: (op, in1, in2, out) with addresses renamed
     (`_rename`), unused inputs 0 and the operands of commuting ops ordered."""
     op = lc[i, 0]
-    k1 = IN1_KIND[op]
-    k2 = IN2_KIND[op]
+    k1 = ADDRESS_KINDS[op, 0]
+    k2 = ADDRESS_KINDS[op, 1]
     r1 = np.int64(0)
     r2 = np.int64(0)
-    if k1 >= 0:
+    if k1 != KIND_NONE:
         r1 = _rename(ren, nxt, k1, lc[i, 1])
-    if k2 >= 0:
+    if k2 != KIND_NONE:
         r2 = _rename(ren, nxt, k2, lc[i, 2])
-    ro = _rename(ren, nxt, OUT_KIND[op], lc[i, 3])
-    if _COMMUTES[op] and r2 < r1:
+    ro = _rename(ren, nxt, ADDRESS_KINDS[op, 2], lc[i, 3])
+    if COMMUTES[op] and r2 < r1:
         r1, r2 = r2, r1
     return op, r1, r2, ro
 
@@ -448,7 +312,7 @@ def structure_key(lc, ld, lb, ntrain, n_tasks, with_budget, ren, nxt):
     """
     ren[:, :] = -1
     for k in range(3):
-        nxt[k] = _RESERVED[k]
+        nxt[k] = _RESERVED[k + 1]
     h = uint64(42)
     h = mix(h, uint64(lb[1]))
     h = mix(h, uint64(lb[2]))
@@ -493,7 +357,7 @@ def tier_canonical(lc, ld, lb, ren, nxt, cc, cd):
     computes exactly what the live one does."""
     ren[:, :] = -1
     for k in range(3):
-        nxt[k] = _RESERVED[k]
+        nxt[k] = _RESERVED[k + 1]
     h = uint64(7)
     h = mix(h, uint64(lb[2] - lb[1]))
     h = mix(h, uint64(lb[3] - lb[2]))
@@ -546,7 +410,8 @@ CHOOSE_INTERP, CHOOSE_COMPILED, CHOOSE_COMPILE_FIRST = 0, 1, 2
 def _choose_tier(ip, fp, tk, ws, tr):
     """Where the live program in ws runs its full evaluation: CHOOSE_INTERP, CHOOSE_COMPILED
     (its kernel's address in tr[5]) or CHOOSE_COMPILE_FIRST (the caller compiles its kernel
-    and asks again). Also puts its canonical form in ws[25]/ws[26] and its tier key in tr[4].
+    and asks again). Also puts its canonical form in ws.canon_code/ws.canon_data and its tier
+    key in tr[4].
     Changes nothing the search's results depend on.
 
     "jit" always runs compiled code. "auto" is rent-or-buy per tier key: compiled once the
@@ -559,10 +424,15 @@ def _choose_tier(ip, fp, tk, ws, tr):
         return CHOOSE_INTERP
     # (the live code has the canonical form's ops: the estimate comes first, so work too small
     # for compiled code costs no canonical form and no cache lookup)
-    interp, jit = tier_costs(ws[12], ws[14], tr[1], ws[18], tk, ip[IP_NTASKS], fp)
+    interp, jit = tier_costs(
+        ws.live_code, ws.live_bounds, tr[1], ws.train_steps, tk, ip[IP_NTASKS], fp
+    )
     if tier == TIER_AUTO and not jit < interp:
         return CHOOSE_INTERP
-    key = tier_canonical(ws[12], ws[13], ws[14], ws[22], ws[23], ws[25], ws[26])
+    key = tier_canonical(
+        ws.live_code, ws.live_data, ws.live_bounds, ws.renaming, ws.next_address, ws.canon_code,
+        ws.canon_data,
+    )  # fmt: skip
     tr[4][0] = key
     cache = tr[0]
     hit, value = lru_get(cache, key)
@@ -593,7 +463,7 @@ def _choose_tier(ip, fp, tk, ws, tr):
 @njit(**_INLINE)
 def _prepare_live(ws, n_s, n_v, n_m, F):
     """Decode the live program in ws once for all tasks (it is already dead-code free)."""
-    decode_into(ws[24], ws[12], ws[13], ws[14], n_s, n_v, n_m, F, False)
+    decode_into(ws.machine, ws.live_code, ws.live_data, ws.live_bounds, n_s, n_v, n_m, F, False)
 
 
 # -- evaluation -------------------------------------------------------------------------------
@@ -606,11 +476,11 @@ def _run_on_task(ws, tk, t, fingerprinting, seed, steps, n_first, n_valid, mae, 
     train_x, train_y, train_off = tk[0], tk[1], tk[2]
     valid_x, valid_y, valid_off = tk[3], tk[4], tk[5]
     orders, order_off = tk[6], tk[7]
-    epoch_loss, trace, counts = ws[6], ws[7], ws[8]
-    n_s = ws[0].shape[0]
-    n_v = ws[1].shape[0]
-    n_m = ws[2].shape[0]
-    F = ws[1].shape[1]
+    epoch_loss, trace, counts = ws.epoch_loss, ws.trace, ws.counts
+    n_s = ws.scalars.shape[0]
+    n_v = ws.vectors.shape[0]
+    n_m = ws.matrices.shape[0]
+    F = ws.vectors.shape[1]
     N = train_off[t + 1] - train_off[t]
     tx = train_x[train_off[t] : train_off[t + 1]]
     ty = train_y[train_off[t] : train_off[t + 1]]
@@ -622,7 +492,7 @@ def _run_on_task(ws, tk, t, fingerprinting, seed, steps, n_first, n_valid, mae, 
         tr = trace[: n_first + n_valid]
     else:
         tr = trace[:0]
-    run_decoded(ws[24], n_s, n_v, n_m, F, tx, ty, od, steps, vx, vy, n_valid, is_acc, mae, seed,
+    run_decoded(ws.machine, n_s, n_v, n_m, F, tx, ty, od, steps, vx, vy, n_valid, is_acc, mae, seed,
                 epoch_loss, tr, counts)  # fmt: skip
     key = uint64(0)
     if fingerprinting:
@@ -636,13 +506,14 @@ def _run_compiled(ws, tk, t, seed, n_train, mae, address, block, block_f, mem, s
     """Run the canonical live program decoded in ws on task t as `_run_on_task` does, with
     Setup interpreted and Predict/Learn in the given-memory kernel at `address`; returns the
     task fitness (epoch losses and counts land where the interpreter puts them)."""
-    n_s, n_v, n_m, F = ws[0].shape[0], ws[1].shape[0], ws[2].shape[0], ws[1].shape[1]
+    n_s, n_v, n_m = ws.scalars.shape[0], ws.vectors.shape[0], ws.matrices.shape[0]
+    F = ws.vectors.shape[1]
     train_x, train_y, train_off = tk[0], tk[1], tk[2]
     valid_x, valid_y, valid_off = tk[3], tk[4], tk[5]
     orders, order_off = tk[6], tk[7]
-    epoch_loss, counts = ws[6], ws[8]
-    state = run_setup_decoded(ws[24], n_s, n_v, n_m, F, seed, mem, train_x, train_y, orders,
-                              valid_x, valid_y, epoch_loss, ws[20], counts)  # fmt: skip
+    epoch_loss, counts = ws.epoch_loss, ws.counts
+    state = run_setup_decoded(ws.machine, n_s, n_v, n_m, F, seed, mem, train_x, train_y, orders,
+                              valid_x, valid_y, epoch_loss, ws.no_trace, counts)  # fmt: skip
     N = train_off[t + 1] - train_off[t]
     E = order_off[t + 1] - order_off[t]
     base = mem.ctypes.data
@@ -662,7 +533,7 @@ def _run_compiled(ws, tk, t, seed, n_train, mae, address, block, block_f, mem, s
     block_f[abi.S_MAX_ABS_ERROR] = mae
     block[abi.S_RNG_SEED] = np.int64(state)
     block[abi.S_EPOCH_LOSS] = epoch_loss.ctypes.data
-    block[abi.S_TRACE] = ws[20].ctypes.data
+    block[abi.S_TRACE] = ws.no_trace.ctypes.data
     block[abi.S_TRACE_LEN] = 0
     block[abi.S_COUNTS] = counts.ctypes.data
     block[abi.S_SCRATCH] = scratch.ctypes.data
@@ -673,8 +544,9 @@ def _run_compiled(ws, tk, t, seed, n_train, mae, address, block, block_f, mem, s
 @njit(**_NO_NRT)
 def _task_fitness(t, ip, fp, tk, fc, st, ws):
     """Fitness of the live program in ws on task t (FEC first when enabled), interpreted."""
-    counts = ws[8]
-    return _task_fitness_on(t, ip, fp, tk, fc, st, ws, 0, counts, ws[6], ws[6], ws[6])
+    counts = ws.counts
+    loss = ws.epoch_loss
+    return _task_fitness_on(t, ip, fp, tk, fc, st, ws, 0, counts, loss, loss, loss)
 
 
 @njit(**_NO_NRT)
@@ -689,10 +561,10 @@ def _task_fitness_on(t, ip, fp, tk, fc, st, ws, address, block, block_f, mem, sc
     the compiled kernel at `address` when that is not 0. (Two callers, so that interpreted
     evaluations pass none of the compiled tier's buffers: arguments cost on every call.)"""
     counters = st[2]
-    n_train = ws[18][t]
+    n_train = ws.train_steps[t]
     if n_train <= 0:
         return 0.0
-    counts = ws[8]
+    counts = ws.counts
     train_off, valid_off = tk[2], tk[5]
     N = train_off[t + 1] - train_off[t]
     n_valid_all = valid_off[t + 1] - valid_off[t]
@@ -758,7 +630,7 @@ def _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws, tr):
     dedup key, the tier choice); with CHOOSE_COMPILE_FIRST nothing of the search's state has
     changed yet, so the caller can compile and ask again."""
     n_tasks = ip[IP_NTASKS]
-    ntrain = ws[18]
+    ntrain = ws.train_steps
     max_train = tk[8]
     if ip[IP_BUDGET] != 0:
         sc, tc = program_costs(code, sizes)
@@ -769,16 +641,13 @@ def _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws, tr):
         for t in range(n_tasks):
             ntrain[t] = max_train[t]
     addr = mt[2]
-    if addr[0] + addr[1] + addr[2] < 64:
-        dce_bits(code, data, sizes, addr[0], addr[1], addr[2], ws)
-    else:
-        dce(code, data, sizes, max(addr[0], max(addr[1], addr[2])), ws)
+    dce(code, data, sizes, max(addr[0], addr[1], addr[2], 2), ws)
     counters = st[2]
     dedup = ip[IP_DEDUP] != 0
     key = uint64(0)
     if dedup:
-        key = structure_key(ws[12], ws[13], ws[14], ntrain, n_tasks, ip[IP_BUDGET] != 0, ws[22],
-                            ws[23])  # fmt: skip
+        key = structure_key(ws.live_code, ws.live_data, ws.live_bounds, ntrain, n_tasks,
+                            ip[IP_BUDGET] != 0, ws.renaming, ws.next_address)  # fmt: skip
     choice = CHOOSE_INTERP
     if not (dedup and lru_contains(dc, key)):
         choice = _choose_tier(ip, fp, tk, ws, tr)
@@ -790,9 +659,12 @@ def _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws, tr):
             counters[C_DEDUP_HITS] += 1
             return True, value, key, choice
         counters[C_DEDUP_MISSES] += 1
-    n_s, n_v, n_m, F = ws[0].shape[0], ws[1].shape[0], ws[2].shape[0], ws[1].shape[1]
+    n_s, n_v, n_m = ws.scalars.shape[0], ws.vectors.shape[0], ws.matrices.shape[0]
+    F = ws.vectors.shape[1]
     if choice == CHOOSE_COMPILED:  # FEC fingerprints and Setup run on the canonical program
-        decode_into(ws[24], ws[25], ws[26], ws[14], n_s, n_v, n_m, F, False)
+        decode_into(
+            ws.machine, ws.canon_code, ws.canon_data, ws.live_bounds, n_s, n_v, n_m, F, False
+        )
         tr[6][T_COMPILED_RUNS] += 1
     else:
         _prepare_live(ws, n_s, n_v, n_m, F)
@@ -812,10 +684,10 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr, cou
     When its full evaluation is to run compiled code not compiled yet, returns -1.0 with
     tr[2][HAND_PENDING] set and nothing else changed (see `population_kernel`).
 
-    `counters`, `fits` and `scratch` are st[2], ws[17] and ws[19], read once by the caller (in
-    reference-counted code every read from a tuple costs two atomic operations). The work per
-    child and per task runs in functions compiled without reference counting (`_prepare`,
-    `_task_fitness`, `_hurdle_stage`, `_combine`).
+    `counters`, `fits` and `scratch` are st[2], ws.task_fitnesses and ws.sort_scratch, read
+    once by the caller (in reference-counted code every read from a tuple costs two atomic
+    operations). The work per child and per task runs in functions compiled without reference
+    counting (`_prepare`, `_task_fitness`, `_hurdle_stage`, `_combine`).
     """
     hit, f, key, choice = _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws, tr)
     if choice == CHOOSE_COMPILE_FIRST:
@@ -908,10 +780,10 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, pop, ip, fp, mt, tk, 
     Hand-off (tr[2]): when a child's full evaluation is to run compiled code that does not
     exist yet, the kernel stops before evaluating it, with HAND_PENDING set, and returns its
     index j (in MODE_EVOLVE: the children made so far); the child stays in ws (canonical form
-    in ws[25]/ws[26]) and nothing of the search's state has changed for it. The caller compiles
-    its kernel (`jit_tier.SearchTier.compile_pending`), sets HAND_RESUME (and, except in
-    MODE_EVOLVE, HAND_BASE = j) and calls again with the same mode: the kernel evaluates that
-    child first (in MODE_EVOLVE as the first of n), without making it again.
+    in ws.canon_code/ws.canon_data) and nothing of the search's state has changed for it. The
+    caller compiles its kernel (`jit_tier.SearchTier.compile_pending`), sets HAND_RESUME (and,
+    except in MODE_EVOLVE, HAND_BASE = j) and calls again with the same mode: the kernel
+    evaluates that child first (in MODE_EVOLVE as the first of n), without making it again.
     """
     rng, istate, counters = st
     P = ip[IP_P]
@@ -919,8 +791,8 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, pop, ip, fp, mt, tk, 
     rows = ip[IP_ROWS]
     ops, n_ops, addr, smin, smax, types = mt
     pc, pd, ps, fitness = pop
-    code, data, sizes = ws[9], ws[10], ws[11]
-    fits, sort_scratch = ws[17], ws[19]
+    code, data, sizes = ws.child_code, ws.child_data, ws.child_sizes
+    fits, sort_scratch = ws.task_fitnesses, ws.sort_scratch
     hand = tr[2]
     resume = hand[HAND_RESUME] != 0
     hand[HAND_RESUME] = 0

@@ -1,4 +1,5 @@
-"""Mutations with the reference's exact semantics (semantics 2.3, 2.4, 4.3), compiled by numba.
+"""Mutations with the reference's exact semantics, compiled by numba (docs/semantics.md,
+"Mutations").
 
 A program under mutation is a row buffer: `code` int32[L, 4] ([op, in1, in2, out]), `data`
 float64[L, 4] ([act, f0, f1, f2], f's on the float32 grid) and `sizes` int64[3]; Setup occupies
@@ -9,7 +10,7 @@ Parameters travel as small arrays (built by `MutationTables.from_config`):
 `addr` int64[3] (scalar, vector, matrix address counts), `smin`/`smax` int64[3] (size limits),
 `types` int64[m] (allowed mutation types, reference numbers) and `mutate_prob`.
 
-Draw order per mutation (semantics 4.3): mutate-prob draw (skipped when mutate_prob >= 1),
+Draw order per mutation: mutate-prob draw (skipped when mutate_prob >= 1),
 action index, component index (not for IDENTITY / RANDOMIZE_ALGORITHM), then the action's draws.
 `mutate(program, config, rng)` is a thin Python wrapper for tests and tools.
 """
@@ -22,23 +23,18 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from ..ir.ops import MATRIX, OPS, SCALAR, VECTOR
+from ..ir.ops import ADDRESS_KINDS, GAUSSIAN_SET, KIND_CODES, MATRIX, OPS, Op
 from ..ir.program import Program
 from ..rng import new_state
 from .config import SearchConfig
 from .draws import below, gaussian, open_uniform, uniform_f32, unit_f32
 
-# Per op: address kind index of in1 / in2 / out (0 scalar, 1 vector, 2 matrix, -1 unused) and
-# category (0 NO_OP, 1 one input, 2 two inputs, 3 data op).
-_KIND = {SCALAR: 0, VECTOR: 1, MATRIX: 2, None: -1}
-IN1_KIND = np.array([_KIND[i.in1] for i in OPS], dtype=np.int64)
-IN2_KIND = np.array([_KIND[i.in2] for i in OPS], dtype=np.int64)
-OUT_KIND = np.array([_KIND[i.out] for i in OPS], dtype=np.int64)
+# Per op: the category of its parameters (0 NO_OP, 1 one input, 2 two inputs, 3 data op).
 CATEGORY = np.array(
-    [0 if i.op == 0 else 3 if i.is_data_op else i.arity for i in OPS], dtype=np.int64
+    [0 if i.op == Op.NO_OP else 3 if i.is_data_op else i.arity for i in OPS], dtype=np.int64
 )
-for _t in (IN1_KIND, IN2_KIND, OUT_KIND, CATEGORY):
-    _t.flags.writeable = False
+CATEGORY.flags.writeable = False
+_MATRIX = KIND_CODES[MATRIX]
 
 SIGN_FLIP_PROB = 0.1  # the reference's kSignFlipProb
 
@@ -50,17 +46,18 @@ _JIT = {"cache": True, "error_model": "numpy"}
 
 @njit(**_JIT)
 def _in_addr(state, kind, addr):
-    """Input address of `kind`: uniform in [0, count)."""
-    return below(state, addr[kind])
+    """Input address of kind code `kind`: uniform in [0, count); `addr` holds the scalar,
+    vector and matrix counts."""
+    return below(state, addr[kind - 1])
 
 
 @njit(**_JIT)
 def _out_addr(state, kind, addr):
     """Output address: scalars and vectors from [1, count) (s0 / v0 are reserved), matrices
     from [0, count)."""
-    if kind == 2:
-        return below(state, addr[2])
-    return 1 + below(state, addr[kind] - 1)
+    if kind == _MATRIX:
+        return below(state, addr[kind - 1])
+    return 1 + below(state, addr[kind - 1] - 1)
 
 
 @njit(**_JIT)
@@ -78,27 +75,27 @@ def randomize_params(code, data, k, op, addr, state):
     if cat == 0:
         return
     if cat == 3:
-        code[k, 3] = _out_addr(state, OUT_KIND[op], addr)
-        if op == 56:
+        code[k, 3] = _out_addr(state, ADDRESS_KINDS[op, 2], addr)
+        if op == Op.SCALAR_CONST_SET_OP:
             data[k, 0] = open_uniform(state, -1.0, 1.0)
-        elif op == 57:
+        elif op == Op.VECTOR_CONST_SET_OP:
             data[k, 1] = uniform_f32(state, 0.0, 1.0)
             data[k, 2] = uniform_f32(state, -1.0, 1.0)
-        elif op == 58:
+        elif op == Op.MATRIX_CONST_SET_OP:
             data[k, 1] = uniform_f32(state, 0.0, 1.0)
             data[k, 2] = uniform_f32(state, 0.0, 1.0)
             data[k, 3] = uniform_f32(state, -1.0, 1.0)
-        elif op >= 62:
+        elif GAUSSIAN_SET[op]:
             data[k, 1] = uniform_f32(state, -1.0, 1.0)
             data[k, 2] = uniform_f32(state, 0.0, 1.0)
-        else:  # 59-61: unsorted bounds
+        else:  # uniform-sets: unsorted bounds
             data[k, 1] = uniform_f32(state, -1.0, 1.0)
             data[k, 2] = uniform_f32(state, -1.0, 1.0)
         return
-    code[k, 1] = _in_addr(state, IN1_KIND[op], addr)
+    code[k, 1] = _in_addr(state, ADDRESS_KINDS[op, 0], addr)
     if cat == 2:
-        code[k, 2] = _in_addr(state, IN2_KIND[op], addr)
-    code[k, 3] = _out_addr(state, OUT_KIND[op], addr)
+        code[k, 2] = _in_addr(state, ADDRESS_KINDS[op, 1], addr)
+    code[k, 3] = _out_addr(state, ADDRESS_KINDS[op, 2], addr)
 
 
 @njit(**_JIT)
@@ -124,16 +121,16 @@ def _f32(x):
 
 @njit(**_JIT)
 def alter_data(code, data, k, state):
-    """The reference AlterData on a data op (semantics 2.4)."""
+    """The reference AlterData on a data op (docs/semantics.md, "Mutations")."""
     op = code[k, 0]
-    if op == 56:
+    if op == Op.SCALAR_CONST_SET_OP:
         data[k, 0] = _flip_or_scale(state, data[k, 0])
-    elif op == 57:
+    elif op == Op.VECTOR_CONST_SET_OP:
         if below(state, 2) == 0:
             data[k, 1] = uniform_f32(state, 0.0, 1.0)
         else:
             data[k, 2] = _f32(_flip_or_scale(state, data[k, 2]))
-    elif op == 58:
+    elif op == Op.MATRIX_CONST_SET_OP:
         c = below(state, 3)
         if c == 0:
             data[k, 1] = uniform_f32(state, 0.0, 1.0)
@@ -141,12 +138,12 @@ def alter_data(code, data, k, state):
             data[k, 2] = uniform_f32(state, 0.0, 1.0)
         else:
             data[k, 3] = _f32(_flip_or_scale(state, data[k, 3]))
-    elif op >= 62:
+    elif GAUSSIAN_SET[op]:
         if below(state, 2) == 0:
             data[k, 1] = _f32(_flip_or_scale(state, data[k, 1]))
         else:
             data[k, 2] = _f32(_lognormal(state, data[k, 2]))
-    else:  # 59-61: alter low or high, then sort
+    else:  # uniform-sets: alter low or high, then sort
         if below(state, 2) == 0:
             data[k, 1] = _f32(_flip_or_scale(state, data[k, 1]))
         else:
@@ -160,29 +157,30 @@ def alter_data(code, data, k, state):
 
 @njit(**_JIT)
 def alter_param(code, data, k, addr, state):
-    """The reference AlterParam on row k (semantics 2.4); NO_OP is left unchanged."""
+    """The reference AlterParam on row k (docs/semantics.md, "Mutations"); NO_OP is left
+    unchanged."""
     op = code[k, 0]
     cat = CATEGORY[op]
     if cat == 0:
         return
     if cat == 3:
         if below(state, 2) == 0:
-            code[k, 3] = _out_addr(state, OUT_KIND[op], addr)
+            code[k, 3] = _out_addr(state, ADDRESS_KINDS[op, 2], addr)
         else:
             alter_data(code, data, k, state)
     elif cat == 1:
         if below(state, 2) == 0:
-            code[k, 1] = _in_addr(state, IN1_KIND[op], addr)
+            code[k, 1] = _in_addr(state, ADDRESS_KINDS[op, 0], addr)
         else:
-            code[k, 3] = _out_addr(state, OUT_KIND[op], addr)
+            code[k, 3] = _out_addr(state, ADDRESS_KINDS[op, 2], addr)
     else:
         c = below(state, 3)
         if c == 0:
-            code[k, 1] = _in_addr(state, IN1_KIND[op], addr)
+            code[k, 1] = _in_addr(state, ADDRESS_KINDS[op, 0], addr)
         elif c == 1:
-            code[k, 2] = _in_addr(state, IN2_KIND[op], addr)
+            code[k, 2] = _in_addr(state, ADDRESS_KINDS[op, 1], addr)
         else:
-            code[k, 3] = _out_addr(state, OUT_KIND[op], addr)
+            code[k, 3] = _out_addr(state, ADDRESS_KINDS[op, 2], addr)
 
 
 # -- component functions ---------------------------------------------------------------------

@@ -1,0 +1,30 @@
+"""The numeric rules shared by every backend, each written once in Python and compiled by numba.
+
+`float_to_index` is the reference's FloatToIndex (the element a const-set op writes);
+`draws` / `uses_uniform_constant` say whether an instruction consumes the generator stream
+(docs/semantics.md, "Numeric rules"). The `nb_*` twins are the same functions compiled by numba,
+for kernels; importing this module imports numba, so light modules import `ir.ops` instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .ops import draws, uses_uniform_constant
+
+
+def float_to_index(f: float, F: int) -> int:
+    """trunc(float32(F) * float32(f)), clamped to [0, F-1]; negative and NaN give 0."""
+    p = np.float32(F) * np.float32(f)
+    if not p >= 0.0:  # negative or NaN
+        return 0
+    if p >= F:
+        return F - 1
+    return int(p)
+
+
+_NB = {"cache": True, "error_model": "numpy", "inline": "always"}
+nb_float_to_index = njit(**_NB)(float_to_index)
+nb_draws = njit(**_NB)(draws)
+nb_uses_uniform_constant = njit(**_NB)(uses_uniform_constant)
