@@ -137,9 +137,9 @@ def test_warm_start_from_a_program_object_or_file(tmp_path):
 
 
 def _memory(cfg):
-    from amlz_compile.search.config import MemoryConfig
+    from amlz_compile.search.config import memory_section
 
-    return MemoryConfig(**cfg["search"]["memory"])
+    return memory_section(cfg["search"]["memory"])
 
 
 def test_in_pipeline_cross_val_score_and_grid_search():
