@@ -230,7 +230,7 @@ def build_config(
 ) -> tuple[Any, str]:
     """The validated ExperimentConfig from a preset or file plus overrides, and its label."""
     from .search.config import ConfigError
-    from .search.experiment import ExperimentConfig, load_config
+    from .search.experiment_config import ExperimentConfig, load_config
     from .search.presets import get_preset
 
     if preset and config_file:
@@ -263,7 +263,7 @@ def build_data_config(
     then the same overrides as `build_config`."""
     from .search.config import ConfigError
     from .search.data_config import data_file_config
-    from .search.experiment import ExperimentConfig
+    from .search.experiment_config import ExperimentConfig
 
     if preset or config_file:
         raise ConfigError("--data makes its own experiment: give it without --preset/--config "
@@ -342,7 +342,7 @@ def _summary(run, result, mode: str) -> None:
 
 def _run_with_display(run, mode: str, title: str, meta: dict, go) -> Any:
     from .cli_progress import Display, RunRecorder
-    from .search.experiment import SearchInterrupted
+    from .search.stopping import SearchInterrupted
 
     display = Display(mode)
     recorder = RunRecorder(run, display, meta)
@@ -376,7 +376,7 @@ def _run_with_display(run, mode: str, title: str, meta: dict, go) -> Any:
 def _stop_on_signals(received: list[int]) -> Iterator[None]:
     """SIGINT, SIGTERM and SIGHUP ask the run to stop at its next epoch with a final checkpoint;
     a second signal stops at once (the last periodic checkpoint stays)."""
-    from .search.experiment import request_stop
+    from .search.stopping import request_stop
 
     def handler(signum, frame):
         received.append(signum)
@@ -528,9 +528,22 @@ def evolve(
         if seed is None:
             seed = cfg.seed if cfg.seed else int(time.time_ns() % (1 << 31)) or 1
         from .rundir import RunDir
-        from .search.experiment import check_run_limits, check_run_memory, run_search
+        from .search.experiment import run_search
+        from .search.options import SearchOptions
+        from .search.run import check_run_memory
 
-        check_run_limits(time_limit, max_individuals, checkpoint_every)  # before touching --out
+        search_options = SearchOptions(  # checks the options before touching --out
+            seed=seed,
+            time_limit=time_limit,
+            islands=islands,
+            workers=workers,
+            runner=runner,
+            backend=backend.value if backend else None,
+            flow=flow.value,
+            max_individuals=max_individuals,
+            checkpoint_every_s=checkpoint_every,
+            patience=patience,
+        )
         check_run_memory(cfg, islands)
         run = RunDir.create(out or _default_out(label), force=force)
         options = {
@@ -556,19 +569,7 @@ def evolve(
 
         def go(recorder):
             return run_search(
-                cfg,
-                seed=seed,
-                time_limit=time_limit,
-                islands=islands,
-                workers=workers,
-                runner=runner,
-                backend=backend.value if backend else None,
-                flow=flow.value,
-                max_individuals=max_individuals,
-                checkpoint_dir=run.checkpoint_dir,
-                checkpoint_every_s=checkpoint_every,
-                on_event=recorder,
-                patience=patience,
+                cfg, search_options, checkpoint_dir=run.checkpoint_dir, on_event=recorder
             )
 
         result = _run_with_display(run, mode, title, meta, go)
@@ -610,7 +611,8 @@ def resume(
     with _errors():
         mode = _display_mode(quiet, as_json)
         from .rundir import RunDir
-        from .search.experiment import check_run_limits, resume_search
+        from .search.experiment import resume_search
+        from .search.options import check_run_limits
 
         check_run_limits(time_limit, max_individuals, checkpoint_every)
         run = RunDir.open(run_dir)

@@ -203,7 +203,8 @@ class _AlgorithmSearch:
 
     def _run(self, tasks, seed: int) -> Any:
         from .search.data_config import data_experiment_config
-        from .search.experiment import ProgressEvent, run_search
+        from .search.events import ProgressEvent
+        from .search.experiment import run_search
 
         cfg = data_experiment_config(
             tasks,
