@@ -19,7 +19,7 @@ from amlz_compile.search.checkpoint import CheckpointError, load_checkpoint
 from amlz_compile.search.config import ConfigError
 from amlz_compile.search.experiment import resume_search, run_search
 from amlz_compile.search.experiment_config import ExperimentConfig, load_config
-from amlz_compile.search.options import SearchOptions
+from amlz_compile.search.options import FAST_PATIENCE, SearchOptions
 from amlz_compile.search.presets import get_preset, preset_names
 from amlz_compile.search.run import SearchRun
 
@@ -383,3 +383,13 @@ def test_resume_takes_a_budget_for_checkpoints_that_record_none(tmp_path):
     again = resume_search(tmp_path, checkpoint_every_s=None,
                           budget={"max_individuals": 100, "time_limit": None})  # fmt: skip
     assert again.individuals == first.individuals
+
+
+def test_search_options_are_checked_once_when_made():
+    assert SearchOptions().patience == 0
+    assert SearchOptions(flow="fast").patience == FAST_PATIENCE
+    assert SearchOptions(time_limit=2, migrate_every=5.0).time_limit == 2.0
+    for bad in ({"flow": "slow"}, {"runner": "mars"}, {"islands": 0}, {"patience": -1},
+                {"time_limit": 0}, {"max_individuals": 1.5}, {"migrate_every": 0}):  # fmt: skip
+        with pytest.raises(ConfigError):
+            SearchOptions(**bad)

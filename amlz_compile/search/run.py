@@ -34,7 +34,7 @@ from .events import (
 from .experiment_config import ExperimentConfig
 from .islands import LOCAL, PROCESS, RAY, Archipelago, IslandSpec, draw_seed, make_runner
 from .options import FAST, SearchOptions
-from .selection import evaluate_on, evaluation_bytes, metrics_on, randomized
+from .selection import evaluate_on, evaluation_bytes, final_evaluation, randomized
 from .state_check import check_flow
 from .stopping import INTERRUPTED, SearchInterrupted, Stop, clear_stop_request, stop_requested
 
@@ -548,21 +548,8 @@ class SearchRun:
             self._stop_if_requested()
             final = final_metrics = None
             if st["best_program"] is not None:
-                final_seed = draw_seed(rng)
-                final = evaluate_on(
-                    st["best_program"],
-                    [dict(t) for t in self.config.final_tasks],
-                    self.config.search.memory,
-                    final_seed,
-                    backend=self.config.search.backend,
-                    max_abs_error=self.config.search.max_abs_error,
-                )
-                final_metrics = metrics_on(
-                    st["best_program"],
-                    [dict(t) for t in self.config.final_tasks],
-                    self.config.search.memory,
-                    final_seed,
-                    max_abs_error=self.config.search.max_abs_error,
+                final, final_metrics = final_evaluation(
+                    st["best_program"], self.config, draw_seed(rng)
                 )
             self._stop_if_requested()  # a signal during the final evaluation
         finally:

@@ -4,7 +4,12 @@ randomisation and the memory such an evaluation holds."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..ir.program import MemorySpec, Program
+
+if TYPE_CHECKING:
+    from .experiment_config import ExperimentConfig
 
 
 def build_tasks(specs: list[dict]):
@@ -61,6 +66,17 @@ def metrics_on(
     tasks = build_tasks(specs)
     memory = memory.with_features(tasks[0].features)
     return plain_metrics(program, tasks, memory, seed, max_abs_error=max_abs_error)
+
+
+def final_evaluation(program: Program, config: ExperimentConfig, seed: int) -> tuple[float, dict]:
+    """The run's last step: the fitness (`evaluate_on`) and the plain metrics (`metrics_on`)
+    of the winning program on the config's final tasks with evaluation seed `seed`."""
+    search = config.search
+    specs = [dict(t) for t in config.final_tasks]
+    fitness = evaluate_on(program, specs, search.memory, seed, backend=search.backend,
+                          max_abs_error=search.max_abs_error)  # fmt: skip
+    metrics = metrics_on(program, specs, search.memory, seed, max_abs_error=search.max_abs_error)
+    return fitness, metrics
 
 
 def evaluation_bytes(specs: tuple[dict, ...], memory: MemorySpec) -> int:
