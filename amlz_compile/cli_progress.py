@@ -1,6 +1,6 @@
 """What `amlz evolve` / `amlz resume` do with the search's events: log, keep files, display.
 
-`RunRecorder` turns each event of `search.experiment` into one JSON record, appends it to the run
+`RunRecorder` turns each event of `search.events` into one JSON record, appends it to the run
 directory's progress log, keeps best.txt/best.json and the hall of fame current, and hands the
 record to a display: a live rich table (terminal), plain lines (not a terminal), JSON lines
 (`--json`) or nothing (`--quiet`).

@@ -22,12 +22,13 @@ the estimators run in `Pipeline`, `cross_val_score` and `GridSearchCV`, and impo
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 import os
 import sys
 import time
 import types
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,57 +87,37 @@ def resolve_initial(initial: Any) -> str | Program:
     )
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class _AlgorithmSearch:
-    """Parameters and the search shared by the regressor and the classifier."""
+    """Parameters and the search shared by the regressor and the classifier. The parameters
+    are the dataclass fields (keyword-only constructor arguments, stored unchanged as
+    scikit-learn expects)."""
 
     _problem = REGRESSION
 
-    def __init__(
-        self,
-        *,
-        max_individuals: int | None = 20000,
-        time_limit: float | None = None,
-        population_size: int = 100,
-        tournament_size: int = 10,
-        mutate_prob: float = 0.9,
-        ops: str | dict = "baseline",
-        initial: str | Program | os.PathLike = "linear",
-        epochs: int = 1,
-        folds: int = 4,
-        select_fraction: float = 0.2,
-        final_fraction: float = 0.2,
-        standardize: bool = True,
-        islands: int = 1,
-        workers: int = 1,
-        flow: str = "fast",
-        backend: str = "auto",
-        random_state: int | None = None,
-        verbose: int = 0,
-    ) -> None:
-        self.max_individuals = max_individuals
-        self.time_limit = time_limit
-        self.population_size = population_size
-        self.tournament_size = tournament_size
-        self.mutate_prob = mutate_prob
-        self.ops = ops
-        self.initial = initial
-        self.epochs = epochs
-        self.folds = folds
-        self.select_fraction = select_fraction
-        self.final_fraction = final_fraction
-        self.standardize = standardize
-        self.islands = islands
-        self.workers = workers
-        self.flow = flow
-        self.backend = backend
-        self.random_state = random_state
-        self.verbose = verbose
+    max_individuals: int | None = 20000
+    time_limit: float | None = None
+    population_size: int = 100
+    tournament_size: int = 10
+    mutate_prob: float = 0.9
+    ops: str | dict = "baseline"
+    initial: str | Program | os.PathLike = "linear"
+    epochs: int = 1
+    folds: int = 4
+    select_fraction: float = 0.2
+    final_fraction: float = 0.2
+    standardize: bool = True
+    islands: int = 1
+    workers: int = 1
+    flow: str = "fast"
+    backend: str = "auto"
+    random_state: int | None = None
+    verbose: int = 0
 
     # -- scikit-learn's estimator protocol, without importing it ----------------------------
     @classmethod
     def _param_names(cls) -> list[str]:
-        sig = inspect.signature(_AlgorithmSearch.__init__)
-        return [p for p in sig.parameters if p != "self"]
+        return [f.name for f in dataclasses.fields(_AlgorithmSearch)]
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._param_names()}
@@ -153,11 +134,11 @@ class _AlgorithmSearch:
         return self
 
     def __repr__(self) -> str:
-        defaults = inspect.signature(_AlgorithmSearch.__init__).parameters
+        defaults = {f.name: f.default for f in dataclasses.fields(_AlgorithmSearch)}
         changed = [
             f"{k}={v!r}"
             for k, v in self.get_params().items()
-            if not (isinstance(v, type(defaults[k].default)) and v == defaults[k].default)
+            if not (isinstance(v, type(defaults[k])) and v == defaults[k])
         ]
         return f"{type(self).__name__}({', '.join(changed)})"
 
@@ -203,7 +184,8 @@ class _AlgorithmSearch:
 
     def _run(self, tasks, seed: int) -> Any:
         from .search.data_config import data_experiment_config
-        from .search.experiment import ProgressEvent, run_search
+        from .search.events import ProgressEvent
+        from .search.experiment import run_search
 
         cfg = data_experiment_config(
             tasks,

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from .atomic import atomic_write_text
 from .backends.numpy_export import (
     DIVERGENCE_FACTOR,
     FORMAT_VERSION,
@@ -311,9 +312,7 @@ def export_algorithm(
     source = export_source(
         program, metadata=metadata, simplify=simplify, features=features, seed=seed
     )
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(source, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, source)
     return path
 
 

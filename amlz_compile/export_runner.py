@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
-import os
 import sys
 import traceback
 import warnings
@@ -114,10 +113,10 @@ def main(argv: list[str]) -> int:
         for c in cases
     ]
     checks = self_test_checks(module)
-    tmp = output_path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
+    # `verify` reads the file only after this process exits with status 0, so a plain write
+    # suffices: an interrupted one leaves a failed exit status, not a half file that is read.
+    with open(output_path, "w", encoding="utf-8") as fh:
         json.dump({"cases": results, "self_test": checks}, fh)
-    os.replace(tmp, output_path)
     return 0
 
 

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_file, atomic_write_text
 from .errors import AmlzError
 from .ir.program import Program
 from .run_lock import LOCK_NAME, RunLock
@@ -71,12 +72,6 @@ def _json_safe(obj: Any) -> Any:
 def dumps(obj: Any) -> str:
     """One-line JSON of `obj` (safe for any value the CLI logs)."""
     return json.dumps(_json_safe(obj), separators=(",", ":"))
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    from .ir.serialize import atomic_write_text
-
-    atomic_write_text(path, text)
 
 
 class RunDir:
@@ -155,7 +150,7 @@ class RunDir:
     # -- writers ------------------------------------------------------------------------------
     def write_json(self, name: str, obj: Any) -> Path:
         path = self.path / name
-        _atomic_write(path, json.dumps(_json_safe(obj), indent=2) + "\n")
+        atomic_write_text(path, json.dumps(_json_safe(obj), indent=2) + "\n")
         return path
 
     def read_json(self, name: str) -> Any:
@@ -239,7 +234,7 @@ class RunDir:
             )
             lines.append(e["text"].rstrip())
             lines.append("")
-        _atomic_write(self.path / "hall_of_fame.txt", "\n".join(lines))
+        atomic_write_text(self.path / "hall_of_fame.txt", "\n".join(lines))
         return True
 
     # -- plot ---------------------------------------------------------------------------------
@@ -268,8 +263,9 @@ class RunDir:
         ax.legend(loc="lower right")
         ax.grid(alpha=0.3)
         path = self.path / "fitness.png"
-        tmp = path.with_name(".fitness.png.tmp")
-        fig.savefig(tmp, format="png", dpi=100)
-        plt.close(fig)
-        os.replace(tmp, path)
+        try:
+            with atomic_file(path, "wb") as fh:
+                fig.savefig(fh, format="png", dpi=100)
+        finally:
+            plt.close(fig)
         return path

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from amlz_compile.atomic import atomic_write_text
 from amlz_compile.ir.program import Instruction, Program
 from amlz_compile.search.checkpoint import (
     CHECKPOINT_NAME,
@@ -22,7 +23,6 @@ from amlz_compile.search.checkpoint import (
     PREVIOUS_NAME,
     VERSION,
     CheckpointError,
-    atomic_write_text,
     decode,
     encode,
     load_checkpoint,

@@ -17,7 +17,7 @@ from sklearn.datasets import load_diabetes, load_iris
 
 from amlz_compile.errors import AmlzError
 from amlz_compile.search.data_config import mixed_data_note
-from amlz_compile.search.experiment import ExperimentConfig
+from amlz_compile.search.experiment_config import ExperimentConfig
 from amlz_compile.search.presets import get_preset
 from amlz_compile.tasks import build_collection
 from amlz_compile.tasks.table_file import load_table

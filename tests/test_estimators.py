@@ -24,7 +24,9 @@ from amlz_compile.algorithms import load_builtin
 from amlz_compile.errors import AmlzError
 from amlz_compile.export import load_module, verify_file
 from amlz_compile.search.data_config import data_experiment_config
-from amlz_compile.search.experiment import ProgressEvent, evaluate_on, run_search
+from amlz_compile.search.events import ProgressEvent
+from amlz_compile.search.experiment import run_search
+from amlz_compile.search.selection import evaluate_on
 from amlz_compile.tasks.tabular import tasks_from_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,9 +139,9 @@ def test_warm_start_from_a_program_object_or_file(tmp_path):
 
 
 def _memory(cfg):
-    from amlz_compile.search.config import MemoryConfig
+    from amlz_compile.search.config import memory_section
 
-    return MemoryConfig(**cfg["search"]["memory"])
+    return memory_section(cfg["search"]["memory"])
 
 
 def test_in_pipeline_cross_val_score_and_grid_search():

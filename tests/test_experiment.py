@@ -17,14 +17,11 @@ import pytest
 from amlz_compile.ir.program import Program
 from amlz_compile.search.checkpoint import CheckpointError, load_checkpoint
 from amlz_compile.search.config import ConfigError
-from amlz_compile.search.experiment import (
-    ExperimentConfig,
-    SearchRun,
-    load_config,
-    resume_search,
-    run_search,
-)
+from amlz_compile.search.experiment import resume_search, run_search
+from amlz_compile.search.experiment_config import ExperimentConfig, load_config
+from amlz_compile.search.options import FAST_PATIENCE, SearchOptions
 from amlz_compile.search.presets import get_preset, preset_names
+from amlz_compile.search.run import SearchRun
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -143,7 +140,7 @@ def test_events(tiny_run):
 
 
 def test_ties_go_to_the_later_candidate():
-    run = SearchRun(load_config(tiny()), seed=1)
+    run = SearchRun(load_config(tiny()), SearchOptions(seed=1))
     run._t0 = time.perf_counter()
     a = Program()
     b = Program.from_arrays(np.zeros((1, 4)), np.zeros((1, 4)), [0, 0, 1, 1])
@@ -199,12 +196,12 @@ def test_fast_flow_restarts_stagnated_experiments():
 
 def test_fast_flow_turns_on_dedup_and_hurdles_only_where_they_apply():
     cfg = load_config(tiny())
-    fast = SearchRun(cfg, seed=1, flow="fast").config.search
+    fast = SearchRun(cfg, SearchOptions(seed=1, flow="fast")).config.search
     assert fast.dedup and fast.hurdles.enabled
-    reference = SearchRun(cfg, seed=1).config.search
+    reference = SearchRun(cfg, SearchOptions(seed=1)).config.search
     assert reference == cfg.search and not reference.hurdles.enabled
     single = load_config(get_preset("nonlinear"))  # one search task: nothing to hurdle
-    assert not SearchRun(single, seed=1, flow="fast").config.search.hurdles.enabled
+    assert not SearchRun(single, SearchOptions(seed=1, flow="fast")).config.search.hurdles.enabled
 
 
 def test_patience_must_be_a_count():
@@ -386,3 +383,13 @@ def test_resume_takes_a_budget_for_checkpoints_that_record_none(tmp_path):
     again = resume_search(tmp_path, checkpoint_every_s=None,
                           budget={"max_individuals": 100, "time_limit": None})  # fmt: skip
     assert again.individuals == first.individuals
+
+
+def test_search_options_are_checked_once_when_made():
+    assert SearchOptions().patience == 0
+    assert SearchOptions(flow="fast").patience == FAST_PATIENCE
+    assert SearchOptions(time_limit=2, migrate_every=5.0).time_limit == 2.0
+    for bad in ({"flow": "slow"}, {"runner": "mars"}, {"islands": 0}, {"patience": -1},
+                {"time_limit": 0}, {"max_individuals": 1.5}, {"migrate_every": 0}):  # fmt: skip
+        with pytest.raises(ConfigError):
+            SearchOptions(**bad)

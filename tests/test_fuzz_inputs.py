@@ -16,7 +16,7 @@ from amlz_compile.algorithms import builtin_text
 from amlz_compile.errors import AmlzError
 from amlz_compile.ir.serialize import dumps, loads_meta
 from amlz_compile.ir.text import parse_program, parse_program_meta
-from amlz_compile.search.experiment import ExperimentConfig, load_config_file
+from amlz_compile.search.experiment_config import ExperimentConfig, load_config_file
 from amlz_compile.search.presets import get_preset
 
 FUZZ = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

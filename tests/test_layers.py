@@ -1,7 +1,7 @@
 """The package's import direction: each module imports only layers below its own (or its own
 package), read from the source with `ast` (imports inside functions included).
 
-    errors <- limits, rng, fitness, run_lock, the package root <- ir
+    errors, atomic <- limits, rng, fitness, run_lock, the package root <- ir
        <- algorithms, passes, backends, tasks <- tiering <- evaluate <- metrics
        <- search, export, learner <- rundir <- cli_progress <- bench, estimators <- cli
 
@@ -17,6 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "amlz_compile"
 
 LAYERS = {
     "errors": 0,
+    "atomic": 0.5,
     "": 1, "__version__": 1, "limits": 1, "rng": 1, "fitness": 1, "run_lock": 1,
     "ir": 2,
     "algorithms": 3, "passes": 3, "backends": 3, "tasks": 3,

@@ -26,7 +26,7 @@ from amlz_compile.limits import parse_size
 from amlz_compile.run_lock import LOCK_NAME
 from amlz_compile.rundir import RunDir
 from amlz_compile.search.checkpoint import CheckpointError, encode, load_checkpoint
-from amlz_compile.search.experiment import ExperimentConfig
+from amlz_compile.search.experiment_config import ExperimentConfig
 from amlz_compile.search.presets import get_preset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -380,7 +380,7 @@ def test_run_directories_hold_absolute_data_paths(tmp_path):
 _SIGTERM_AT_FINAL_EVALUATION = """
 import os, signal, sys
 from amlz_compile.cli import main
-from amlz_compile.search.experiment import SearchRun
+from amlz_compile.search.run import SearchRun
 
 search_loop = SearchRun._loop
 

@@ -16,17 +16,16 @@ floats are encoded so they round-trip; see `text.encode_meta`).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..atomic import atomic_write_text
 from .ops import NUM_OPS
 from .program import COMPONENTS, MAX_COMPONENT_INSTRUCTIONS, Program
 from .text import (
@@ -239,28 +238,9 @@ def load_program(path: str | os.PathLike) -> Program:
 def save_program(
     program: Program, path: str | os.PathLike, meta: Mapping[str, Any] | None = None
 ) -> Path:
-    """Write `program` (JSON for a .json name, else the text form) atomically: a temporary file in
-    the same directory, then os.replace. Returns the path written."""
+    """Write `program` (JSON for a .json name, else the text form) atomically (`atomic`).
+    Returns the path written."""
     p = Path(path)
     data = dumps(program, meta) if p.suffix.lower() == ".json" else format_program(program, meta)
     atomic_write_text(p, data)
     return p
-
-
-def atomic_write_text(path: str | os.PathLike, data: str) -> None:
-    """Write text so that readers see either the old file or the whole new one."""
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

@@ -16,11 +16,9 @@ also name objects to import or pickles; such files are refused) load unchanged.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import math
 import os
-import tempfile
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable
@@ -29,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import atomic_write_text
 from ..errors import AmlzError
 from ..ir.program import Program
 
@@ -167,57 +166,6 @@ def decode(obj: Any) -> Any:
 # -- files ----------------------------------------------------------------------------------
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_temp(path: Path, text: str) -> str:
-    """`text` in a fsynced temporary file beside `path` (removed again if writing fails)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return tmp
-
-
-def atomic_write_text(
-    path: str | os.PathLike, text: str, keep_previous: Path | None = None
-) -> None:
-    """Write `text` to `path` so readers see the old file or the complete new one, never half.
-
-    The text goes to a temporary file in the same directory, is fsynced, then `os.replace`d over
-    the target; the previous file stays intact until the new one is complete. With
-    `keep_previous`, the file being replaced is first moved there.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write_temp(path, text)
-    try:
-        if keep_previous is not None and path.exists():
-            os.replace(path, keep_previous)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
 def _previous(path: Path) -> Path:
     return path.with_name(
         PREVIOUS_NAME if path.name == CHECKPOINT_NAME else f"{path.stem}.prev.json"
@@ -237,6 +185,7 @@ def save_checkpoint(path: str | os.PathLike, config: dict, flow: dict, islands: 
         "flow": encode(flow),
         "islands": [encode(s) for s in islands],
     }
+    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(doc, separators=(",", ":")), keep_previous=_previous(path))
     return path
 

@@ -16,8 +16,8 @@ from typing import Any
 from ..errors import AmlzError
 from ..fitness import COMBINATIONS, MEAN
 from ..ir.ops import NUM_OPS, op_by_name
-from ..ir.program import ADDRESS_LIMIT
-from ..limits import BYTES_PER_VALUE, memory_bytes
+from ..ir.program import ADDRESS_LIMIT, MemorySpec
+from ..limits import BYTES_PER_VALUE
 
 
 class ConfigError(AmlzError, ValueError):
@@ -187,29 +187,37 @@ class HurdleConfig:
         object.__setattr__(self, "window", _int("hurdles", "window", self.window, 1))
 
 
-@dataclass(frozen=True)
-class MemoryConfig:
-    """Address counts (the reference's compile-time MAX_*_ADDRESSES; run-time here)."""
+MEMORY_FIELDS = ("scalars", "vectors", "matrices")  # the config's memory section (F: tasks)
+_DEFAULT_MEMORY = MemorySpec()
 
-    scalars: int = 20
-    vectors: int = 20
-    matrices: int = 20
 
-    def __post_init__(self) -> None:
-        for name, lo in (("scalars", 2), ("vectors", 1), ("matrices", 0)):
-            value = _int("memory", name, getattr(self, name), lo)
-            if value > ADDRESS_LIMIT:
-                raise ConfigError(
-                    f"memory.{name} must be <= {ADDRESS_LIMIT} (addresses are 16-bit), got {value}"
-                )
-            object.__setattr__(self, name, value)
+def memory_section(value: Any) -> MemorySpec:
+    """The config's `memory` (a mapping of address counts, or a MemorySpec) as a MemorySpec;
+    the feature size comes from the search tasks (`MemorySpec.with_features`)."""
+    if isinstance(value, MemorySpec):
+        value = {name: getattr(value, name) for name in MEMORY_FIELDS}
+    if not isinstance(value, dict):
+        raise ConfigError(f"memory must be a mapping, got {value!r}")
+    for key in value:
+        if key not in MEMORY_FIELDS:
+            raise ConfigError(
+                f"unknown key {key!r} in memory (valid keys: {', '.join(sorted(MEMORY_FIELDS))})"
+            )
+    counts = {}
+    for name, lo in (("scalars", 2), ("vectors", 1), ("matrices", 0)):
+        count = _int("memory", name, value.get(name, getattr(_DEFAULT_MEMORY, name)), lo)
+        if count > ADDRESS_LIMIT:
+            raise ConfigError(
+                f"memory.{name} must be <= {ADDRESS_LIMIT} (addresses are 16-bit), got {count}"
+            )
+        counts[name] = count
+    return MemorySpec(**counts)
 
 
 _SECTIONS = {
     "fec": FECConfig,
     "train_budget": TrainBudgetConfig,
     "hurdles": HurdleConfig,
-    "memory": MemoryConfig,
 }
 
 
@@ -247,7 +255,7 @@ class SearchConfig:
     fec: FECConfig | None = None
     train_budget: TrainBudgetConfig | None = None
     hurdles: HurdleConfig = field(default_factory=HurdleConfig)
-    memory: MemoryConfig = field(default_factory=MemoryConfig)
+    memory: MemorySpec = field(default_factory=MemorySpec)  # address counts; F: the tasks
     search_tasks: tuple[dict, ...] = ()
     dedup: bool = True
     backend: str = "auto"  # where full evaluations run: interp, jit or auto (search/jit_tier.py)
@@ -315,6 +323,7 @@ class SearchConfig:
                 pass
             elif not isinstance(value, cls):
                 raise ConfigError(f"{name} must be a mapping, got {value!r}")
+        object.__setattr__(self, "memory", memory_section(self.memory))
         tasks = self.search_tasks
         if isinstance(tasks, dict):
             tasks = (tasks,)
@@ -409,8 +418,7 @@ class SearchConfig:
         if not specs:
             return 0
         features = self.features
-        m = self.memory
-        memory = memory_bytes(m.scalars, m.vectors, m.matrices, features)
+        memory = self.memory.with_features(features).nbytes
         tasks = sum(spec.num_tasks for spec in specs)
         data = sum(spec.estimated_bytes() for spec in specs)
         return data + (tasks + 4) * memory + 2 * BYTES_PER_VALUE * features * features
@@ -455,7 +463,9 @@ class SearchConfig:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if dataclasses.is_dataclass(value):
+            if isinstance(value, MemorySpec):
+                value = {name: getattr(value, name) for name in MEMORY_FIELDS}
+            elif dataclasses.is_dataclass(value):
                 value = dataclasses.asdict(value)
             elif isinstance(value, tuple):
                 value = [dict(v) if isinstance(v, dict) else v for v in value]
@@ -495,7 +505,7 @@ def demo_config(**changes: Any) -> SearchConfig:
         allowed_mutation_types=DEMO_MUTATIONS,
         max_train_steps=200_000_000,
         fec=FECConfig(10, 10),
-        memory=MemoryConfig(4, 3, 1),
+        memory=MemorySpec(4, 3, 1),
         search_tasks=(
             {
                 "kind": "linear",

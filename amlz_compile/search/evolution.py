@@ -19,7 +19,7 @@ import numpy as np
 
 from ..backends.packing import pack_tasks
 from ..fitness import MEDIAN
-from ..ir.program import MemorySpec, Program, ProgramError
+from ..ir.program import Program, ProgramError
 from ..rng import MASK64, SplitMix64, new_state
 from ..tiering import DEFAULT_MODEL
 from . import kernels as K
@@ -88,9 +88,7 @@ class RegularizedEvolution:
                     f"fec needs {config.fec.num_train_examples} training and "
                     f"{config.fec.num_valid_examples} validation examples; tasks {small} have fewer"
                 )
-        self.memory = MemorySpec(
-            config.memory.scalars, config.memory.vectors, config.memory.matrices, self.features
-        )
+        self.memory = config.memory.with_features(self.features)
         self.tk = (
             packed.train_x, packed.train_y, packed.train_off, packed.valid_x, packed.valid_y,
             packed.valid_off, packed.orders, packed.order_off, packed.max_train,

@@ -8,7 +8,7 @@ stream (`mutate.random_rows`), so initialisation draws come in the reference's o
 from __future__ import annotations
 
 from ..ir.ops import Op
-from ..ir.program import COMPONENTS, MemorySpec, Program
+from ..ir.program import COMPONENTS, Program
 from ..ir.program import Instruction as I  # noqa: N817
 from .config import ConfigError, SearchConfig
 
@@ -117,7 +117,7 @@ def initial_template(config: SearchConfig) -> Program:
             f"{m.matrices})"
         )
     program = model_by_name(name, config.init_sizes)
-    program.check_fits(MemorySpec(m.scalars, m.vectors, max(m.matrices, 0), 1))
+    program.check_fits(m.with_features(1))
     return program
 
 
@@ -132,9 +132,8 @@ def _from_document(config: SearchConfig) -> Program:
     parts = [_pad(list(program.component(n)), k) for n, k in zip(COMPONENTS, sizes,
                                                                    strict=True)]  # fmt: skip
     program = Program(*parts)
-    m = config.memory
     try:
-        program.check_fits(MemorySpec(m.scalars, m.vectors, max(m.matrices, 0), 1))
+        program.check_fits(config.memory.with_features(1))
     except ProgramError as exc:
         raise ConfigError(f"initial_program does not fit the config's memory: {exc}") from None
     return program

@@ -23,7 +23,7 @@ import os
 import time
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -57,7 +57,6 @@ class IslandSpec:
     seed: int
     max_train_steps: int | None = None
     backend: str = "auto"
-    extra: dict = field(default_factory=dict)
 
 
 def draw_seed(rng: SplitMix64) -> int:
@@ -76,7 +75,7 @@ class Island:
         self.spec = spec
         config = SearchConfig.from_dict(spec.config)
         tasks = build_collection([dict(t) for t in spec.tasks])
-        self.evolution = RegularizedEvolution(config, tasks, spec.seed, **_evo_kwargs(spec))
+        self.evolution = RegularizedEvolution(config, tasks, spec.seed, backend=spec.backend)
         self.initialized = False
         self.busy_seconds = 0.0  # time spent evolving, for individuals/s
 
@@ -170,22 +169,6 @@ class Island:
         self.evolution.set_state(state["evolution"])
         self.initialized = bool(state["initialized"])
         self.busy_seconds = float(state.get("busy_seconds", 0.0))
-
-
-def _evo_kwargs(spec: IslandSpec) -> dict:
-    """Optional constructor arguments the evolution accepts (backend), by introspection."""
-    import inspect
-
-    from .evolution import RegularizedEvolution
-
-    params = inspect.signature(RegularizedEvolution).parameters
-    kwargs: dict[str, Any] = {}
-    if "backend" in params:
-        kwargs["backend"] = spec.backend
-    for key, value in spec.extra.items():
-        if key in params:
-            kwargs[key] = value
-    return kwargs
 
 
 def _wall_deadline(deadline: float | None) -> float | None:

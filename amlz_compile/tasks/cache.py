@@ -1,23 +1,22 @@
 """Disk cache of generated tasks: one `.npz` per task, keyed by spec, seeds and generator version.
 
 Default directory `~/.cache/amlz_compile/tasks`; `$AMLZ_CACHE_DIR/tasks` when AMLZ_CACHE_DIR is
-set. Writes go to a temporary file in the same directory and are renamed into place
-(`os.replace`), so concurrent builders never see half a file. A file that cannot be read or does
+set. Writes are atomic (`atomic`: a temporary file in the same directory, renamed into place), so
+concurrent builders never see half a file. A file that cannot be read or does
 not match its key is rebuilt; a directory that cannot be written only disables caching (warning).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_file
 from .spec import TaskSpec
 from .synthetic import TaskData
 
@@ -84,11 +83,9 @@ def store(path: Path, key: str, data: TaskData, orders: np.ndarray) -> None:
     """Write atomically; problems writing only warn (the task is still usable)."""
     meta_json = {k: v for k, v in data.meta.items() if not isinstance(v, np.ndarray)}
     meta_arrays = {_META_ARRAY + k: v for k, v in data.meta.items() if isinstance(v, np.ndarray)}
-    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
+        with atomic_file(path, "wb") as fh:
             np.savez(
                 fh,
                 key=np.array(key),
@@ -100,11 +97,5 @@ def store(path: Path, key: str, data: TaskData, orders: np.ndarray) -> None:
                 orders=orders,
                 **meta_arrays,
             )
-        os.replace(tmp, path)
-        tmp = None
     except (OSError, TypeError, ValueError) as exc:
         warnings.warn(f"task cache: cannot write {path}: {exc}", RuntimeWarning, stacklevel=3)
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)

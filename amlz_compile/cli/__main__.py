@@ -1,0 +1,5 @@
+"""`python -m amlz_compile.cli`: the `amlz` command."""
+
+from .app import main
+
+main()
