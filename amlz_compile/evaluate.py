@@ -124,7 +124,7 @@ def _check_tasks(tasks: Sequence[Task]) -> list[Task]:
 
 
 class Evaluator:
-    """Evaluates programs on a fixed list of tasks (semantics 3.2).
+    """Evaluates programs on a fixed list of tasks (docs/semantics.md#fitness).
 
     `memory` gives the address counts; its feature size is taken from the tasks (tasks of
     different feature sizes are evaluated in groups, each with its own F). `combination` is

@@ -1,4 +1,4 @@
-"""One fitness code for every backend (semantics 3.1-3.2).
+"""One fitness code for every backend (docs/semantics.md#fitness).
 
 Kernels report per-epoch validation loss sums; these functions turn them into a task fitness
 (best epoch; RMS squashed by 1 - (2/pi) atan(rmse); accuracy = 1 - error rate) and combine task

@@ -23,11 +23,14 @@ from amlz_compile.algorithms import load_builtin
 from amlz_compile.backends import numpy_export
 from amlz_compile.backends.interp import InterpBackend
 from amlz_compile.backends.numpy_export import (
-    RENDERINGS,
+    NUMPY_FORMS,
     ExportError,
+    fill_template,
     missing_renderings,
     render_instruction,
     render_module,
+    rendering,
+    template_source,
 )
 from amlz_compile.export import (
     _task,
@@ -38,7 +41,7 @@ from amlz_compile.export import (
     read_export,
     verify_file,
 )
-from amlz_compile.ir.ops import NUM_OPS, OPS
+from amlz_compile.ir.ops import NUM_OPS, OPS, Op
 from amlz_compile.ir.program import Instruction, Program
 from amlz_compile.passes import simplify_program
 from tests.strategies import programs_with_memory
@@ -89,17 +92,57 @@ def run_case(module, case: dict):
 
 def test_every_op_has_exactly_one_rendering():
     assert missing_renderings() == []
-    assert sorted(RENDERINGS) == list(range(NUM_OPS))
     assert len(OPS) == NUM_OPS
+    for info in OPS:  # the op table's printed form, unless the NumPy line differs from it
+        assert rendering(info.op) == NUMPY_FORMS.get(info.op, info.text)
+        assert NUMPY_FORMS.get(info.op) != info.text  # no entry repeats the printed form
+    assert rendering(Op.SCALAR_SUM_OP) == OPS[Op.SCALAR_SUM_OP].text
 
 
 def test_an_op_without_rendering_fails_loudly(monkeypatch):
-    monkeypatch.delitem(RENDERINGS, 27)
-    assert missing_renderings() == [27]
-    with pytest.raises(ExportError, match="VECTOR_INNER_PRODUCT_OP"):
-        render_instruction(27, 1, 0, 1, 0.0, 0.0, 0.0, 0.0)
-    with pytest.raises(ExportError, match=r"\[27\]"):
+    """Without its NumPy form, an op whose printed form calls a name the template lacks
+    (`transpose`) has no rendering: listed, and rendering or exporting it raises."""
+    monkeypatch.delitem(NUMPY_FORMS, Op.MATRIX_TRANSPOSE_OP)
+    assert missing_renderings() == [37]
+    with pytest.raises(ExportError, match="MATRIX_TRANSPOSE_OP.*transpose"):
+        render_instruction(37, 1, 0, 1, 0.0, 0.0, 0.0, 0.0)
+    with pytest.raises(ExportError, match=r"\[37\]"):
         render_module(load_builtin("linear"))
+
+
+# -- the template ---------------------------------------------------------------------------------
+
+
+def test_template_is_importable_and_runs_the_empty_algorithm():
+    """The template, imported as a module, is the exported code for an empty program: its
+    protocol matches the interpreter's bit for bit (the generator imported, not copied)."""
+    from amlz_compile.backends import export_template as module
+
+    program = Program()
+    cases = make_self_tests(program, 3, seed=5)
+    for case in cases:
+        loss, trace, steps = run_case(module, case)
+        assert steps == case["train_steps"]
+        assert bits(trace) == bits(numpy_export.decode_array(case["trace"]))
+        assert bits(loss) == bits(numpy_export.decode_array(case["epoch_loss"]))
+    assert module.self_test() is False  # no embedded cases in the template itself
+
+
+def test_fill_template_replaces_marked_lines_and_blocks():
+    text = "a = 1  # export: a\nkeep\n# export-begin: b\nold\n# export-end: b\nend\n"
+    assert fill_template(text, {"a": "a = 2", "b": "new\n"}) == "a = 2\nkeep\nnew\nend\n"
+    with pytest.raises(ExportError, match="no mark"):
+        fill_template(text, {"a": "", "b": "", "c": ""})
+    with pytest.raises(KeyError):
+        fill_template(text, {"a": ""})
+    with pytest.raises(ExportError, match="not closed"):
+        fill_template("# export-begin: b\nx\n", {"b": ""})
+
+
+def test_export_leaves_no_template_mark():
+    source = render_module(load_builtin("neural_net"))
+    assert "# export" not in source and "amlz_compile" not in source.split("ALGORITHM_JSON")[1]
+    assert "# export: " in template_source()
 
 
 def test_rendered_lines_are_readable_numpy():

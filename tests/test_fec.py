@@ -1,4 +1,5 @@
-"""FEC and the LRU cache it shares with structural dedup (semantics 5)."""
+"""FEC and the LRU cache it shares with structural dedup
+(docs/semantics.md#functional-equivalence-cache)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Every op of the interpreter against an independent NumPy / libm formula (semantics 2.1, 10).
+"""Every op of the interpreter against an independent NumPy / libm formula
+(docs/semantics.md#op-table).
 
 One instruction runs through `execute_instruction` on random memory (NaN, ±inf, ±0, huge and
 tiny values included; inputs and output may alias). Elementwise ops, broadcasts, transposes,

@@ -1,5 +1,6 @@
-"""Mutations: every type, the size-limit quirks, parameter rules and draw order (semantics 2.3,
-2.4, 4.3 and the reference mutator tests of section 9)."""
+"""Mutations: every type, the size-limit quirks, parameter rules and draw order
+(docs/semantics.md#mutations, docs/semantics.md#randomising-an-instruction) and the official
+mutator tests' values."""
 
 from __future__ import annotations
 

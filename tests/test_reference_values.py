@@ -1,4 +1,4 @@
-"""Reference values of the official code's unit tests (semantics 9) and the quirks of 10.
+"""Reference values of the official code's unit tests and the quirks of docs/semantics.md#quirks.
 
 Tasks are built directly with `Task(...)`; programs with `Instruction`s. Fitness comes from the
 `Evaluator` (interpreter backend), final memories and predictions from `InterpBackend` /
@@ -292,7 +292,7 @@ def test_median_combination_is_the_upper_middle():
     assert fitness(POSITIVE, *tasks, combination="median") == pytest.approx(0.3, abs=1e-15)
 
 
-# -- quirks (semantics 10) ----------------------------------------------------------------------
+# -- quirks (docs/semantics.md#quirks) ------------------------------------------------------------
 
 
 def test_quirk1_heaviside_at_zero():

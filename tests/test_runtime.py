@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ctypes
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -133,10 +132,7 @@ def test_sigmoid(probes):
     assert math.isnan(probes["probe_sigmoid"](math.nan))
 
 
-def test_runtime_source_is_single_and_lists_its_entry_points():
+def test_runtime_source_lists_its_entry_points():
     text = runtime_ir()
     for name in ENTRY_POINTS:
         assert f"@{name}(" in text
-    top = Path(__file__).resolve().parents[1] / "runtime" / "amlz_runtime.ll"
-    if top.exists():  # the repository's top-level pointer, absent in an installed wheel
-        assert top.read_text() == text

@@ -65,7 +65,8 @@ def digits(**kw) -> TaskSpec:
 
 
 def _transcribed_hash_combine(seed: int, value: int) -> int:
-    """Section 5.1 written out step by step (independent of the implementation's loop)."""
+    """The reference HashCombine written out step by step (independent of the implementation's
+    loop)."""
     a, b, c = 0x9E3779B9, seed & M64, value & M64
     a = (a - b - c) & M64
     a ^= c >> 43
@@ -100,7 +101,7 @@ def test_hash_combine_matches_transcription(seed, value):
 
 
 def test_hash_combine_pinned_values():
-    # Computed by a C++ program with uint64_t wrap-around following section 5.1 (g++).
+    # Computed by a C++ program with uint64_t wrap-around following the reference HashCombine (g++).
     assert hash_combine(42, 85652777) == 2748713566837051557
     assert hash_combine(hash_combine(42, 85652777), 0) == 15032034554753376683
     assert hash_combine(0, 0) == 7368869843255378647
@@ -119,7 +120,7 @@ def test_hash_mix_starts_at_42_and_truncates():
 
 
 def test_mt19937_is_std_mt19937():
-    # std::mt19937(5489) (section 2.2) and std::mt19937(3709988732) checked with g++.
+    # std::mt19937(5489) and std::mt19937(3709988732) checked with g++.
     assert mt19937(5489).random_raw(3).tolist() == [3499211612, 581869302, 3890346734]
     assert mt19937(3709988732).random_raw(2).tolist() == [1402153920, 55810275]
     for seed in (0, 1, 2**32 - 1, 123456789):  # same state as numpy's legacy init_genrand

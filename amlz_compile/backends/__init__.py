@@ -1,7 +1,7 @@
 """Backends: things that run a program on a task.
 
 Every backend implements the same *task kernel* contract, so `evaluate.py` computes fitness with
-one code for all of them (semantics section 3.1):
+one code for all of them (docs/semantics.md#training-and-validation):
 
     run_task(code int32[n,4], data float64[n,4], bounds int64[4],
              scalars float64[nS], vectors float64[nV,F], matrices float64[nM,F,F],   # memory

@@ -49,7 +49,7 @@ def discover() -> None:
             importlib.import_module(info.name)
 
 
-# -- the reference demo workload (semantics 7.4, run_demo.sh) ----------------------------------
+# -- the reference demo workload (run_demo.sh, docs/semantics.md#presets) ------------------------
 
 DEMO_MEMORY = (4, 3, 1)  # scalars, vectors, matrices
 DEMO_SIZES = (10, 2, 8)  # setup, predict, learn

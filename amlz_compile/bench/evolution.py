@@ -1,9 +1,9 @@
 """Search benchmarks: steady-state individuals/s of one population on the reference demo.
 
-The demo (run_demo.sh, semantics 7.4): 10 linear tasks, F = 4, 100 + 100 examples, P = 1000,
-T = 10, FEC 10 + 10, the six demo ops, random initial programs 10/2/8, memory 4/3/1, mutations
-[ALTER_PARAM, RANDOMIZE_INSTRUCTION, RANDOMIZE_COMPONENT_FUNCTION], mutate_prob 0.9. The
-reference C++ does about 38,700 individuals/s on one core of this machine class.
+The demo (run_demo.sh, docs/semantics.md#presets): 10 linear tasks, F = 4, 100 + 100 examples,
+P = 1000, T = 10, FEC 10 + 10, the six demo ops, random initial programs 10/2/8, memory 4/3/1,
+mutations [ALTER_PARAM, RANDOMIZE_INSTRUCTION, RANDOMIZE_COMPONENT_FUNCTION], mutate_prob 0.9.
+The reference C++ does about 38,700 individuals/s on one core of this machine class.
 """
 
 from __future__ import annotations

@@ -14,10 +14,11 @@ the default compiler (driver mode at F = 4); `_raw` keys compile the unsimplifie
 The driver skeleton (once per memory spec) is compiled before timing; `compile_ms_driver_demo`
 is its one-off cost.
 
-"paper" = the reference NEURAL_NET program (semantics 4.1) on 10 projected-binary-shaped tasks:
-F = 16, 8000 training + 1000 validation examples, one epoch, standardised Gaussian features
-with 0/1 labels, accuracy tasks, memory 5/9/2. "demo" = random 20-instruction programs
-(10/2/8 of DEMO_OPS) on the demo's 10 linear tasks (F = 4, 100 + 100), memory 4/3/1.
+"paper" = the reference NEURAL_NET program (docs/semantics.md#initial-models) on 10
+projected-binary-shaped tasks: F = 16, 8000 training + 1000 validation examples, one epoch,
+standardised Gaussian features with 0/1 labels, accuracy tasks, memory 5/9/2. "demo" = random
+20-instruction programs (10/2/8 of DEMO_OPS) on the demo's 10 linear tasks (F = 4, 100 + 100),
+memory 4/3/1.
 """
 
 from __future__ import annotations

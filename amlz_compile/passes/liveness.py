@@ -1,6 +1,6 @@
 """Liveness: which instructions can influence an observable output (s1 after every Predict).
 
-The analysis follows the evaluation control flow (docs/semantics.md, "Evaluation"):
+The analysis follows the evaluation control flow of docs/semantics.md#training-and-validation:
 
     Setup ; ( [v0, s0 <- harness] Predict ; [s1 read; maybe s1 <- sigmoid(s1)] ;
               [v0, s0 <- harness] Learn )*  interleaved with validation ( [v0, s0] Predict )*

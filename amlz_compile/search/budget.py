@@ -1,4 +1,4 @@
-"""The reference's compute-cost train budget (semantics 7.3, quirk 15).
+"""The reference's compute-cost train budget (docs/semantics.md#train-budget).
 
 An algorithm is trained on all N = task.max_train_examples examples when
 `setup_cost + N * train_cost <= factor * (baseline_setup + N * baseline_train)`, else on none

@@ -1,5 +1,5 @@
-"""The search experiment's configuration (semantics 7.1), plus the paper features the reference
-left out (hurdles, structural dedup) and the memory size.
+"""The search experiment's configuration (docs/semantics.md#experiment-driver), plus the paper
+features the reference left out (hurdles, structural dedup) and the memory size.
 
 `SearchConfig.from_dict` accepts the JSON form written by `to_dict` (op lists as numbers or op
 names, mutation types as names or reference numbers) and raises `ConfigError` naming any unknown
@@ -24,7 +24,7 @@ class ConfigError(AmlzError, ValueError):
     """A search configuration that cannot be used: unknown key, bad value, inconsistent sizes."""
 
 
-# Mutation types: reference enum numbers (semantics 4.3) and config names.
+# Mutation types: reference enum numbers (docs/semantics.md#mutations) and config names.
 MUTATION_TYPES = (
     "alter_param",
     "randomize_instruction",
@@ -126,7 +126,8 @@ def positive_limit(name: str, value: Any, *, integer: bool = False) -> float | i
 
 @dataclass(frozen=True)
 class FECConfig:
-    """Functional-equivalence cache (semantics 5): fingerprint on the first examples, LRU."""
+    """Functional-equivalence cache (docs/semantics.md#functional-equivalence-cache):
+    fingerprint on the first examples, LRU."""
 
     num_train_examples: int = 10
     num_valid_examples: int = 10
@@ -150,7 +151,7 @@ class FECConfig:
 
 @dataclass(frozen=True)
 class TrainBudgetConfig:
-    """Compute-cost budget (semantics 7.3): train on all examples or on none."""
+    """Compute-cost budget (docs/semantics.md#train-budget): train on all examples or on none."""
 
     baseline: str = "neural_net"
     threshold_factor: float = 2.0
@@ -223,7 +224,8 @@ _SECTIONS = {
 
 @dataclass(frozen=True)
 class SearchConfig:
-    """Every field of the reference `SearchExperimentSpec` (semantics 7.1) plus our additions.
+    """Every field of the reference `SearchExperimentSpec` plus our additions
+    (docs/semantics.md#experiment-driver).
 
     Op lists are tuples of op numbers (an empty list: that component is never mutated nor
     randomised). Size limits follow the reference exactly: insertion only while size < max - 1,

@@ -1,4 +1,5 @@
-"""Regularized (aging) evolution of one population (semantics 4.4), driven by compiled kernels.
+"""Regularized (aging) evolution of one population, driven by compiled kernels
+(docs/semantics.md#regularized-evolution).
 
 The population lives in padded arrays (code int32[P, L, 4], data float64[P, L, 4], sizes
 int64[P, 3], fitness float64[P]); slot `istate[0]` holds the oldest individual and is the next

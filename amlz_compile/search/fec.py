@@ -1,4 +1,5 @@
-"""Functional-equivalence cache (semantics 5) and the LRU cache it shares with structural dedup.
+"""Functional-equivalence cache and the LRU cache it shares with structural dedup
+(docs/semantics.md#functional-equivalence-cache).
 
 The LRU is a set of flat arrays (so compiled code uses it without Python and a checkpoint saves
 it exactly, LRU order included): a linear-probing hash table from 64-bit keys to nodes and a
@@ -177,7 +178,7 @@ def _erase_slot(c, i):
 
 @njit(**_INLINE)
 def lru_get(c, key):
-    """(hit, value); a hit counts, moves to the front, and may be forgotten (semantics 5.4)."""
+    """(hit, value); a hit counts, moves to the front, and may be forgotten."""
     i = _find_slot(c, key)
     if i < 0:
         return False, 0.0
@@ -290,7 +291,7 @@ class LRUCache:
 @njit(**_JIT)
 def fingerprint(trace, written, epochs_validated, train_steps, n_first, train_y, order0, valid_y,
                 n_valid, is_accuracy, max_abs_error, task_index, n_train):  # fmt: skip
-    """FEC key of one fingerprint run (semantics 5.2-5.3) from its prediction trace.
+    """FEC key of one fingerprint run from its prediction trace.
 
     The trace holds the s1 of the first epoch's `n_first` training steps (after the sigmoid for
     accuracy tasks), then of the first validation pass. Recorded training errors are |y - s1|

@@ -1,4 +1,5 @@
-"""Initial models (semantics 4.1): NO_OP, RANDOM, LINEAR, NEURAL_NET and the damaged NN.
+"""Initial models: NO_OP, RANDOM, LINEAR, NEURAL_NET and the damaged NN
+(docs/semantics.md#initial-models).
 
 Hard-coded models are padded with NO_OPs to the experiment's init sizes (never truncated).
 RANDOM starts from the NO_OP model and is randomised by the compiled code with the search

@@ -1,4 +1,5 @@
-"""Presets: the reference's shipped configurations (semantics 7.4) as experiment config dicts.
+"""Presets: the reference's shipped configurations as experiment config dicts
+(docs/semantics.md#presets).
 
 An experiment config is a plain dict:
     search              a SearchConfig dict (search tasks included, see `search.config`)
@@ -6,7 +7,7 @@ An experiment config is a plain dict:
     final_tasks         task spec dicts for the final evaluation on unseen data
     sufficient_fitness  stop once the best select fitness is strictly above it (None = never)
     max_experiments     search experiments to run (0 = until sufficient_fitness or time limit)
-    randomize_task_seeds  re-seed the search/select tasks every experiment (section 6.1)
+    randomize_task_seeds  re-seed the search/select tasks every experiment (docs/semantics.md#tasks)
 `get_preset(name)` returns a fresh deep copy, so callers may edit it.
 """
 
@@ -26,7 +27,7 @@ DEMO_OPS = [
     "VECTOR_SUM_OP",
 ]
 
-# run_baseline.sh / paper S10 (the script's MATRIX_SUM, see semantics 8.5).
+# run_baseline.sh / paper S10 (the script's MATRIX_SUM, see docs/semantics.md#presets).
 BASELINE_SETUP_OPS = [
     "SCALAR_CONST_SET_OP",
     "SCALAR_GAUSSIAN_SET_OP",
@@ -54,7 +55,7 @@ BASELINE_LEARN_OPS = [
     "VECTOR_OUTER_PRODUCT_OP",
     "MATRIX_SUM_OP",
 ]
-# The nine class pairs the reference holds out for meta-validation/test (semantics 6.2).
+# The nine class pairs the reference holds out for meta-validation/test (docs/semantics.md#presets).
 HELD_OUT_PAIRS = [[4, 6], [3, 5], [8, 9], [3, 8], [0, 9], [2, 9], [1, 8], [3, 6], [0, 5]]
 
 

@@ -1,4 +1,4 @@
-"""Task generators and datasets (semantics section 6).
+"""Task generators and datasets (docs/semantics.md#tasks).
 
 `TaskSpec` says what to make; `build_tasks` / `build_collection` make `Task`s (optionally
 through the disk cache); `describe_task_kinds` lists the kinds and data sources.

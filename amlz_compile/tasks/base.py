@@ -1,4 +1,4 @@
-"""The Task: one dataset an algorithm is trained and validated on (semantics section 6)."""
+"""The Task: one dataset an algorithm is trained and validated on (docs/semantics.md#tasks)."""
 
 from __future__ import annotations
 

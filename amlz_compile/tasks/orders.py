@@ -1,4 +1,4 @@
-"""Epoch orders of the training examples (semantics section 6.3)."""
+"""Epoch orders of the training examples (docs/semantics.md#training-and-validation)."""
 
 from __future__ import annotations
 

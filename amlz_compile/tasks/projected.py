@@ -1,4 +1,4 @@
-"""Projected binary classification of any labelled dataset (sections 6.2 and 6.4).
+"""Projected binary classification of any labelled dataset (docs/semantics.md#tasks).
 
 For a class pair (p positive -> label 1, n negative -> label 0) and a projection seed s, this
 follows the reference's `generate_datasets.py`: the first k examples of each class in dataset

@@ -1,6 +1,6 @@
 """Task seeds: HashCombine/HashMix, default seed lists, seed assignment and randomisation.
 
-Semantics sections 5.1 and 6.1. `hash_combine` is the reference's 64-bit mix, bit for bit.
+See docs/semantics.md#tasks. `hash_combine` is the reference's 64-bit mix, bit for bit.
 `mt19937(seed)` is numpy's MT19937 bit generator seeded like `std::mt19937(seed)` (init_genrand),
 so its raw 32-bit stream equals the C++ one; `uniform_int` maps that stream to integers with
 abseil's `uniform_int_distribution` algorithm (Lemire multiply with rejection), so the seeds
@@ -26,11 +26,11 @@ MASK64 = (1 << 64) - 1
 HASH_MIX_START = 42
 _GOLDEN = 0x9E3779B9
 
-# Section 6.1: used when a spec's list is empty.
+# The reference's defaults, used when a spec's list is empty.
 DEFAULT_PARAM_SEEDS: tuple[int, ...] = (1001, 1012, 1010, 1000, 1006, 1008, 1007, 1003)
 DEFAULT_DATA_SEEDS: tuple[int, ...] = (11001, 11012, 11010, 11000, 11006, 11008, 11007, 11003)
 
-# Section 6.1: `RandomizeTaskSeeds` salts.
+# The reference's `RandomizeTaskSeeds` salts.
 PARAM_SEED_SALT = 85652777
 DATA_SEED_SALT = 38272328
 
@@ -40,7 +40,7 @@ MAX_RANDOM_SEED = (1 << 32) - 2
 
 
 def hash_combine(seed: int, value: int) -> int:
-    """The reference's 64-bit HashCombine (section 5.1); integers hash to themselves."""
+    """The reference's 64-bit HashCombine; integers hash to themselves."""
     a = _GOLDEN
     b = int(seed) & MASK64
     c = int(value) & MASK64
@@ -135,7 +135,7 @@ def task_seeds(spec: TaskSpec) -> list[tuple[int, int]]:
 
 
 def randomize_task_seeds(specs: Sequence[TaskSpec], seed: int) -> list[TaskSpec]:
-    """`RandomizeTaskSeeds`: new specs whose seed lists are drawn from `seed` (section 6.1).
+    """`RandomizeTaskSeeds`: new specs whose seed lists are drawn from `seed`.
 
     Param seeds come from mt19937(HashMix(85652777, seed)), data seeds from
     mt19937(HashMix(38272328, seed)); each spec in order takes `num_tasks` draws of each,

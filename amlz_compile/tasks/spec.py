@@ -1,4 +1,6 @@
-"""TaskSpec: what tasks to make (the reference's `TaskSpec`, section 6.1), validated on creation.
+"""TaskSpec: what tasks to make (the reference's `TaskSpec`), validated on creation.
+
+See docs/semantics.md#tasks.
 
 A spec makes `num_tasks` tasks of one kind; task i gets data/param seeds by the reference's rule
 (see `seeds.assign_seeds`). `eval_type` is derived from the kind when not given (accuracy for

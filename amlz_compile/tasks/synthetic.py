@@ -1,10 +1,10 @@
 """Synthetic tasks: linear, affine, 2-layer teacher (reference and plain) and unit-test tasks.
 
-Section 6.2. Each task has a data generator (features) and a param generator (weights), both
-mt19937 seeded like the reference (seed + the reference's offset, mod 2**32) so the raw bit
-streams are the C++ ones; Gaussians come from numpy's `Generator.standard_normal` (ziggurat),
-not abseil's, so values agree with the reference in distribution only. Features are drawn
-training rows first, then validation rows, row-major, as in the reference.
+See docs/semantics.md#tasks. Each task has a data generator (features) and a param generator
+(weights), both mt19937 seeded like the reference (seed + the reference's offset, mod 2**32) so
+the raw bit streams are the C++ ones; Gaussians come from numpy's `Generator.standard_normal`
+(ziggurat), not abseil's, so values agree with the reference in distribution only. Features are
+drawn training rows first, then validation rows, row-major, as in the reference.
 """
 
 from __future__ import annotations
