@@ -10,7 +10,7 @@ the op table, calling each op's function in `ir.op_kernels`; LLVM turns it into 
 runs every row, with a small scheduler for Setup / training / validation. Nothing is allocated
 per instruction (products that may alias their inputs go through a scratch area at the end of
 the flat memory). Offsets are unsigned inside the loop so that numba emits no negative-index
-wraparound per memory access. What the ops compute is in docs/semantics.md ("Ops").
+wraparound per memory access. What the ops compute is in docs/semantics.md#op-table.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ span)`: scalars from 0, vectors from `span`, matrices from 2 * span (kinds coded
 `ir.ops.KIND_CODES`), and the generator is one pseudo-location after them, `rng_location(span)`;
 `span` is more than any address used. An evaluation runs Setup; (Predict; Learn)*; Predict,
 where the harness writes s0 and v0 before every Predict and Learn and reads s1 after every
-Predict (docs/semantics.md, "Liveness").
+Predict (docs/semantics.md#liveness).
 An instruction is live when it writes a live location, or draws from the generator while the
 generator is live (later live draws depend on it); a const-set on a vector or matrix writes one
 element, so it does not kill its output.

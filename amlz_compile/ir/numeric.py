@@ -2,7 +2,7 @@
 
 `float_to_index` is the reference's FloatToIndex (the element a const-set op writes);
 `draws` / `uses_uniform_constant` say whether an instruction consumes the generator stream
-(docs/semantics.md, "Numeric rules"). The `nb_*` twins are the same functions compiled by numba,
+(docs/semantics.md#shared-numeric-rules). The `nb_*` twins are the same functions compiled by numba,
 for kernels; importing this module imports numba, so light modules import `ir.ops` instead.
 """
 

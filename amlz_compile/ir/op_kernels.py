@@ -9,7 +9,7 @@ already includes the element index), `F` the feature size, `dd[row]` the instruc
 their inputs (F and F*F entries). The interpreter's dispatch (`ir.op_dispatch`) is generated
 from the op table and calls these by name (`function_name`); constant folding runs the same
 functions on one-element memory. What the ops mean, and the choices the reference leaves open
-(summation order, NaN in min/max, the one-pass standard deviation), is in docs/semantics.md.
+(summation order, NaN in min/max, the one-pass standard deviation), is in docs/semantics.md#ops.
 
 F = 4 gets straight-line code in the ops where it pays: inputs are loaded into locals before
 anything is stored, which gives the same results as the element loops (operands either coincide

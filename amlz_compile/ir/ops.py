@@ -3,7 +3,7 @@
 Every other module (text format, interpreter, passes, LLVM JIT, NumPy export, search) reads this
 table; a backend renders each op by its number and a test fails if any op lacks a rendering.
 What each op computes, and where this project departs from the official C++ code, is in
-docs/semantics.md ("Ops"). The facts that passes, backends and the search need about an op are
+docs/semantics.md#op-table. The facts that passes, backends and the search need about an op are
 all declared here, as `OpInfo` fields and as per-op numpy tables derived from them (readable
 inside numba code); nothing else spells an op by its number.
 """
@@ -396,7 +396,8 @@ def draws(op: int, f0: float, f1: float) -> bool:
     return RANDOM[op] and not (UNIFORM_SET[op] and not (f0 < f1))
 
 
-# Ops grouped by how the search randomises their parameters (docs/semantics.md, "Mutations").
+# Ops grouped by how the search randomises their parameters
+# (docs/semantics.md#randomising-an-instruction).
 DATA_OPS = tuple(i.op.value for i in OPS if i.is_data_op)
 RANDOM_OPS = tuple(i.op.value for i in OPS if i.random)
 ONE_INPUT_OPS = tuple(i.op.value for i in OPS if i.arity == 1)

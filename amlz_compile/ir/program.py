@@ -19,7 +19,7 @@ from .ops import ADDRESS_KINDS, KIND_LETTERS, MATRIX, NUM_OPS, SCALAR, VECTOR, o
 
 COMPONENTS = ("setup", "predict", "learn")
 
-# Reserved addresses (semantics 1.2).
+# Reserved addresses (docs/semantics.md#memory).
 LABEL_SCALAR = 0  # s0: the label, visible in Learn only (0 during Predict)
 PREDICTION_SCALAR = 1  # s1: the prediction, read after every Predict
 FEATURES_VECTOR = 0  # v0: the features of the current example

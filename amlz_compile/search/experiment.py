@@ -1,5 +1,6 @@
-"""The experiment driver (semantics 7.2): search experiments, select, final evaluation; this
-module is its public entry: `run_search` and `resume_search`.
+"""The experiment driver: search experiments, select, final evaluation
+(docs/semantics.md#experiment-driver); this module is its public entry: `run_search` and
+`resume_search`.
 
 `run_search` repeats search experiments (new tasks when `randomize_task_seeds`, new caches, new
 populations, each run until its train-step budget is used), evaluates every experiment's

@@ -2,8 +2,8 @@
 
 Python calls `population_kernel` once per sweep (or per remainder of one): it produces children
 slot after slot and touches nothing outside the arrays it is given. Per child (reference order
-of draws, semantics 4.4): T tournament draws, the mutation draws, then one evaluation seed per
-fully evaluated task. Evaluation of a program:
+of draws, docs/semantics.md#regularized-evolution): T tournament draws, the mutation draws, then
+one evaluation seed per fully evaluated task. Evaluation of a program:
 
 1. train budget: per task, all examples or none (`budget.py`);
 2. dead-code removal (liveness over Setup ; (Predict ; Learn)* ; Predict with the generator as a

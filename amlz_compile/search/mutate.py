@@ -1,5 +1,5 @@
-"""Mutations with the reference's exact semantics, compiled by numba (docs/semantics.md,
-"Mutations").
+"""Mutations with the reference's exact semantics, compiled by numba
+(docs/semantics.md#mutations).
 
 A program under mutation is a row buffer: `code` int32[L, 4] ([op, in1, in2, out]), `data`
 float64[L, 4] ([act, f0, f1, f2], f's on the float32 grid) and `sizes` int64[3]; Setup occupies
@@ -121,7 +121,7 @@ def _f32(x):
 
 @njit(**_JIT)
 def alter_data(code, data, k, state):
-    """The reference AlterData on a data op (docs/semantics.md, "Mutations")."""
+    """The reference AlterData on a data op (docs/semantics.md#mutations)."""
     op = code[k, 0]
     if op == Op.SCALAR_CONST_SET_OP:
         data[k, 0] = _flip_or_scale(state, data[k, 0])
@@ -157,7 +157,7 @@ def alter_data(code, data, k, state):
 
 @njit(**_JIT)
 def alter_param(code, data, k, addr, state):
-    """The reference AlterParam on row k (docs/semantics.md, "Mutations"); NO_OP is left
+    """The reference AlterParam on row k (docs/semantics.md#mutations); NO_OP is left
     unchanged."""
     op = code[k, 0]
     cat = CATEGORY[op]

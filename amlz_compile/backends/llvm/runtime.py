@@ -1,6 +1,7 @@
 """The native runtime (SplitMix64 generator, sigmoid) as LLVM IR text, shipped in the package.
 
-The single source is `amlz_compile/runtime/amlz_runtime.ll`; its README states the ABI.
+The single source is the repository's `runtime/amlz_runtime.ll` (shipped in the wheel as
+`amlz_compile/runtime/`); `runtime/README.md` states the ABI.
 Fused kernels and driver skeletons paste the runtime into their module (the optimiser inlines
 it). Driver-mode program modules, compiled by the hundred with no IR passes, instead *declare*
 the entry points they call (`linked_prelude`): one exported copy of the runtime, compiled once
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path
 
 RUNTIME_FILE = "amlz_runtime.ll"
 
@@ -39,9 +42,23 @@ declare double @llvm.sqrt.f64(double)
 
 
 @cache
+def runtime_path() -> Traversable:
+    """Where `amlz_runtime.ll` is: in the installed package (the wheel maps the repository's
+    top-level `runtime/` to `amlz_compile/runtime/`), else in the `runtime/` folder beside the
+    package of a source checkout (an editable install, or the checkout on PYTHONPATH)."""
+    installed = resources.files("amlz_compile").joinpath("runtime", RUNTIME_FILE)
+    if installed.is_file():
+        return installed
+    checkout = Path(__file__).resolve().parents[3] / "runtime" / RUNTIME_FILE
+    if checkout.is_file():
+        return checkout
+    raise FileNotFoundError(f"{RUNTIME_FILE} is in neither {installed} nor {checkout}")
+
+
+@cache
 def runtime_ir() -> str:
     """The runtime's LLVM IR text."""
-    return resources.files("amlz_compile").joinpath("runtime", RUNTIME_FILE).read_text()
+    return runtime_path().read_text(encoding="utf-8")
 
 
 @cache
