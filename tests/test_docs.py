@@ -79,3 +79,28 @@ def test_the_slug_rule():
     assert _slug(" Setup, Predict and Learn") == "setup-predict-and-learn"
     assert _slug("Functional-equivalence cache") == "functional-equivalence-cache"
     assert "nan-and-inf" in anchors(DOCS / "semantics.md")
+
+
+def _architecture_map() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Architecture", 1)[1].split("\n## ", 1)[0]
+    return section.split("```", 2)[1]
+
+
+def test_readme_map_names_every_top_level_module_and_only_real_files():
+    """The package map in README.md names every module and package of amlz_compile/, and every
+    file or folder it names exists."""
+    block = _architecture_map()
+    package = ROOT / "amlz_compile"
+    entries = [
+        f"{p.name}/" if p.is_dir() else p.name
+        for p in package.iterdir()
+        if (p.is_dir() and (p / "__init__.py").exists())
+        or (p.suffix == ".py" and p.name not in ("__init__.py", "__main__.py"))
+    ]
+    unnamed = [e for e in entries if not re.search(rf"(?<![\w/]){re.escape(e)}", block)]
+    assert not unnamed, f"README's package map does not name: {sorted(unnamed)}"
+    tree = {p.name for p in package.rglob("*")} | {f"{p.name}/" for p in package.rglob("*")}
+    tree |= {p.name for p in ROOT.iterdir()} | {f"{p.name}/" for p in ROOT.iterdir()}
+    named = set(re.findall(r"[\w.-]+\.(?:py|ll|md)\b|[\w-]+/", block))
+    assert not named - tree, f"README's package map names what does not exist: {named - tree}"

@@ -16,6 +16,7 @@ from amlz_compile.ir.ops import DEMO_OPS
 from amlz_compile.ir.program import Instruction, MemorySpec, Program
 from amlz_compile.passes.liveness import live_mask
 from amlz_compile.rng import SplitMix64, new_state
+from amlz_compile.search import canonical as Canon
 from amlz_compile.search import kernels as K
 from amlz_compile.search.budget import train_examples
 from amlz_compile.search.checkpoint import CheckpointError
@@ -148,7 +149,7 @@ def test_dead_code_removal_keeps_predictions_with_random_ops(prog, seed):
     data = np.zeros((rows, 4))
     code[: len(prog)], data[: len(prog)] = prog.code, prog.data
     sizes = np.array(prog.sizes(), dtype=np.int64)
-    K.dce(code, data, sizes, 4, ws)
+    Canon.dce(code, data, sizes, 4, ws)
     n = ws.live_bounds[3]
     live = (ws.live_code[:n].copy(), ws.live_data[:n].copy(), ws.live_bounds.copy())
     # the search keeps exactly the rows the passes' liveness calls live
@@ -343,9 +344,9 @@ def _key(evo, prog):
     code = np.zeros((rows, 4), dtype=np.int32)
     data = np.zeros((rows, 4))
     code[: len(prog)], data[: len(prog)] = prog.code, prog.data
-    K.dce(code, data, np.array(prog.sizes(), dtype=np.int64), 4, ws)
+    Canon.dce(code, data, np.array(prog.sizes(), dtype=np.int64), 4, ws)
     return int(
-        K.structure_key(
+        Canon.structure_key(
             ws.live_code,
             ws.live_data,
             ws.live_bounds,

@@ -11,7 +11,7 @@ import pytest
 from amlz_compile.backends.llvm.engine import Engine
 from amlz_compile.bench.llvm import paper_tasks
 from amlz_compile.search import jit_tier
-from amlz_compile.search import kernels as K
+from amlz_compile.search import kernel_layout as KL
 from amlz_compile.search.config import ConfigError, SearchConfig
 from amlz_compile.search.evolution import RegularizedEvolution
 from amlz_compile.search.experiment import resume_search, run_search
@@ -45,7 +45,7 @@ def _small_paper_tasks():
 def _evolve(config, backend, individuals, tasks=None, cheap_compile=False, seed=4):
     evo = RegularizedEvolution(config, tasks=tasks, seed=seed, backend=backend)
     if cheap_compile:  # "auto" then compiles as soon as compiled code runs faster
-        evo.fp[K.FP_COMPILE_US] = 0.0
+        evo.fp[KL.FP_COMPILE_US] = 0.0
     evo.init()
     evo.run(max_individuals=individuals)
     return evo
@@ -108,14 +108,14 @@ def test_auto_keeps_tiny_work_in_the_interpreter():
 def test_auto_compiles_large_work_and_rents_before_buying():
     tasks = paper_tasks(n_tasks=4, features=16, n_train=8000, n_valid=1000)
     big = RegularizedEvolution(_paper_like(), tasks=tasks, seed=4, backend="auto")
-    big.fp[K.FP_COMPILE_US] = 100.0  # rent 0.8 ms: keys seen twice are compiled
+    big.fp[KL.FP_COMPILE_US] = 100.0  # rent 0.8 ms: keys seen twice are compiled
     big.init()
     big.run(max_individuals=40)
     s = big.stats()
     assert s["compiled_evaluations"] > 0 and s["compiles"] > 0
     # with compiling priced out of reach, auto never compiles; jit always does
     never = RegularizedEvolution(_paper_like(), tasks=tasks, seed=4, backend="auto")
-    never.fp[K.FP_COMPILE_US] = 1e15
+    never.fp[KL.FP_COMPILE_US] = 1e15
     never.init()
     never.run(max_individuals=40)
     assert never.stats()["compiles"] == 0

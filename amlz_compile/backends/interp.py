@@ -1,315 +1,45 @@
-"""The reference interpreter: a numba kernel that runs programs under the task-kernel contract.
+"""The reference interpreter: numba entry points that run programs under the task-kernel
+contract, and the `Backend` face of them.
 
 `run_task` implements the contract of `backends/__init__.py` exactly (same argument order);
 `run_batch` evaluates many programs x many tasks in one compiled call; `decode_into` +
 `run_decoded` (buffers from `machine_buffers`) run one decoded program on task after task, which
 is what the search kernel calls; `execute_instruction` runs one instruction on given memory (for
-per-op tests). All share one compiled loop, `_machine`: programs are first decoded (`_decode`)
-into rows of flat-memory offsets, then one dispatch site (`ir.op_dispatch.run_op`, generated from
-the op table, calling each op's function in `ir.op_kernels`; LLVM turns it into one jump table)
-runs every row, with a small scheduler for Setup / training / validation. Nothing is allocated
-per instruction (products that may alias their inputs go through a scratch area at the end of
-the flat memory). Offsets are unsigned inside the loop so that numba emits no negative-index
-wraparound per memory access. What the ops compute is in docs/semantics.md#op-table.
+per-op tests). All decode the program and run the one compiled loop of `interp_machine`. What
+the ops compute is in docs/semantics.md#op-table.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numba import literally, njit, uint64
+from numba import njit, uint64
 
 from ..fitness import task_fitness
-from ..ir.liveness import live_rows, liveness_buffers, n_locations
-from ..ir.numeric import nb_float_to_index
-from ..ir.op_dispatch import run_op
-from ..ir.ops import ADDRESS_KINDS, KIND_CODES, SCALAR, VECTOR, Op
+from ..ir.liveness import n_locations
+from ..ir.ops import ADDRESS_KINDS
 from ..ir.program import MemorySpec, Program, ProgramError
 from ..rng import MASK64
 from .base import TaskRun
+from .interp_machine import (
+    any_layout,
+    decode,
+    decode_buffers,
+    liveness_span,
+    memory_size,
+    run_machine,
+)
 from .packing import PackedPrograms, PackedTasks, pack_programs, pack_tasks
 
 NAME = "interp"
 
 _JIT = {"cache": True, "error_model": "numpy", "nogil": True}
-# The evaluation loop allocates nothing, so it runs without reference counting: no atomic
-# increments per call for every array argument.
-_JIT_NO_NRT = {**_JIT, "_nrt": False}
 # Numba-IR inlining into the caller: no call boundary (no reference counting of the buffers).
 _INLINE = {**_JIT, "inline": "always"}
 
-
 KINDS = ADDRESS_KINDS
-_SCALAR = KIND_CODES[SCALAR]
-_VECTOR = KIND_CODES[VECTOR]
-
-
-@njit(**_JIT)
-def _sigmoid(x):
-    return 1.0 / (1.0 + math.exp(-x))
-
-
-@njit(**_JIT)
-def _offset(kind, addr, nS, nV, F):
-    """Offset of an address in the flat memory [scalars | vectors | matrices | scratch]."""
-    if kind == _SCALAR:
-        return addr
-    if kind == _VECTOR:
-        return nS + addr * F
-    return nS + nV * F + addr * F * F
-
-
-@njit(**_JIT)
-def _decode(code, data, bounds, nS, nV, nM, F, prune, keep, in_p, in_l, cur, dc, dd, nb):
-    """Translate a program into rows [op, off_in1, off_in2, off_out] of flat-memory offsets.
-
-    Const-set offsets include the element index. NO_OPs are always dropped; with `prune`, so is
-    every instruction that can never reach a prediction (`ir.liveness`), which changes no
-    prediction, fitness or random draw, only the final memory. Fills dc, dd and the new
-    component bounds nb; returns the number of rows.
-    """
-    n = bounds[3]
-    if prune:
-        live_rows(code, data, bounds, _span(nS, nV, nM), keep, in_p, in_l, cur)
-    else:
-        for i in range(n):
-            keep[i] = code[i, 0] != Op.NO_OP
-    m = 0
-    for part in range(3):
-        nb[part] = m
-        for i in range(bounds[part], bounds[part + 1]):
-            if not keep[i]:
-                continue
-            op = code[i, 0]
-            dc[m, 0] = op
-            dc[m, 1] = _offset(KINDS[op, 0], code[i, 1], nS, nV, F)
-            dc[m, 2] = _offset(KINDS[op, 1], code[i, 2], nS, nV, F)
-            dc[m, 3] = _offset(KINDS[op, 2], code[i, 3], nS, nV, F)
-            if op == Op.VECTOR_CONST_SET_OP:
-                dc[m, 3] += nb_float_to_index(data[i, 1], F)
-            elif op == Op.MATRIX_CONST_SET_OP:
-                dc[m, 3] += nb_float_to_index(data[i, 1], F) * F + nb_float_to_index(data[i, 2], F)
-            for q in range(4):
-                dd[m, q] = data[i, q]
-            m += 1
-    nb[3] = m
-    return m
-
-
-@njit(**_JIT_NO_NRT)
-def _machine(
-    dc,
-    dd,
-    nb,
-    mem,
-    nS,
-    F,
-    scratch,
-    train_x,
-    train_y,
-    orders,
-    total,
-    valid_x,
-    valid_y,
-    n_valid,
-    is_accuracy,
-    max_abs_error,
-    rng,
-    epoch_loss,
-    trace,
-    counts,
-    setup_only,
-):
-    """The whole evaluation as one loop: an instruction dispatch plus a small scheduler.
-
-    Runs decoded rows (dc, dd, component bounds nb) on the flat memory `mem` (scalars at 0,
-    v0 at nS, scratch for aliasing products at `scratch`: F then F*F entries) for `total`
-    training steps (already clipped to E * N); the generator state is `rng`. With `setup_only`
-    it runs Setup on the memory as given (no wipe) and stops: the per-op test hook. One dispatch
-    site and no calls per component keep it fast.
-    """
-    # Memory offsets are unsigned: indexing then needs no negative-index wraparound.
-    UF = uint64(F)
-    uS = uint64(nS)
-    N = train_x.shape[0]
-    T = trace.shape[0]
-    tv = uint64(scratch)
-    tm = uint64(scratch + F)
-    counts[0] = 0
-    counts[1] = 0
-    counts[2] = 0
-    if not setup_only:
-        mem[:] = 0.0
-        if total <= 0:
-            return
-    n_valid = min(n_valid, valid_x.shape[0])
-    # Scheduler state. phase: 0 Setup, 1 training Predict, 2 Learn, 3 validation Predict.
-    phase = 0
-    pc = uint64(nb[0])
-    end = uint64(nb[1])
-    remaining = total
-    n = min(N, remaining)  # training steps in this epoch
-    epoch = 0
-    k = 0  # training step within the epoch
-    vk = 0  # validation example
-    training = True
-    idx = uint64(0)
-    loss = 0.0
-    written = 0
-    steps = 0
-    while True:
-        if pc < end:
-            row = pc
-            op = dc[row, 0]
-            a = uint64(dc[row, 1])
-            b = uint64(dc[row, 2])
-            c = uint64(dc[row, 3])
-            pc += uint64(1)
-            run_op(op, mem, a, b, c, F, dd, row, rng, tv, tm)
-            continue
-        # A component finished: bookkeeping for it, then schedule the next one.
-        if phase == 1:
-            if is_accuracy:
-                mem[1] = _sigmoid(mem[1])
-            s1 = mem[1]
-            if written < T:
-                trace[written] = s1
-                written += 1
-            y = train_y[idx]
-            if not abs(y - s1) <= max_abs_error:
-                break  # early stop: the epochs validated so far are kept
-            for i in range(UF):
-                mem[uS + i] = train_x[idx, i]
-            mem[0] = y
-            phase = 2
-            pc = uint64(nb[2])
-            end = uint64(nb[3])
-            continue
-        if phase == 0:
-            if setup_only:
-                break
-        elif phase == 2:
-            k += 1
-        else:
-            s1 = mem[1]
-            if written < T:
-                trace[written] = s1
-                written += 1
-            y = valid_y[vk]
-            if is_accuracy:
-                err = 0.0 if (y > 0.5) == (_sigmoid(s1) > 0.5) else 1.0
-                sq = err
-            else:
-                err = y - s1
-                sq = err * err
-            if abs(err) <= max_abs_error:
-                loss += sq
-                vk += 1
-            else:
-                loss = np.nan
-                vk = n_valid
-        done = False
-        while True:
-            if training:
-                if k < n:
-                    idx = uint64(orders[epoch, k])
-                    steps += 1
-                    for i in range(UF):
-                        mem[uS + i] = train_x[idx, i]
-                    mem[0] = 0.0
-                    phase = 1
-                    break
-                training = False
-                remaining -= N
-                loss = 0.0
-                vk = 0
-            if vk < n_valid:
-                for i in range(UF):
-                    mem[uS + i] = valid_x[vk, i]
-                mem[0] = 0.0
-                phase = 3
-                break
-            epoch_loss[epoch] = loss
-            epoch += 1
-            if remaining <= 0:
-                done = True
-                break
-            n = min(N, remaining)
-            k = 0
-            training = True
-        if done:
-            break
-        pc = uint64(nb[1])
-        end = uint64(nb[2])
-    counts[0] = epoch
-    counts[1] = written
-    counts[2] = steps
-
-
-# F = 4 (the paper's small tasks) has a dedicated compilation of `_machine` in which F is a
-# compile-time constant: loops over F unroll and the ops' F = 4 paths (`ir.op_kernels`) apply.
-
-
-@njit(**_JIT_NO_NRT)
-def _machine_const_f(
-    dc, dd, nb, mem, nS, F, scratch, train_x, train_y, orders, total, valid_x, valid_y, n_valid,
-    is_accuracy, max_abs_error, rng, epoch_loss, trace, counts, setup_only,
-):  # fmt: skip
-    """`_machine` compiled for the literal value of F."""
-    _machine(
-        dc, dd, nb, mem, nS, literally(F), scratch, train_x, train_y, orders, total, valid_x,
-        valid_y, n_valid, is_accuracy, max_abs_error, rng, epoch_loss, trace, counts, setup_only,
-    )  # fmt: skip
-
-
-@njit(**_JIT_NO_NRT)
-def _run_machine(
-    dc, dd, nb, mem, nS, F, scratch, train_x, train_y, orders, total, valid_x, valid_y, n_valid,
-    is_accuracy, max_abs_error, rng, epoch_loss, trace, counts, setup_only,
-):  # fmt: skip
-    """`_machine`, through its constant-F compilation when F is 4."""
-    if F == 4:
-        _machine_const_f(
-            dc, dd, nb, mem, nS, 4, scratch, train_x, train_y, orders, total, valid_x, valid_y,
-            n_valid, is_accuracy, max_abs_error, rng, epoch_loss, trace, counts, setup_only,
-        )  # fmt: skip
-    else:
-        _machine(
-            dc, dd, nb, mem, nS, F, scratch, train_x, train_y, orders, total, valid_x, valid_y,
-            n_valid, is_accuracy, max_abs_error, rng, epoch_loss, trace, counts, setup_only,
-        )  # fmt: skip
-
-
-@njit(**_INLINE)
-def _any_layout(orders):
-    """The epoch orders as a view numba types as any-layout ('A'), as the search's per-task
-    slices are: every caller then shares one compilation of `_machine` instead of one per
-    layout (each costs seconds on a cold start)."""
-    return orders[:, : orders.shape[1]]
-
-
-@njit(**_JIT)
-def _memory_size(nS, nV, nM, F):
-    """Flat memory length: scalars, vectors, matrices, then F + F*F scratch."""
-    return nS + nV * F + nM * F * F + F + F * F
-
-
-@njit(**_JIT)
-def _span(nS, nV, nM):
-    """The liveness span of a memory of nS scalars, nV vectors, nM matrices."""
-    return max(nS, nV, nM, 2)
-
-
-@njit(**_JIT)
-def _decode_buffers(n_rows, nS, nV, nM):
-    keep, in_p, in_l, cur = liveness_buffers(n_rows, _span(nS, nV, nM))
-    dc = np.zeros((max(n_rows, 1), 4), dtype=np.int64)
-    dd = np.zeros((max(n_rows, 1), 4))
-    nb = np.zeros(4, dtype=np.int64)
-    return keep, in_p, in_l, cur, dc, dd, nb
 
 
 # -- the decoded-program entry (what the search's compiled loop calls) --------------------------
@@ -321,7 +51,7 @@ def _decode_buffers(n_rows, nS, nV, nM):
 def machine_buffers(rows: int, n_scalars: int, n_vectors: int, n_matrices: int, F: int) -> tuple:
     """Buffers for `decode_into` / `run_decoded`: programs of up to `rows` instructions on
     memory n_scalars / n_vectors / n_matrices of feature size F (a tuple of arrays; opaque)."""
-    n_loc = n_locations(_span(n_scalars, n_vectors, n_matrices))
+    n_loc = n_locations(liveness_span(n_scalars, n_vectors, n_matrices))
     return (
         np.zeros(max(rows, 1), dtype=np.bool_),  # 0 keep
         np.zeros(n_loc, dtype=np.bool_),  # 1 liveness: Predict's live-in
@@ -330,7 +60,7 @@ def machine_buffers(rows: int, n_scalars: int, n_vectors: int, n_matrices: int, 
         np.zeros((max(rows, 1), 4), dtype=np.int64),  # 4 decoded rows
         np.zeros((max(rows, 1), 4)),  # 5 decoded data
         np.zeros(4, dtype=np.int64),  # 6 decoded component bounds
-        np.zeros(_memory_size(n_scalars, n_vectors, n_matrices, F)),  # 7 flat memory
+        np.zeros(memory_size(n_scalars, n_vectors, n_matrices, F)),  # 7 flat memory
         np.zeros(1, dtype=np.uint64),  # 8 generator state
     )
 
@@ -340,7 +70,7 @@ def decode_into(bufs, code, data, bounds, nS, nV, nM, F, prune):
     """Decode a program (code int32[n, 4], data float64[n, 4], bounds int64[4]) into `bufs`
     (from `machine_buffers` with the same memory and at least n rows); returns the number of
     decoded rows. With `prune`, instructions that cannot reach a prediction are dropped."""
-    return _decode(
+    return decode(
         code, data, bounds, nS, nV, nM, F, prune, bufs[0], bufs[1], bufs[2], bufs[3], bufs[4],
         bufs[5], bufs[6],
     )  # fmt: skip
@@ -357,9 +87,9 @@ def run_decoded(
     rng = bufs[8]
     rng[0] = uint64(rng_seed)
     total = min(np.int64(n_train_steps), np.int64(orders.shape[0] * train_x.shape[0]))
-    _run_machine(
+    run_machine(
         bufs[4], bufs[5], bufs[6], bufs[7], np.int64(nS), np.int64(F),
-        np.int64(nS + nV * F + nM * F * F), train_x, train_y, _any_layout(orders), total, valid_x,
+        np.int64(nS + nV * F + nM * F * F), train_x, train_y, any_layout(orders), total, valid_x,
         valid_y, np.int64(n_valid), bool(is_accuracy), float(max_abs_error), rng, epoch_loss, trace,
         counts, False,
     )  # fmt: skip
@@ -377,9 +107,9 @@ def run_setup_decoded(bufs, nS, nV, nM, F, rng_seed, out, train_x, train_y, orde
     rng[0] = uint64(rng_seed)
     mem = bufs[7]
     mem[:] = 0.0
-    _run_machine(
+    run_machine(
         bufs[4], bufs[5], bufs[6], mem, np.int64(nS), np.int64(F),
-        np.int64(nS + nV * F + nM * F * F), train_x, train_y, _any_layout(orders), np.int64(0),
+        np.int64(nS + nV * F + nM * F * F), train_x, train_y, any_layout(orders), np.int64(0),
         valid_x, valid_y, np.int64(0), False, 100.0, rng, epoch_loss, trace, counts, True,
     )  # fmt: skip
     for i in range(out.shape[0]):
@@ -454,13 +184,13 @@ def run_task(
     F = vectors.shape[1]
     rng = np.empty(1, dtype=np.uint64)
     rng[0] = uint64(rng_seed)
-    keep, in_p, in_l, cur, dc, dd, nb = _decode_buffers(code.shape[0], nS, nV, nM)
-    _decode(code, data, bounds, nS, nV, nM, F, False, keep, in_p, in_l, cur, dc, dd, nb)
-    mem = np.zeros(_memory_size(nS, nV, nM, F))
+    keep, in_p, in_l, cur, dc, dd, nb = decode_buffers(code.shape[0], nS, nV, nM)
+    decode(code, data, bounds, nS, nV, nM, F, False, keep, in_p, in_l, cur, dc, dd, nb)
+    mem = np.zeros(memory_size(nS, nV, nM, F))
     total = min(np.int64(n_train_steps), np.int64(orders.shape[0] * train_x.shape[0]))
-    _run_machine(
+    run_machine(
         dc, dd, nb, mem, np.int64(nS), np.int64(F), np.int64(nS + nV * F + nM * F * F),
-        train_x, train_y, _any_layout(orders), total, valid_x, valid_y, np.int64(n_valid),
+        train_x, train_y, any_layout(orders), total, valid_x, valid_y, np.int64(n_valid),
         bool(is_accuracy), float(max_abs_error), rng, epoch_loss, trace, counts, False,
     )  # fmt: skip
     _copy_out(mem, scalars, vectors, matrices)
@@ -482,17 +212,17 @@ def execute_instruction(code_row, data_row, scalars, vectors, matrices, F, rng_s
         code[0, q] = code_row[q]
         data[0, q] = data_row[q]
     bounds = np.array([0, 1, 1, 1], dtype=np.int64)
-    keep, in_p, in_l, cur, dc, dd, nb = _decode_buffers(1, nS, nV, nM)
-    _decode(code, data, bounds, nS, nV, nM, F, False, keep, in_p, in_l, cur, dc, dd, nb)
-    mem = np.zeros(_memory_size(nS, nV, nM, F))
+    keep, in_p, in_l, cur, dc, dd, nb = decode_buffers(1, nS, nV, nM)
+    decode(code, data, bounds, nS, nV, nM, F, False, keep, in_p, in_l, cur, dc, dd, nb)
+    mem = np.zeros(memory_size(nS, nV, nM, F))
     _copy_in(mem, scalars, vectors, matrices)
     x = np.zeros((1, F))
     y = np.zeros(1)
     orders = np.zeros((1, 1), dtype=np.int32)
     counts = np.zeros(3, dtype=np.int64)
-    _run_machine(
+    run_machine(
         dc, dd, nb, mem, np.int64(nS), np.int64(F), np.int64(nS + nV * F + nM * F * F),
-        x, y, _any_layout(orders), np.int64(0), x, y, np.int64(0), False, 100.0, rng_state,
+        x, y, any_layout(orders), np.int64(0), x, y, np.int64(0), False, 100.0, rng_state,
         np.zeros(1),
         np.zeros(0), counts, True,
     )  # fmt: skip
@@ -538,7 +268,7 @@ def run_batch(
     the task fitness (fitness.task_fitness with valid_divisor[t]) goes to fitness[p, t], the
     training steps run to train_steps[p, t], the first traces.shape[2] predictions to
     traces[p, t] and their number to trace_counts[p, t]. With `prune`, instructions that cannot
-    reach a prediction are skipped (results are identical; see `_decode`).
+    reach a prediction are skipped (results are identical; see `decode`).
     """
     P = prog_bounds.shape[0]
     T = train_off.shape[0] - 1
@@ -549,8 +279,8 @@ def run_batch(
     max_rows = 1
     for p in range(P):
         max_rows = max(max_rows, prog_bounds[p, 3] - prog_bounds[p, 0])
-    keep, in_p, in_l, cur, dc, dd, nb = _decode_buffers(max_rows, nS, nV, nM)
-    mem = np.zeros(_memory_size(nS, nV, nM, F))
+    keep, in_p, in_l, cur, dc, dd, nb = decode_buffers(max_rows, nS, nV, nM)
+    mem = np.zeros(memory_size(nS, nV, nM, F))
     scratch = nS + nV * F + nM * F * F
     rng = np.zeros(1, dtype=np.uint64)
     counts = np.zeros(3, dtype=np.int64)
@@ -563,7 +293,7 @@ def run_batch(
         base = prog_bounds[p, 0]
         for q in range(4):
             bounds[q] = prog_bounds[p, q] - base
-        _decode(
+        decode(
             codes[base : prog_bounds[p, 3]], datas[base : prog_bounds[p, 3]], bounds, nS, nV, nM,
             F, prune, keep, in_p, in_l, cur, dc, dd, nb,
         )  # fmt: skip
@@ -571,7 +301,7 @@ def run_batch(
             N = train_off[t + 1] - train_off[t]
             rng[0] = seeds[p, t]
             total = min(n_train_steps[p, t], (order_off[t + 1] - order_off[t]) * N)
-            _run_machine(
+            run_machine(
                 dc,
                 dd,
                 nb,
@@ -581,7 +311,7 @@ def run_batch(
                 scratch,
                 train_x[train_off[t] : train_off[t + 1]],
                 train_y[train_off[t] : train_off[t + 1]],
-                _any_layout(orders[order_off[t] : order_off[t + 1]]),
+                any_layout(orders[order_off[t] : order_off[t + 1]]),
                 total,
                 valid_x[valid_off[t] : valid_off[t + 1]],
                 valid_y[valid_off[t] : valid_off[t + 1]],

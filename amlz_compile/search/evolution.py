@@ -23,6 +23,7 @@ from ..fitness import MEDIAN
 from ..ir.program import Program, ProgramError
 from ..rng import MASK64, SplitMix64, new_state
 from ..tiering import DEFAULT_MODEL
+from . import kernel_layout as KL
 from . import kernels as K
 from .budget import baseline_costs
 from .checkpoint import CheckpointError
@@ -103,27 +104,27 @@ class RegularizedEvolution:
         n_tasks = len(self.tasks)
         fec = config.fec
         hur = config.hurdles
-        ip = np.zeros(K.NUM_IP, dtype=np.int64)
-        ip[K.IP_P] = self.P
-        ip[K.IP_T] = config.tournament_size
-        ip[K.IP_NTASKS] = n_tasks
-        ip[K.IP_FEC] = int(fec is not None)
-        ip[K.IP_FEC_TRAIN] = fec.num_train_examples if fec else 0
-        ip[K.IP_FEC_VALID] = fec.num_valid_examples if fec else 0
-        ip[K.IP_DEDUP] = int(config.dedup)
-        ip[K.IP_HURDLES] = int(hur.enabled and hur.num_tasks < n_tasks)
-        ip[K.IP_HURDLE_TASKS] = hur.num_tasks
-        ip[K.IP_BUDGET] = int(config.train_budget is not None)
-        ip[K.IP_MEDIAN] = int(config.fitness_combination == MEDIAN)
-        fp = np.zeros(K.NUM_FP, dtype=np.float64)
-        fp[K.FP_MUTATE_PROB] = config.mutate_prob
-        fp[K.FP_MAX_ABS_ERROR] = config.max_abs_error
+        ip = np.zeros(KL.NUM_IP, dtype=np.int64)
+        ip[KL.IP_P] = self.P
+        ip[KL.IP_T] = config.tournament_size
+        ip[KL.IP_NTASKS] = n_tasks
+        ip[KL.IP_FEC] = int(fec is not None)
+        ip[KL.IP_FEC_TRAIN] = fec.num_train_examples if fec else 0
+        ip[KL.IP_FEC_VALID] = fec.num_valid_examples if fec else 0
+        ip[KL.IP_DEDUP] = int(config.dedup)
+        ip[KL.IP_HURDLES] = int(hur.enabled and hur.num_tasks < n_tasks)
+        ip[KL.IP_HURDLE_TASKS] = hur.num_tasks
+        ip[KL.IP_BUDGET] = int(config.train_budget is not None)
+        ip[KL.IP_MEDIAN] = int(config.fitness_combination == MEDIAN)
+        fp = np.zeros(KL.NUM_FP, dtype=np.float64)
+        fp[KL.FP_MUTATE_PROB] = config.mutate_prob
+        fp[KL.FP_MAX_ABS_ERROR] = config.max_abs_error
         if config.train_budget is not None:
-            fp[K.FP_BUDGET_FACTOR] = config.train_budget.threshold_factor
-            fp[K.FP_BASE_SETUP], fp[K.FP_BASE_TRAIN] = baseline_costs(config)
-        fp[K.FP_PERCENTILE] = hur.percentile
+            fp[KL.FP_BUDGET_FACTOR] = config.train_budget.threshold_factor
+            fp[KL.FP_BASE_SETUP], fp[KL.FP_BASE_TRAIN] = baseline_costs(config)
+        fp[KL.FP_PERCENTILE] = hur.percentile
         try:
-            ip[K.IP_TIER] = tier_code(self.backend)
+            ip[KL.IP_TIER] = tier_code(self.backend)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         fill_cost_model(fp, DEFAULT_MODEL, self.features)
@@ -145,7 +146,7 @@ class RegularizedEvolution:
 
     def _alloc(self, rows: int) -> None:
         P = self.P
-        self.ip[K.IP_ROWS] = rows
+        self.ip[KL.IP_ROWS] = rows
         self.pop_code = np.zeros((P, rows, 4), dtype=np.int32)
         self.pop_data = np.zeros((P, rows, 4), dtype=np.float64)
         self.pop_sizes = np.zeros((P, 3), dtype=np.int64)
@@ -155,11 +156,11 @@ class RegularizedEvolution:
     def _make_workspace(self, rows: int) -> None:
         m = self.memory
         span = max(m.scalars, m.vectors, max(m.matrices, 1))
-        self.ws = K.workspace(rows, span, len(self.tasks), self.features, m.scalars, m.vectors,
+        self.ws = KL.workspace(rows, span, len(self.tasks), self.features, m.scalars, m.vectors,
                               m.matrices, self._max_epochs, self._trace_len)  # fmt: skip
 
     def _grow(self, rows: int) -> None:
-        old = self.ip[K.IP_ROWS]
+        old = self.ip[KL.IP_ROWS]
         if rows <= old:
             return
         code = np.zeros((self.P, rows, 4), dtype=np.int32)
@@ -167,14 +168,14 @@ class RegularizedEvolution:
         code[:, :old] = self.pop_code
         data[:, :old] = self.pop_data
         self.pop_code, self.pop_data = code, data
-        self.ip[K.IP_ROWS] = rows
+        self.ip[KL.IP_ROWS] = rows
         self._make_workspace(rows)
 
     def _reset_state(self, seed: int) -> None:
         self.seed = int(seed) & MASK64
         self.rng = new_state(self.seed)
         self.istate = np.zeros(2, dtype=np.int64)
-        self.counters = np.zeros(K.NUM_COUNTERS, dtype=np.int64)
+        self.counters = np.zeros(KL.NUM_COUNTERS, dtype=np.int64)
         fec = self.config.fec
         size, forget = (fec.cache_size, fec.forget_every) if fec else _DEFAULT_CACHE
         self.dc = lru_new(size, forget) if self.config.dedup else lru_new(1, 0)
@@ -212,23 +213,23 @@ class RegularizedEvolution:
         made = 0
         while True:
             done = K.population_kernel(mode, n, code, data, sizes, fit, self.pop, *self._args())
-            if hand[K.HAND_PENDING] == 0:
+            if hand[KL.HAND_PENDING] == 0:
                 return made + done
             self.tier.compile_pending(self.ws)
-            hand[K.HAND_PENDING] = 0
-            hand[K.HAND_RESUME] = 1
+            hand[KL.HAND_PENDING] = 0
+            hand[KL.HAND_RESUME] = 1
             if mode == K.MODE_EVOLVE:
                 made += done
                 n -= done
             else:
-                hand[K.HAND_BASE] = done
+                hand[KL.HAND_BASE] = done
 
     # -- the reference's Init / Run ---------------------------------------------------------
     def init(self) -> dict:
         """Fill every slot with the initial model (randomised for 'random'), Mutate(0),
         evaluate (reference Init). Returns stats()."""
         t0 = time.perf_counter()
-        code, data, sizes = program_rows(self.template, int(self.ip[K.IP_ROWS]))
+        code, data, sizes = program_rows(self.template, int(self.ip[KL.IP_ROWS]))
         randomize = int(self.config.initial_population == "random")
         self._kernel(K.MODE_INIT, randomize, code[None], data[None], sizes[None], self._nofit)
         self.initialized = True
@@ -254,14 +255,15 @@ class RegularizedEvolution:
             raise RuntimeError("call init() (or set_state) before run()")
         if max_train_steps is None and max_individuals is None and deadline is None:
             raise ValueError("run() needs max_train_steps, max_individuals or deadline")
-        steps0 = int(self.counters[K.C_STEPS])
-        indiv0 = int(self.counters[K.C_INDIVIDUALS])
+        steps0 = int(self.counters[KL.C_STEPS])
+        indiv0 = int(self.counters[KL.C_INDIVIDUALS])
         while True:
-            if max_train_steps is not None and self.counters[K.C_STEPS] - steps0 >= max_train_steps:
+            steps = self.counters[KL.C_STEPS] - steps0
+            if max_train_steps is not None and steps >= max_train_steps:
                 break
             if (
                 max_individuals is not None
-                and self.counters[K.C_INDIVIDUALS] - indiv0 >= max_individuals
+                and self.counters[KL.C_INDIVIDUALS] - indiv0 >= max_individuals
             ):
                 break
             if deadline is not None and time.perf_counter() >= deadline:
@@ -279,7 +281,7 @@ class RegularizedEvolution:
             done = self._kernel(K.MODE_EVOLVE, remaining, *self._none, self._nofit)
             remaining -= done
             if remaining > 0:
-                self._grow(2 * int(self.ip[K.IP_ROWS]))
+                self._grow(2 * int(self.ip[KL.IP_ROWS]))
         dt = time.perf_counter() - t0
         self.elapsed += dt
         self.run_seconds += dt
@@ -300,7 +302,7 @@ class RegularizedEvolution:
 
     def stats(self) -> dict:
         """Counters and population statistics (stdev = sqrt(max(0, E[f^2] - mean^2)))."""
-        out = {name: int(self.counters[i]) for i, name in enumerate(K.COUNTER_NAMES)}
+        out = {name: int(self.counters[i]) for i, name in enumerate(KL.COUNTER_NAMES)}
         f = self.fitness
         mean = float(np.mean(f))
         out["mean_fitness"] = mean
@@ -321,9 +323,9 @@ class RegularizedEvolution:
     # -- evaluation of given programs ---------------------------------------------------------
     def _rows_of(self, programs: Sequence[Program]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         longest = max((len(p) for p in programs), default=0)
-        if longest + 2 > self.ip[K.IP_ROWS]:
-            self._grow(max(longest + 2, 2 * int(self.ip[K.IP_ROWS])))
-        rows = int(self.ip[K.IP_ROWS])
+        if longest + 2 > self.ip[KL.IP_ROWS]:
+            self._grow(max(longest + 2, 2 * int(self.ip[KL.IP_ROWS])))
+        rows = int(self.ip[KL.IP_ROWS])
         k = len(programs)
         code = np.zeros((k, rows, 4), dtype=np.int32)
         data = np.zeros((k, rows, 4), dtype=np.float64)
@@ -403,9 +405,9 @@ class RegularizedEvolution:
             raise ValueError(f"{k} immigrants exceed the population size {self.P}")
         t0 = time.perf_counter()
         longest = int(sizes.sum(axis=1).max())
-        if longest + 2 > self.ip[K.IP_ROWS]:
-            self._grow(max(longest + 2, 2 * int(self.ip[K.IP_ROWS])))
-        rows = int(self.ip[K.IP_ROWS])
+        if longest + 2 > self.ip[KL.IP_ROWS]:
+            self._grow(max(longest + 2, 2 * int(self.ip[KL.IP_ROWS])))
+        rows = int(self.ip[KL.IP_ROWS])
         L = min(code.shape[1], rows)
         c = np.zeros((k, rows, 4), dtype=np.int32)
         d = np.zeros((k, rows, 4), dtype=np.float64)
@@ -456,7 +458,7 @@ class RegularizedEvolution:
             "elapsed": float(self.elapsed),
             "run_individuals": int(self.run_individuals),
             "run_seconds": float(self.run_seconds),
-            "rows": int(self.ip[K.IP_ROWS]),
+            "rows": int(self.ip[KL.IP_ROWS]),
             "pop_code": self.pop_code.copy(),
             "pop_data": self.pop_data.copy(),
             "pop_sizes": self.pop_sizes.copy(),

@@ -23,7 +23,8 @@ import numpy as np
 
 from ..ir.program import MemorySpec, Program
 from ..tiering import TIERS, CostModel, unit_table
-from . import kernels as K
+from . import kernel_layout as KL
+from . import tier_choice as Tier
 
 # How many canonical Predict/Learn programs the tier cache remembers (their compiled-or-spent
 # state; the compiled code itself is bounded by the compiler's engine recycling).
@@ -45,19 +46,19 @@ def tier_code(backend: str) -> int:
     """ip[IP_TIER] for a backend name ("interp", "jit" or "auto")."""
     if backend not in TIERS:
         raise ValueError(f"unknown backend {backend!r} (choose from {', '.join(TIERS)})")
-    return K.TIER_CODES[backend]
+    return KL.TIER_CODES[backend]
 
 
 def fill_cost_model(fp: np.ndarray, model: CostModel, features: int) -> None:
     """The cost model's constants into the search's float parameters. The compile cost is that
     of one fused kernel at the search's F (the search compiles one program at a time)."""
-    fp[K.FP_INTERP_NS_UNIT] = model.interp_ns_per_unit
-    fp[K.FP_INTERP_NS_STEP] = model.interp_ns_per_step
-    fp[K.FP_JIT_NS_UNIT] = model.jit_ns_per_unit
-    fp[K.FP_JIT_NS_STEP] = model.jit_ns_per_step
-    fp[K.FP_JIT_US_CALL] = model.jit_us_per_call
-    fp[K.FP_COMPILE_US] = model.search_compile_ms(features) * 1e3
-    fp[K.FP_OPTIMISE_US] = model.search_optimise_ms(features) * 1e3
+    fp[KL.FP_INTERP_NS_UNIT] = model.interp_ns_per_unit
+    fp[KL.FP_INTERP_NS_STEP] = model.interp_ns_per_step
+    fp[KL.FP_JIT_NS_UNIT] = model.jit_ns_per_unit
+    fp[KL.FP_JIT_NS_STEP] = model.jit_ns_per_step
+    fp[KL.FP_JIT_US_CALL] = model.jit_us_per_call
+    fp[KL.FP_COMPILE_US] = model.search_compile_ms(features) * 1e3
+    fp[KL.FP_OPTIMISE_US] = model.search_optimise_ms(features) * 1e3
 
 
 def _return_freed_memory() -> None:
@@ -77,7 +78,7 @@ class SearchTier:
         self.memory = memory
         F = memory.features
         n_mem = memory.scalars + (memory.vectors + memory.matrices * F) * F
-        self.state = K.tier_state(TIER_CACHE_ENTRIES, unit_table(F), n_mem, F)
+        self.state = KL.tier_state(TIER_CACHE_ENTRIES, unit_table(F), n_mem, F)
         self._compilers: list = [None, None]  # quick, optimising
         self._kernels: list[dict[tuple, object]] = [{}, {}]
         self._engines_seen = [0, 0]
@@ -113,8 +114,8 @@ class SearchTier:
         """Compile the kernel of the child the search kernel handed off (canonical, in ws),
         optimised if it asked so, and remember its address under the child's tier key."""
         hand = self.state[2]
-        opt = int(hand[K.HAND_OPTIMISE] != 0)
-        hand[K.HAND_OPTIMISE] = 0
+        opt = int(hand[KL.HAND_OPTIMISE] != 0)
+        hand[KL.HAND_OPTIMISE] = 0
         bounds = ws.live_bounds
         b1, b2, n = int(bounds[1]), int(bounds[2]), int(bounds[3])
         code, data = ws.canon_code, ws.canon_data
@@ -131,19 +132,19 @@ class SearchTier:
                 # address of it may stay in the tier cache.
                 self._engines_seen[opt] = compiler.engines_created
                 kernels.clear()
-                self.state = K.tier_forget(self.state)
+                self.state = KL.tier_forget(self.state)
                 _return_freed_memory()
             kernels[key] = kernel
             self.compiles += 1
             self.optimised += opt
             self.compile_seconds += time.process_time() - t0
-        K.tier_remember(self.state, kernel.address, bool(opt))
+        Tier.tier_remember(self.state, kernel.address, bool(opt))
 
     def stats(self) -> dict:
         """Compiled-tier counters of this process (not part of a checkpoint)."""
         counters = self.state[6]
         return {
-            "compiled_evaluations": int(counters[K.T_COMPILED_RUNS]),
+            "compiled_evaluations": int(counters[KL.T_COMPILED_RUNS]),
             "compiles": self.compiles,
             "optimised_compiles": self.optimised,
             "compile_seconds": self.compile_seconds,

@@ -37,81 +37,65 @@ st = (rng uint64[1], istate int64[2] = [slot pointer, longest program], counters
 mt = mutation tables (mutate.MutationTables order); ip/fp = int/float parameters (IP_*, FP_*)
 tk = packed tasks (backends.packing.PackedTasks field order, minus `features`)
 dc, fc = dedup and FEC LRUs (fec.lru_new); hs = hurdle state (hurdles.hurdle_new)
-ws = workspace (`workspace()` below); tr = tier state (`tier_state()` below).
+ws = workspace (`kernel_layout.Workspace`); tr = tier state (`kernel_layout.tier_state()`).
+The live program and its canonical form are `canonical.py`; the tier choice `tier_choice.py`.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 from numba import njit, uint64
 
-from ..backends.interp import decode_into, machine_buffers, run_decoded, run_setup_decoded
+from ..backends.interp import decode_into, run_decoded, run_setup_decoded
 from ..backends.llvm import abi
-from ..backends.llvm.abi import NUM_SLOTS, call_kernel
+from ..backends.llvm.abi import call_kernel
 from ..fitness import task_fitness
-from ..ir.liveness import live_rows, n_locations
-from ..ir.ops import ADDRESS_KINDS, COMMUTES, DATA_FIELDS, KIND_NONE
 from .budget import budget_train_examples, program_costs
+from .canonical import dce, structure_key
 from .draws import below, draw_seed
 from .fec import (
-    double_bits,
-    finalize,
     fingerprint,
     lru_contains,
-    lru_count,
     lru_get,
-    lru_new,
     lru_put,
-    lru_set,
-    mix,
 )
 from .hurdles import _before, hurdle_passes, hurdle_record
+from .kernel_layout import (
+    C_DEDUP_HITS,
+    C_DEDUP_MISSES,
+    C_FEC_HITS,
+    C_FEC_MISSES,
+    C_FULL_RUNS,
+    C_HURDLE_STOPS,
+    C_INDIVIDUALS,
+    C_STEPS,
+    FEC_SEED,
+    FP_BASE_SETUP,
+    FP_BASE_TRAIN,
+    FP_BUDGET_FACTOR,
+    FP_MAX_ABS_ERROR,
+    FP_MUTATE_PROB,
+    FP_PERCENTILE,
+    HAND_BASE,
+    HAND_PENDING,
+    HAND_RESUME,
+    IP_BUDGET,
+    IP_DEDUP,
+    IP_FEC,
+    IP_FEC_TRAIN,
+    IP_FEC_VALID,
+    IP_HURDLE_TASKS,
+    IP_HURDLES,
+    IP_MEDIAN,
+    IP_NTASKS,
+    IP_P,
+    IP_ROWS,
+    IP_T,
+    T_COMPILE_REQUESTS,
+    T_COMPILED_RUNS,
+)
 from .mutate import mutate_rows, random_rows
-
-FEC_SEED = 235732282  # the reference's fixed fingerprint seed
-
-# counters
-C_INDIVIDUALS, C_STEPS, C_FEC_HITS, C_FEC_MISSES = 0, 1, 2, 3
-C_DEDUP_HITS, C_DEDUP_MISSES, C_HURDLE_STOPS, C_FULL_RUNS = 4, 5, 6, 7
-NUM_COUNTERS = 8
-COUNTER_NAMES = (
-    "individuals", "train_steps", "fec_hits", "fec_misses", "dedup_hits", "dedup_misses",
-    "hurdle_stops", "full_runs",
-)  # fmt: skip
-
-# int parameters
-IP_P, IP_T, IP_NTASKS, IP_FEC, IP_FEC_TRAIN, IP_FEC_VALID = 0, 1, 2, 3, 4, 5
-IP_DEDUP, IP_HURDLES, IP_HURDLE_TASKS, IP_BUDGET, IP_MEDIAN, IP_ROWS = 6, 7, 8, 9, 10, 11
-IP_TIER = 12
-NUM_IP = 13
-# float parameters
-FP_MUTATE_PROB, FP_MAX_ABS_ERROR, FP_BUDGET_FACTOR, FP_BASE_SETUP = 0, 1, 2, 3
-FP_BASE_TRAIN, FP_PERCENTILE = 4, 5
-# the tier cost model (tiering.CostModel, per unit / step in ns, per call / compile in µs)
-FP_INTERP_NS_UNIT, FP_INTERP_NS_STEP, FP_JIT_NS_UNIT, FP_JIT_NS_STEP = 6, 7, 8, 9
-FP_JIT_US_CALL, FP_COMPILE_US, FP_OPTIMISE_US = 10, 11, 12
-NUM_FP = 13
-
-# ip[IP_TIER]: where full evaluations run (FEC fingerprints are always interpreted)
-TIER_INTERP, TIER_JIT, TIER_AUTO = 0, 1, 2
-TIER_CODES = {"interp": TIER_INTERP, "jit": TIER_JIT, "auto": TIER_AUTO}
-# tr[2] (int64): the hand-off of a child whose compiled code must be compiled first
-# (HAND_OPTIMISE: recompiled by the optimising pipeline, its key having become hot)
-HAND_PENDING, HAND_RESUME, HAND_BASE, HAND_OPTIMISE = 0, 1, 2, 3
-# "auto" compiles a key once the interpreter time spent on it reaches RENT_FACTOR compile
-# costs (plus one compiled run). Most keys of a search are seen once; waiting for the ones
-# that recur kept the same throughput at the paper's scale with a sixth of the compilations
-# (docs/benchmarks.md), and every compilation also costs memory the LLVM engine keeps.
-RENT_FACTOR = 8.0
-# Share of a quickly compiled kernel's run time that optimised code saves (measured at the
-# paper's scale and on the nonlinear workload: 1.4-1.7x faster).
-OPTIMISED_SAVING = 0.3
-# tr[4] (uint64): the current child's tier key; tr[5] (int64): its kernel's address (0: none)
-# tr[6] (int64): tier counters
-T_COMPILED_RUNS, T_COMPILE_REQUESTS = 0, 1
-NUM_TIER_COUNTERS = 2
+from .tier_choice import CHOOSE_COMPILE_FIRST, CHOOSE_COMPILED, CHOOSE_INTERP, choose_tier
 
 _JIT = {"cache": True, "error_model": "numpy"}
 # Numba-IR inlining: no call boundary, so no reference counting of the many arrays passed.
@@ -121,336 +105,6 @@ _INLINE = {"cache": True, "error_model": "numpy", "inline": "always"}
 # operations, which measured about a quarter of the search's compiled time).
 _NO_NRT = {"cache": True, "error_model": "numpy", "_nrt": False}
 _NO_NRT_INLINE = {**_NO_NRT, "inline": "always"}
-
-
-class Workspace(NamedTuple):
-    """Scratch arrays for the kernels (nothing in here survives a call); numba reads the fields
-    by name at no cost."""
-
-    scalars: np.ndarray  # evaluation memory (S, V, M) and product scratch (tv, tm)
-    vectors: np.ndarray
-    matrices: np.ndarray
-    tv: np.ndarray
-    tm: np.ndarray
-    eval_rng: np.ndarray  # evaluation generator
-    epoch_loss: np.ndarray
-    trace: np.ndarray
-    counts: np.ndarray
-    child_code: np.ndarray  # the child being made
-    child_data: np.ndarray
-    child_sizes: np.ndarray
-    live_code: np.ndarray  # its live program (`dce`)
-    live_data: np.ndarray
-    live_bounds: np.ndarray
-    live_flags: np.ndarray
-    live_sets: np.ndarray  # liveness sets (Predict's and Learn's live-in, working set)
-    task_fitnesses: np.ndarray
-    train_steps: np.ndarray  # budgeted training steps per task
-    sort_scratch: np.ndarray
-    no_trace: np.ndarray  # an empty trace
-    renaming: np.ndarray  # address renaming (structure_key, tier_canonical)
-    next_address: np.ndarray  # next canonical address per kind
-    machine: tuple  # interpreter buffers (`interp.machine_buffers`)
-    canon_code: np.ndarray  # canonical live program (tier_canonical)
-    canon_data: np.ndarray
-
-
-def workspace(rows: int, span: int, n_tasks: int, F: int, n_scalars: int, n_vectors: int,
-              n_matrices: int, max_epochs: int, trace_len: int) -> Workspace:  # fmt: skip
-    """A `Workspace` for programs of up to `rows` rows on the given memory and tasks."""
-    return Workspace(
-        scalars=np.zeros(n_scalars),
-        vectors=np.zeros((n_vectors, F)),
-        matrices=np.zeros((max(n_matrices, 1), F, F)),
-        tv=np.zeros(F),
-        tm=np.zeros((F, F)),
-        eval_rng=np.zeros(1, dtype=np.uint64),
-        epoch_loss=np.zeros(max(max_epochs, 1)),
-        trace=np.zeros(max(trace_len, 1)),
-        counts=np.zeros(3, dtype=np.int64),
-        child_code=np.zeros((rows, 4), dtype=np.int32),
-        child_data=np.zeros((rows, 4)),
-        child_sizes=np.zeros(3, dtype=np.int64),
-        live_code=np.zeros((rows, 4), dtype=np.int32),
-        live_data=np.zeros((rows, 4)),
-        live_bounds=np.zeros(4, dtype=np.int64),
-        live_flags=np.zeros(rows, dtype=np.bool_),
-        live_sets=np.zeros((3, n_locations(span)), dtype=np.bool_),
-        task_fitnesses=np.zeros(max(n_tasks, 1)),
-        train_steps=np.zeros(max(n_tasks, 1), dtype=np.int64),
-        sort_scratch=np.zeros(max(n_tasks, 1)),
-        no_trace=np.zeros(0),
-        renaming=np.zeros((3, span), dtype=np.int64),
-        next_address=np.zeros(3, dtype=np.int64),
-        machine=machine_buffers(rows, n_scalars, n_vectors, max(n_matrices, 1), F),
-        canon_code=np.zeros((rows, 4), dtype=np.int32),
-        canon_data=np.zeros((rows, 4)),
-    )
-
-
-def tier_state(capacity: int, units: np.ndarray, memory_doubles: int, F: int) -> tuple:
-    """State of the tier choice, kept across kernel calls but not part of the search's exact
-    state (the tier never changes a result):
-
-    0 tier cache: an LRU from the tier key of a canonical Predict/Learn to -(its kernel's
-      address) once compiled, else the interpreter µs spent on it so far;
-    1 work units per op at the search's F; 2 hand-off int64[4]; 3 unused float64[1];
-    4 the current child's tier key uint64[1]; 5 its kernel address int64[1];
-    6 tier counters int64[NUM_TIER_COUNTERS]; 7 a kernel argument block int64[NUM_SLOTS] and
-    8 the same bytes as float64; 9 the memory after Setup; 10 kernel scratch (large F).
-    """
-    block = np.zeros(NUM_SLOTS, dtype=np.int64)
-    return (lru_new(capacity, 0), units, np.zeros(4, dtype=np.int64), np.zeros(1),
-            np.zeros(1, dtype=np.uint64), np.zeros(1, dtype=np.int64),
-            np.zeros(NUM_TIER_COUNTERS, dtype=np.int64), block, block.view(np.float64),
-            np.zeros(max(memory_doubles, 1)), np.zeros(F + F * F))  # fmt: skip
-
-
-def tier_forget(tr: tuple) -> tuple:
-    """tr with an empty tier cache (when compiled code is freed, no address may remain)."""
-    return (lru_new(int(tr[0][1].shape[0]), 0), *tr[1:])
-
-
-# -- dead-code removal ------------------------------------------------------------------------
-
-
-@njit(**_INLINE)
-def dce(code, data, sizes, span, ws):
-    """Copy the live rows (`ir.liveness`) of a row buffer into ws's live program; returns the
-    live row count."""
-    flags = ws.live_flags
-    sets = ws.live_sets
-    lb = ws.live_bounds
-    b1 = sizes[0]
-    b2 = b1 + sizes[1]
-    b3 = b2 + sizes[2]
-    lb[0] = 0
-    lb[1] = b1
-    lb[2] = b2
-    lb[3] = b3
-    live_rows(code, data, lb, span, flags, sets[0], sets[1], sets[2])
-    lc = ws.live_code
-    ld = ws.live_data
-    lb = ws.live_bounds
-    n = 0
-    lb[0] = 0
-    for i in range(b3):
-        if i == b1:
-            lb[1] = n
-        if i == b2:
-            lb[2] = n
-        if flags[i]:
-            for q in range(4):
-                lc[n, q] = code[i, q]
-                ld[n, q] = data[i, q]
-            n += 1
-    if b1 == b3:
-        lb[1] = n
-    if b2 == b3:
-        lb[2] = n
-    lb[3] = n
-    return n
-
-
-# Per kind code (none, scalar, vector, matrix): how many addresses keep their numbers in the
-# canonical form (s0, s1; v0; no matrix).
-_RESERVED = np.array([0, 2, 1, 0], dtype=np.int64)
-
-
-@njit(**_INLINE)
-def _rename(ren, nxt, kind, a):
-    """Canonical number of address a of `kind`: reserved ones keep theirs, the others are
-    numbered in order of first appearance."""
-    if a < _RESERVED[kind]:
-        return a
-    r = ren[kind - 1, a]
-    if r < 0:
-        r = nxt[kind - 1]
-        ren[kind - 1, a] = r
-        nxt[kind - 1] = r + 1
-    return r
-
-
-@njit(**_INLINE)
-def _canonical_row(lc, i, ren, nxt):
-    """Row i of a live program in canonical form: (op, in1, in2, out) with addresses renamed
-    (`_rename`), unused inputs 0 and the operands of commuting ops ordered."""
-    op = lc[i, 0]
-    k1 = ADDRESS_KINDS[op, 0]
-    k2 = ADDRESS_KINDS[op, 1]
-    r1 = np.int64(0)
-    r2 = np.int64(0)
-    if k1 != KIND_NONE:
-        r1 = _rename(ren, nxt, k1, lc[i, 1])
-    if k2 != KIND_NONE:
-        r2 = _rename(ren, nxt, k2, lc[i, 2])
-    ro = _rename(ren, nxt, ADDRESS_KINDS[op, 2], lc[i, 3])
-    if COMMUTES[op] and r2 < r1:
-        r1, r2 = r2, r1
-    return op, r1, r2, ro
-
-
-@njit(**_INLINE)
-def _mix_row(h, ld, i, op, r1, r2, ro):
-    """h with a canonical row folded in: its op and addresses, then the data fields it uses."""
-    w = uint64(op) | (uint64(r1) << uint64(8)) | (uint64(r2) << uint64(24))
-    h = mix(h, w | (uint64(ro) << uint64(40)))
-    for q in range(4):
-        if DATA_FIELDS[op, q]:
-            h = mix(h, double_bits(ld[i, q]))
-    return h
-
-
-@njit(**_INLINE)
-def structure_key(lc, ld, lb, ntrain, n_tasks, with_budget, ren, nxt):
-    """64-bit hash of a live program in canonical form, and, with a budget, of its decisions.
-
-    Canonical form: non-reserved addresses renumbered per kind in order of first appearance
-    (a bijection: memory starts zeroed, so behaviour is unchanged) and the operands of
-    commuting ops sorted; only the fields an op uses are hashed. `ren` int64[3, A] and
-    `nxt` int64[3] are scratch.
-    """
-    ren[:, :] = -1
-    for k in range(3):
-        nxt[k] = _RESERVED[k + 1]
-    h = uint64(42)
-    h = mix(h, uint64(lb[1]))
-    h = mix(h, uint64(lb[2]))
-    h = mix(h, uint64(lb[3]))
-    for i in range(lb[3]):
-        op, r1, r2, ro = _canonical_row(lc, i, ren, nxt)
-        h = _mix_row(h, ld, i, op, r1, r2, ro)
-    if with_budget:
-        for t in range(n_tasks):
-            h = mix(h, uint64(ntrain[t]))
-    return finalize(h)
-
-
-# -- the tier choice ----------------------------------------------------------------------------
-
-
-@njit(**_INLINE)
-def _canonical_rows(lc, ld, lo, hi, ren, nxt, cc, cd, h):
-    """Rows lo..hi-1 of a live program in canonical form into cc/cd (the fields an op does not
-    use zeroed); returns h with the rows folded in."""
-    for i in range(lo, hi):
-        op, r1, r2, ro = _canonical_row(lc, i, ren, nxt)
-        cc[i, 0] = op
-        cc[i, 1] = r1
-        cc[i, 2] = r2
-        cc[i, 3] = ro
-        for q in range(4):
-            cd[i, q] = ld[i, q] if DATA_FIELDS[op, q] else 0.0
-        h = _mix_row(h, ld, i, op, r1, r2, ro)
-    return h
-
-
-@njit(**_INLINE)
-def tier_canonical(lc, ld, lb, ren, nxt, cc, cd):
-    """The live program in canonical form for compiled code (into cc/cd, bounds lb), and its
-    tier key: a 64-bit hash of the canonical Predict and Learn alone.
-
-    Addresses are numbered in order of first appearance in Predict, then Learn, then Setup, so
-    the Predict/Learn rows (what a given-memory kernel compiles) do not depend on Setup:
-    children that differ in Setup or dead code share one kernel. Renaming is a bijection per
-    kind on zeroed memory and commuting operands commute bit for bit, so the canonical program
-    computes exactly what the live one does."""
-    ren[:, :] = -1
-    for k in range(3):
-        nxt[k] = _RESERVED[k + 1]
-    h = uint64(7)
-    h = mix(h, uint64(lb[2] - lb[1]))
-    h = mix(h, uint64(lb[3] - lb[2]))
-    h = _canonical_rows(lc, ld, lb[1], lb[2], ren, nxt, cc, cd, h)
-    h = _canonical_rows(lc, ld, lb[2], lb[3], ren, nxt, cc, cd, h)
-    _canonical_rows(lc, ld, lb[0], lb[1], ren, nxt, cc, cd, h)
-    return finalize(h)
-
-
-@njit(**_INLINE)
-def tier_costs(cc, lb, units, ntrain, tk, n_tasks, fp):
-    """Estimated µs of the full evaluation of the live program (rows cc, bounds lb) in the
-    interpreter and in compiled code (Setup interpreted, Predict/Learn compiled, one call per
-    task), per the tiering.CostModel constants in fp."""
-    su = 0.0
-    pu = 0.0
-    lu = 0.0
-    for i in range(lb[0], lb[1]):
-        su += units[cc[i, 0]]
-    for i in range(lb[1], lb[2]):
-        pu += units[cc[i, 0]]
-    for i in range(lb[2], lb[3]):
-        lu += units[cc[i, 0]]
-    run_units = 0.0
-    setup_units = 0.0
-    steps = 0.0
-    calls = 0.0
-    train_off, valid_off = tk[2], tk[5]
-    for t in range(n_tasks):
-        n = ntrain[t]
-        if n <= 0:
-            continue
-        N = train_off[t + 1] - train_off[t]
-        n_valid = ((n + N - 1) // N) * (valid_off[t + 1] - valid_off[t])
-        run_units += n * (pu + lu) + n_valid * pu
-        setup_units += su
-        steps += n + n_valid
-        calls += 1.0
-    interp_units = run_units + setup_units
-    interp = (interp_units * fp[FP_INTERP_NS_UNIT] + steps * fp[FP_INTERP_NS_STEP]) / 1e3
-    jit = (run_units * fp[FP_JIT_NS_UNIT] + steps * fp[FP_JIT_NS_STEP]
-           + setup_units * fp[FP_INTERP_NS_UNIT]) / 1e3 + calls * fp[FP_JIT_US_CALL]  # fmt: skip
-    return interp, jit
-
-
-CHOOSE_INTERP, CHOOSE_COMPILED, CHOOSE_COMPILE_FIRST = 0, 1, 2
-
-
-@njit(**_NO_NRT)
-def _choose_tier(ip, fp, tk, ws, tr):
-    """Where the live program in ws runs its full evaluation: CHOOSE_INTERP, CHOOSE_COMPILED
-    (its kernel's address in tr[5]) or CHOOSE_COMPILE_FIRST (the caller compiles its kernel
-    and asks again). Also puts its canonical form in ws.canon_code/ws.canon_data and its tier
-    key in tr[4].
-    Changes nothing the search's results depend on.
-
-    "jit" always runs compiled code. "auto" is rent-or-buy per tier key: compiled once the
-    interpreter time spent on the key, this evaluation included, reaches RENT_FACTOR compile
-    costs plus a compiled run; then compiled whenever compiled code is the cheaper run. Both tier up
-    the same way: a key whose runs would have paid for optimised code (OPTIMISED_SAVING of
-    each run against FP_OPTIMISE_US) is recompiled once by the optimising pipeline."""
-    tier = ip[IP_TIER]
-    if tier == TIER_INTERP:
-        return CHOOSE_INTERP
-    # (the live code has the canonical form's ops: the estimate comes first, so work too small
-    # for compiled code costs no canonical form and no cache lookup)
-    interp, jit = tier_costs(
-        ws.live_code, ws.live_bounds, tr[1], ws.train_steps, tk, ip[IP_NTASKS], fp
-    )
-    if tier == TIER_AUTO and not jit < interp:
-        return CHOOSE_INTERP
-    key = tier_canonical(
-        ws.live_code, ws.live_data, ws.live_bounds, ws.renaming, ws.next_address, ws.canon_code,
-        ws.canon_data,
-    )  # fmt: skip
-    tr[4][0] = key
-    cache = tr[0]
-    hit, value = lru_get(cache, key)
-    if hit and value < 0.0:
-        runs = lru_count(cache, key)
-        saving = OPTIMISED_SAVING * jit
-        if runs * saving >= fp[FP_OPTIMISE_US] and (runs - 1) * saving < fp[FP_OPTIMISE_US]:
-            tr[2][HAND_OPTIMISE] = 1
-            return CHOOSE_COMPILE_FIRST
-        tr[5][0] = np.int64(-value)
-        return CHOOSE_COMPILED
-    if tier == TIER_JIT:
-        return CHOOSE_COMPILE_FIRST
-    spent = (value if hit else 0.0) + interp
-    if spent >= RENT_FACTOR * fp[FP_COMPILE_US] + jit:
-        return CHOOSE_COMPILE_FIRST
-    lru_put(cache, key, spent)
-    return CHOOSE_INTERP
 
 
 # -- the interpreter entry -----------------------------------------------------------------------
@@ -650,7 +304,7 @@ def _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws, tr):
                             ip[IP_BUDGET] != 0, ws.renaming, ws.next_address)  # fmt: skip
     choice = CHOOSE_INTERP
     if not (dedup and lru_contains(dc, key)):
-        choice = _choose_tier(ip, fp, tk, ws, tr)
+        choice = choose_tier(ip, fp, tk, ws, tr)
         if choice == CHOOSE_COMPILE_FIRST:
             return False, 0.0, key, choice
     if dedup:
@@ -853,11 +507,3 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, pop, ip, fp, mt, tk, 
         if mode != MODE_PLACE:
             counters[C_INDIVIDUALS] += 1
     return count
-
-
-@njit(**_JIT)
-def tier_remember(tr, address, optimised):
-    """Remember the compiled kernel of the handed-off child's tier key (tr[4]). An optimised
-    kernel replaces the quick one in place (its run count goes on, so it tiers up once)."""
-    if not (optimised and lru_set(tr[0], tr[4][0], -float(address))):
-        lru_put(tr[0], tr[4][0], -float(address))

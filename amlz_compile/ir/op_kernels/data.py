@@ -1,0 +1,87 @@
+"""The ops that read no memory: NO_OP, the const-set ops (a data field into an element) and
+the uniform- and gaussian-set ops (draws from the generator, in index order).
+
+One function per op; the arguments are described in `ir.op_kernels`.
+"""
+
+from __future__ import annotations
+
+from numba import njit, uint64
+
+from ...rng import nb_gaussian, nb_uniform
+from .common import _INLINE
+
+
+@njit(**_INLINE)
+def no_op(mem, a, b, c, F, dd, row, rng, tv, tm):
+    """NoOp(): nothing (decoding drops it; here so that every op has a function)."""
+
+
+@njit(**_INLINE)
+def scalar_const_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
+    """out = act"""
+    mem[c] = dd[row, 0]
+
+
+@njit(**_INLINE)
+def vector_const_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
+    """out[f0] = f1"""
+    mem[c] = dd[row, 2]  # c includes the element index
+
+
+@njit(**_INLINE)
+def matrix_const_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
+    """out[f0, f1] = f2"""
+    mem[c] = dd[row, 3]
+
+
+@njit(**_INLINE)
+def scalar_uniform_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
+    """out = uniform(f0, f1)"""
+    mem[c] = nb_uniform(rng, dd[row, 1], dd[row, 2])
+
+
+@njit(**_INLINE)
+def vector_uniform_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
+    """out = uniform(f0, f1, n_features)"""
+    UF = uint64(F)
+    lo_ = dd[row, 1]
+    hi_ = dd[row, 2]
+    for i in range(UF):
+        mem[c + i] = nb_uniform(rng, lo_, hi_)
+
+
+@njit(**_INLINE)
+def matrix_uniform_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
+    """out = uniform(f0, f1, (n_features, n_features))"""
+    UFF = uint64(F * F)
+    lo_ = dd[row, 1]
+    hi_ = dd[row, 2]
+    for i in range(UFF):
+        mem[c + i] = nb_uniform(rng, lo_, hi_)
+
+
+@njit(**_INLINE)
+def scalar_gaussian_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
+    """out = gaussian(f0, f1)"""
+    mem[c] = nb_gaussian(rng, dd[row, 1], dd[row, 2])
+
+
+@njit(**_INLINE)
+def vector_gaussian_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
+    """out = gaussian(f0, f1, n_features)"""
+    UF = uint64(F)
+    mu = dd[row, 1]
+    sigma = dd[row, 2]
+    for i in range(UF):
+        mem[c + i] = nb_gaussian(rng, mu, sigma)
+
+
+@njit(**_INLINE)
+def matrix_gaussian_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
+    """out = gaussian(f0, f1, (n_features, n_features))"""
+    UFF = uint64(F * F)
+    mu = dd[row, 1]
+    sigma = dd[row, 2]
+    for i in range(UFF):
+        mem[c + i] = nb_gaussian(rng, mu, sigma)

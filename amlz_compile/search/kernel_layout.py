@@ -1,0 +1,148 @@
+"""The layout of what the search kernels share with Python: counter, parameter and hand-off
+indices, the named workspace and the tier state.
+
+The kernels (`search/kernels.py`) and their Python drivers (`evolution.py`, `jit_tier.py`) read
+these by name; a kernel keeps no state of its own between calls.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..backends.interp import machine_buffers
+from ..backends.llvm.abi import NUM_SLOTS
+from ..ir.liveness import n_locations
+from .fec import lru_new
+
+FEC_SEED = 235732282  # the reference's fixed fingerprint seed
+
+# counters
+C_INDIVIDUALS, C_STEPS, C_FEC_HITS, C_FEC_MISSES = 0, 1, 2, 3
+C_DEDUP_HITS, C_DEDUP_MISSES, C_HURDLE_STOPS, C_FULL_RUNS = 4, 5, 6, 7
+NUM_COUNTERS = 8
+COUNTER_NAMES = (
+    "individuals", "train_steps", "fec_hits", "fec_misses", "dedup_hits", "dedup_misses",
+    "hurdle_stops", "full_runs",
+)  # fmt: skip
+
+# int parameters
+IP_P, IP_T, IP_NTASKS, IP_FEC, IP_FEC_TRAIN, IP_FEC_VALID = 0, 1, 2, 3, 4, 5
+IP_DEDUP, IP_HURDLES, IP_HURDLE_TASKS, IP_BUDGET, IP_MEDIAN, IP_ROWS = 6, 7, 8, 9, 10, 11
+IP_TIER = 12
+NUM_IP = 13
+# float parameters
+FP_MUTATE_PROB, FP_MAX_ABS_ERROR, FP_BUDGET_FACTOR, FP_BASE_SETUP = 0, 1, 2, 3
+FP_BASE_TRAIN, FP_PERCENTILE = 4, 5
+# the tier cost model (tiering.CostModel, per unit / step in ns, per call / compile in µs)
+FP_INTERP_NS_UNIT, FP_INTERP_NS_STEP, FP_JIT_NS_UNIT, FP_JIT_NS_STEP = 6, 7, 8, 9
+FP_JIT_US_CALL, FP_COMPILE_US, FP_OPTIMISE_US = 10, 11, 12
+NUM_FP = 13
+
+# ip[IP_TIER]: where full evaluations run (FEC fingerprints are always interpreted)
+TIER_INTERP, TIER_JIT, TIER_AUTO = 0, 1, 2
+TIER_CODES = {"interp": TIER_INTERP, "jit": TIER_JIT, "auto": TIER_AUTO}
+# tr[2] (int64): the hand-off of a child whose compiled code must be compiled first
+# (HAND_OPTIMISE: recompiled by the optimising pipeline, its key having become hot)
+HAND_PENDING, HAND_RESUME, HAND_BASE, HAND_OPTIMISE = 0, 1, 2, 3
+# "auto" compiles a key once the interpreter time spent on it reaches RENT_FACTOR compile
+# costs (plus one compiled run). Most keys of a search are seen once; waiting for the ones
+# that recur kept the same throughput at the paper's scale with a sixth of the compilations
+# (docs/benchmarks.md), and every compilation also costs memory the LLVM engine keeps.
+RENT_FACTOR = 8.0
+# Share of a quickly compiled kernel's run time that optimised code saves (measured at the
+# paper's scale and on the nonlinear workload: 1.4-1.7x faster).
+OPTIMISED_SAVING = 0.3
+# tr[4] (uint64): the current child's tier key; tr[5] (int64): its kernel's address (0: none)
+# tr[6] (int64): tier counters
+T_COMPILED_RUNS, T_COMPILE_REQUESTS = 0, 1
+NUM_TIER_COUNTERS = 2
+
+
+class Workspace(NamedTuple):
+    """Scratch arrays for the kernels (nothing in here survives a call); numba reads the fields
+    by name at no cost."""
+
+    scalars: np.ndarray  # evaluation memory (S, V, M) and product scratch (tv, tm)
+    vectors: np.ndarray
+    matrices: np.ndarray
+    tv: np.ndarray
+    tm: np.ndarray
+    eval_rng: np.ndarray  # evaluation generator
+    epoch_loss: np.ndarray
+    trace: np.ndarray
+    counts: np.ndarray
+    child_code: np.ndarray  # the child being made
+    child_data: np.ndarray
+    child_sizes: np.ndarray
+    live_code: np.ndarray  # its live program (`dce`)
+    live_data: np.ndarray
+    live_bounds: np.ndarray
+    live_flags: np.ndarray
+    live_sets: np.ndarray  # liveness sets (Predict's and Learn's live-in, working set)
+    task_fitnesses: np.ndarray
+    train_steps: np.ndarray  # budgeted training steps per task
+    sort_scratch: np.ndarray
+    no_trace: np.ndarray  # an empty trace
+    renaming: np.ndarray  # address renaming (structure_key, tier_canonical)
+    next_address: np.ndarray  # next canonical address per kind
+    machine: tuple  # interpreter buffers (`interp.machine_buffers`)
+    canon_code: np.ndarray  # canonical live program (tier_canonical)
+    canon_data: np.ndarray
+
+
+def workspace(rows: int, span: int, n_tasks: int, F: int, n_scalars: int, n_vectors: int,
+              n_matrices: int, max_epochs: int, trace_len: int) -> Workspace:  # fmt: skip
+    """A `Workspace` for programs of up to `rows` rows on the given memory and tasks."""
+    return Workspace(
+        scalars=np.zeros(n_scalars),
+        vectors=np.zeros((n_vectors, F)),
+        matrices=np.zeros((max(n_matrices, 1), F, F)),
+        tv=np.zeros(F),
+        tm=np.zeros((F, F)),
+        eval_rng=np.zeros(1, dtype=np.uint64),
+        epoch_loss=np.zeros(max(max_epochs, 1)),
+        trace=np.zeros(max(trace_len, 1)),
+        counts=np.zeros(3, dtype=np.int64),
+        child_code=np.zeros((rows, 4), dtype=np.int32),
+        child_data=np.zeros((rows, 4)),
+        child_sizes=np.zeros(3, dtype=np.int64),
+        live_code=np.zeros((rows, 4), dtype=np.int32),
+        live_data=np.zeros((rows, 4)),
+        live_bounds=np.zeros(4, dtype=np.int64),
+        live_flags=np.zeros(rows, dtype=np.bool_),
+        live_sets=np.zeros((3, n_locations(span)), dtype=np.bool_),
+        task_fitnesses=np.zeros(max(n_tasks, 1)),
+        train_steps=np.zeros(max(n_tasks, 1), dtype=np.int64),
+        sort_scratch=np.zeros(max(n_tasks, 1)),
+        no_trace=np.zeros(0),
+        renaming=np.zeros((3, span), dtype=np.int64),
+        next_address=np.zeros(3, dtype=np.int64),
+        machine=machine_buffers(rows, n_scalars, n_vectors, max(n_matrices, 1), F),
+        canon_code=np.zeros((rows, 4), dtype=np.int32),
+        canon_data=np.zeros((rows, 4)),
+    )
+
+
+def tier_state(capacity: int, units: np.ndarray, memory_doubles: int, F: int) -> tuple:
+    """State of the tier choice, kept across kernel calls but not part of the search's exact
+    state (the tier never changes a result):
+
+    0 tier cache: an LRU from the tier key of a canonical Predict/Learn to -(its kernel's
+      address) once compiled, else the interpreter µs spent on it so far;
+    1 work units per op at the search's F; 2 hand-off int64[4]; 3 unused float64[1];
+    4 the current child's tier key uint64[1]; 5 its kernel address int64[1];
+    6 tier counters int64[NUM_TIER_COUNTERS]; 7 a kernel argument block int64[NUM_SLOTS] and
+    8 the same bytes as float64; 9 the memory after Setup; 10 kernel scratch (large F).
+    """
+    block = np.zeros(NUM_SLOTS, dtype=np.int64)
+    return (lru_new(capacity, 0), units, np.zeros(4, dtype=np.int64), np.zeros(1),
+            np.zeros(1, dtype=np.uint64), np.zeros(1, dtype=np.int64),
+            np.zeros(NUM_TIER_COUNTERS, dtype=np.int64), block, block.view(np.float64),
+            np.zeros(max(memory_doubles, 1)), np.zeros(F + F * F))  # fmt: skip
+
+
+def tier_forget(tr: tuple) -> tuple:
+    """tr with an empty tier cache (when compiled code is freed, no address may remain)."""
+    return (lru_new(int(tr[0][1].shape[0]), 0), *tr[1:])
