@@ -102,5 +102,7 @@ def test_readme_map_names_every_top_level_module_and_only_real_files():
     assert not unnamed, f"README's package map does not name: {sorted(unnamed)}"
     tree = {p.name for p in package.rglob("*")} | {f"{p.name}/" for p in package.rglob("*")}
     tree |= {p.name for p in ROOT.iterdir()} | {f"{p.name}/" for p in ROOT.iterdir()}
-    named = set(re.findall(r"[\w.-]+\.(?:py|ll|md)\b|[\w-]+/", block))
+    tree |= {p.name for p in DOCS.iterdir()} | {p.name for p in (ROOT / "runtime").iterdir()}
+    named = set(re.findall(r"[\w-]+\.(?:py|ll|md)\b", block))
+    named |= set(re.findall(r"^\s*([\w-]+/)", block, re.MULTILINE))
     assert not named - tree, f"README's package map names what does not exist: {named - tree}"
