@@ -33,10 +33,14 @@ def matrix_vector_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     UF = uint64(F)
     if F == 4:
         y0, y1, y2, y3 = _ld4(mem, b)
-        r0 = _dot4(*_ld4(mem, a), y0, y1, y2, y3)
-        r1 = _dot4(*_ld4(mem, a + uint64(4)), y0, y1, y2, y3)
-        r2 = _dot4(*_ld4(mem, a + uint64(8)), y0, y1, y2, y3)
-        r3 = _dot4(*_ld4(mem, a + uint64(12)), y0, y1, y2, y3)
+        m0, m1, m2, m3 = _ld4(mem, a)
+        r0 = _dot4(m0, m1, m2, m3, y0, y1, y2, y3)
+        m0, m1, m2, m3 = _ld4(mem, a + uint64(4))
+        r1 = _dot4(m0, m1, m2, m3, y0, y1, y2, y3)
+        m0, m1, m2, m3 = _ld4(mem, a + uint64(8))
+        r2 = _dot4(m0, m1, m2, m3, y0, y1, y2, y3)
+        m0, m1, m2, m3 = _ld4(mem, a + uint64(12))
+        r3 = _dot4(m0, m1, m2, m3, y0, y1, y2, y3)
         _st4(mem, c, r0, r1, r2, r3)
         return
     for i in range(UF):
