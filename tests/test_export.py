@@ -33,7 +33,6 @@ from amlz_compile.backends.numpy_export import (
     template_source,
 )
 from amlz_compile.export import (
-    _task,
     export_algorithm,
     export_source,
     load_module,
@@ -41,6 +40,7 @@ from amlz_compile.export import (
     read_export,
     verify_file,
 )
+from amlz_compile.export.self_tests import _task
 from amlz_compile.ir.ops import NUM_OPS, OPS, Op
 from amlz_compile.ir.program import Instruction, Program
 from amlz_compile.passes import simplify_program
