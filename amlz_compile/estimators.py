@@ -230,7 +230,7 @@ class _AlgorithmSearch:
         return result
 
     def _fit(self, X: np.ndarray, y: np.ndarray):
-        from .export import simplify_program
+        from .export.write import simplify_program
         from .tasks.tabular import tasks_from_data
 
         seed = self._seed()
@@ -336,7 +336,7 @@ class _AlgorithmSearch:
 
 def _offer(hall: dict[int, dict], program: Program, fitness: float | None) -> None:
     """Keep `program` if it is the fittest seen of its simplified size."""
-    from .export import simplify_program
+    from .export.write import simplify_program
 
     if fitness is None:
         return

@@ -33,7 +33,6 @@ from amlz_compile.backends.numpy_export import (
     template_source,
 )
 from amlz_compile.export import (
-    _task,
     export_algorithm,
     export_source,
     load_module,
@@ -41,6 +40,7 @@ from amlz_compile.export import (
     read_export,
     verify_file,
 )
+from amlz_compile.export.self_tests import _task
 from amlz_compile.ir.ops import NUM_OPS, OPS, Op
 from amlz_compile.ir.program import Instruction, Program
 from amlz_compile.passes import simplify_program
@@ -117,6 +117,7 @@ def test_template_is_importable_and_runs_the_empty_algorithm():
     """The template, imported as a module, is the exported code for an empty program: its
     protocol matches the interpreter's bit for bit (the generator imported, not copied)."""
     from amlz_compile.backends import export_template as module
+    from amlz_compile.backends import export_template_estimators, export_template_selftest
 
     program = Program()
     cases = make_self_tests(program, 3, seed=5)
@@ -125,7 +126,9 @@ def test_template_is_importable_and_runs_the_empty_algorithm():
         assert steps == case["train_steps"]
         assert bits(trace) == bits(numpy_export.decode_array(case["trace"]))
         assert bits(loss) == bits(numpy_export.decode_array(case["epoch_loss"]))
-    assert module.self_test() is False  # no embedded cases in the template itself
+    assert export_template_selftest.self_test() is False  # no embedded cases in the template
+    est = export_template_estimators.AlgorithmRegressor().fit([[1.0, 2.0], [3.0, 4.0]], [1.0, 2.0])
+    assert est.predict([[5.0, 6.0]]).tolist() == [0.0]  # the empty algorithm predicts s[1] = 0
 
 
 def test_fill_template_replaces_marked_lines_and_blocks():

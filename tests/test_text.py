@@ -23,7 +23,7 @@ from amlz_compile.ir import (
     parse_program,
     parse_program_meta,
 )
-from amlz_compile.ir.text import format_float32, format_float64, parse_number
+from amlz_compile.ir.text_numbers import format_float32, format_float64, parse_number
 from tests.strategies import programs
 
 BIG = MemorySpec(20, 20, 20, 4)

@@ -1,15 +1,16 @@
 """IR -> the source of a standalone Python module that needs only NumPy.
 
-The module is `export_template.py` beside this file (real, linted Python) with its marked lines
-filled in (`fill_template`). Each instruction becomes one line: the op table's printed form
-(`OpInfo.text`) where that is already NumPy code over the template's helpers, else the op's
-entry in `NUMPY_FORMS`; `missing_renderings` lists the ops whose line would call a name the
-template does not define (a test keeps it empty). The generated module holds the algorithm as
-readable NumPy code (`setup`, `predict`, `learn` over memory arrays `s`, `v`, `m`), the same
-algorithm as data (`ALGORITHM_JSON`, the project's JSON program format, which `amlz verify` parses
-without running the file), the project's SplitMix64 generator in pure Python, the evaluation
-protocol of the task kernel (`run_protocol`), scikit-learn compatible estimators, metadata and
-self-test vectors.
+The module is the export template beside this file, three parts of real, linted Python
+(`TEMPLATE_FILES`: the algorithm and protocol, the estimators, the self-test) appended in order,
+with its marked lines filled in (`fill_template`). Each instruction becomes one line: the op
+table's printed form (`OpInfo.text`) where that is already NumPy code over the template's
+helpers, else the op's entry in `NUMPY_FORMS`; `missing_renderings` lists the ops whose line
+would call a name the template does not define (a test keeps it empty). The generated module
+holds the algorithm as readable NumPy code (`setup`, `predict`, `learn` over memory arrays `s`,
+`v`, `m`), the same algorithm as data (`ALGORITHM_JSON`, the project's JSON program format,
+which `amlz verify` parses without running the file), the project's SplitMix64 generator in pure
+Python, the evaluation protocol of the task kernel (`run_protocol`), scikit-learn compatible
+estimators, metadata and self-test vectors.
 
 Bit-for-bit agreement with the interpreter: sums accumulate left to right (`np.cumsum`), std is
 the one-pass formula, min/max/heaviside/index conversion follow the interpreter's NaN choices,
@@ -25,6 +26,7 @@ import builtins
 import inspect
 import pprint
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
@@ -83,7 +85,13 @@ NUMPY_FORMS: dict[Op, str] = {
 # Names a component's lines may use besides the template's own: its parameters.
 COMPONENT_PARAMETERS = ("s", "v", "m", "rng", "F")
 
-TEMPLATE_FILE = "export_template.py"
+# The parts of the template, in the order the exported module holds them; each later part starts
+# with a `part_header` block (its docstring and imports) that the module does not hold.
+TEMPLATE_FILES = (
+    "export_template.py",
+    "export_template_estimators.py",
+    "export_template_selftest.py",
+)
 _LINE_MARK = re.compile(r"^(?P<code>.*?)  # export: (?P<name>\w+)$")
 _BEGIN, _END = "# export-begin: ", "# export-end: "
 
@@ -95,16 +103,26 @@ def rendering(op: int) -> str:
 
 
 @cache
+def template_parts() -> tuple[str, ...]:
+    """The text of each of `TEMPLATE_FILES` (shipped in the package)."""
+    files = resources.files(__package__)
+    return tuple(files.joinpath(name).read_text(encoding="utf-8") for name in TEMPLATE_FILES)
+
+
 def template_source() -> str:
-    """The text of `export_template.py` (shipped in the package)."""
-    return resources.files(__package__).joinpath(TEMPLATE_FILE).read_text(encoding="utf-8")
+    """The template of the exported module: its parts appended in order (still marked)."""
+    return "".join(template_parts())
+
+
+def _top_level(part: str) -> list[ast.stmt]:
+    return ast.parse(part).body
 
 
 @cache
 def template_names() -> frozenset[str]:
     """Names the template defines at module level (functions, classes, constants, imports)."""
     names = set()
-    for node in ast.parse(template_source()).body:
+    for node in (node for part in template_parts() for node in _top_level(part)):
         if isinstance(node, ast.FunctionDef | ast.ClassDef):
             names.add(node.name)
         elif isinstance(node, ast.Import | ast.ImportFrom):
@@ -113,6 +131,22 @@ def template_names() -> frozenset[str]:
             for target in node.targets:
                 names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
     return frozenset(names)
+
+
+@cache
+def template_imports() -> str:
+    """The exported module's imports: every absolute top-level import of the template's parts
+    (not `__future__`, not the parts' imports of each other or of the package), the standard
+    library's first, one statement a line, as isort orders them."""
+    groups: tuple[set[str], set[str]] = (set(), set())
+    for node in (node for part in template_parts() for node in _top_level(part)):
+        if isinstance(node, ast.Import) or (
+            isinstance(node, ast.ImportFrom) and node.level == 0 and node.module != "__future__"
+        ):
+            module = node.names[0].name if isinstance(node, ast.Import) else node.module
+            third_party = module.split(".")[0] not in sys.stdlib_module_names
+            groups[third_party].add(ast.unparse(node))
+    return "\n".join("\n".join(sorted(g)) + "\n" for g in groups if g)
 
 
 def _unknown_names(line: str) -> set[str]:
@@ -304,6 +338,8 @@ def render_module(
     components = "\n\n".join(render_component(program, name) for name in COMPONENTS)
     fills = {
         "template_note": "",
+        "part_header": "",
+        "imports": template_imports(),
         "algorithm": indented.replace("\\", "\\\\").replace('"""', '\\"\\"\\"'),
         "format_version": f"FORMAT_VERSION = {FORMAT_VERSION}",
         "metadata": "METADATA = " + pprint.pformat(meta, width=96, sort_dicts=True),

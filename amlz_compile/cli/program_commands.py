@@ -88,7 +88,8 @@ def export(
 ) -> None:
     """Write the algorithm as one standalone .py file that needs only NumPy, then verify it."""
     with user_errors():
-        from ..export import check_self_test_features, export_algorithm, verify_file
+        from ..export import export_algorithm, verify_file
+        from ..export.write import check_self_test_features
 
         if output.suffix != ".py":
             raise UsageError(f"the output must be a .py file, got {output}")

@@ -1,6 +1,7 @@
 """What an algorithm is: the op table, instructions, programs, and their text and JSON forms."""
 
 from .ops import NUM_OPS, OPS, Op, OpInfo, op_by_name, op_info
+from .parse_error import ParseError
 from .program import (
     COMPONENTS,
     NO_OP,
@@ -20,14 +21,8 @@ from .serialize import (
     read_dict,
     save_program,
 )
-from .text import (
-    ParseError,
-    format_instruction,
-    format_program,
-    parse_instruction,
-    parse_program,
-    parse_program_meta,
-)
+from .text import format_program, parse_program, parse_program_meta
+from .text_instruction import format_instruction, parse_instruction
 
 __all__ = [
     "COMPONENTS",

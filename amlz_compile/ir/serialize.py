@@ -11,7 +11,7 @@ Each instruction is one row in `columns` order, every field kept (lossless, unus
 Finite floats are JSON numbers (f0..f2 as their shortest float32 decimal); JSON has no NaN or
 infinity, so those are strings in the text form's spelling: "inf", "-inf", "nan", "-nan",
 "nan(0x<float64 bits>)". `meta` is free-form JSON (a MemorySpec under "memory" and non-finite
-floats are encoded so they round-trip; see `text.encode_meta`).
+floats are encoded so they round-trip; see `text_meta.encode_meta`).
 """
 
 from __future__ import annotations
@@ -27,19 +27,12 @@ import numpy as np
 
 from ..atomic import atomic_write_text
 from .ops import NUM_OPS
+from .parse_error import ParseError
 from .program import COMPONENTS, MAX_COMPONENT_INSTRUCTIONS, Program
-from .text import (
-    MAX_ADDRESS,
-    ParseError,
-    check_declared_memory,
-    decode_meta,
-    encode_meta,
-    format_float32,
-    format_float64,
-    format_program,
-    parse_number,
-    parse_program_meta,
-)
+from .text import format_program, parse_program_meta
+from .text_instruction import MAX_ADDRESS
+from .text_meta import check_declared_memory, decode_meta, encode_meta
+from .text_numbers import format_float32, format_float64, parse_number
 
 FORMAT_TAG = "amlz-program"
 VERSION = 1
