@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 EXPECTED = {
-    "evolution_vs_random_search.py": {"experiment", "size", "seed", "settings", "task_types"},
+    "evolution_vs_random_search.py": {"experiment", "size", "seed", "settings", "cells"},
     "linear_from_scratch.py": {
         "experiment",
         "solved",
@@ -119,30 +119,37 @@ def test_example_smoke(script, smoke):
 
 
 def test_evolution_vs_random_search_numbers(smoke):
-    """The success bookkeeping is consistent: counts within budgets, rates in [0, 1]."""
+    """The ladder's bookkeeping is consistent: six cells, counts within budgets, exact intervals
+    around the rates, the per-seed raw numbers kept, the CSV table written."""
     proc, tmp_path = smoke("evolution_vs_random_search.py")
     assert proc.returncode == 0, proc.stderr[-4000:]
     data = json.loads((tmp_path / "results.json").read_text())
-    assert set(data["task_types"]) == {"linear_regressor", "linear_learn_only", "affine_regressor"}
-    for entry in data["task_types"].values():
-        evo, rs = entry["evolution"], entry["random_search"]
-        assert 0 <= evo["successes"] <= evo["experiments"] == data["settings"]["experiments"]
-        assert 0.0 <= evo["success_rate"] <= 1.0
-        assert rs["programs"] >= data["settings"]["rs_programs"]
+    assert data["budget_unit"] == "individuals"
+    kinds_levels = {(c["kind"], c["level"]) for c in data["cells"].values()}
+    assert kinds_levels == {
+        (k, lv) for k in ("linear", "affine") for lv in ("learn", "predict_learn", "whole")
+    }
+    n_seeds = data["settings"]["seeds"]
+    for cell in data["cells"].values():
+        evo, rs = cell["evolution"], cell["random_search"]
+        assert 0 <= evo["successes"] <= evo["n"] == n_seeds == len(evo["per_seed_success"])
+        assert evo["ci"][0] <= evo["rate"] <= evo["ci"][1]
+        assert rs["experiments"]["n"] == data["settings"]["rs_experiments"]
+        assert rs["programs"] == rs["experiments"]["n"] * cell["budget_individuals"]
         assert 0 <= rs["acceptable"] <= rs["programs"]
-        assert entry["reference_mean_rms"] > 0
-        # Any acceptable best has a lower mean RMS than the reference, and vice versa.
-        for ok, rms in zip(
-            [n is not None for n in evo["evaluations_to_success"]],
-            evo["best_mean_rms"],
-            strict=True,
-        ):
-            assert ok == (rms is not None and rms < entry["reference_mean_rms"])
+        assert cell["reference_mean_rms"] > 0
+        # Success means a lower mean RMS than the reference, and vice versa.
+        for ok, rms in zip(evo["per_seed_success"], evo["best_mean_rms"], strict=True):
+            assert ok == (rms is not None and rms < cell["reference_mean_rms"])
+    assert (tmp_path / "ladder.csv").read_text().startswith("kind,level,budget")
 
 
 def test_bad_flag_is_a_usage_error(tmp_path):
     proc = _run("linear_from_scratch.py", tmp_path, "--paper")
     assert proc.returncode == 2  # --smoke and --paper are mutually exclusive
+    assert "not allowed with argument" in proc.stderr
+    proc = _run("linear_from_scratch.py", tmp_path, "--size", "paper")
+    assert proc.returncode == 2  # so are --smoke and --size
     assert "not allowed with argument" in proc.stderr
 
 
