@@ -42,12 +42,11 @@ Sizes (budgets in individuals; CPU times measured on this 2-core machine):
   smoke    num_train 100, N = 1000, 2 evolution and 4 RS experiments per cell (~5 s with a
            warm numba cache; a cold cache adds ~150 CPU-s of compilation)
   default  num_train 1000, P = 100, N = 10,000 individuals (the paper's budget), 50 evolution
-           and 300 RS experiments (3 x 10^6 random programs) per cell, 6 cells: estimated
-           ~800 CPU-s from a measured ~22,000 individuals per CPU-s (see RESULTS.md for the
-           measured time)
+           and 300 RS experiments (3 x 10^6 random programs) per cell, 6 cells (measured:
+           325 CPU-s in all, 14-121 CPU-s per cell)
   paper    num_train 1000, P = 1000, N = 10,000, 100 evolution and 10^4 RS experiments per
-           cell (10^8 random programs per cell): ~4,500 CPU-s per cell at the default's rate,
-           about 8 CPU-hours for the six cells
+           cell (10^8 random programs per cell): about 29x the default's per-cell times,
+           ~2.6 CPU-hours for the six cells (an estimate; not run)
 """
 
 from __future__ import annotations
