@@ -389,9 +389,14 @@ def main() -> None:
         default=None,
         help="comma-separated kind/level cells to run (default: all six), e.g. linear/learn",
     )
+    parser.add_argument(
+        "--rs-experiments", type=int, default=None, help="RS experiments per cell (by size)"
+    )
     args = parser.parse_args()
     size = size_of(args)
-    sz = pick(size, SIZE_TABLE)
+    sz = dict(pick(size, SIZE_TABLE))
+    if args.rs_experiments:
+        sz["rs_experiments"] = args.rs_experiments
     seeds = seeds_of(args, sz["seeds"])
     banner("evolution vs random search: difficulty ladder", size, args.seed)
     clock = Clock()

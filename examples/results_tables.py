@@ -78,7 +78,10 @@ def backprop(d: dict) -> list[str]:
     hand = d["hand_written_final_mean_rms"]
     out = [
         "hand-written, mean RMS on the final tasks: "
-        + ", ".join(f"`{k}` {v:.4g}" for k, v in hand.items()),
+        + ", ".join(
+            f"`{k}` {v:.4g}" if v is not None else f"`{k}` inf (training diverges)"
+            for k, v in hand.items()
+        ),
         "",
         "| level | final mean RMS over seeds (95 % t CI) | beats linear | within 5 % of "
         "backprop NN | CPU-s |",
