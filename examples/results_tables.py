@@ -132,14 +132,18 @@ NEW_FORMAT_KEY = {
 def main(argv: list[str]) -> None:
     root = Path(argv[0]) if argv else HERE / "results"
     for name, render in RENDER.items():
-        path = root / name / "results.json"
-        if not path.exists():
-            continue
-        d = json.loads(path.read_text("utf-8"))
-        if NEW_FORMAT_KEY[name] not in d:
-            continue
-        print(f"### {name} (size {d['size']}, {d.get('cpu_seconds', 0):.0f} CPU-s in all)\n")
-        print("\n".join(render(d)) + "\n")
+        # The experiment's main run first, then further runs in its subfolders.
+        paths = [root / name / "results.json", *sorted((root / name).glob("*/results.json"))]
+        for path in paths:
+            if not path.exists():
+                continue
+            d = json.loads(path.read_text("utf-8"))
+            if NEW_FORMAT_KEY[name] not in d:
+                continue
+            where = path.parent.relative_to(root).as_posix()
+            cpu = d.get("cpu_seconds", 0)
+            print(f"### {where} (size {d['size']}, {cpu:.0f} CPU-s in all)\n")
+            print("\n".join(render(d)) + "\n")
 
 
 if __name__ == "__main__":
