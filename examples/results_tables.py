@@ -83,13 +83,21 @@ def backprop(d: dict) -> list[str]:
             for k, v in hand.items()
         ),
         "",
-        "| level | final mean RMS over seeds (95 % t CI) | beats linear | within 5 % of "
+        "| level | final mean RMS over seeds (95 % t CI, or median) | beats linear | within 5 % of "
         "backprop NN | CPU-s |",
         "|---|---|---|---|---|",
     ]
     for name, lv in d["levels"].items():
+        rms = [r["final_mean_rms"] for r in lv["runs"]]
+        if any(v is None for v in rms):  # a diverging program: RMS inf (null in JSON)
+            finite = sorted(v for v in rms if v is not None)
+            k = len(rms) - len(finite)
+            median = sorted(finite + [float("inf")] * k)[len(rms) // 2]
+            score = f"median {median:.4g}; {k} of {len(rms)} seeds diverge (RMS inf)"
+        else:
+            score = _score(lv["final_mean_rms"])
         out.append(
-            f"| {name} | {_score(lv['final_mean_rms'])} | {_rate(lv['beats_linear'])} | "
+            f"| {name} | {score} | {_rate(lv['beats_linear'])} | "
             f"{_rate(lv['matches_backprop'])} | {lv['cpu_seconds']:.0f} |"
         )
     return out
