@@ -1,7 +1,10 @@
 """Shared plumbing for the example scripts: size flags, output directory, JSON, plots.
 
-Every example accepts `--smoke` (seconds), the default laptop size (a few minutes), `--paper`
-(the paper's size), `--seed N` and `--out DIR`. Results go to `DIR/results.json`, discovered
+Every example accepts `--size smoke|default|paper` (`--smoke` and `--paper` are short for the
+first and last), `--seed N` (the base seed; seed i of an experiment with repeats is derived from
+it), `--seeds N` (repeats, where the experiment has them) and `--out DIR`. Budgets are counted
+in individuals (or training steps), never in wall time, so a run's numbers do not depend on how
+busy the machine was. Results go to `DIR/results.json`, discovered
 programs (simplified) to `DIR/*.txt`, and a plot to `DIR/*.png` when matplotlib is installed.
 """
 
@@ -33,14 +36,18 @@ SIZES = ("smoke", "default", "paper")
 
 
 def make_parser(doc: str, default_out: str) -> argparse.ArgumentParser:
-    """The common command line: --smoke | --paper, --seed, --out."""
+    """The common command line: --size (or --smoke | --paper), --seed, --seeds, --out."""
     parser = argparse.ArgumentParser(
         description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--smoke", action="store_true", help="seconds-long run (tests use it)")
     size.add_argument("--paper", action="store_true", help="the paper's size (hours to days)")
-    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    size.add_argument("--size", choices=SIZES, default=None, help="smoke | default | paper")
+    parser.add_argument("--seed", type=int, default=1, help="base random seed (default 1)")
+    parser.add_argument(
+        "--seeds", type=int, default=None, help="independent repeats (default: by size)"
+    )
     parser.add_argument(
         "--out", type=Path, default=Path(default_out), help=f"output directory ({default_out})"
     )
@@ -48,7 +55,15 @@ def make_parser(doc: str, default_out: str) -> argparse.ArgumentParser:
 
 
 def size_of(args: argparse.Namespace) -> str:
+    if getattr(args, "size", None):
+        return args.size
     return "smoke" if args.smoke else "paper" if args.paper else "default"
+
+
+def seeds_of(args: argparse.Namespace, default: int) -> list[int]:
+    """The experiment's independent seeds: `--seeds` (or `default`) of them, from `--seed`."""
+    n = args.seeds if getattr(args, "seeds", None) else default
+    return [args.seed * 1000 + i for i in range(n)]
 
 
 def pick(size: str, table: dict[str, Any]) -> Any:

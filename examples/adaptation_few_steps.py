@@ -15,36 +15,57 @@ class pairs, under the same few steps and under 10x more steps, and looks for an
 the learning rate: a scalar that Learn reads, rewrites from itself (so it changes from step
 to step) and that feeds the weight update. It says plainly whether one emerged.
 
-Sizes (measured on this 2-core machine, shared with other jobs):
-  --smoke    D = 2, P = 20, 600 individuals (a few s)
-  default    D = 10 search tasks, P = 100, 240 s of search (measured: 274 s wall in all,
-             23 CPU-s on the loaded machine; see RESULTS.md)
-  --paper    10 epochs of every example a digits pair has (330 train / 20 valid; the paper:
-             800 x 10 on CIFAR-10), D = 10, P = 100, the reference's default budget of
-             8 x 10^10 training steps (the paper: 1000 workers for days, 30 repeats)
+Arms and baselines (settings fixed before the runs):
+  treatment  the few-steps tasks above (100 examples x 1 epoch), `seeds` independent searches
+             of `individuals` individuals each (a budget in individuals, not wall time)
+  control    the same search with 10x the training steps (100 examples x 10 epochs), as the
+             paper's control; only the learning-rate-adaptation count and held-out accuracy
+             are compared
+  baselines  the starting network with its default learning rate 0.01 ("neural_net
+             (initial)") and the same network tuned on the search tasks the arm searches on:
+             a grid over the learning rate {0.003, 0.01, 0.03, 0.1, 0.3} and both
+             initialisation scales {0.03, 0.1, 0.3}, selected by mean accuracy on the D search
+             tasks with the arm's steps ("neural_net (tuned)").
+Every program is evaluated on `final` held-out tasks (the 9 held-out digit pairs, fresh
+projections; never searched or selected on) with the arm's steps; evolved vs tuned network is a
+paired comparison over those tasks for each seed (paired t and sign test), and across seeds a t
+interval of the per-seed mean difference. "Adaptation emerged" is counted per seed with an exact
+interval (the paper: 30/30 treatment vs 3/30 control).
+
+Sizes (budgets in individuals):
+  --smoke    D = 2, P = 20, 2 seeds x 300 individuals per arm, 9 final tasks (~10 s warm)
+  default    D = 10, P = 100, 10 seeds x 50,000 individuals per arm, 100 final tasks
+             (see RESULTS.md for the measured CPU time; a first default of 5,000 individuals
+             per seed took 64 CPU-s for both arms, so it was raised 10x before the second
+             run; both runs are in RESULTS.md)
+  --paper    800 examples x 10 / 100 epochs would need the paper's data; here 330 examples
+             x 1 / 10 epochs (all a digits pair has), D = 10, P = 100, 30 seeds x 10^5
+             individuals per arm: about 60x the default's CPU time (~hours per arm)
 """
 
 from __future__ import annotations
+
+import time
 
 from _common import (
     Clock,
     banner,
     make_parser,
     pick,
-    progress_curve,
     pyplot,
+    seeds_of,
     simplified_text,
     size_of,
-    thin,
     write_program,
     write_results,
 )
+from stats import fmt_rate, fmt_score, paired_test, rate_summary, score_summary
 
-from amlz_compile.algorithms import load_builtin
+from amlz_compile.algorithms import builtin_text, load_builtin
 from amlz_compile.evaluate import Evaluator
 from amlz_compile.ir.ops import OPS, SCALAR
 from amlz_compile.ir.program import MemorySpec
-from amlz_compile.ir.text import format_instruction
+from amlz_compile.ir.text import format_instruction, parse_program
 from amlz_compile.passes import simplify_program
 from amlz_compile.search.experiment import run_search
 from amlz_compile.search.presets import HELD_OUT_PAIRS
@@ -53,12 +74,13 @@ from amlz_compile.tasks import build_collection
 FEATURES = 16
 MEMORY = MemorySpec(10, 16, 4, FEATURES)
 SIZE_TABLE = {
-    "smoke": dict(
-        D=2, P=20, train=100, epochs=1, final=9, limits={"max_individuals": 600, "time_limit": 60}
-    ),
-    "default": dict(D=10, P=100, train=100, epochs=1, final=27, limits={"time_limit": 240}),
-    "paper": dict(D=10, P=100, train=800, epochs=10, final=100, limits={"time_limit": None}),
+    "smoke": dict(D=2, P=20, train=100, epochs=1, final=9, seeds=2, individuals=300),
+    "default": dict(D=10, P=100, train=100, epochs=1, final=100, seeds=10, individuals=50_000),
+    "paper": dict(D=10, P=100, train=330, epochs=1, final=100, seeds=30, individuals=100_000),
 }
+ARMS = {"treatment": 1, "control": 10}  # epochs multiplier
+LEARNING_RATES = (0.003, 0.01, 0.03, 0.1, 0.3)
+INIT_SCALES = (0.03, 0.1, 0.3)
 HELD = {tuple(p) for p in HELD_OUT_PAIRS}
 SEARCH_PAIRS = [[i, j] for i in range(10) for j in range(i + 1, 10) if (i, j) not in HELD]
 
@@ -81,8 +103,8 @@ def spec(n: int, first_seed: int, exclude: list, train: int, epochs: int) -> dic
     }
 
 
-def experiment_config(sz: dict) -> dict:
-    tr, ep = sz["train"], sz["epochs"]
+def experiment_config(sz: dict, epochs: int) -> dict:
+    tr, ep = sz["train"], epochs
     return {
         "name": "adaptation_few_steps",
         "search": {
@@ -153,62 +175,152 @@ def learning_rate_adaptation(program) -> list[str]:
     return found
 
 
+def network(learning_rate: float, init_scale: float):
+    """The starting network with another learning rate and initialisation scale."""
+    text = builtin_text("neural_net")
+    text = text.replace("  s3 = 0.01\n", f"  s3 = {learning_rate!r}\n")
+    text = text.replace("gaussian(0.0, 0.1,", f"gaussian(0.0, {init_scale!r},")
+    return parse_program(text)
+
+
+def tune_network(tasks_spec: dict, seed: int) -> dict:
+    """Grid over learning rate x init scale, selected by mean accuracy on the search tasks."""
+    ev = Evaluator(build_collection([tasks_spec]), MEMORY)
+    grid = [
+        {
+            "learning_rate": lr,
+            "init_scale": sc,
+            "search_accuracy": ev.evaluate(network(lr, sc), seed),
+        }
+        for lr in LEARNING_RATES
+        for sc in INIT_SCALES
+    ]
+    best = max(grid, key=lambda g: g["search_accuracy"])
+    return {"best": best, "grid": grid}
+
+
+def run_arm(arm: str, sz: dict, seeds: list[int], eval_seed: int) -> tuple[dict, list]:
+    epochs = sz["epochs"] * ARMS[arm]
+    cfg = experiment_config(sz, epochs)
+    cpu0 = time.process_time()
+    tuned = tune_network(cfg["search"]["search_tasks"][0], eval_seed)
+    final = Evaluator(build_collection(cfg["final_tasks"]), MEMORY)
+
+    def per_task(program) -> list[float]:
+        return final.evaluate_detailed(program, eval_seed).per_task
+
+    base = {
+        "neural_net (initial)": per_task(load_builtin("neural_net")),
+        "neural_net (tuned)": per_task(
+            network(tuned["best"]["learning_rate"], tuned["best"]["init_scale"])
+        ),
+    }
+    runs, programs = [], []
+    for sd in seeds:
+        result = run_search(
+            cfg,
+            seed=sd,
+            flow="fast",
+            checkpoint_every_s=None,
+            max_individuals=sz["individuals"],
+            patience=0,
+        )
+        evolved = result.best_program
+        acc = per_task(evolved)
+        adaptation = learning_rate_adaptation(evolved)
+        runs.append(
+            {
+                "seed": sd,
+                "individuals": result.individuals,
+                "held_out_accuracy": sum(acc) / len(acc),
+                "held_out_per_task": acc,
+                "vs_tuned_network": paired_test(acc, base["neural_net (tuned)"]),
+                "vs_initial_network": paired_test(acc, base["neural_net (initial)"]),
+                "learning_rate_adaptation": adaptation,
+                "program": simplified_text(evolved),
+            }
+        )
+        programs.append(evolved)
+        print(
+            f"   {arm} seed {sd}: {result.individuals} individuals, held-out "
+            f"{runs[-1]['held_out_accuracy']:.4f} (tuned NN "
+            f"{sum(base['neural_net (tuned)']) / len(acc):.4f}), adaptation: "
+            f"{'yes' if adaptation else 'no'}",
+            flush=True,
+        )
+    evolved_means = [r["held_out_accuracy"] for r in runs]
+    tuned_mean = sum(base["neural_net (tuned)"]) / len(base["neural_net (tuned)"])
+    initial_mean = sum(base["neural_net (initial)"]) / len(base["neural_net (initial)"])
+    k = sum(bool(r["learning_rate_adaptation"]) for r in runs)
+    entry = {
+        "epochs": epochs,
+        "tuned_network": tuned,
+        "baselines_held_out": {
+            name: {"mean": sum(v) / len(v), "per_task": v} for name, v in base.items()
+        },
+        "evolved_held_out": score_summary(evolved_means),
+        "evolved_minus_tuned_across_seeds": score_summary([m - tuned_mean for m in evolved_means]),
+        "evolved_minus_initial_across_seeds": score_summary(
+            [m - initial_mean for m in evolved_means]
+        ),
+        "seeds_better_than_tuned_p05": sum(
+            r["vs_tuned_network"]["p_t"] < 0.05 and r["vs_tuned_network"]["mean_difference"] > 0
+            for r in runs
+        ),
+        "seeds_worse_than_tuned_p05": sum(
+            r["vs_tuned_network"]["p_t"] < 0.05 and r["vs_tuned_network"]["mean_difference"] < 0
+            for r in runs
+        ),
+        "adaptation_emerged": rate_summary(k, len(runs)),
+        "runs": runs,
+        "cpu_seconds": time.process_time() - cpu0,
+    }
+    return entry, programs
+
+
 def main() -> None:
     parser = make_parser(__doc__, "runs/examples/adaptation_few_steps")
+    parser.add_argument(
+        "--arms", default="treatment,control", help="comma-separated arms (treatment,control)"
+    )
     args = parser.parse_args()
     size = size_of(args)
     sz = pick(size, SIZE_TABLE)
+    seeds = seeds_of(args, sz["seeds"])
+    arms = [a.strip() for a in args.arms.split(",") if a.strip()]
     banner("adaptation to few training steps (from the NN)", size, args.seed)
     clock = Clock()
-    cfg = experiment_config(sz)
-    curve, on_event = progress_curve()
-
-    result = run_search(
-        cfg, seed=args.seed, flow="fast", checkpoint_every_s=None, on_event=on_event, **sz["limits"]
-    )
-    initial = load_builtin("neural_net")
-    evolved = result.best_program
-    few = Evaluator(build_collection(cfg["final_tasks"]), MEMORY)
-    many_spec = spec(sz["final"], 1000000, SEARCH_PAIRS, sz["train"], sz["epochs"] * 10)
-    many = Evaluator(build_collection([many_spec]), MEMORY)
-    table = {
-        name: {"few_steps": few.evaluate(p, args.seed), "10x_steps": many.evaluate(p, args.seed)}
-        for name, p in (("neural_net (initial)", initial), ("evolved", evolved))
-    }
-    adaptation = learning_rate_adaptation(evolved)
-    results = {
+    results: dict = {
         "experiment": "adaptation_few_steps",
         "size": size,
         "seed": args.seed,
-        "settings": {k: v for k, v in sz.items()},
-        "individuals": result.individuals,
-        "elapsed": result.elapsed,
-        "accuracy_held_out": table,
-        "improved_over_initial": bool(
-            table["evolved"]["few_steps"] > table["neural_net (initial)"]["few_steps"]
-        ),
-        "learning_rate_adaptation": adaptation,
-        "adaptation_emerged": bool(adaptation),
-        "program": simplified_text(evolved),
-        "curve": thin(curve),
-        "seconds": clock(),
+        "budget_unit": "individuals",
+        "settings": {**sz, "seeds": len(seeds), "arms": arms},
+        "arms": {},
     }
-    write_program(
-        args.out,
-        "discovered",
-        evolved,
-        f"adaptation_few_steps seed {args.seed}: held-out accuracy "
-        f"{table['evolved']['few_steps']:.4f} with few steps",
-    )
-    print(f"{result.individuals} individuals in {result.elapsed:.1f} s")
-    print(
-        f"mean accuracy on held-out pairs ({sz['train']} examples x {sz['epochs']} epoch(s) "
-        f"/ x {sz['epochs'] * 10}):"
-    )
-    for name, row in table.items():
-        print(f"  {name:<22} {row['few_steps']:.4f}   {row['10x_steps']:.4f}")
-    print("learning-rate adaptation: " + ("; ".join(adaptation) if adaptation else "none found"))
-    print("evolved program (simplified):\n" + results["program"])
+    for arm in arms:
+        print(f"-- {arm} ({sz['epochs'] * ARMS[arm]} epoch(s))", flush=True)
+        entry, programs = run_arm(arm, sz, seeds, args.seed)
+        results["arms"][arm] = entry
+        best = max(range(len(programs)), key=lambda i: entry["runs"][i]["held_out_accuracy"])
+        write_program(
+            args.out,
+            f"{arm}_best",
+            programs[best],
+            f"adaptation_few_steps {arm}, seed {entry['runs'][best]['seed']}: held-out accuracy "
+            f"{entry['runs'][best]['held_out_accuracy']:.4f} (best of {len(programs)} seeds)",
+        )
+        e, d = entry["evolved_held_out"], entry["evolved_minus_tuned_across_seeds"]
+        print(
+            f"   {arm}: evolved {fmt_score(e)}; tuned NN "
+            f"{entry['baselines_held_out']['neural_net (tuned)']['mean']:.4f} (lr "
+            f"{entry['tuned_network']['best']['learning_rate']}, init "
+            f"{entry['tuned_network']['best']['init_scale']}); evolved - tuned {fmt_score(d)}; "
+            f"adaptation {fmt_rate(entry['adaptation_emerged'])}",
+            flush=True,
+        )
+        results["seconds"] = clock()
+        write_results(args.out, results)
     plot(args.out, results)
     print(f"results: {write_results(args.out, results)}")
 
@@ -217,23 +329,21 @@ def plot(out, results: dict) -> None:
     plt = pyplot()
     if plt is None:
         return
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))
-    c = results["curve"]
-    if c:
-        a1.plot([p["seconds"] for p in c], [p["best_search_fitness"] for p in c])
-    a1.set_xlabel("seconds")
-    a1.set_ylabel("best search accuracy")
-    a1.set_title("search from the NN, few training steps")
-    names = list(results["accuracy_held_out"])
-    x = range(len(names))
-    few = [results["accuracy_held_out"][n]["few_steps"] for n in names]
-    many = [results["accuracy_held_out"][n]["10x_steps"] for n in names]
-    a2.bar([i - 0.2 for i in x], few, width=0.4, label="few steps (searched)")
-    a2.bar([i + 0.2 for i in x], many, width=0.4, label="10x steps")
-    a2.set_xticks(list(x), names)
-    a2.set_ylim(0.5, 1.0)
-    a2.set_ylabel("mean accuracy, held-out pairs")
-    a2.legend(fontsize=7)
+    arms = list(results["arms"])
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    names = ["neural_net (initial)", "neural_net (tuned)", "evolved"]
+    for j, arm in enumerate(arms):
+        e = results["arms"][arm]
+        means = [e["baselines_held_out"][n]["mean"] for n in names[:2]]
+        means.append(e["evolved_held_out"]["mean"])
+        lo, hi = e["evolved_held_out"]["t_ci"]
+        err = [[0, 0, means[2] - lo], [0, 0, hi - means[2]]]
+        xs = [i + 0.4 * j - 0.2 for i in range(3)]
+        ax.bar(xs, means, width=0.4, yerr=err, capsize=3, label=f"{arm} ({e['epochs']} ep.)")
+    ax.set_xticks(range(3), names, fontsize=7)
+    ax.set_ylim(0.5, 1.0)
+    ax.set_ylabel("mean accuracy, held-out tasks")
+    ax.legend(fontsize=7)
     fig.tight_layout()
     out.mkdir(parents=True, exist_ok=True)
     fig.savefig(out / "adaptation_few_steps.png", dpi=80)

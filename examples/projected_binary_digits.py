@@ -1,8 +1,11 @@
 """Projected binary classification on scikit-learn digits vs hand-designed baselines
 (paper section 4.2 and S10 "Basic", with digits in place of CIFAR-10; no download).
 
-Tasks: a pair of digit classes, the 64 pixels randomly projected to F = 16 dimensions and
-standardised (the reference's projected_binary task), 250 train / 100 valid, 1 epoch, accuracy.
+Tasks: a pair of digit classes, the 64 pixels randomly projected to F = 8 dimensions and
+standardised (the reference's projected_binary task), 100 train / 100 valid, 1 epoch, accuracy.
+F and the training examples are the paper's adaptation-style settings with room to win (fewer
+projected features, fewer examples; the task kind has no label-noise option), fixed before the
+runs.
 As in the paper, the 45 class pairs are split: the 9 pairs the reference holds out are never
 searched on; the search runs on D random pairs among the other 36, candidates are selected on
 the 9 held-out pairs, and the final numbers are on the held-out pairs with projections never
@@ -14,18 +17,30 @@ insert / remove, U = 0.9, P = 100, T = 10, NN compute budget.
 
 Baselines, written in the same op language (examples/programs/): logistic regression by SGD
 (`logistic_sgd.txt`) and a 2-layer ReLU network by SGD (`nn2_sgd.txt`); on accuracy tasks the
-executor applies a sigmoid to s1 before Learn, so both minimise the log loss. Their learning
-rates are tuned on the search tasks over 0.001..1 (the paper tuned baselines likewise).
+executor applies a sigmoid to s1 before Learn, so both minimise the log loss. Baselines are
+tuned on a grid of learning rate {0.001 .. 1} x initialisation scale {0.03, 0.1, 0.3} (the
+scale only for the network, whose weights start random) and selected on the same 9 select tasks
+the evolved algorithm is selected on.
 
-Sizes (measured on this 2-core machine, shared with other jobs):
-  --smoke    D = 2 search tasks, P = 20, 600 individuals (a few s)
-  default    D = 10 search tasks, P = 100, 240 s of search (measured: 273 s wall in all,
-             23 CPU-s on the loaded machine; see RESULTS.md)
-  --paper    the S10 scale: D = 10, P = 100, 10^11 training steps (about 12 h per process in
-             the paper, on CIFAR-10 with 8000/1000 examples)
+Repeats and statistics: `seeds` independent searches, each with a budget in individuals; for
+each seed the selected program is compared with each tuned baseline on the `final` held-out
+tasks (paired t and sign tests over tasks); across seeds, the per-seed mean accuracies get a t
+interval and "beats the baseline" (positive mean difference with paired p < 0.05) a
+Clopper-Pearson interval.
+
+Sizes (budgets in individuals):
+  --smoke    D = 2 search tasks, P = 20, 2 seeds x 600 individuals, 9 final tasks (~10 s warm)
+  default    D = 10 search tasks, P = 100, 10 seeds x 200,000 individuals, 100 final tasks
+             (see RESULTS.md for the measured CPU time; a first default of 10,000 individuals
+             per seed took 8 CPU-s in all and stayed at chance level, so it was raised before
+             the second run; both runs are in RESULTS.md)
+  --paper    the S10 scale: D = 10, P = 100, 10^11 training steps per search (about 12 h per
+             process in the paper, on CIFAR-10 with 8000/1000 examples): not run here
 """
 
 from __future__ import annotations
+
+import time
 
 from _common import (
     PROGRAMS,
@@ -33,14 +48,14 @@ from _common import (
     banner,
     make_parser,
     pick,
-    progress_curve,
     pyplot,
+    seeds_of,
     simplified_text,
     size_of,
-    thin,
     write_program,
     write_results,
 )
+from stats import fmt_rate, fmt_score, paired_test, rate_summary, score_summary
 
 from amlz_compile.evaluate import Evaluator
 from amlz_compile.ir.program import MemorySpec
@@ -49,14 +64,15 @@ from amlz_compile.search.experiment import run_search
 from amlz_compile.search.presets import HELD_OUT_PAIRS, get_preset
 from amlz_compile.tasks import build_collection
 
-FEATURES = 16
+FEATURES, NUM_TRAIN = 8, 100
 MEMORY = MemorySpec(5, 9, 2, FEATURES)
 SIZE_TABLE = {
-    "smoke": dict(D=2, P=20, final=9, limits={"max_individuals": 600, "time_limit": 60}),
-    "default": dict(D=10, P=100, final=27, limits={"time_limit": 240}),
-    "paper": dict(D=10, P=100, final=100, limits={}),
+    "smoke": dict(D=2, P=20, final=9, seeds=2, individuals=600),
+    "default": dict(D=10, P=100, final=100, seeds=10, individuals=200_000),
+    "paper": dict(D=10, P=100, final=100, seeds=10, individuals=None),
 }
 LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+INIT_SCALES = {"logistic_sgd": (None,), "nn2_sgd": (0.03, 0.1, 0.3)}
 BASELINES = {"logistic_sgd": "s2 = 0.01", "nn2_sgd": "s3 = 0.01"}
 HELD = {tuple(p) for p in HELD_OUT_PAIRS}
 SEARCH_PAIRS = [[i, j] for i in range(10) for j in range(i + 1, 10) if (i, j) not in HELD]
@@ -68,7 +84,7 @@ def digits_spec(n: int, first_seed: int, exclude: list) -> dict:
         "kind": "projected_binary",
         "dataset": "digits",
         "features": FEATURES,
-        "num_train": 250,
+        "num_train": NUM_TRAIN,
         "num_valid": 100,
         "num_tasks": n,
         "epochs": 1,
@@ -91,17 +107,24 @@ def experiment_config(sz: dict) -> dict:
     return cfg
 
 
-def baseline_program(name: str, lr: float):
+def baseline_program(name: str, lr: float, scale: float | None = None):
     text = (PROGRAMS / f"{name}.txt").read_text("utf-8")
     line = BASELINES[name]
-    return parse_program(text.replace(line, line.replace("0.01", repr(lr)), 1))
+    text = text.replace(line, line.replace("0.01", repr(lr)), 1)
+    if scale is not None:
+        text = text.replace("gaussian(0.0, 0.1,", f"gaussian(0.0, {scale!r},")
+    return parse_program(text)
 
 
-def tune(name: str, evaluator: Evaluator, seed: int) -> tuple[float, float]:
-    """The learning rate with the best mean accuracy on the search tasks."""
-    scores = [(evaluator.evaluate(baseline_program(name, lr), seed), lr) for lr in LEARNING_RATES]
-    best = max(scores)
-    return best[1], best[0]
+def tune(name: str, evaluator: Evaluator, seed: int) -> dict:
+    """The (learning rate, init scale) with the best mean accuracy on the select tasks."""
+    grid = [
+        {"learning_rate": lr, "init_scale": sc,
+         "select": evaluator.evaluate(baseline_program(name, lr, sc), seed)}
+        for lr in LEARNING_RATES
+        for sc in INIT_SCALES[name]
+    ]  # fmt: skip
+    return {"best": max(grid, key=lambda g: g["select"]), "grid": grid}
 
 
 def main() -> None:
@@ -109,71 +132,88 @@ def main() -> None:
     args = parser.parse_args()
     size = size_of(args)
     sz = pick(size, SIZE_TABLE)
+    seeds = seeds_of(args, sz["seeds"])
     banner("projected binary classification on digits", size, args.seed)
     clock = Clock()
     cfg = experiment_config(sz)
-    curve, on_event = progress_curve()
-
-    result = run_search(
-        cfg, seed=args.seed, flow="fast", checkpoint_every_s=None, on_event=on_event, **sz["limits"]
-    )
-    search_eval = Evaluator(build_collection(cfg["search"]["search_tasks"]), MEMORY)
     select_eval = Evaluator(build_collection(cfg["select_tasks"]), MEMORY)
     final_eval = Evaluator(build_collection(cfg["final_tasks"]), MEMORY)
-    table: dict[str, dict] = {}
+
+    def per_task(program) -> list[float]:
+        return final_eval.evaluate_detailed(program, args.seed).per_task
+
+    baselines: dict[str, dict] = {}
     for name in BASELINES:
-        lr, search_acc = tune(name, search_eval, args.seed)
-        prog = baseline_program(name, lr)
-        table[name] = {
-            "learning_rate": lr,
-            "search": search_acc,
-            "select": select_eval.evaluate(prog, args.seed),
-            "final": final_eval.evaluate(prog, args.seed),
+        tuned = tune(name, select_eval, args.seed)
+        b = tuned["best"]
+        acc = per_task(baseline_program(name, b["learning_rate"], b["init_scale"]))
+        baselines[name] = {**tuned, "final_mean": sum(acc) / len(acc), "final_per_task": acc}
+        print(f"   {name}: tuned {b}, final {baselines[name]['final_mean']:.4f}", flush=True)
+    runs, best = [], None
+    cpu0 = time.process_time()
+    for sd in seeds:
+        limits = {"max_individuals": sz["individuals"]} if sz["individuals"] else {}
+        result = run_search(cfg, seed=sd, flow="fast", checkpoint_every_s=None, patience=0,
+                            **limits)  # fmt: skip
+        evolved = result.best_program
+        acc = per_task(evolved)
+        run = {
+            "seed": sd,
+            "individuals": result.individuals,
+            "select": select_eval.evaluate(evolved, args.seed),
+            "final_mean": sum(acc) / len(acc),
+            "final_per_task": acc,
+            "program": simplified_text(evolved),
         }
-    evolved = result.best_program
-    table["evolved"] = {
-        "search": search_eval.evaluate(evolved, args.seed),
-        "select": select_eval.evaluate(evolved, args.seed),
-        "final": final_eval.evaluate(evolved, args.seed),
-    }
+        for name, b in baselines.items():
+            run[f"vs_{name}"] = paired_test(acc, b["final_per_task"])
+        runs.append(run)
+        if best is None or run["final_mean"] > best[0]:
+            best = (run["final_mean"], evolved, sd)
+        print(f"   seed {sd}: {result.individuals} individuals, final {run['final_mean']:.4f}",
+              flush=True)  # fmt: skip
+
+    def beats(name: str) -> dict:
+        k = sum(r[f"vs_{name}"]["mean_difference"] > 0 and r[f"vs_{name}"]["p_t"] < 0.05
+                for r in runs)  # fmt: skip
+        return rate_summary(k, len(runs))
+
     results = {
         "experiment": "projected_binary_digits",
         "size": size,
         "seed": args.seed,
+        "budget_unit": "individuals",
         "settings": {
-            "D": sz["D"],
-            "P": sz["P"],
-            "final_tasks": sz["final"],
-            "limits": sz["limits"],
+            **sz,
+            "seeds": len(seeds),
             "features": FEATURES,
-            "num_train": 250,
+            "num_train": NUM_TRAIN,
             "num_valid": 100,
         },
-        "individuals": result.individuals,
-        "elapsed": result.elapsed,
-        "accuracy": table,
-        "beats_logistic": bool(table["evolved"]["final"] > table["logistic_sgd"]["final"]),
-        "beats_nn": bool(table["evolved"]["final"] > table["nn2_sgd"]["final"]),
-        "program": simplified_text(evolved),
-        "curve": thin(curve),
+        "baselines": baselines,
+        "evolved_final": score_summary([r["final_mean"] for r in runs]),
+        "evolved_minus_baseline_across_seeds": {
+            name: score_summary([r["final_mean"] - b["final_mean"] for r in runs])
+            for name, b in baselines.items()
+        },
+        "beats_logistic": beats("logistic_sgd"),
+        "beats_nn": beats("nn2_sgd"),
+        "runs": runs,
+        "search_cpu_seconds": time.process_time() - cpu0,
         "seconds": clock(),
     }
     write_program(
         args.out,
         "discovered",
-        evolved,
-        f"projected_binary_digits seed {args.seed}: final accuracy on held-out pairs "
-        f"{table['evolved']['final']:.4f}",
+        best[1],
+        f"projected_binary_digits seed {best[2]}: final accuracy on held-out pairs "
+        f"{best[0]:.4f} (best of {len(runs)} seeds)",
     )
-    print(f"{result.individuals} individuals in {result.elapsed:.1f} s")
-    print("mean accuracy        search pairs   held-out (select)   held-out (final)")
-    for name, row in table.items():
-        lr = f" (lr {row['learning_rate']})" if "learning_rate" in row else ""
-        print(
-            f"  {name + lr:<22} {row['search']:.4f}        {row['select']:.4f}"
-            f"              {row['final']:.4f}"
-        )
-    print("discovered program (simplified):\n" + results["program"])
+    print(f"evolved, final: {fmt_score(results['evolved_final'])}")
+    print(
+        f"beats tuned logistic regression (paired p < 0.05): {fmt_rate(results['beats_logistic'])}"
+    )
+    print(f"beats tuned 2-layer network (paired p < 0.05): {fmt_rate(results['beats_nn'])}")
     plot(args.out, results)
     print(f"results: {write_results(args.out, results)}")
 
@@ -182,19 +222,15 @@ def plot(out, results: dict) -> None:
     plt = pyplot()
     if plt is None:
         return
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))
-    c = results["curve"]
-    if c:
-        a1.plot([p["seconds"] for p in c], [p["best_search_fitness"] for p in c])
-    a1.set_xlabel("seconds")
-    a1.set_ylabel("best search accuracy")
-    a1.set_title("search (digits, non-held-out pairs)")
-    names = list(results["accuracy"])
-    vals = [results["accuracy"][n]["final"] for n in names]
-    a2.bar(names, vals, color=["tab:red", "tab:green", "tab:blue"][: len(names)])
-    a2.set_ylim(0.5, 1.0)
-    a2.set_ylabel("mean accuracy, held-out pairs")
-    a2.set_title("final evaluation")
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    vals = [r["final_mean"] for r in results["runs"]]
+    ax.plot([0] * len(vals), vals, "o", alpha=0.6, label="evolved: per seed")
+    for name, color in (("logistic_sgd", "tab:red"), ("nn2_sgd", "tab:green")):
+        ax.axhline(results["baselines"][name]["final_mean"], color=color, ls="--",
+                   label=f"{name} (tuned)")  # fmt: skip
+    ax.set_xticks([])
+    ax.set_ylabel("mean accuracy, held-out pairs")
+    ax.legend(fontsize=7)
     fig.tight_layout()
     out.mkdir(parents=True, exist_ok=True)
     fig.savefig(out / "projected_binary_digits.png", dpi=80)

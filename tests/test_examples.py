@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 EXPECTED = {
-    "evolution_vs_random_search.py": {"experiment", "size", "seed", "settings", "task_types"},
+    "evolution_vs_random_search.py": {"experiment", "size", "seed", "settings", "cells"},
     "linear_from_scratch.py": {
         "experiment",
         "solved",
@@ -27,17 +27,19 @@ EXPECTED = {
     },
     "backprop_from_scratch.py": {
         "experiment",
-        "final_fitness",
-        "beats_neural_net",
-        "beats_linear",
-        "program",
+        "budget_unit",
+        "settings",
+        "hand_written_final_mean_rms",
+        "levels",
     },
     "projected_binary_digits.py": {
         "experiment",
-        "accuracy",
+        "budget_unit",
+        "baselines",
+        "evolved_final",
         "beats_logistic",
         "beats_nn",
-        "program",
+        "runs",
     },
     "own_data_vs_sklearn.py": {
         "experiment",
@@ -47,14 +49,7 @@ EXPECTED = {
         "table",
         "program",
     },
-    "adaptation_few_steps.py": {
-        "experiment",
-        "accuracy_held_out",
-        "improved_over_initial",
-        "adaptation_emerged",
-        "learning_rate_adaptation",
-        "program",
-    },
+    "adaptation_few_steps.py": {"experiment", "budget_unit", "settings", "arms"},
 }
 
 
@@ -95,9 +90,12 @@ def smoke(tmp_path_factory):
     return get
 
 
+HELPERS = {"stats.py", "results_tables.py"}  # shared modules, not experiments
+
+
 def test_every_example_is_tested():
     scripts = {p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_")}
-    assert scripts == set(EXPECTED)
+    assert scripts - HELPERS == set(EXPECTED)
 
 
 @pytest.mark.parametrize("script", sorted(EXPECTED))
@@ -119,31 +117,57 @@ def test_example_smoke(script, smoke):
 
 
 def test_evolution_vs_random_search_numbers(smoke):
-    """The success bookkeeping is consistent: counts within budgets, rates in [0, 1]."""
+    """The ladder's bookkeeping is consistent: six cells, counts within budgets, exact intervals
+    around the rates, the per-seed raw numbers kept, the CSV table written."""
     proc, tmp_path = smoke("evolution_vs_random_search.py")
     assert proc.returncode == 0, proc.stderr[-4000:]
     data = json.loads((tmp_path / "results.json").read_text())
-    assert set(data["task_types"]) == {"linear_regressor", "linear_learn_only", "affine_regressor"}
-    for entry in data["task_types"].values():
-        evo, rs = entry["evolution"], entry["random_search"]
-        assert 0 <= evo["successes"] <= evo["experiments"] == data["settings"]["experiments"]
-        assert 0.0 <= evo["success_rate"] <= 1.0
-        assert rs["programs"] >= data["settings"]["rs_programs"]
+    assert data["budget_unit"] == "individuals"
+    kinds_levels = {(c["kind"], c["level"]) for c in data["cells"].values()}
+    assert kinds_levels == {
+        (k, lv) for k in ("linear", "affine") for lv in ("learn", "predict_learn", "whole")
+    }
+    n_seeds = data["settings"]["seeds"]
+    for cell in data["cells"].values():
+        evo, rs = cell["evolution"], cell["random_search"]
+        assert 0 <= evo["successes"] <= evo["n"] == n_seeds == len(evo["per_seed_success"])
+        assert evo["ci"][0] <= evo["rate"] <= evo["ci"][1]
+        assert rs["experiments"]["n"] == data["settings"]["rs_experiments"]
+        assert rs["programs"] == rs["experiments"]["n"] * cell["budget_individuals"]
         assert 0 <= rs["acceptable"] <= rs["programs"]
-        assert entry["reference_mean_rms"] > 0
-        # Any acceptable best has a lower mean RMS than the reference, and vice versa.
-        for ok, rms in zip(
-            [n is not None for n in evo["evaluations_to_success"]],
-            evo["best_mean_rms"],
-            strict=True,
-        ):
-            assert ok == (rms is not None and rms < entry["reference_mean_rms"])
+        assert cell["reference_mean_rms"] > 0
+        # Success means a lower mean RMS than the reference, and vice versa.
+        for ok, rms in zip(evo["per_seed_success"], evo["best_mean_rms"], strict=True):
+            assert ok == (rms is not None and rms < cell["reference_mean_rms"])
+    assert (tmp_path / "ladder.csv").read_text().startswith("kind,level,budget")
 
 
 def test_bad_flag_is_a_usage_error(tmp_path):
     proc = _run("linear_from_scratch.py", tmp_path, "--paper")
     assert proc.returncode == 2  # --smoke and --paper are mutually exclusive
     assert "not allowed with argument" in proc.stderr
+    proc = _run("linear_from_scratch.py", tmp_path, "--size", "paper")
+    assert proc.returncode == 2  # so are --smoke and --size
+    assert "not allowed with argument" in proc.stderr
+
+
+def test_adaptation_arms_and_baselines(smoke):
+    """Both arms ran every seed; the tuned network was selected on the search tasks from the
+    full grid; per-seed raw numbers and paired tests are kept."""
+    proc, tmp_path = smoke("adaptation_few_steps.py")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["budget_unit"] == "individuals"
+    assert set(data["arms"]) == {"treatment", "control"}
+    for arm in data["arms"].values():
+        tuned = arm["tuned_network"]
+        assert len(tuned["grid"]) == 15
+        assert tuned["best"]["search_accuracy"] == max(g["search_accuracy"] for g in tuned["grid"])
+        assert len(arm["runs"]) == data["settings"]["seeds"] == arm["evolved_held_out"]["n"]
+        for run in arm["runs"]:
+            assert run["individuals"] >= data["settings"]["individuals"]
+            assert run["vs_tuned_network"]["n"] == len(run["held_out_per_task"])
+        assert 0 <= arm["adaptation_emerged"]["successes"] <= len(arm["runs"])
 
 
 def _adaptation_module():
@@ -173,3 +197,20 @@ def test_learning_rate_decay_is_detected():
         "  s3 = 0.01\n", "  s3 = 0.01\n  s7 = 1.0\n"
     )
     assert detect(parse_program(counter)) == []
+
+
+def test_results_tables_render_the_committed_results(capsys):
+    """The tables RESULTS.md pastes are printed from the committed results files."""
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import results_tables
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    results_tables.main([str(EXAMPLES / "results")])
+    out = capsys.readouterr().out
+    assert "### evolution_vs_random_search" in out
+    results = (EXAMPLES / "RESULTS.md").read_text("utf-8")
+    # Every line of every printed table appears verbatim in RESULTS.md (no hand-copied numbers).
+    lines = [line for line in out.splitlines() if line and not line.startswith("###")]
+    missing = [line for line in lines if line not in results]
+    assert not missing, missing
