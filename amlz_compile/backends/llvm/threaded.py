@@ -111,7 +111,7 @@ def stencil_ir(key: tuple, memory: MemorySpec, name: str) -> str:
     op, pattern, values = key[0], key[1:4], key[4:]
     info = OPS[int(op)]
     data = {f: _float(b) for f, b in zip(info.data, values, strict=True)}
-    e = Emitter(memory.features)
+    e = Emitter(memory.features, col_major=True)
     render_instruction(e, Instruction(int(op), *pattern, **data))
     body = "\n".join(e.lines)
     layout = BlockLayout.of(memory)
@@ -146,17 +146,26 @@ def stencil_ir(key: tuple, memory: MemorySpec, name: str) -> str:
 class ThreadedLayout(DriverLayout):
     """The skeleton's hooks: memory in a driver block loaded from the caller's arrays (given
     memory), Predict and Learn by walking the instruction lists `%plist` / `%llist`, no final
-    memory (fitness-only)."""
+    memory (fitness-only). Matrices are column-major in the block, as in fused kernels' stack
+    memory: matrix-vector products then keep one accumulator lane per output element instead
+    of reducing each row in order (the same sums, vectorised)."""
 
     calls_components = False
 
     def wipe(self, e: Emitter, arg: dict[str, str]) -> None:
         F, spec = self.spec.features, self.spec
         for dst, src, n in (("%S0", arg["scalars"], spec.scalars),
-                            ("%V0", arg["vectors"], spec.vectors * F),
-                            ("%M0", arg["matrices"], spec.matrices * F * F)):  # fmt: skip
+                            ("%V0", arg["vectors"], spec.vectors * F)):  # fmt: skip
             if n:
                 e.emit(f"call void @llvm.memcpy.p0.p0.i64(ptr {dst}, ptr {src}, i64 {n * 8}, i1 0)")
+        for k in range(spec.matrices):  # row-major from the caller -> column-major here
+            src = e.gep(arg["matrices"], k * F * F)
+            e.loop(
+                F,
+                lambda i, k=k, src=src: e.loop(
+                    F, lambda j: e.store(e.load(src, e.index(i, F, j)), f"%M{k}", e.mat(i, j))
+                ),
+            )
 
     def run(self, e: Emitter, arg: dict[str, str], component: str) -> None:
         if component == "setup":  # (Setup ran in the caller)
@@ -186,7 +195,7 @@ class ThreadedLayout(DriverLayout):
 
 def skeleton_module(memory: MemorySpec, name: str) -> str:
     """The threaded skeleton `void name(ptr args, ptr plist, ptr llist)` for `memory`."""
-    text = skeleton_ir(name, Emitter(memory.features), [ThreadedLayout(memory)],
+    text = skeleton_ir(name, Emitter(memory.features, col_major=True), [ThreadedLayout(memory)],
                        params=", ptr %plist, ptr %llist")  # fmt: skip
     return module_ir([text])
 
