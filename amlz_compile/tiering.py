@@ -56,7 +56,7 @@ class CostModel:
     search_optimise_ms_large: float = 35.0
     # a threaded kernel (stencils compiled once; per program only its lists and a stub, plus
     # its share of first-use stencil compilations)
-    search_threaded_ms: float = 0.5
+    search_threaded_ms: float = 0.7
 
     def search_compile_ms(self, features: int) -> float:
         """Compile cost of one of the search's quick kernels at feature size F."""
