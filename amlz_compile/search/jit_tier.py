@@ -113,7 +113,8 @@ class SearchTier:
             pipeline, codegen_opt = OPTIMISING_PIPELINE if optimising else SEARCH_PIPELINE
             self._compilers[k] = JitCompiler(mode="fused", pipeline=pipeline,
                                              codegen_opt=codegen_opt,
-                                             recycle_programs=SEARCH_RECYCLE_PROGRAMS)  # fmt: skip
+                                             recycle_programs=SEARCH_RECYCLE_PROGRAMS,
+                                             keep_ir=False)  # fmt: skip
         return self._compilers[k]
 
     def threaded(self):

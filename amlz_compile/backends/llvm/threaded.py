@@ -295,7 +295,7 @@ class _Spec:
         self.memory = memory
         self.block = BlockLayout.of(memory)
         self.lock = threading.Lock()
-        self.engine = Engine(*STENCIL_PIPELINE)
+        self.engine = Engine(*STENCIL_PIPELINE, keep_ir=False)
         name = f"amlz_threaded{next(_names)}"
         (self.skeleton,) = self.engine.add_ir(skeleton_module(memory, name), [name])
         self.stencils: dict[tuple, int] = {}
