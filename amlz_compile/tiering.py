@@ -52,8 +52,11 @@ class CostModel:
     # the search's given-memory kernels (Predict + Learn of a live program, fused, one a module)
     search_compile_ms_small: float = 9.0  # F <= AUTO_SMALL_F
     search_compile_ms_large: float = 22.0
-    search_optimise_ms_small: float = 45.0  # the same, by the optimising pipeline
-    search_optimise_ms_large: float = 90.0
+    search_optimise_ms_small: float = 20.0  # the same, by the optimising pipeline (light/1)
+    search_optimise_ms_large: float = 35.0
+    # a threaded kernel (stencils compiled once; per program only its lists and a stub, plus
+    # its share of first-use stencil compilations)
+    search_threaded_ms: float = 0.7
 
     def search_compile_ms(self, features: int) -> float:
         """Compile cost of one of the search's quick kernels at feature size F."""

@@ -25,6 +25,7 @@ from amlz_compile.backends.interp import (
     run_setup_decoded,
 )
 from amlz_compile.backends.llvm import JitBackend, JitCompiler, run_kernel_multi
+from amlz_compile.backends.llvm.threaded import ThreadedCompiler
 from amlz_compile.fitness import task_fitness
 from amlz_compile.ir.program import Program
 
@@ -68,12 +69,14 @@ def test_jit_equals_interpreter_in_both_modes(data, memory):
 
 
 GIVEN = JitCompiler(pipeline="light", codegen_opt=0, mode="fused")
+THREADED = ThreadedCompiler()
 
 
 @given(data=st.data(), memory=memory_specs(max_scalars=6, max_vectors=5, max_matrices=3))
 def test_given_memory_kernel_continues_the_interpreters_setup(data, memory):
     """What the search's compiled tier does: Setup interpreted (memory and generator state
-    after it), Predict/Learn compiled as a given-memory kernel: the same run, bit for bit."""
+    after it), Predict/Learn compiled as a given-memory kernel, fused or threaded (per-op
+    stencils walked by a shared skeleton): the same run, bit for bit."""
     prog = data.draw(programs(memory, max_sizes=(4, 4, 5), extreme=True))
     task = data.draw(small_tasks(memory.features))
     seed = data.draw(st.integers(0, 2**64 - 1))
@@ -89,10 +92,14 @@ def test_given_memory_kernel_continues_the_interpreters_setup(data, memory):
                               task.train_y, task.orders, task.valid_x, task.valid_y,
                               np.zeros(8), np.zeros(0), np.zeros(3, dtype=np.int64))  # fmt: skip
     rest = Program((), prog.predict, prog.learn)
-    (kernel,) = GIVEN.compile_given([rest], memory)
-    (got,) = run_kernel_multi(kernel, [task], np.array([state], dtype=np.uint64),
-                              n_train=n_train, max_abs_error=mae, initial_memory=mem)  # fmt: skip
-    assert got.epochs_validated == want.epochs_validated
-    assert got.train_steps == want.train_steps
-    n = want.epochs_validated
-    assert same(got.epoch_loss[:n], want.epoch_loss[:n])
+    kernels = GIVEN.compile_given([rest], memory)
+    if THREADED.supports(rest, memory):
+        kernels += THREADED.compile_given([rest], memory)
+    for kernel in kernels:
+        seeds = np.array([state], dtype=np.uint64)
+        (got,) = run_kernel_multi(kernel, [task], seeds, n_train=n_train, max_abs_error=mae,
+                                  initial_memory=mem)  # fmt: skip
+        assert got.epochs_validated == want.epochs_validated
+        assert got.train_steps == want.train_steps
+        n = want.epochs_validated
+        assert same(got.epoch_loss[:n], want.epoch_loss[:n])

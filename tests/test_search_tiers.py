@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from amlz_compile.backends.llvm.engine import Engine
+from amlz_compile.backends.llvm.threaded import Arena, ThreadedCompiler
 from amlz_compile.bench.llvm import paper_tasks
 from amlz_compile.search import jit_tier
 from amlz_compile.search import kernel_layout as KL
@@ -183,19 +184,23 @@ def test_resume_on_another_backend_continues_exactly(tmp_path):
     assert resumed.select_fitness == reference.select_fitness
 
 
-def _alive_engines() -> int:
+def _alive_engines(kind=Engine) -> int:
     gc.collect()
-    return sum(isinstance(o, Engine) for o in gc.get_objects())
+    return sum(isinstance(o, kind) for o in gc.get_objects())
 
 
 def test_engine_recycling_bounds_compiled_code(monkeypatch):
-    """Many compilations through few engines: old engines are freed, not accumulated."""
+    """Many compilations through few engines (threaded kernels: arenas): old engines and arenas
+    are freed, not accumulated."""
     monkeypatch.setattr(jit_tier, "SEARCH_RECYCLE_PROGRAMS", 8)
-    before = _alive_engines()
+    before, arenas = _alive_engines(), _alive_engines(Arena)
     evo = _evolve(_demo(dedup=False), "jit", 300)
     tier = evo.tier
     assert tier.compiles > 40 and tier.engines >= tier.compiles // 8
+    if ThreadedCompiler.available():  # (x86-64) the quick tier is threaded
+        assert tier.threaded_compiles > 40
     assert tier.live_kernels <= 8 + 8  # the newest engine of each compiler
-    assert _alive_engines() - before <= 2
+    assert _alive_engines() - before <= 2  # (the threaded stencils' engine, the optimising one)
+    assert _alive_engines(Arena) - arenas <= 1
     reference = _evolve(_demo(dedup=False), "interp", 300)
     assert _same(_trajectory(evo), _trajectory(reference))

@@ -1,11 +1,11 @@
-"""JIT benchmarks (registered in `amlz_compile.bench`).
-
-Keys: compile_ms_per_program_single[_raw], compile_ms_per_program_batched[_raw|_fused],
-compile_ms_driver_demo, compile_ms_paper, jit_us_per_eval_demo[_fused], interp_us_per_eval_paper,
-jit_us_per_eval_paper[_single|_threads]. Evaluations go through `JitBackend.run_tasks` (one
-foreign call per program evaluation; the paper key with LOCKSTEP_K tasks per fitness-only
-multi-task kernel). Times are CPU time of this process (see `bench._time_per_item`), warm
-(compiled before measuring), except `_threads` (wall time of one evaluation on 2 threads).
+"""JIT benchmarks (registered in `amlz_compile.bench`). Keys: compile_ms_per_program_single[_raw],
+compile_ms_per_program_batched[_raw|_fused], compile_ms_driver_demo, compile_ms_paper,
+jit_us_per_eval_demo[_fused], interp_us_per_eval_paper, jit_us_per_eval_paper[_single|_threads],
+search_kernel_ms_paper (the search's given-memory kernels: threaded and fused, made and run per
+evolved paper-scale program). Evaluations go through `JitBackend.run_tasks` (one foreign call per
+program evaluation; the paper key with LOCKSTEP_K tasks per fitness-only multi-task kernel). Times
+are CPU time of this process (see `bench._time_per_item`), warm (compiled before measuring), except
+`_threads` (wall time of one evaluation on 2 threads).
 
 Compile figures are what the search pays per program reaching the JIT: `simplify_program`
 (dead-code removal, folding: ~20 -> ~3.6 instructions on demo programs) plus compilation with
@@ -247,6 +247,69 @@ def lockstep_grid(ks=(1, 2, 3, 4), repeats: int = 3, **compiler_kw) -> dict[str,
         f"K={K}": {"compile_ms": round(compile_ms[K]), "ns_per_step": round(min(times[K]), 1)}
         for K in ks
     }
+
+
+def search_programs(n_programs: int = 40, individuals: int = 300) -> list[Program]:
+    """Predict/Learn of evolved paper-scale programs, as the search's compiled tier gets them:
+    the `baseline` search (seed 3) from random 5/8/15 programs after `individuals`
+    individuals, simplified, Setup dropped (given-memory kernels)."""
+    from ..search.config import SearchConfig
+    from ..search.evolution import RegularizedEvolution
+    from ..search.presets import get_preset
+
+    cfg = get_preset("baseline")["search"]
+    cfg.update(setup_size_init=5, predict_size_init=8, learn_size_init=15,
+               initial_population="random")  # fmt: skip
+    evo = RegularizedEvolution(SearchConfig.from_dict(cfg), tasks=paper_tasks(), seed=3,
+                               backend="interp")  # fmt: skip
+    evo.init()
+    evo.run(max_individuals=individuals)
+    out = []
+    for prog in evo.population_programs()[:n_programs]:
+        parts = simplify_program(prog).components()
+        out.append(Program((), parts["predict"], parts["learn"]))
+    return out
+
+
+@benchmark("search_kernel_ms_paper")
+def search_kernel_ms_paper(n_programs: int = 40, repeats: int = 2) -> dict[str, dict]:
+    """CPU ms per program to make and to run (10 paper tasks) the search's given-memory kernels
+    of evolved paper-scale programs (`search_programs`): threaded (the quick tier; stencils
+    compiled before timing), fused light/codegen 0 (the fallback quick tier), fused
+    light/codegen 1 (the optimising tier) and fused O2. Variants alternate `repeats` times;
+    each figure is the best."""
+    from ..backends.llvm.threaded import ThreadedCompiler
+
+    tasks = paper_tasks()
+    programs = search_programs(n_programs)
+    memory = np.zeros((len(tasks), PAPER_MEMORY.scalars + (PAPER_MEMORY.vectors
+                       + PAPER_MEMORY.matrices * 16) * 16))  # fmt: skip
+    seeds = np.arange(len(tasks), dtype=np.uint64)
+    makers = {
+        "threaded": ThreadedCompiler,
+        "fused_light_cg0": lambda: JitCompiler(mode="fused", pipeline="light", codegen_opt=0),
+        "fused_light_cg1": lambda: JitCompiler(mode="fused", pipeline="light", codegen_opt=1),
+        "fused_O2": lambda: JitCompiler(mode="fused", pipeline="O2", codegen_opt=2),
+    }
+    ThreadedCompiler().compile_given(programs, PAPER_MEMORY)  # stencils, once per process
+    best: dict[str, dict[str, float]] = {k: {"compile_ms": 1e9, "run_ms": 1e9} for k in makers}
+    for _ in range(repeats):
+        for name, make in makers.items():
+            compiler = make()
+            compiler.compile_given([Program()], PAPER_MEMORY)  # engine and runtime set up
+            t0 = time.process_time()
+            kernels = [compiler.compile_given([p], PAPER_MEMORY)[0] for p in programs]
+            compile_ms = (time.process_time() - t0) / len(programs) * 1e3
+            for k in kernels:  # warm
+                run_kernel_multi(k, tasks, seeds, initial_memory=memory)
+            t0 = time.process_time()
+            for k in kernels:
+                run_kernel_multi(k, tasks, seeds, initial_memory=memory)
+            run_ms = (time.process_time() - t0) / len(programs) * 1e3
+            b = best[name]
+            b["compile_ms"] = round(min(b["compile_ms"], compile_ms), 3)
+            b["run_ms"] = round(min(b["run_ms"], run_ms), 3)
+    return best
 
 
 def optimisation_grid() -> dict[str, dict[str, float]]:

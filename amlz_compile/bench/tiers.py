@@ -43,6 +43,7 @@ def _search(config, tasks, backend: str, seed: int, **limits) -> dict:
         ),
         "compiles": after["compiles"] - before["compiles"],
         "optimised_compiles": after["optimised_compiles"] - before["optimised_compiles"],
+        "threaded_compiles": after["threaded_compiles"] - before["threaded_compiles"],
         "compiled_share": round(
             (after["compiled_evaluations"] - before["compiled_evaluations"]) / individuals, 4
         ),
@@ -101,7 +102,7 @@ def search_compile_fraction() -> dict:
     """Share of the compiled-tier search's CPU time spent compiling, with the compile count,
     the share of individuals evaluated in compiled code, per population."""
     fields = ("compile_fraction", "compile_seconds", "compiles", "optimised_compiles",
-              "compiled_share")  # fmt: skip
+              "threaded_compiles", "compiled_share")  # fmt: skip
     return {
         population: {k: runs["auto"][k] for k in fields}
         for population, runs in paper_searches().items()

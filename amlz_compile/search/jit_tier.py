@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import platform
 import time
 
 import numpy as np
@@ -33,13 +34,21 @@ TIER_CACHE_ENTRIES = 1 << 16
 # code of an hour-long search stays bounded (see `SearchTier.engines`). An engine keeps its
 # modules' IR as well as their code, so fewer kernels per engine keep the high-water mark low.
 SEARCH_RECYCLE_PROGRAMS = 250
-# How the search compiles: most kernels run a few times, so compile cost decides. Measured on
-# evolved baseline programs at the paper's scale (docs/benchmarks.md): the light IR pipeline
-# with codegen level 0 compiles in ~15-35 ms and its code runs ~3x the interpreter; codegen
-# level 1 or O2 code runs 1.2-1.5x faster still but takes 30-100 ms to compile.
+# How the search compiles: most kernels run a few times, so compile cost decides. The quick
+# tier is threaded code (`backends/llvm/threaded.py`: per-op stencils compiled once, a kernel
+# per program made in ~0.2 ms with no LLVM compilation; its code runs ~1.2x slower than a fused
+# kernel at light/codegen 0, which takes ~10-35 ms to compile at the paper's scale). Where
+# threaded code is not available (a target whose stubs cannot be patched, or too many set-op
+# literals), fused kernels with this pipeline: the light IR pipeline and codegen level 0.
+SEARCH_THREADED = True
+# Share of a threaded kernel's run time that the optimising tier's fused code saves (measured on
+# 40 evolved paper-scale programs: 6.6 ms threaded, 5.7 ms light/codegen 1; docs/benchmarks.md).
+THREADED_OPTIMISED_SAVING = 0.13
 SEARCH_PIPELINE = ("light", 0)
-# Kernels whose runs would pay for it are recompiled once with this (kernels._choose_tier).
-OPTIMISING_PIPELINE = ("O2", 2)
+# Kernels whose runs would pay for it are recompiled once with this (kernels._choose_tier): a
+# fused kernel at the light IR pipeline and codegen level 1 runs as fast as O2 (within 3 % on
+# evolved paper-scale programs) and compiles in ~30-50 ms against O2's ~80-90 ms.
+OPTIMISING_PIPELINE = ("light", 1)
 
 
 def tier_code(backend: str) -> int:
@@ -51,14 +60,20 @@ def tier_code(backend: str) -> int:
 
 def fill_cost_model(fp: np.ndarray, model: CostModel, features: int) -> None:
     """The cost model's constants into the search's float parameters. The compile cost is that
-    of one fused kernel at the search's F (the search compiles one program at a time)."""
+    of one threaded kernel where threaded code is expected (x86-64, where stubs are patched),
+    else of one fused kernel at the search's F (the search compiles one program at a time)."""
     fp[KL.FP_INTERP_NS_UNIT] = model.interp_ns_per_unit
     fp[KL.FP_INTERP_NS_STEP] = model.interp_ns_per_step
     fp[KL.FP_JIT_NS_UNIT] = model.jit_ns_per_unit
     fp[KL.FP_JIT_NS_STEP] = model.jit_ns_per_step
     fp[KL.FP_JIT_US_CALL] = model.jit_us_per_call
-    fp[KL.FP_COMPILE_US] = model.search_compile_ms(features) * 1e3
+    threaded = SEARCH_THREADED and platform.machine().lower() in ("x86_64", "amd64")
+    quick = model.search_threaded_ms if threaded else model.search_compile_ms(features)
+    fp[KL.FP_COMPILE_US] = quick * 1e3
     fp[KL.FP_OPTIMISE_US] = model.search_optimise_ms(features) * 1e3
+    # The search tiers a key up once its runs would have saved the optimising compile: what
+    # optimised code saves of a run depends on the quick code it replaces.
+    fp[KL.FP_OPTIMISED_SAVING] = THREADED_OPTIMISED_SAVING if threaded else KL.OPTIMISED_SAVING
 
 
 def _return_freed_memory() -> None:
@@ -79,11 +94,13 @@ class SearchTier:
         F = memory.features
         n_mem = memory.scalars + (memory.vectors + memory.matrices * F) * F
         self.state = KL.tier_state(TIER_CACHE_ENTRIES, unit_table(F), n_mem, F)
-        self._compilers: list = [None, None]  # quick, optimising
+        self._compilers: list = [None, None]  # quick (fused), optimising
+        self._threaded = None  # the quick tier's threaded compiler (created on first use)
         self._kernels: list[dict[tuple, object]] = [{}, {}]
-        self._engines_seen = [0, 0]
+        self._engines_seen = [0, 0, 0]  # quick fused, optimising, threaded
         self.compiles = 0
         self.optimised = 0
+        self.threaded_compiles = 0
         self.compile_seconds = 0.0
 
     def compiler(self, optimising: bool = False):
@@ -96,14 +113,27 @@ class SearchTier:
             pipeline, codegen_opt = OPTIMISING_PIPELINE if optimising else SEARCH_PIPELINE
             self._compilers[k] = JitCompiler(mode="fused", pipeline=pipeline,
                                              codegen_opt=codegen_opt,
-                                             recycle_programs=SEARCH_RECYCLE_PROGRAMS)  # fmt: skip
+                                             recycle_programs=SEARCH_RECYCLE_PROGRAMS,
+                                             keep_ir=False)  # fmt: skip
         return self._compilers[k]
+
+    def threaded(self):
+        """The quick tier's threaded compiler, or None where threaded code is unavailable."""
+        if self._threaded is None:
+            from ..backends.llvm.threaded import ThreadedCompiler
+
+            ok = SEARCH_THREADED and ThreadedCompiler.available()
+            self._threaded = ThreadedCompiler(SEARCH_RECYCLE_PROGRAMS) if ok else False
+        return self._threaded or None
+
+    def _all_compilers(self) -> list:
+        return [c for c in (*self._compilers, self._threaded) if c]
 
     @property
     def engines(self) -> int:
-        """Engines the compilers have created so far (each holds up to SEARCH_RECYCLE_PROGRAMS
-        kernels; only the newest ones' kernels are kept alive)."""
-        return sum(c.engines_created for c in self._compilers if c is not None)
+        """Engines (arenas, for threaded code) the compilers have created so far (each holds
+        up to SEARCH_RECYCLE_PROGRAMS kernels; only the newest ones' kernels are kept alive)."""
+        return sum(c.engines_created for c in self._all_compilers())
 
     @property
     def live_kernels(self) -> int:
@@ -125,18 +155,23 @@ class SearchTier:
         if kernel is None:
             t0 = time.process_time()
             program = Program.from_arrays(code[b1:n], data[b1:n], [0, 0, b2 - b1, n - b1])
-            compiler = self.compiler(bool(opt))
+            compiler, which = self.compiler(bool(opt)), opt
+            if not opt:
+                threaded = self.threaded()
+                if threaded is not None and threaded.supports(program, self.memory):
+                    compiler, which = threaded, 2
             kernel = compiler.compile_given([program], self.memory)[0]
-            if compiler.engines_created != self._engines_seen[opt]:
+            if compiler.engines_created != self._engines_seen[which]:
                 # A new engine: the old one's code goes once nothing refers to it, so no
                 # address of it may stay in the tier cache.
-                self._engines_seen[opt] = compiler.engines_created
+                self._engines_seen[which] = compiler.engines_created
                 kernels.clear()
                 self.state = KL.tier_forget(self.state)
                 _return_freed_memory()
             kernels[key] = kernel
             self.compiles += 1
             self.optimised += opt
+            self.threaded_compiles += which == 2
             self.compile_seconds += time.process_time() - t0
         Tier.tier_remember(self.state, kernel.address, bool(opt))
 
@@ -147,6 +182,7 @@ class SearchTier:
             "compiled_evaluations": int(counters[KL.T_COMPILED_RUNS]),
             "compiles": self.compiles,
             "optimised_compiles": self.optimised,
+            "threaded_compiles": self.threaded_compiles,
             "compile_seconds": self.compile_seconds,
             "engines": self.engines,
         }

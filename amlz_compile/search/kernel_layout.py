@@ -38,7 +38,9 @@ FP_BASE_TRAIN, FP_PERCENTILE = 4, 5
 # the tier cost model (tiering.CostModel, per unit / step in ns, per call / compile in µs)
 FP_INTERP_NS_UNIT, FP_INTERP_NS_STEP, FP_JIT_NS_UNIT, FP_JIT_NS_STEP = 6, 7, 8, 9
 FP_JIT_US_CALL, FP_COMPILE_US, FP_OPTIMISE_US = 10, 11, 12
-NUM_FP = 13
+# share of a quick kernel's run time that optimised code saves (`jit_tier.fill_cost_model`)
+FP_OPTIMISED_SAVING = 13
+NUM_FP = 14
 
 # ip[IP_TIER]: where full evaluations run (FEC fingerprints are always interpreted)
 TIER_INTERP, TIER_JIT, TIER_AUTO = 0, 1, 2
@@ -51,8 +53,8 @@ HAND_PENDING, HAND_RESUME, HAND_BASE, HAND_OPTIMISE = 0, 1, 2, 3
 # that recur kept the same throughput at the paper's scale with a sixth of the compilations
 # (docs/benchmarks.md), and every compilation also costs memory the LLVM engine keeps.
 RENT_FACTOR = 8.0
-# Share of a quickly compiled kernel's run time that optimised code saves (measured at the
-# paper's scale and on the nonlinear workload: 1.4-1.7x faster).
+# Share of a quickly compiled fused kernel's run time that optimised code saves (measured at
+# the paper's scale and on the nonlinear workload: 1.4-1.7x faster).
 OPTIMISED_SAVING = 0.3
 # tr[4] (uint64): the current child's tier key; tr[5] (int64): its kernel's address (0: none)
 # tr[6] (int64): tier counters

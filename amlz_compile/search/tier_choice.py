@@ -20,10 +20,10 @@ from .kernel_layout import (
     FP_JIT_NS_UNIT,
     FP_JIT_US_CALL,
     FP_OPTIMISE_US,
+    FP_OPTIMISED_SAVING,
     HAND_OPTIMISE,
     IP_NTASKS,
     IP_TIER,
-    OPTIMISED_SAVING,
     RENT_FACTOR,
     TIER_AUTO,
     TIER_INTERP,
@@ -86,7 +86,7 @@ def choose_tier(ip, fp, tk, ws, tr):
     "jit" always runs compiled code. "auto" is rent-or-buy per tier key: compiled once the
     interpreter time spent on the key, this evaluation included, reaches RENT_FACTOR compile
     costs plus a compiled run; then compiled whenever compiled code is the cheaper run. Both tier up
-    the same way: a key whose runs would have paid for optimised code (OPTIMISED_SAVING of
+    the same way: a key whose runs would have paid for optimised code (fp[FP_OPTIMISED_SAVING] of
     each run against FP_OPTIMISE_US) is recompiled once by the optimising pipeline."""
     tier = ip[IP_TIER]
     if tier == TIER_INTERP:
@@ -107,7 +107,7 @@ def choose_tier(ip, fp, tk, ws, tr):
     hit, value = lru_get(cache, key)
     if hit and value < 0.0:
         runs = lru_count(cache, key)
-        saving = OPTIMISED_SAVING * jit
+        saving = fp[FP_OPTIMISED_SAVING] * jit
         if runs * saving >= fp[FP_OPTIMISE_US] and (runs - 1) * saving < fp[FP_OPTIMISE_US]:
             tr[2][HAND_OPTIMISE] = 1
             return CHOOSE_COMPILE_FIRST

@@ -119,9 +119,10 @@ class Layout(Protocol):
 BAILED = -1  # counts[0] of a lockstep task the caller must rerun alone (validation failure)
 
 
-def skeleton_ir(name: str, e: Emitter, layouts: Sequence[Layout]) -> str:
+def skeleton_ir(name: str, e: Emitter, layouts: Sequence[Layout], params: str = "") -> str:
     """The kernel function `name`: the task-kernel contract for len(layouts) tasks, each with
     its own argument block (consecutive in `%args`) and memory (`layouts[j]`' hooks).
+    `params`: more formal parameters after `%args` (text starting with ", "), for the hooks.
 
     One layout is the single-task kernel (fused or driver). Several run in lockstep (K tasks
     of one shape and one program, fused layouts whose memory the emitter renames per task,
@@ -454,7 +455,7 @@ def skeleton_ir(name: str, e: Emitter, layouts: Sequence[Layout]) -> str:
     e.emit("ret void")
 
     body = "\n".join(e.lines)
-    return f"define void @{name}(ptr noalias readonly %args) {{\nentry:\n{body}\n}}\n"
+    return f"define void @{name}(ptr noalias readonly %args{params}) {{\nentry:\n{body}\n}}\n"
 
 
 class FusedLayout:
