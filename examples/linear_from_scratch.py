@@ -1,7 +1,7 @@
 """Linear regression with gradient descent, evolved from random programs (the reference demo).
 
-The reference's `run_demo.sh` (semantics 7.4; preset `demo`): addresses 4/3/1, 10 linear tasks
-(F = 4, 100 train / 100 valid, RMS), the same six ops for Setup/Predict/Learn {S_CONST,
+The reference's `run_demo.sh` (docs/semantics.md#presets; preset `demo`): addresses 4/3/1, 10
+linear tasks (F = 4, 100 train / 100 valid, RMS), the same six ops for Setup/Predict/Learn {S_CONST,
 V_INNER, S_DIFF, S_PRODUCT, S*V, V_SUM}, random initial programs of sizes 10/2/8, FEC 10/10,
 P = 1000, T = 10, U = 0.9, mutations alter_param / randomize_instruction /
 randomize_component_function, 2e8 training steps per search experiment, select on 100 fresh

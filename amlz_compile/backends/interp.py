@@ -343,7 +343,7 @@ def check_packed_fits(programs: PackedPrograms, memory: MemorySpec, source=None)
         return
     ops = codes[:, 0].astype(np.int64)
     if ops.min() < 0 or ops.max() >= len(KINDS):
-        raise ProgramError("op number outside 0-64")
+        raise ProgramError(f"op number outside 0-{len(KINDS) - 1}")
     limits = np.array([1 << 62, memory.scalars, memory.vectors, memory.matrices], dtype=np.int64)
     kinds = KINDS[ops]  # [R, 3]
     addrs = codes[:, 1:4].astype(np.int64)

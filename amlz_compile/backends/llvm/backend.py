@@ -353,9 +353,8 @@ def _pool(threads: int) -> ThreadPoolExecutor:
         return pool
 
 
-# Tasks per lockstep group (multi-task kernels). Measured at the paper scale (NEURAL_NET,
-# F = 16): ns per training step and task, K = 1/2/3/4 ~ 125/89/91/- on a quiet core,
-# ~155/145/145/155 when the core is shared (see the runtime README).
+# Tasks per lockstep group (multi-task kernels): 2-3 gain most at the paper scale, 4 never more
+# (docs/benchmarks.md#jit-kernels-and-the-runtime).
 LOCKSTEP_K = 2
 # "auto" lockstep is rent-or-buy: a program's multi-task kernel costs about K single compiles
 # (~0.3 s each at F = 16, O3), worth ~5M task-steps of saving, so it is built only once the

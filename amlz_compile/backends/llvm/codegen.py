@@ -1,10 +1,10 @@
 """Program -> native task kernels in LLVM IR text (the full task-kernel contract).
 
 One *skeleton* (`skeleton_ir`) implements `backends/__init__.py`'s contract exactly as the
-interpreter's `_run` does: wipe, seed, Setup, epochs of training steps (sigmoid into s1 for
+interpreter's `_machine` does: wipe, seed, Setup, epochs of training steps (sigmoid into s1 for
 accuracy tasks, fail on NaN or |err| > max), validation (loss sums, NaN on a failed pass), trace,
 counts. It takes one pointer to an argument block of 8-byte slots (layout `ARGS`, documented in
-`amlz_compile/runtime/README.md`). What differs between compilation modes is a `Layout`: where
+`runtime/README.md`). What differs between compilation modes is a `Layout`: where
 memory lives and how a component (Setup, Predict, Learn) runs. Two layouts exist:
 
 - fused (`kernel_ir`, this module): one kernel per program, its instructions inlined into the

@@ -18,11 +18,7 @@ above). Optimisation: the IR pipeline ("none"; "light" = always-inline + SROA + 
 simplifycfg; LLVM's "O1".."O3") and the machine-code level (`codegen_opt`). "auto" settings:
 driver program functions none/codegen 0 (light/2 above F = 4, when driver mode is forced there),
 driver skeletons O3/2 (once per memory spec), fused kernels light/0 for F <= 4 and O3/2 above.
-Measured (CPU ms per simplified random demo program, F = 4, 256 per module, load average ~4):
-driver 0.5-0.9, fused light/cg0 5-7 (raw programs: 2.1-2.6 vs 7.5-10.7); NEURAL_NET at F = 16
-compiles in 110 ms (light/cg2) vs 330-480 ms (O3/cg2) and runs the paper workload in 135 ms vs
-40-46 ms fused; through a driver it compiles in ~30 ms and runs in ~80 ms
-(`amlz_compile.bench.llvm.optimisation_grid` re-measures the fused grid). Multi-task kernels
+Their compile and run costs: docs/benchmarks.md#jit-kernels-and-the-runtime. Multi-task kernels
 (`compile_multi`: K tasks in lockstep, `multi.py`) are fused kernels with MULTI_* settings;
 `run_blocks` is the native loop that calls a kernel on many argument blocks in one call.
 """
@@ -55,9 +51,8 @@ AUTO_SMALL_F = 4
 AUTO_SMALL = ("light", 0)
 AUTO_LARGE = ("O3", 2)
 # Driver mode: the per-program functions get no IR passes and fast instruction selection for
-# F <= AUTO_SMALL_F, and light/codegen 2 above (NEURAL_NET at F = 16: 5 ms to compile and 233 ms
-# per paper-scale evaluation at none/0, 29 ms and 80 ms at light/2, against 415 ms and 39 ms
-# fused at O3); the driver skeleton, compiled once per memory spec, gets the full pipeline.
+# F <= AUTO_SMALL_F, and light/codegen 2 above (docs/benchmarks.md#jit-kernels-and-the-runtime);
+# the driver skeleton, compiled once per memory spec, gets the full pipeline.
 # Multi-task kernels (several tasks in lockstep, `multi.py`): fused, optimised like fused ones.
 MULTI_SMALL = ("light", 0)
 MULTI_LARGE = ("O3", 2)

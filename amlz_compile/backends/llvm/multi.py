@@ -22,7 +22,8 @@ from .codegen import FusedLayout, skeleton_ir, uses_stack
 from .emitter import Emitter
 
 # Matrices as SSA values (True) or left in stack memory (False): K tasks' matrices never fit
-# the register file, and in memory they compile faster (measured: see the runtime README).
+# the register file, and in memory they compile faster
+# (docs/benchmarks.md#jit-kernels-and-the-runtime).
 PROMOTE_MATRICES = False
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ...ir.ops import uses_uniform_constant
+from ...ir.ops import Op, uses_uniform_constant
 from ...ir.program import Instruction
 from .emitter import Emitter, Index, fconst
 
@@ -532,7 +532,8 @@ def _r_const_matrix(e: Emitter, ins: Instruction) -> None:
 
 
 def _random(kind: str, dist: str) -> Callable:
-    """Ops 59-64: draw each element in index / row-major order (uniform: constant low >= high)."""
+    """The uniform- and gaussian-set ops: draw each element in index / row-major order
+    (uniform: constant when low >= high)."""
 
     def render(e: Emitter, ins: Instruction) -> None:
         lo, hi = fconst(ins.f0), fconst(ins.f1)
@@ -568,66 +569,66 @@ def _random(kind: str, dist: str) -> Callable:
 
 
 RENDER: dict[int, Callable[[Emitter, Instruction], None]] = {
-    0: _r_noop,
-    1: _scalar_binary("fadd"),
-    2: _scalar_binary("fsub"),
-    3: _scalar_binary("fmul"),
-    4: _scalar_binary("fdiv"),
-    5: _scalar_unary(_fabs),
-    6: _scalar_unary(_recip),
+    Op.NO_OP: _r_noop,
+    Op.SCALAR_SUM_OP: _scalar_binary("fadd"),
+    Op.SCALAR_DIFF_OP: _scalar_binary("fsub"),
+    Op.SCALAR_PRODUCT_OP: _scalar_binary("fmul"),
+    Op.SCALAR_DIVISION_OP: _scalar_binary("fdiv"),
+    Op.SCALAR_ABS_OP: _scalar_unary(_fabs),
+    Op.SCALAR_RECIPROCAL_OP: _scalar_unary(_recip),
     **{op: _scalar_unary(_libm(name)) for op, name in LIBM.items()},
-    15: _scalar_unary(_step("oge")),
-    16: _elementwise_unary("v", _step("ogt")),
-    17: _elementwise_unary("m", _step("ogt")),
-    18: _scale("v"),
-    19: _r_broadcast,
-    20: _elementwise_unary("v", _recip),
-    21: _r_vnorm,
-    22: _elementwise_unary("v", _fabs),
-    23: _elementwise_binary("v", _arith("fadd")),
-    24: _elementwise_binary("v", _arith("fsub")),
-    25: _elementwise_binary("v", _arith("fmul")),
-    26: _elementwise_binary("v", _arith("fdiv")),
-    27: _r_dot,
-    28: _r_outer,
-    29: _scale("m"),
-    30: _elementwise_unary("m", _recip),
-    31: _r_matvec,
-    32: _r_bcast_matrix(0),
-    33: _r_bcast_matrix(1),
-    34: _r_mnorm,
-    35: _r_col_norm,
-    36: _r_row_norm,
-    37: _r_transpose,
-    38: _elementwise_unary("m", _fabs),
-    39: _elementwise_binary("m", _arith("fadd")),
-    40: _elementwise_binary("m", _arith("fsub")),
-    41: _elementwise_binary("m", _arith("fmul")),
-    42: _elementwise_binary("m", _arith("fdiv")),
-    43: _r_matmul,
+    Op.SCALAR_HEAVYSIDE_OP: _scalar_unary(_step("oge")),
+    Op.VECTOR_HEAVYSIDE_OP: _elementwise_unary("v", _step("ogt")),
+    Op.MATRIX_HEAVYSIDE_OP: _elementwise_unary("m", _step("ogt")),
+    Op.SCALAR_VECTOR_PRODUCT_OP: _scale("v"),
+    Op.SCALAR_BROADCAST_OP: _r_broadcast,
+    Op.VECTOR_RECIPROCAL_OP: _elementwise_unary("v", _recip),
+    Op.VECTOR_NORM_OP: _r_vnorm,
+    Op.VECTOR_ABS_OP: _elementwise_unary("v", _fabs),
+    Op.VECTOR_SUM_OP: _elementwise_binary("v", _arith("fadd")),
+    Op.VECTOR_DIFF_OP: _elementwise_binary("v", _arith("fsub")),
+    Op.VECTOR_PRODUCT_OP: _elementwise_binary("v", _arith("fmul")),
+    Op.VECTOR_DIVISION_OP: _elementwise_binary("v", _arith("fdiv")),
+    Op.VECTOR_INNER_PRODUCT_OP: _r_dot,
+    Op.VECTOR_OUTER_PRODUCT_OP: _r_outer,
+    Op.SCALAR_MATRIX_PRODUCT_OP: _scale("m"),
+    Op.MATRIX_RECIPROCAL_OP: _elementwise_unary("m", _recip),
+    Op.MATRIX_VECTOR_PRODUCT_OP: _r_matvec,
+    Op.VECTOR_COLUMN_BROADCAST_OP: _r_bcast_matrix(0),
+    Op.VECTOR_ROW_BROADCAST_OP: _r_bcast_matrix(1),
+    Op.MATRIX_NORM_OP: _r_mnorm,
+    Op.MATRIX_COLUMN_NORM_OP: _r_col_norm,
+    Op.MATRIX_ROW_NORM_OP: _r_row_norm,
+    Op.MATRIX_TRANSPOSE_OP: _r_transpose,
+    Op.MATRIX_ABS_OP: _elementwise_unary("m", _fabs),
+    Op.MATRIX_SUM_OP: _elementwise_binary("m", _arith("fadd")),
+    Op.MATRIX_DIFF_OP: _elementwise_binary("m", _arith("fsub")),
+    Op.MATRIX_PRODUCT_OP: _elementwise_binary("m", _arith("fmul")),
+    Op.MATRIX_DIVISION_OP: _elementwise_binary("m", _arith("fdiv")),
+    Op.MATRIX_MATRIX_PRODUCT_OP: _r_matmul,
     # min/max NaN rules: scalar = std::min/std::max (y < x ? y : x, x < y ? y : x);
     # vector/matrix: x < y ? x : y and x > y ? x : y.
-    44: _scalar_pair(_select("olt", 1, 0, 1, 0)),
-    45: _elementwise_binary("v", _select("olt", 0, 1, 0, 1)),
-    46: _elementwise_binary("m", _select("olt", 0, 1, 0, 1)),
-    47: _scalar_pair(_select("olt", 0, 1, 1, 0)),
-    48: _elementwise_binary("v", _select("ogt", 0, 1, 0, 1)),
-    49: _elementwise_binary("m", _select("ogt", 0, 1, 0, 1)),
-    50: _r_vmean,
-    51: _r_mmean,
-    52: _r_row_mean,
-    53: _r_row_std,
-    54: _r_vstd,
-    55: _r_mstd,
-    56: _r_const_scalar,
-    57: _r_const_vector,
-    58: _r_const_matrix,
-    59: _random("s", "uniform"),
-    60: _random("v", "uniform"),
-    61: _random("m", "uniform"),
-    62: _random("s", "gaussian"),
-    63: _random("v", "gaussian"),
-    64: _random("m", "gaussian"),
+    Op.SCALAR_MIN_OP: _scalar_pair(_select("olt", 1, 0, 1, 0)),
+    Op.VECTOR_MIN_OP: _elementwise_binary("v", _select("olt", 0, 1, 0, 1)),
+    Op.MATRIX_MIN_OP: _elementwise_binary("m", _select("olt", 0, 1, 0, 1)),
+    Op.SCALAR_MAX_OP: _scalar_pair(_select("olt", 0, 1, 1, 0)),
+    Op.VECTOR_MAX_OP: _elementwise_binary("v", _select("ogt", 0, 1, 0, 1)),
+    Op.MATRIX_MAX_OP: _elementwise_binary("m", _select("ogt", 0, 1, 0, 1)),
+    Op.VECTOR_MEAN_OP: _r_vmean,
+    Op.MATRIX_MEAN_OP: _r_mmean,
+    Op.MATRIX_ROW_MEAN_OP: _r_row_mean,
+    Op.MATRIX_ROW_ST_DEV_OP: _r_row_std,
+    Op.VECTOR_ST_DEV_OP: _r_vstd,
+    Op.MATRIX_ST_DEV_OP: _r_mstd,
+    Op.SCALAR_CONST_SET_OP: _r_const_scalar,
+    Op.VECTOR_CONST_SET_OP: _r_const_vector,
+    Op.MATRIX_CONST_SET_OP: _r_const_matrix,
+    Op.SCALAR_UNIFORM_SET_OP: _random("s", "uniform"),
+    Op.VECTOR_UNIFORM_SET_OP: _random("v", "uniform"),
+    Op.MATRIX_UNIFORM_SET_OP: _random("m", "uniform"),
+    Op.SCALAR_GAUSSIAN_SET_OP: _random("s", "gaussian"),
+    Op.VECTOR_GAUSSIAN_SET_OP: _random("v", "gaussian"),
+    Op.MATRIX_GAUSSIAN_SET_OP: _random("m", "gaussian"),
 }
 
 
