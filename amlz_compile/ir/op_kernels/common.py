@@ -12,6 +12,10 @@ from numba import njit, uint64
 
 # Numba-IR inlining into the caller: no call boundary, no reference counting of the buffers.
 _INLINE = {"cache": True, "error_model": "numpy", "nogil": True, "inline": "always"}
+# The op functions are compiled on their own and called from the dispatch, where LLVM inlines
+# them: inlining 65 of them into the machine at numba's IR level instead cost over twice the
+# compile time for the same speed (docs/benchmarks.md).
+_OP = {"cache": True, "error_model": "numpy", "nogil": True, "_nrt": False}
 
 
 @njit(**_INLINE)

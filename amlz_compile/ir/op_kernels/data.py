@@ -9,39 +9,39 @@ from __future__ import annotations
 from numba import njit, uint64
 
 from ...rng import nb_gaussian, nb_uniform
-from .common import _INLINE
+from .common import _OP
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def no_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     """NoOp(): nothing (decoding drops it; here so that every op has a function)."""
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_const_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     """out = act"""
     mem[c] = dd[row, 0]
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def vector_const_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     """out[f0] = f1"""
     mem[c] = dd[row, 2]  # c includes the element index
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_const_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     """out[f0, f1] = f2"""
     mem[c] = dd[row, 3]
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_uniform_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     """out = uniform(f0, f1)"""
     mem[c] = nb_uniform(rng, dd[row, 1], dd[row, 2])
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def vector_uniform_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     """out = uniform(f0, f1, n_features)"""
     UF = uint64(F)
@@ -51,7 +51,7 @@ def vector_uniform_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
         mem[c + i] = nb_uniform(rng, lo_, hi_)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_uniform_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     """out = uniform(f0, f1, (n_features, n_features))"""
     UFF = uint64(F * F)
@@ -61,13 +61,13 @@ def matrix_uniform_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
         mem[c + i] = nb_uniform(rng, lo_, hi_)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_gaussian_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     """out = gaussian(f0, f1)"""
     mem[c] = nb_gaussian(rng, dd[row, 1], dd[row, 2])
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def vector_gaussian_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     """out = gaussian(f0, f1, n_features)"""
     UF = uint64(F)
@@ -77,7 +77,7 @@ def vector_gaussian_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
         mem[c + i] = nb_gaussian(rng, mu, sigma)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_gaussian_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     """out = gaussian(f0, f1, (n_features, n_features))"""
     UFF = uint64(F * F)

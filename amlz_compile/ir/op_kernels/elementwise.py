@@ -12,7 +12,7 @@ import math
 
 from numba import njit, uint64
 
-from .common import _INLINE, _ld4, _st4
+from .common import _INLINE, _OP, _ld4, _st4
 
 # -- what one element computes --------------------------------------------------------------
 
@@ -137,87 +137,87 @@ def _mat(F):
 # -- scalar ops ------------------------------------------------------------------------------
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_sum_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = add(mem[a], mem[b])
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_diff_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = sub(mem[a], mem[b])
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = mul(mem[a], mem[b])
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_division_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = div(mem[a], mem[b])
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_abs_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = absolute(mem[a])
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_reciprocal_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = reciprocal(mem[a])
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_sin_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = math.sin(mem[a])
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_cos_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = math.cos(mem[a])
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_tan_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = math.tan(mem[a])
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_arcsin_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = math.asin(mem[a])
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_arccos_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = math.acos(mem[a])
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_arctan_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = math.atan(mem[a])
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_exp_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = math.exp(mem[a])
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_log_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = math.log(mem[a])
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_heavyside_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = heaviside_ge(mem[a])
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_min_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = std_min(mem[a], mem[b])
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_max_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = std_max(mem[a], mem[b])
 
@@ -225,59 +225,59 @@ def scalar_max_op(mem, a, b, c, F, dd, row, rng, tv, tm):
 # -- vector ops ------------------------------------------------------------------------------
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def vector_heavyside_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     _map1(mem, a, c, _vec(F), F, heaviside_gt)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_vector_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     _scale(mem, a, b, c, _vec(F), F)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_broadcast_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     s = mem[a]
     for i in range(_vec(F)):
         mem[c + i] = s
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def vector_reciprocal_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     _map1(mem, a, c, _vec(F), F, reciprocal)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def vector_abs_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     _map1(mem, a, c, _vec(F), F, absolute)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def vector_sum_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     _map2(mem, a, b, c, _vec(F), F, add)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def vector_diff_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     _map2(mem, a, b, c, _vec(F), F, sub)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def vector_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     _map2(mem, a, b, c, _vec(F), F, mul)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def vector_division_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     _map2(mem, a, b, c, _vec(F), F, div)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def vector_min_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     _map2(mem, a, b, c, _vec(F), F, elementwise_min)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def vector_max_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     _map2(mem, a, b, c, _vec(F), F, elementwise_max)
 
@@ -285,51 +285,51 @@ def vector_max_op(mem, a, b, c, F, dd, row, rng, tv, tm):
 # -- matrix ops ------------------------------------------------------------------------------
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_heavyside_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     _map1(mem, a, c, _mat(F), F, heaviside_gt)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def scalar_matrix_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     _scale(mem, a, b, c, _mat(F), F)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_reciprocal_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     _map1(mem, a, c, _mat(F), F, reciprocal)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_abs_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     _map1(mem, a, c, _mat(F), F, absolute)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_sum_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     _map2(mem, a, b, c, _mat(F), F, add)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_diff_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     _map2(mem, a, b, c, _mat(F), F, sub)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     _map2(mem, a, b, c, _mat(F), F, mul)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_division_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     _map2(mem, a, b, c, _mat(F), F, div)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_min_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     _map2(mem, a, b, c, _mat(F), F, elementwise_min)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_max_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     _map2(mem, a, b, c, _mat(F), F, elementwise_max)

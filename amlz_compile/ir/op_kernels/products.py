@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from numba import njit, uint64
 
-from .common import _INLINE, _dot4, _ld4, _st4
+from .common import _OP, _dot4, _ld4, _st4
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def vector_outer_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     UF = uint64(F)
     if F == 4:
@@ -28,7 +28,7 @@ def vector_outer_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
             mem[c + i * UF + j] = s * mem[b + j]
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_vector_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     UF = uint64(F)
     if F == 4:
@@ -52,7 +52,7 @@ def matrix_vector_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
         mem[c + i] = mem[tv + i]
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_matrix_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     UF = uint64(F)
     for i in range(UF):
@@ -65,7 +65,7 @@ def matrix_matrix_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
         mem[c + i] = mem[tm + i]
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_transpose_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     UF = uint64(F)
     for i in range(UF):
@@ -75,7 +75,7 @@ def matrix_transpose_op(mem, a, b, c, F, dd, row, rng, tv, tm):
         mem[c + i] = mem[tm + i]
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def vector_column_broadcast_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     UF = uint64(F)
     for i in range(UF):
@@ -84,7 +84,7 @@ def vector_column_broadcast_op(mem, a, b, c, F, dd, row, rng, tv, tm):
             mem[c + i * UF + j] = s
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def vector_row_broadcast_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     UF = uint64(F)
     for i in range(UF):

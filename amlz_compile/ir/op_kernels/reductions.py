@@ -10,7 +10,7 @@ import math
 
 from numba import njit, uint64
 
-from .common import _INLINE
+from .common import _INLINE, _OP
 
 
 @njit(**_INLINE)
@@ -45,7 +45,7 @@ def _std(mem, a, n, count):
     return math.sqrt(sq / count - mean * mean)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def vector_inner_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     acc = 0.0
     for i in range(uint64(F)):
@@ -53,58 +53,58 @@ def vector_inner_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = acc
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def vector_norm_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = math.sqrt(_sum_squares(mem, a, uint64(F), uint64(1)))
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_norm_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = math.sqrt(_sum_squares(mem, a, uint64(F * F), uint64(1)))
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_column_norm_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     UF = uint64(F)
     for j in range(UF):
         mem[c + j] = math.sqrt(_sum_squares(mem, a + j, UF, UF))
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_row_norm_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     UF = uint64(F)
     for i in range(UF):
         mem[c + i] = math.sqrt(_sum_squares(mem, a + i * UF, UF, uint64(1)))
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def vector_mean_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = _sum(mem, a, uint64(F), uint64(1)) / F
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_mean_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = _sum(mem, a, uint64(F * F), uint64(1)) / (F * F)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_row_mean_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     UF = uint64(F)
     for i in range(UF):
         mem[c + i] = _sum(mem, a + i * UF, UF, uint64(1)) / F
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def vector_st_dev_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = _std(mem, a, uint64(F), F)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_st_dev_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     mem[c] = _std(mem, a, uint64(F * F), F * F)
 
 
-@njit(**_INLINE)
+@njit(**_OP)
 def matrix_row_st_dev_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     UF = uint64(F)
     for i in range(UF):
