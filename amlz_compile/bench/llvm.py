@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 from ..backends.llvm.backend import LOCKSTEP_K, JitBackend, run_kernel_multi
-from ..backends.llvm.engine import JitCompiler
+from ..backends.llvm.compiler import JitCompiler
 from ..ir.program import MemorySpec, Program
 from ..passes import simplify_program
 from . import _time_per_item, benchmark, demo_tasks, random_demo_programs

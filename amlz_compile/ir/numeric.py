@@ -8,21 +8,9 @@ for kernels; importing this module imports numba, so light modules import `ir.op
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
-from .ops import draws, uses_uniform_constant
-
-
-def float_to_index(f: float, F: int) -> int:
-    """trunc(float32(F) * float32(f)), clamped to [0, F-1]; negative and NaN give 0."""
-    p = np.float32(F) * np.float32(f)
-    if not p >= 0.0:  # negative or NaN
-        return 0
-    if p >= F:
-        return F - 1
-    return int(p)
-
+from .ops import draws, float_to_index, uses_uniform_constant
 
 _NB = {"cache": True, "error_model": "numpy", "inline": "always"}
 nb_float_to_index = njit(**_NB)(float_to_index)

@@ -391,6 +391,17 @@ def uses_uniform_constant(op: int, f0: float, f1: float) -> bool:
     return UNIFORM_SET[op] and not (f0 < f1)
 
 
+def float_to_index(f: float, F: int) -> int:
+    """The reference's FloatToIndex, the element a const-set op writes: trunc(float32(F) *
+    float32(f)), clamped to [0, F-1]; negative and NaN give 0 (numba twin in `ir.numeric`)."""
+    p = np.float32(F) * np.float32(f)
+    if not p >= 0.0:  # negative or NaN
+        return 0
+    if p >= F:
+        return F - 1
+    return int(p)
+
+
 def draws(op: int, f0: float, f1: float) -> bool:
     """True when an instruction consumes the generator stream (numba twin in `ir.numeric`)."""
     return RANDOM[op] and not (UNIFORM_SET[op] and not (f0 < f1))

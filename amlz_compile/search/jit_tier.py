@@ -108,7 +108,7 @@ class SearchTier:
         use, so a search that never compiles never builds an LLVM engine)."""
         k = int(optimising)
         if self._compilers[k] is None:
-            from ..backends.llvm.engine import JitCompiler
+            from ..backends.llvm.compiler import JitCompiler
 
             pipeline, codegen_opt = OPTIMISING_PIPELINE if optimising else SEARCH_PIPELINE
             self._compilers[k] = JitCompiler(mode="fused", pipeline=pipeline,

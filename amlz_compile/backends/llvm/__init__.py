@@ -10,8 +10,9 @@ functions), `RENDER` (one template per op number) and `runtime_ir()` (the native
 
 from .backend import LOCKSTEP_K, NAME, JitBackend, lockstep_key, run_kernel, run_kernel_multi
 from .codegen import ARGS, kernel_ir
+from .compiler import JitCompiler, default_compiler
 from .driver import BlockLayout, driver_ir, program_ir
-from .engine import MODES, Engine, JitCompiler, Kernel, default_compiler, module_ir, run_blocks
+from .engine import MODES, Engine, Kernel, module_ir, run_blocks
 from .multi import multi_kernel_ir
 from .render import RENDER, const_index
 from .runtime import runtime_ir

@@ -22,7 +22,8 @@ import numpy as np
 from ...ir.program import MemorySpec, Program, ProgramError
 from ..base import TaskRun
 from .codegen import BAILED, NUM_SLOTS, SLOT, uses_stack
-from .engine import JitCompiler, Kernel, default_compiler, run_blocks
+from .compiler import JitCompiler, default_compiler
+from .engine import Kernel, run_blocks
 
 NAME = "jit"
 
@@ -365,7 +366,7 @@ _SEEN_LIMIT = 4096
 
 
 class JitBackend:
-    """Runs programs as native code compiled through llvmlite (see `engine.JitCompiler`).
+    """Runs programs as native code compiled through llvmlite (see `compiler.JitCompiler`).
 
     `lockstep`: tasks per multi-task kernel in `run_tasks` (an int; 1 = never), or "auto":
     LOCKSTEP_K for fused-mode memory specs that fit the stack, once a program has run

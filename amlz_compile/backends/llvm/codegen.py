@@ -4,16 +4,15 @@ One *skeleton* (`skeleton_ir`) implements `backends/__init__.py`'s contract exac
 interpreter's `_machine` does: wipe, seed, Setup, epochs of training steps (sigmoid into s1 for
 accuracy tasks, fail on NaN or |err| > max), validation (loss sums, NaN on a failed pass), trace,
 counts. It takes one pointer to an argument block of 8-byte slots (layout `ARGS`, documented in
-`runtime/README.md`). What differs between compilation modes is a `Layout`: where
-memory lives and how a component (Setup, Predict, Learn) runs. Two layouts exist:
+`runtime/README.md`). What differs between compilation modes is a `Layout`: where memory
+lives and how a component (Setup, Predict, Learn) runs. Two layouts exist:
 
 - fused (`kernel_ir`, this module): one kernel per program, its instructions inlined into the
   skeleton, so the optimiser sees the whole loop (best run time, costly to compile);
 - driver (`driver.py`): one skeleton per memory spec calling each program's Setup/Predict/Learn
   functions through pointers in the argument block (cheap to compile per program).
 
-Given K fused layouts, the same skeleton runs K tasks in lockstep (`multi.py`), one argument
-block each.
+Given K fused layouts, the same skeleton runs K tasks in lockstep (`multi.py`), one block each.
 
 Fused memory lives in `alloca`s (one per scalar, vector and matrix address, so the optimiser
 keeps scalars and short vectors in registers; matrices column-major so that matrix-vector

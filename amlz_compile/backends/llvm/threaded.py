@@ -21,7 +21,7 @@ module, and nothing per program reaches LLVM, so nothing per program stays in LL
 Ops with operand data (the set ops: literals compiled into the code) get a stencil per distinct
 data as well; `ThreadedCompiler.supports` says whether a program can run threaded.
 
-Stubs and lists live in *arenas*; like the JIT engines (`engine.JitCompiler`), an arena is
+Stubs and lists live in *arenas*; like the JIT engines (`compiler.JitCompiler`), an arena is
 replaced after `recycle_programs` kernels and freed once no `ThreadedKernel` refers to it.
 """
 
