@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,6 +23,21 @@ class TaskRun:
     matrices: np.ndarray | None = None
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How one (program, task) run goes: the keywords every backend's `run_task` takes.
+
+    `n_train` / `n_valid` default to the task's full training budget and validation set;
+    `trace_len` predictions are recorded; `keep_memory` returns the final memory."""
+
+    n_train: int | None = None
+    n_valid: int | None = None
+    rng_seed: int = 0
+    max_abs_error: float = 100.0
+    trace_len: int = 0
+    keep_memory: bool = False
+
+
 class Backend(Protocol):
     """A way to run one program on one task under the kernel contract."""
 
@@ -33,11 +48,5 @@ class Backend(Protocol):
         program: Program,
         task,  # amlz_compile.tasks.Task (backends must not import tasks)
         memory: MemorySpec,
-        *,
-        n_train: int | None = None,
-        n_valid: int | None = None,
-        rng_seed: int = 0,
-        max_abs_error: float = 100.0,
-        trace_len: int = 0,
-        keep_memory: bool = False,
+        **options: Any,  # the fields of RunOptions
     ) -> TaskRun: ...

@@ -22,7 +22,7 @@ from ..ir.liveness import n_locations
 from ..ir.ops import ADDRESS_KINDS
 from ..ir.program import MemorySpec, Program, ProgramError
 from ..rng import MASK64
-from .base import TaskRun
+from .base import RunOptions, TaskRun
 from .interp_machine import (
     any_layout,
     decode,
@@ -398,20 +398,12 @@ class InterpBackend:
 
     name = NAME
 
-    def run_task(
-        self,
-        program: Program,
-        task,
-        memory: MemorySpec,
-        *,
-        n_train: int | None = None,
-        n_valid: int | None = None,
-        rng_seed: int = 0,
-        max_abs_error: float = 100.0,
-        trace_len: int = 0,
-        keep_memory: bool = False,
-    ) -> TaskRun:
-        """Run `program` on `task` once (Setup, training epochs, validations)."""
+    def run_task(self, program: Program, task, memory: MemorySpec, **options) -> TaskRun:
+        """Run `program` on `task` once (Setup, training epochs, validations); `options` are
+        the fields of `RunOptions`."""
+        o = RunOptions(**options)
+        n_train, n_valid, trace_len, keep_memory = o.n_train, o.n_valid, o.trace_len, o.keep_memory
+        rng_seed, max_abs_error = o.rng_seed, o.max_abs_error
         F = int(task.train_x.shape[1])
         if memory.features != F:
             raise ValueError(f"memory has F={memory.features} but task {task.name!r} has F={F}")

@@ -15,12 +15,12 @@ import threading
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from ...ir.program import MemorySpec, Program, ProgramError
-from ..base import TaskRun
+from ..base import RunOptions, TaskRun
 from .codegen import BAILED, NUM_SLOTS, SLOT, uses_stack
 from .compiler import JitCompiler, default_compiler
 from .engine import Kernel, run_blocks
@@ -90,23 +90,17 @@ def _double_bits(x: float) -> int:
     return struct.unpack("<q", struct.pack("<d", x))[0]
 
 
-def run_kernel(
-    kernel: Kernel,
-    task,
-    *,
-    n_train: int | None = None,
-    n_valid: int | None = None,
-    rng_seed: int = 0,
-    max_abs_error: float = 100.0,
-    trace_len: int = 0,
-    keep_memory: bool = False,
-) -> TaskRun:
-    """Run a compiled kernel on one task (duck-typed Task) under the kernel contract.
+def run_kernel(kernel: Kernel, task, **options) -> TaskRun:
+    """Run a compiled kernel on one task (duck-typed Task) under the kernel contract; `options`
+    are the fields of `RunOptions`.
 
     The argument block and all outputs live in one fresh buffer (args | counts | epoch_loss |
     trace | memory), so a call costs one allocation and one pointer lookup besides the native
     call.
     """
+    o = RunOptions(**options)
+    n_train, n_valid, trace_len, keep_memory = o.n_train, o.n_valid, o.trace_len, o.keep_memory
+    rng_seed, max_abs_error = o.rng_seed, o.max_abs_error
     memory = kernel.memory
     F = memory.features
     if keep_memory and not kernel.final_memory:
@@ -402,28 +396,12 @@ class JitBackend:
         fitness-only kernels `run_tasks` uses when the final memory is not asked for)."""
         return self.compiler.compile_many(programs, memory, final_memory)
 
-    def run_task(
-        self,
-        program: Program,
-        task,
-        memory: MemorySpec,
-        *,
-        n_train: int | None = None,
-        n_valid: int | None = None,
-        rng_seed: int = 0,
-        max_abs_error: float = 100.0,
-        trace_len: int = 0,
-        keep_memory: bool = False,
-    ) -> TaskRun:
+    def run_task(self, program: Program, task, memory: MemorySpec, **options) -> TaskRun:
+        """Run `program` on `task` once as compiled code; `options` are the fields of
+        `RunOptions`."""
+        o = RunOptions(**options)
         return run_kernel(
-            self.kernel(program, memory, final_memory=keep_memory),
-            task,
-            n_train=n_train,
-            n_valid=n_valid,
-            rng_seed=rng_seed,
-            max_abs_error=max_abs_error,
-            trace_len=trace_len,
-            keep_memory=keep_memory,
+            self.kernel(program, memory, final_memory=o.keep_memory), task, **asdict(o)
         )
 
     def lockstep_for(
