@@ -10,8 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from amlz_compile.rng import SplitMix64
+from amlz_compile.search.checkpoint import CheckpointError
 from amlz_compile.search.islands import (
     Archipelago,
+    Island,
     IslandError,
     IslandSpec,
     LocalRunner,
@@ -21,6 +23,7 @@ from amlz_compile.search.islands import (
     make_runner,
     sample_without_replacement,
 )
+from amlz_compile.search.mutate import rows_program
 from amlz_compile.search.presets import get_preset
 
 
@@ -159,17 +162,55 @@ def test_migration_as_rows_is_migration_of_programs():
         sent = []
         for i in range(3):
             slots = evos[i]._emigrant_slots(6, SplitMix64(seeds[i]))
-            sent.append([(evos[i].program(s), evos[i].fitness[s]) for s in slots])
+            sent.append([(evos[i].program(s), evos[i].fitness[s], evos[i].pop_fec_keys[s].copy(),
+                          evos[i].pop_task_fitness[s].copy()) for s in slots])  # fmt: skip
         for i in range(3):
             pool = [pf for j in range(3) if j != i for pf in sent[j]]
             chosen = sample_without_replacement(pool, 6, rng)
-            evos[i].immigrate([p for p, _ in chosen], [f for _, f in chosen])
+            programs, fitnesses, keys, task_fitness = zip(*chosen, strict=True)
+            evos[i].immigrate(programs, fitnesses, np.array(keys), np.array(task_fitness))
         for a in archs:
             a.run_epoch(40)
         assert_same_states(archs[0].get_states(), archs[1].get_states())
     finally:
         for r in runners:
             r.close()
+
+
+def test_migrants_fec_records_enter_the_receiving_cache():
+    """A migrant's FEC record (key and fitness per task) enters the receiving island's FEC
+    cache: the migrant evaluated there hits on every task and gets the fitness it carried."""
+    a, b = (Island(spec) for spec in specs(2, budget=None))
+    for island in (a, b):
+        island.init()
+        island.run_epoch(60)
+    rows = a.emigrants(8, 5)
+    code, data, sizes, fitness, keys, task_fitness = rows
+    n_tasks = len(b.evolution.tasks)
+    assert keys.shape == (8, n_tasks) and (keys != 0).all()
+    b.immigrate(rows)
+    before = b.evolution.stats()
+    programs = [rows_program(code[i], data[i], sizes[i]) for i in range(8)]
+    got = b.evolution.evaluate(programs)
+    after = b.evolution.stats()
+    assert after["fec_hits"] - before["fec_hits"] == 8 * n_tasks
+    assert after["fec_misses"] == before["fec_misses"]
+    assert np.array_equal(got, fitness)
+
+
+def test_states_without_fec_records_resume_with_none_known():
+    """An evolution state written before FEC records existed loads with every key unknown;
+    records of the wrong shape are refused, naming the field."""
+    island = Island(specs(1, budget=None)[0])
+    island.init()
+    state = island.evolution.get_state()
+    assert (state["pop_fec_keys"] != 0).any()
+    old = {k: v for k, v in state.items() if k not in ("pop_fec_keys", "pop_task_fitness")}
+    island.evolution.set_state(old)
+    assert not island.evolution.pop_fec_keys.any()
+    bad = dict(state, pop_fec_keys=state["pop_fec_keys"][:, :1])
+    with pytest.raises(CheckpointError, match="pop_fec_keys"):
+        island.evolution.set_state(bad)
 
 
 def test_single_island_does_not_migrate():

@@ -33,7 +33,7 @@ from .generator import initial_template
 from .hurdles import hurdle_new, hurdle_restore
 from .jit_tier import SearchTier, fill_cost_model, tier_code
 from .mutate import MutationTables, program_rows, rows_program
-from .state_check import check_population, check_scalars, check_search_state
+from .state_check import check_population, check_records, check_scalars, check_search_state
 
 STATE_VERSION = 1
 _DEFAULT_CACHE = (100000, 100)
@@ -132,6 +132,7 @@ class RegularizedEvolution:
         self.tier = SearchTier(self.memory)
         self._max_epochs = int(max(t.epochs for t in self.tasks))
         self._trace_len = (fec.num_train_examples + fec.num_valid_examples) if fec else 1
+        self._record_width = max(n_tasks, 1)  # FEC record per slot: one key and fitness a task
         rows = self._initial_rows()
         self._alloc(rows)
         self._reset_state(seed)
@@ -151,6 +152,8 @@ class RegularizedEvolution:
         self.pop_data = np.zeros((P, rows, 4), dtype=np.float64)
         self.pop_sizes = np.zeros((P, 3), dtype=np.int64)
         self.fitness = np.zeros(P, dtype=np.float64)
+        self.pop_fec_keys = np.zeros((P, self._record_width), dtype=np.uint64)
+        self.pop_task_fitness = np.zeros((P, self._record_width), dtype=np.float64)
         self._make_workspace(rows)
 
     def _make_workspace(self, rows: int) -> None:
@@ -195,7 +198,13 @@ class RegularizedEvolution:
 
     @property
     def pop(self) -> tuple:
-        return (self.pop_code, self.pop_data, self.pop_sizes, self.fitness)
+        return (self.pop_code, self.pop_data, self.pop_sizes, self.fitness, self.pop_fec_keys,
+                self.pop_task_fitness)  # fmt: skip
+
+    def _no_records(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """FEC records of k candidates that carry none (keys 0: nothing enters the cache)."""
+        w = self._record_width
+        return np.zeros((k, w), dtype=np.uint64), np.zeros((k, w), dtype=np.float64)
 
     @property
     def st(self) -> tuple:
@@ -205,14 +214,16 @@ class RegularizedEvolution:
         return (self.ip, self.fp, self._mt, self.tk, self.dc, self.fc, self.hs, self.st, self.ws,
                 self.tier.state)  # fmt: skip
 
-    def _kernel(self, mode: int, n: int, code, data, sizes, fit) -> int:
+    def _kernel(self, mode: int, n: int, code, data, sizes, fit, records=None) -> int:
         """`kernels.population_kernel`, compiling in between the kernels of the children it
         hands off (see its docstring); returns what its last call returns, plus in MODE_EVOLVE
         the children made before each hand-off."""
         hand = self.tier.state[2]
+        records = records if records is not None else self._no_records(sizes.shape[0])
         made = 0
         while True:
-            done = K.population_kernel(mode, n, code, data, sizes, fit, self.pop, *self._args())
+            done = K.population_kernel(mode, n, code, data, sizes, fit, records, self.pop,
+                                       *self._args())  # fmt: skip
             if hand[KL.HAND_PENDING] == 0:
                 return made + done
             self.tier.compile_pending(self.ws)
@@ -374,10 +385,11 @@ class RegularizedEvolution:
         return [self.program(i) for i in self._emigrant_slots(k, rng)]
 
     def emigrant_rows(self, k: int, rng: Any = None) -> tuple[np.ndarray, ...]:
-        """The same individuals as `emigrants`, as row arrays with their fitnesses (code
-        int32[k, L, 4], data float64[k, L, 4], sizes int64[k, 3], fitness float64[k], L the
-        longest program): what migration sends between processes (arrays pickle and load far
-        faster than Programs)."""
+        """The same individuals as `emigrants`, as row arrays with their fitnesses and FEC
+        records (code int32[k, L, 4], data float64[k, L, 4], sizes int64[k, 3], fitness
+        float64[k], FEC keys uint64[k, T] and task fitnesses float64[k, T], L the longest
+        program, T the task count): what migration sends between processes (arrays pickle and
+        load far faster than Programs)."""
         idx = self._emigrant_slots(k, rng)
         sizes = self.pop_sizes[idx].copy()
         L = max(int(sizes.sum(axis=1).max()) if len(idx) else 0, 1)
@@ -386,6 +398,8 @@ class RegularizedEvolution:
             self.pop_data[idx, :L].copy(),
             sizes,
             self.fitness[idx].copy(),
+            self.pop_fec_keys[idx].copy(),
+            self.pop_task_fitness[idx].copy(),
         )
 
     def immigrate_rows(
@@ -394,10 +408,15 @@ class RegularizedEvolution:
         data: np.ndarray,
         sizes: np.ndarray,
         fitness: np.ndarray | None = None,
+        fec_keys: np.ndarray | None = None,
+        task_fitness: np.ndarray | None = None,
     ) -> np.ndarray:
         """`immigrate` of individuals given as `emigrant_rows` of a population with this
-        population's config: with their `fitness` when given (islands share their search tasks,
-        so a migrant keeps the fitness it earned), else evaluated here. Returns the fitnesses."""
+        population's config and tasks: with their `fitness` when given (islands share their
+        search tasks, so a migrant keeps the fitness it earned), else evaluated here. Their FEC
+        records (`fec_keys`, `task_fitness`), when given with the fitness, enter this
+        population's FEC cache, as if it had evaluated them: a migrant's descendants that
+        compute the same function hit the cache. Returns the fitnesses."""
         k = int(sizes.shape[0])
         if k == 0:
             return np.zeros(0)
@@ -419,34 +438,36 @@ class RegularizedEvolution:
             fit, evaluate = np.array(fitness, dtype=np.float64), 0
             if fit.shape != (k,):
                 raise ValueError("fitness must match the immigrants one to one")
-        self._kernel(K.MODE_PLACE, evaluate, c, d, np.ascontiguousarray(sizes, dtype=np.int64), fit)
+        records = self._no_records(k)
+        if fec_keys is not None and task_fitness is not None and fitness is not None:
+            shape = records[0].shape
+            if np.shape(fec_keys) != shape or np.shape(task_fitness) != shape:
+                raise ValueError(f"FEC records must have shape {shape} (immigrants x tasks)")
+            records = (np.array(fec_keys, dtype=np.uint64), np.array(task_fitness, dtype=float))
+        self._kernel(K.MODE_PLACE, evaluate, c, d, np.ascontiguousarray(sizes, dtype=np.int64), fit,
+                     records)  # fmt: skip
         self.elapsed += time.perf_counter() - t0
         return fit
 
-    def immigrate(self, programs: Sequence[Program], fitnesses: Sequence[float] | None = None):
+    def immigrate(
+        self,
+        programs: Sequence[Program],
+        fitnesses: Sequence[float] | None = None,
+        fec_keys: np.ndarray | None = None,
+        task_fitness: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Replace the oldest individuals with `programs` (they become the youngest).
 
-        Without `fitnesses` they are evaluated on this population's tasks. Returns their
-        fitnesses.
+        Without `fitnesses` they are evaluated on this population's tasks; with them, their
+        FEC records may come too (see `immigrate_rows`). Returns their fitnesses.
         """
         progs = list(programs)
         if not progs:
             return np.zeros(0)
         if len(progs) > self.P:
             raise ValueError(f"{len(progs)} immigrants exceed the population size {self.P}")
-        t0 = time.perf_counter()
         code, data, sizes = self._rows_of(progs)
-        if fitnesses is None:
-            fit = np.zeros(len(progs))
-            evaluate = 1
-        else:
-            fit = np.array(fitnesses, dtype=np.float64)
-            if fit.shape != (len(progs),):
-                raise ValueError("fitnesses must match programs one to one")
-            evaluate = 0
-        self._kernel(K.MODE_PLACE, evaluate, code, data, sizes, fit)
-        self.elapsed += time.perf_counter() - t0
-        return fit
+        return self.immigrate_rows(code, data, sizes, fitnesses, fec_keys, task_fitness)
 
     # -- exact resume -----------------------------------------------------------------------
     def get_state(self) -> dict:
@@ -463,6 +484,8 @@ class RegularizedEvolution:
             "pop_data": self.pop_data.copy(),
             "pop_sizes": self.pop_sizes.copy(),
             "fitness": self.fitness.copy(),
+            "pop_fec_keys": self.pop_fec_keys.copy(),
+            "pop_task_fitness": self.pop_task_fitness.copy(),
             "rng": self.rng.copy(),
             "istate": self.istate.copy(),
             "counters": self.counters.copy(),
@@ -494,6 +517,10 @@ class RegularizedEvolution:
         self.pop_data[:] = state["pop_data"]
         self.pop_sizes[:] = state["pop_sizes"]
         self.fitness[:] = fit
+        if "pop_fec_keys" in state:  # (states written before FEC records: none known)
+            self.pop_fec_keys[:], self.pop_task_fitness[:] = check_records(
+                state, self.P, self._record_width
+            )
         self.seed = int(np.asarray(state["seed"]))
         self.rng = np.array(state["rng"], dtype=np.uint64).reshape(1)
         self.istate = np.array(state["istate"], dtype=np.int64)

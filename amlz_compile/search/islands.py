@@ -9,7 +9,9 @@ requests to hosts in this process (`LocalRunner`), in spawned worker processes
 Migration (paper S3; not in the reference code) is deterministic: after every epoch each island
 sends k emigrants with their fitnesses, then each receives k drawn at random from the other
 islands' emigrants (row arrays, not Program objects: cheap to pickle). Islands share their
-search tasks, so a migrant keeps the fitness it earned and is not evaluated again. One request
+search tasks, so a migrant keeps the fitness it earned and is not evaluated again, and its FEC
+record (fingerprint key and fitness per task) enters the receiving island's FEC cache, so its
+descendants that compute the same function hit the cache there as they would at home. One request
 per island and epoch carries it all (`Island.epoch`: place the last migration's immigrants,
 evolve, pick emigrants), so an epoch costs one round trip to each worker. All draws come from
 the coordinator's stream or from seeds it hands out, so a run's result does not depend on
@@ -521,21 +523,26 @@ def draw_immigrants(sent: Sequence[tuple], k: int, rng: SplitMix64) -> list[tupl
 
 
 def _gather(sent: Sequence[tuple], chosen: Sequence[tuple[int, int]]) -> tuple:
-    """Row arrays and fitnesses of the chosen (island, emigrant) pairs, in order, padded to
-    one length."""
+    """Row arrays, fitnesses and FEC records of the chosen (island, emigrant) pairs, in order,
+    padded to one length."""
     L = max((sent[j][0].shape[1] for j, _ in chosen), default=1)
     k = len(chosen)
+    width = sent[chosen[0][0]][4].shape[1] if chosen else 1
     code = np.zeros((k, L, 4), dtype=np.int32)
     data = np.zeros((k, L, 4), dtype=np.float64)
     sizes = np.zeros((k, 3), dtype=np.int64)
     fitness = np.zeros(k, dtype=np.float64)
+    keys = np.zeros((k, width), dtype=np.uint64)
+    task_fitness = np.zeros((k, width), dtype=np.float64)
     for q, (j, r) in enumerate(chosen):
-        c, d, s, f = sent[j]
+        c, d, s, f, fk, ft = sent[j]
         code[q, : c.shape[1]] = c[r]
         data[q, : d.shape[1]] = d[r]
         sizes[q] = s[r]
         fitness[q] = f[r]
-    return code, data, sizes, fitness
+        keys[q] = fk[r]
+        task_fitness[q] = ft[r]
+    return code, data, sizes, fitness, keys, task_fitness
 
 
 def sample_without_replacement(items: Sequence[Any], k: int, rng: SplitMix64) -> list[Any]:

@@ -84,6 +84,7 @@ class Workspace(NamedTuple):
     live_flags: np.ndarray
     live_sets: np.ndarray  # liveness sets (Predict's and Learn's live-in, working set)
     task_fitnesses: np.ndarray
+    task_keys: np.ndarray  # FEC key per task of the child just evaluated (0: none)
     train_steps: np.ndarray  # budgeted training steps per task
     sort_scratch: np.ndarray
     no_trace: np.ndarray  # an empty trace
@@ -116,6 +117,7 @@ def workspace(rows: int, span: int, n_tasks: int, F: int, n_scalars: int, n_vect
         live_flags=np.zeros(rows, dtype=np.bool_),
         live_sets=np.zeros((3, n_locations(span)), dtype=np.bool_),
         task_fitnesses=np.zeros(max(n_tasks, 1)),
+        task_keys=np.zeros(max(n_tasks, 1), dtype=np.uint64),
         train_steps=np.zeros(max(n_tasks, 1), dtype=np.int64),
         sort_scratch=np.zeros(max(n_tasks, 1)),
         no_trace=np.zeros(0),

@@ -32,7 +32,9 @@ Where this differs from the reference (documented choices):
 Training steps of every run (fingerprints included) are added to counters[C_STEPS].
 
 Tuples passed around (all numpy arrays, see `evolution.py` for construction):
-pop = (code int32[P,L,4], data float64[P,L,4], sizes int64[P,3], fitness float64[P])
+pop = (code int32[P,L,4], data float64[P,L,4], sizes int64[P,3], fitness float64[P],
+       FEC keys uint64[P,T'] and task fitnesses float64[P,T'] per slot, T' = max(tasks, 1):
+       each individual's FEC record, 0 where a task's key is unknown; migrants carry it)
 st = (rng uint64[1], istate int64[2] = [slot pointer, longest program], counters int64[NC])
 mt = mutation tables (mutate.MutationTables order); ip/fp = int/float parameters (IP_*, FP_*)
 tk = packed tasks (backends.packing.PackedTasks field order, minus `features`)
@@ -231,6 +233,7 @@ def _task_fitness_on(t, ip, fp, tk, fc, st, ws, address, block, block_f, mem, sc
         key, _ = _run_on_task(ws, tk, t, True, uint64(FEC_SEED), ip[IP_FEC_TRAIN], n_first, nv,
                               mae, n_train)  # fmt: skip
         counters[C_STEPS] += counts[2]
+        ws.task_keys[t] = key
         hit, value = lru_get(fc, key)
         if hit:
             counters[C_FEC_HITS] += 1
@@ -343,6 +346,9 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr, cou
     operations). The work per child and per task runs in functions compiled without reference
     counting (`_prepare`, `_task_fitness`, `_hurdle_stage`, `_combine`).
     """
+    keys = ws.task_keys
+    for t in range(keys.shape[0]):
+        keys[t] = 0
     hit, f, key, choice = _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws, tr)
     if choice == CHOOSE_COMPILE_FIRST:
         tr[2][HAND_PENDING] = 1
@@ -417,9 +423,27 @@ def _evolve_child(pc, pd, ps, fitness, P, T, code, data, sizes, ops, n_ops, addr
     mutate_rows(1, code, data, sizes, ops, n_ops, addr, smin, smax, types, mutate_prob, rng)
 
 
+@njit(**_NO_NRT)
+def _record(pkeys, pfits, slot, keys, fits, j, n_tasks):
+    """Slot `slot`'s FEC record (key and fitness per task) from row j of keys/fits."""
+    for t in range(n_tasks):
+        pkeys[slot, t] = keys[j, t]
+        pfits[slot, t] = fits[j, t] if keys[j, t] != 0 else 0.0
+
+
+@njit(**_NO_NRT)
+def _learn_fingerprints(fc, keys, fits, j, n_tasks):
+    """Enter candidate j's known FEC keys with their task fitnesses into the FEC cache (keys
+    it holds already keep their entry, recency and count)."""
+    for t in range(n_tasks):
+        key = keys[j, t]
+        if key != 0 and not lru_contains(fc, key):
+            lru_put(fc, key, fits[j, t])
+
+
 @njit(**_JIT)
-def population_kernel(mode, n, ccode, cdata, csizes, cfit, pop, ip, fp, mt, tk, dc, fc, hs, st, ws,
-                      tr):  # fmt: skip
+def population_kernel(mode, n, ccode, cdata, csizes, cfit, crec, pop, ip, fp, mt, tk, dc, fc, hs,
+                      st, ws, tr):  # fmt: skip
     """The one compiled entry point (one copy of the evaluation code). Modes:
 
     MODE_EVOLVE: make up to n children (tournament, Mutate(1), evaluate, replace the oldest);
@@ -428,7 +452,8 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, pop, ip, fp, mt, tk, 
     MODE_INIT: reference Init() of slots 0..P-1 from the template ccode[0]/cdata[0]/csizes[0]
       (randomised when n != 0, i.e. RANDOM_ALGORITHM), Mutate(0), evaluate. Returns P.
     MODE_PLACE: put the candidates into the oldest slots (they become the youngest), evaluated
-      when n != 0, else with fitness cfit. Returns the count; their fitnesses go to cfit.
+      when n != 0, else with fitness cfit and FEC records crec (their known FEC keys enter the
+      FEC cache, `_learn_fingerprints`). Returns the count; their fitnesses go to cfit.
     MODE_EVALUATE: fitness of the candidates into cfit, nothing placed.
 
     Hand-off (tr[2]): when a child's full evaluation is to run compiled code that does not
@@ -444,9 +469,13 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, pop, ip, fp, mt, tk, 
     T = ip[IP_T]
     rows = ip[IP_ROWS]
     ops, n_ops, addr, smin, smax, types = mt
-    pc, pd, ps, fitness = pop
+    pc, pd, ps, fitness, pkeys, pfits = pop
+    ckeys, cfits = crec
+    n_tasks = ip[IP_NTASKS]
     code, data, sizes = ws.child_code, ws.child_data, ws.child_sizes
     fits, sort_scratch = ws.task_fitnesses, ws.sort_scratch
+    task_keys = ws.task_keys.reshape((1, ws.task_keys.shape[0]))
+    task_fits = fits.reshape((1, fits.shape[0]))
     hand = tr[2]
     resume = hand[HAND_RESUME] != 0
     hand[HAND_RESUME] = 0
@@ -475,8 +504,10 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, pop, ip, fp, mt, tk, 
                             fp[FP_MUTATE_PROB], rng)  # fmt: skip
             else:
                 _copy_in(ccode, cdata, csizes, j, code, data, sizes)
-        if mode == MODE_PLACE and n == 0:
+        carried = mode == MODE_PLACE and n == 0
+        if carried:
             f = cfit[j]
+            _learn_fingerprints(fc, ckeys, cfits, j, n_tasks)
         else:
             f = evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr, counters,
                               fits, sort_scratch)  # fmt: skip
@@ -498,6 +529,10 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, pop, ip, fp, mt, tk, 
         for c in range(3):
             ps[slot, c] = sizes[c]
         fitness[slot] = f
+        if carried:
+            _record(pkeys, pfits, slot, ckeys, cfits, j, n_tasks)
+        else:
+            _record(pkeys, pfits, slot, task_keys, task_fits, 0, n_tasks)
         if total > istate[1]:
             istate[1] = total
         if mode == MODE_INIT:

@@ -83,6 +83,13 @@ def check_population(state: Mapping, population: int, memory: MemorySpec) -> int
     return rows
 
 
+def check_records(state: Mapping, population: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The per-slot FEC records (keys uint64 and task fitnesses float64, population x width)."""
+    keys = _shaped(state, "pop_fec_keys", "u", (population, width))
+    fits = _shaped(state, "pop_task_fitness", "f", (population, width))
+    return keys, fits
+
+
 def check_search_state(state: Mapping, like: Mapping, population: int, rows: int) -> None:
     """Validate the generator, counters, hurdles and caches against `like`, the state a fresh
     population of the same config writes (its shapes and its caches' fixed parameters)."""
