@@ -44,7 +44,7 @@ from amlz_compile.export import (
 from amlz_compile.export.self_tests import _task
 from amlz_compile.ir.ops import NUM_OPS, OPS, Op
 from amlz_compile.ir.program import Instruction, MemorySpec, Program
-from amlz_compile.passes import simplify_program
+from amlz_compile.passes import KEY_VERSION, simplify_program
 from tests.strategies import programs_with_memory
 
 BACKEND = InterpBackend()
@@ -504,6 +504,23 @@ def test_verify_fails_when_the_embedded_algorithm_is_not_the_code(exported_nn, t
     path.write_text(edit(no_key, "    '    [56, 0, 0, 2, 0.01, ", "    '    [56, 0, 0, 2, 0.02, "))
     result = verify_file(path)
     assert not result.ok and "predictions" in result.message
+
+
+def test_verify_checks_the_key_only_when_it_was_made_by_the_same_simplifier_rules(
+    exported_nn, tmp_path
+):
+    """A key made by other canonical-key rules (no key_version: the rules before version 2)
+    cannot be recomputed: verify skips it and still checks the behaviour."""
+    source = exported_nn.read_text()
+    assert f"'key_version': {KEY_VERSION}," in source
+    key = re.search(r"'canonical_key': '([0-9a-f]+)'", source).group(1)
+    other_key = source.replace(key, "0" * len(key))
+    path = tmp_path / "old_rules.py"
+    path.write_text(other_key)
+    result = verify_file(path)
+    assert not result.ok and "canonical_key" in result.message
+    path.write_text(other_key.replace(f"'key_version': {KEY_VERSION},", ""))
+    assert verify_file(path).ok
 
 
 REFUSALS = {
