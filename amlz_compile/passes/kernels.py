@@ -348,7 +348,11 @@ def _is_f32(c):
 def fold_arrays(code, data, bounds):
     """Folded copies of (code, data) and whether anything changed (see the module doc)."""
     rec_st, rec_val, pre_st, pre_val = _constants(code, data, bounds)
-    rng_after = _rng_live_after(code, data, bounds)
+    rng_after = np.zeros(code.shape[0], dtype=np.bool_)
+    for i in range(code.shape[0]):  # only a drawing row with a constant result consults it
+        if rec_st[i] == CONST and nb_draws(code[i, 0], data[i, 1], data[i, 2]):
+            rng_after = _rng_live_after(code, data, bounds)
+            break
     code = code.copy()
     data = data.copy()
     changed = False
