@@ -12,11 +12,12 @@ import subprocess
 import sys
 import types
 import uuid
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from amlz_compile.algorithms import load_builtin
@@ -42,8 +43,8 @@ from amlz_compile.export import (
 )
 from amlz_compile.export.self_tests import _task
 from amlz_compile.ir.ops import NUM_OPS, OPS, Op
-from amlz_compile.ir.program import Instruction, Program
-from amlz_compile.passes import simplify_program
+from amlz_compile.ir.program import Instruction, MemorySpec, Program
+from amlz_compile.passes import KEY_VERSION, simplify_program
 from tests.strategies import programs_with_memory
 
 BACKEND = InterpBackend()
@@ -196,6 +197,9 @@ def test_simplified_export_predicts_like_the_original_program(pair, seed):
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the module's DivergenceWarning
 @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(pair=programs_with_memory(max_sizes=(3, 4, 4)), seed=st.integers(0, 2**32))
+@example(  # the +inf logits of INF_LOGIT (seed 1: an accuracy task): kept, not the fallback
+    pair=(MemorySpec(2, 1, 0, 1), Program(learn=[Instruction(6, in1=0, out=1)])), seed=1
+)
 def test_estimator_predict_is_the_interpreters_validation_pass(pair, seed):
     """fit (one epoch) then predict_raw = the interpreter's training then validation, on a copy
     of the memory: predicting twice gives the same values and leaves the estimator unchanged.
@@ -220,6 +224,46 @@ def test_estimator_predict_is_the_interpreters_validation_pass(pair, seed):
         assert bits(guarded) == bits(raw)
     else:
         assert np.all(np.isfinite(guarded))
+
+
+INF_LOGIT = Program(learn=[Instruction(6, in1=0, out=1)])  # Learn: s1 = 1 / s0
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_classifier_keeps_infinite_logits_as_the_interpreter_classifies_them(seed):
+    """Regression: Learn's s1 = 1 / s0 leaves s1 = +inf after a label 0, so every validation
+    logit is +inf. The interpreter's accuracy pass classifies +inf as positive
+    (sigmoid(inf) = 1 > 0.5); the exported classifier used to treat it as a divergence and
+    return the fallback logit (0 on a balanced task: class 0). A +-inf logit is a certain
+    prediction: decision_function, predict_proba and predict now follow it; only NaN logits
+    get the fallback."""
+    module = module_from_source(export_source(INF_LOGIT, features=1))
+    task = _task("t", 1, 8, 5, 1, True, seed)
+    run = interp_trace(INF_LOGIT, task, seed, max_abs_error=math.inf)
+    valid = run.trace[task.num_train :]
+    assert run.epochs_validated == 1 and np.all(valid == math.inf)
+    est = module.AlgorithmClassifier(random_state=seed, max_abs_error=math.inf)
+    est.fit(task.train_x, task.train_y)
+    assert not est.diverged_
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no DivergenceWarning
+        assert bits(est.decision_function(task.valid_x)) == bits(valid)
+        assert np.array_equal(est.predict_proba(task.valid_x)[:, 1], np.ones(len(valid)))
+        assert np.array_equal(est.predict(task.valid_x), est.classes_[np.ones(len(valid), int)])
+    # the interpreter's own loss: the rows whose label is not 1 are the misclassified ones
+    assert run.epoch_loss[0] == np.sum(task.valid_y[: len(valid)] <= 0.5)
+
+
+def test_classifier_nan_logits_still_get_the_fallback():
+    program = Program(learn=[Instruction(4, in1=0, in2=0, out=1)])  # s1 = s0 / s0: 0/0 = NaN
+    module = module_from_source(export_source(program, features=1))
+    task = _task("t", 1, 8, 5, 1, True, 1)
+    with pytest.warns(module.DivergenceWarning, match="diverged while training"):
+        est = module.AlgorithmClassifier(random_state=1).fit(task.train_x, task.train_y)
+    assert np.any(np.isnan(est.predict_raw(task.valid_x)))
+    with pytest.warns(module.DivergenceWarning, match="NaN logits"):
+        guarded = est.decision_function(task.valid_x)
+    assert np.all(guarded == est.fallback_)
 
 
 # -- files, verify, fresh interpreter -----------------------------------------------------------
@@ -460,6 +504,23 @@ def test_verify_fails_when_the_embedded_algorithm_is_not_the_code(exported_nn, t
     path.write_text(edit(no_key, "    '    [56, 0, 0, 2, 0.01, ", "    '    [56, 0, 0, 2, 0.02, "))
     result = verify_file(path)
     assert not result.ok and "predictions" in result.message
+
+
+def test_verify_checks_the_key_only_when_it_was_made_by_the_same_simplifier_rules(
+    exported_nn, tmp_path
+):
+    """A key made by other canonical-key rules (no key_version: the rules before version 2)
+    cannot be recomputed: verify skips it and still checks the behaviour."""
+    source = exported_nn.read_text()
+    assert f"'key_version': {KEY_VERSION}," in source
+    key = re.search(r"'canonical_key': '([0-9a-f]+)'", source).group(1)
+    other_key = source.replace(key, "0" * len(key))
+    path = tmp_path / "old_rules.py"
+    path.write_text(other_key)
+    result = verify_file(path)
+    assert not result.ok and "canonical_key" in result.message
+    path.write_text(other_key.replace(f"'key_version': {KEY_VERSION},", ""))
+    assert verify_file(path).ok
 
 
 REFUSALS = {

@@ -366,11 +366,11 @@ def Predict():
     assert fold_constants(p) == p
 
 
-def test_random_ops_are_never_folded_and_constant_uniforms_are_normalised():
+def test_random_ops_with_random_results_are_never_folded_and_constant_uniforms_normalised():
     p = prog(
         """
 def Setup():
-  s2 = gaussian(0.5, 0.0)
+  s2 = gaussian(0.5, 0.125)
   s3 = uniform(0.75, 0.25)
   v1 = uniform(0.5, -1.0, n_features)
 def Predict():
@@ -382,7 +382,7 @@ def Predict():
     )
     folded = fold_constants(p)
     assert body(folded).splitlines()[1:4] == [
-        "  s2 = gaussian(0.5, 0.0)",
+        "  s2 = gaussian(0.5, 0.125)",
         "  s3 = 0.75",
         "  v1 = uniform(0.5, 0.5, n_features)",
     ]
@@ -484,6 +484,247 @@ def test_folding_matches_the_interpreter_bit_for_bit(op):
                     want = np.full(got.shape, expected).view(np.int64)
                     assert np.array_equal(got.view(np.int64), want), (op, a, b, F, got, expected)
     assert folded > 0
+
+
+# -- what memory already holds, random constants, self-cancelling ops ---------------------------
+
+
+def test_writes_of_the_value_a_location_already_holds_are_removed():
+    # Setup's v1 = 0 repeats the zeroed memory; Learn's v1 = 0.25 repeats Setup's value (nothing
+    # else writes v1); v1[..] = 0.25 writes an element that is already 0.25; s0 = 0 in Predict
+    # is what the harness wrote
+    p = prog(
+        """
+def Setup():
+  v1 = uniform(0.0, 0.0, n_features)
+  v2 = uniform(0.25, 0.25, n_features)
+  s2 = 0.5
+def Predict():
+  s0 = 0.0
+  v2[0.3] = 0.25
+  s3 = dot(v0, v2)
+  s1 = dot(v0, v1)
+  s1 = s1 + s3
+  v1 = s2 * v1
+def Learn():
+  v2 = uniform(0.25, 0.25, n_features)
+  s3 = s0 - s1
+  v1 = v1 + v0
+  v1 = s3 * v1
+"""
+    )
+    simple = simplify_program(p)
+    assert body(simple) == (
+        "def Setup():\n  v1 = uniform(0.25, 0.25, n_features)\n  s2 = 0.5\n"
+        "def Predict():\n  s3 = dot(v0, v1)\n  s1 = dot(v0, v2)\n  s1 = s1 + s3\n"
+        "  v2 = s2 * v2\n"
+        "def Learn():\n  s3 = s0 - s1\n  v2 = v2 + v0\n  v2 = s3 * v2"
+    )
+    assert_same_behaviour(p, simple)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # -0.0 is not the +0.0 the memory holds
+        "def Setup():\n  s2 = -0.0\ndef Predict():\n  s1 = mean(v0)\n  s1 = s1 * s2\n",
+        # Predict overwrites v1, so Learn's write of the Setup value is not redundant
+        "def Setup():\n  v1 = uniform(0.5, 0.5, n_features)\ndef Predict():\n"
+        "  s1 = dot(v1, v0)\n  v1 = s1 * v0\ndef Learn():\n  v1 = uniform(0.5, 0.5, n_features)\n",
+        # one element differs after the partial write, so the full write is not redundant
+        "def Setup():\n  v1 = uniform(0.5, 0.5, n_features)\n  v1[0.5] = 0.25\n"
+        "  v1 = uniform(0.5, 0.5, n_features)\ndef Predict():\n  s1 = dot(v1, v0)\n",
+    ],
+)
+def test_writes_of_a_different_or_unknown_value_stay(text):
+    p = prog(text)
+    assert fold_constants(p) == p
+    assert_same_behaviour(p, simplify_program(p))
+
+
+def test_reads_of_addresses_nothing_writes_are_the_constant_zero():
+    # s3 and v2 are never written: 0.0 everywhere, in every component
+    p = prog(
+        """
+def Predict():
+  s4 = s3 * s0
+  v3 = v2 + v2
+  s5 = mean(v3)
+  s1 = s4 + s5
+def Learn():
+  s6 = cos(s3)
+  s1 = s6 * s1
+"""
+    )
+    assert constant_values(p)[:5] == [0.0, 0.0, 0.0, 0.0, 1.0]
+    assert body(simplify_program(p)) == "def Setup():\ndef Predict():\n  s1 = 0.0\ndef Learn():"
+    # a write anywhere, partial writes included, makes the address unknown where it can reach
+    for write, unknown in (("  v2[0.5] = 1.0", 1), ("  s3 = mean(v0)", 0)):
+        q = prog(f"def Predict():\n  s4 = s3 * s0\n  s5 = mean(v2)\n  s1 = s4 + s5\n"
+                 f"def Learn():\n{write}\n")  # fmt: skip
+        values = constant_values(q)
+        assert values[unknown] is None and values[1 - unknown] == 0.0
+        assert_same_behaviour(q, simplify_program(q))
+
+
+def test_addresses_nothing_writes_share_one_name_in_the_canonical_form():
+    # v3 and v4 both read as zero vectors: the canonical form reads one address for both
+    a = prog(
+        """
+def Predict():
+  v5 = maximum(v0, v4)
+  v2 = maximum(v0, v3)
+  v5 = v5 + v2
+  s1 = dot(v5, v0)
+"""
+    )
+    b = prog(a_text := str(format_program(a)).replace("maximum(v0, v3)", "maximum(v0, v4)"))
+    assert "v3" not in a_text
+    assert canonical_key(a) == canonical_key(b)
+    assert body(canonicalize(a)) == (
+        "def Setup():\ndef Predict():\n  v2 = maximum(v0, v1)\n  v3 = maximum(v0, v1)\n"
+        "  v2 = v2 + v3\n  s1 = dot(v2, v0)\ndef Learn():"
+    )
+    assert_same_behaviour(a, canonicalize(a))
+    # reserved addresses are never merged: s0 and s1 are set by the harness
+    c = prog("def Predict():\n  s2 = s3 + s4\n  s1 = s2 * s1\n")
+    assert body(canonicalize(c)).splitlines()[2] == "  s3 = s2 + s2"
+
+
+@pytest.mark.parametrize(
+    "line, value",
+    [
+        ("s2 = gaussian(0.5, 0.0)", 0.5),
+        ("s2 = gaussian(0.5, -0.0)", 0.5),
+        ("s2 = gaussian(0.0, 0.0)", 0.0),
+        ("s2 = gaussian(-inf, 0.0)", -math.inf),
+        ("s2 = gaussian(0.5, nan)", math.nan),
+        ("s2 = uniform(0.5, inf)", math.inf),
+        ("s2 = uniform(-inf, 0.5)", math.nan),
+        ("s2 = uniform(-inf, inf)", math.nan),
+        ("s2 = gaussian(-0.0, 0.0)", None),  # -0.0 + +-0.0: the sign follows the draw
+        ("s2 = gaussian(0.5, inf)", None),
+        ("s2 = uniform(0.25, 0.5)", None),
+        ("s2 = uniform(0.25, 3.4028234663852886e+38)", None),
+    ],
+)
+def test_random_ops_whose_result_does_not_depend_on_the_draws(line, value):
+    p = prog(f"def Setup():\n  {line}\ndef Predict():\n  s1 = s2 + s0\n")
+    got = constant_values(p)[0]
+    assert (got is None and value is None) or same_float(got, value)
+    simple = simplify_program(p)
+    # nothing draws after it, so a constant one becomes a constant write (and is folded on)
+    assert ("gaussian" in body(simple) or "uniform" in body(simple)) == (value is None)
+    assert_same_behaviour(p, simple)
+
+
+def same_float(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return a == b and math.copysign(1, a) == math.copysign(1, b)
+
+
+def test_random_constant_before_a_live_draw_keeps_its_draws_but_its_value_is_folded():
+    p = prog(
+        """
+def Setup():
+  s2 = gaussian(0.5, 0.0)
+  v1 = gaussian(0.25, 1.0, n_features)
+  v2 = gaussian(0.25, 0.0, n_features)
+def Predict():
+  s3 = s2 * s2
+  s1 = dot(v1, v0)
+  s1 = s1 + s3
+  s4 = dot(v2, v0)
+  s1 = s1 + s4
+"""
+    )
+    simple = simplify_program(p)
+    lines = body(simple).splitlines()
+    # s2's two draws move v1's: kept (its value, 0.5, is no longer read); v2's draws come last:
+    # a constant write
+    assert lines[1:4] == [
+        "  s2 = gaussian(0.5, 0.0)",
+        "  v1 = gaussian(0.25, 1.0, n_features)",
+        "  v2 = uniform(0.25, 0.25, n_features)",
+    ]
+    assert "  s4 = 0.25" in lines
+    assert_same_behaviour(p, simple)
+    assert differs(p, p.replace(setup=p.setup[1:]))
+
+
+def test_uniform_with_equal_bounds_draws_nothing_so_it_folds_before_live_draws_too():
+    p = prog(
+        """
+def Setup():
+  s2 = uniform(inf, inf)
+  v1 = uniform(-0.5, -0.5, n_features)
+  v2 = gaussian(0.0, 1.0, n_features)
+def Predict():
+  s3 = s2 * s0
+  v3 = v1 + v2
+  s1 = dot(v3, v0)
+  s1 = s1 + s3
+"""
+    )
+    assert constant_values(p)[:3] == [math.inf, -0.5, None]
+    simple = simplify_program(p)
+    lines = body(simple).splitlines()
+    assert "  s2 = nan" in lines or "  s2 = -nan" in lines  # inf * 0
+    assert "uniform(inf" not in body(simple)
+    assert_same_behaviour(p, simple)
+
+
+def test_overwritten_random_initialisations_stay_exactly_when_a_live_draw_follows():
+    # Setup's first gaussian is overwritten before any read, but v1's live draws come after
+    # it: removing it would shift them. Learn's gaussian is dead and no live draw ever follows
+    # it (Setup's draws all came before): removed.
+    p = prog(
+        """
+def Setup():
+  v1 = gaussian(0.0, 1.0, n_features)
+  v1 = gaussian(0.5, 0.1, n_features)
+def Predict():
+  s1 = dot(v1, v0)
+def Learn():
+  s2 = gaussian(0.0, 1.0)
+  m0 = uniform(-1.0, 1.0, (n_features, n_features))
+"""
+    )
+    assert live_mask(p).tolist() == [True, True, True, False, False]
+    assert differs(p, p.replace(setup=p.setup[1:]))
+    assert_same_behaviour(p, simplify_program(p))
+    # once a live draw runs in the loop, every earlier draw in the loop and in Setup is kept
+    q = p.replace(predict=p.predict + prog("def Predict():\n  s3 = uniform(0.0, 1.0)\n"
+                                            "  s1 = s1 + s3\n").predict)  # fmt: skip
+    assert live_mask(q).all()
+    assert differs(q, q.replace(learn=q.learn[1:]))
+
+
+def test_self_cancelling_ops_of_unknown_values_are_not_folded():
+    # s2 - s2 is NaN when s2 is +-inf or NaN (inf - inf), v2 / v2 also at 0; mean(v0) can be
+    # anything, so neither is a constant (only known finite constants fold)
+    p = prog(
+        """
+def Predict():
+  s2 = mean(v0)
+  s3 = s2 - s2
+  v2 = v0 / v0
+  s4 = mean(v2)
+  s1 = s3 + s4
+"""
+    )
+    assert constant_values(p) == [None, None, None, None, None]
+    assert len(simplify_program(p)) == len(p)
+    t = task()
+    valid_x = np.array(t.valid_x)
+    valid_x[0, :] = math.inf
+    t = Task("inf", t.train_x, t.train_y, valid_x, t.valid_y, t.orders, RMS_ERROR)
+    assert np.isnan(trace(p, t)).any()  # inf - inf
+    q = prog("def Setup():\n  s2 = 2.5\ndef Predict():\n  s3 = s2 - s2\n  s1 = s3 + s0\n")
+    assert body(simplify_program(q)) == "def Setup():\ndef Predict():\n  s1 = 0.0\ndef Learn():"
 
 
 # -- canonical form and keys -------------------------------------------------------------------

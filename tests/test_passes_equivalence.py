@@ -3,7 +3,10 @@
 Random programs over all 65 ops (extreme constants included) and small random tasks, run by the
 reference interpreter for several epochs, regression and accuracy: the trace of every prediction
 (NaN where NaN, signs of zeros included) and the per-epoch validation losses are identical for
-the program, its dead-code-free form, its folded form and its full simplification.
+the program, its dead-code-free form, its folded form and its full simplification. One property
+draws its data fields from a few values that collide on purpose (0.0, -0.0, 0.5, +-inf, NaN), so
+that writes of the value a location already holds, random ops whose result does not depend on
+their draws (gaussian(mu, 0), uniform(lo, inf)) and reads of addresses nothing writes are common.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from hypothesis import strategies as st
 
 from amlz_compile.backends.interp import InterpBackend
 from amlz_compile.fitness import task_fitness
-from amlz_compile.ir.program import MemorySpec, Program
+from amlz_compile.ir.ops import OPS
+from amlz_compile.ir.program import Instruction, MemorySpec, Program
 from amlz_compile.passes import (
     canonical_key,
     canonicalize,
@@ -121,3 +125,58 @@ DEMO = {"setup": (56,), "predict": (27, 2, 3, 18, 23), "learn": (56, 27, 2, 3, 1
 )
 def test_simplified_programs_predict_identically_demo_space(pair, data):
     _check(pair, data)
+
+
+#: data values that make constants collide: equal and opposite zeros, infinities, NaN
+POOL = (0.0, -0.0, 0.5, 0.25, -1.0, float("inf"), float("-inf"), float("nan"))
+POOL_OPS = (56, 57, 58, 59, 60, 61, 62, 63, 64, 1, 2, 3, 4, 18, 19, 23, 24, 27, 29, 39, 47, 50)
+
+
+@st.composite
+def pooled_programs(draw) -> tuple[MemorySpec, Program]:
+    """Programs over POOL_OPS in a small memory (addresses of every kind often left unwritten),
+    their data fields drawn from POOL (index fields of the const-sets from [0, 1))."""
+    memory = draw(memory_specs(max_scalars=5, max_vectors=4, max_matrices=2))
+    ops = [op for op in POOL_OPS if all(
+        memory.count(k) > 0 for k in (OPS[op].in1, OPS[op].in2, OPS[op].out) if k is not None
+    )]  # fmt: skip
+    parts = {}
+    for name, most in (("setup", 6), ("predict", 5), ("learn", 5)):
+        rows = []
+        for _ in range(draw(st.integers(0, most))):
+            op = draw(st.sampled_from(ops))
+            info = OPS[op]
+            fields = {}
+            for field in ("in1", "in2", "out"):
+                kind = getattr(info, field)
+                if kind is not None:
+                    fields[field] = draw(st.integers(0, memory.count(kind) - 1))
+            for field in info.data:
+                index = (op == 57 and field == "f0") or (op == 58 and field in ("f0", "f1"))
+                pool = st.sampled_from((0.0, 0.3, 0.7)) if index else st.sampled_from(POOL)
+                fields[field] = draw(pool)
+            rows.append(Instruction(op, **fields))
+        parts[name] = rows
+    return memory, Program(**parts)
+
+
+@given(pooled_programs(), st.data())
+def test_simplified_programs_predict_identically_colliding_constants(pair, data):
+    _check(pair, data)
+
+
+@given(programs_with_memory(max_sizes=(6, 6, 6), extreme=True), st.data())
+def test_zero_writes_at_the_start_of_setup_change_nothing(pair, data):
+    """Memory is zeroed before Setup, so writing zeros first is redundant: the simplified
+    program and the key do not change (one address of every kind, reserved ones included)."""
+    memory, program = pair
+    kind = data.draw(st.sampled_from("svm" if memory.matrices else "sv"))
+    address = data.draw(st.integers(0, memory.count(kind) - 1))
+    zero = {
+        "s": Instruction(56, out=address, act=0.0),
+        "v": Instruction(60, out=address, f0=0.0, f1=0.0),
+        "m": Instruction(61, out=address, f0=0.0, f1=0.0),
+    }[kind]
+    padded = program.replace(setup=[zero, *program.setup])
+    assert simplify(padded).program == simplify(program).program
+    assert canonical_key(padded) == canonical_key(program)

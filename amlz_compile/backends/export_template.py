@@ -42,10 +42,11 @@ by the training rows' mean and standard deviation before the algorithm sees them
 Divergence: when a training prediction is non-finite (or, for the regressor, larger in magnitude
 than DIVERGENCE_FACTOR times the largest absolute training target, at least 1), fit warns with
 DivergenceWarning and every prediction is the fallback; otherwise only the rows whose prediction
-is non-finite or that large get it, with a DivergenceWarning. The fallback is the training-target
-mean for the regressor and, for the classifier, the logit of the training share of classes_[1]
-(so predict gives the majority class, classes_[0] on a tie). predict_raw returns the unguarded
-values.
+is non-finite or that large (for the classifier: whose logit is NaN; a logit of +-inf is a certain
+prediction, classified as the interpreter's accuracy pass does) get it, with a DivergenceWarning.
+The fallback is the training-target mean for the regressor and, for the classifier, the logit of
+the training share of classes_[1] (so predict gives the majority class, classes_[0] on a tie).
+predict_raw returns the unguarded values.
 
 The algorithm:
 

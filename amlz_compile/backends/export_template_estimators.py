@@ -384,16 +384,15 @@ class _Algorithm:
         """predict_raw with the fallback where the algorithm diverged (DivergenceWarning)."""
         raw = self.predict_raw(X)
         fallback = self.fallback_ if raw.ndim == 1 else np.array(self.fallbacks_)
-        with np.errstate(invalid="ignore"):
-            bad = ~(np.isfinite(raw) & (np.abs(raw) <= self.prediction_bound_))
+        bad = self._diverged_rows(raw)
         if self.diverged_:
             bad[:] = True
         if bad.any():
             warnings.warn(
                 DivergenceWarning(
                     f"{type(self).__name__}: {int(bad.sum())} of {bad.size} predictions "
-                    f"diverged (non-finite or beyond {self.prediction_bound_:g}); they are the "
-                    f"fallback {self.fallback_!r}"
+                    f"diverged ({self._divergence_rule()}); they are the fallback "
+                    f"{self.fallback_!r}"
                 ),
                 stacklevel=3,
             )
@@ -421,6 +420,14 @@ class AlgorithmRegressor(_RegressorMixin, _Algorithm):
     def _prediction_bound(self, y):
         return DIVERGENCE_FACTOR * max(1.0, float(np.max(np.abs(y))))
 
+    def _diverged_rows(self, raw):
+        """Predictions that are non-finite or beyond prediction_bound_."""
+        with np.errstate(invalid="ignore"):
+            return ~(np.isfinite(raw) & (np.abs(raw) <= self.prediction_bound_))
+
+    def _divergence_rule(self):
+        return f"non-finite or beyond {self.prediction_bound_:g}"
+
     def _fallback(self, y):
         return float(np.mean(y))
 
@@ -435,8 +442,8 @@ class AlgorithmClassifier(_ClassifierMixin, _Algorithm):
     Two classes by default. `one_vs_rest=True` also takes more: one memory is trained per
     class (that class 1, the others 0), decision_function gives one logit per class, predict
     the class of the largest, predict_proba the per-class sigmoids normalised to sum to 1.
-    Diverged logits (see the module docstring) are the logit of the training share of the
-    class, so such rows get the majority class.
+    Diverged logits (NaN; see the module docstring) are the logit of the training share of
+    the class, so such rows get the majority class; +-inf logits are kept.
     """
 
     _is_accuracy = True
@@ -468,6 +475,15 @@ class AlgorithmClassifier(_ClassifierMixin, _Algorithm):
 
     def _prediction_bound(self, y):
         return INF
+
+    def _diverged_rows(self, raw):
+        """NaN logits only. A logit of +-inf is a certain prediction, not a divergence: its
+        sigmoid is 1 or 0, and the interpreter's accuracy pass classifies it so
+        (docs/semantics.md#training-and-validation), so it is returned as is."""
+        return np.isnan(raw)
+
+    def _divergence_rule(self):
+        return "NaN logits"
 
     def _fallback(self, y):
         share = min(max(float(np.mean(y)), 1e-12), 1.0 - 1e-12)

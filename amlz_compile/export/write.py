@@ -35,6 +35,13 @@ def canonical_key_of(program: Program) -> str:
     return str(canonical_key(program))
 
 
+def key_version() -> int:
+    """The version of the canonical-key rules (`passes.KEY_VERSION`)."""
+    from ..passes import KEY_VERSION
+
+    return int(KEY_VERSION)
+
+
 def export_source(
     program: Program,
     *,
@@ -55,6 +62,7 @@ def export_source(
         "format_version": FORMAT_VERSION,
         "exported_by": f"amlz-compile {__version__}",
         "canonical_key": canonical_key_of(prog),
+        "key_version": key_version(),
         "simplified": bool(simplify),
         "sizes": list(prog.sizes()),
     }

@@ -8,6 +8,7 @@ from .dce import eliminate_dead_code
 from .fold import constant_values, fold_constants
 from .liveness import live_in, live_mask
 from .simplify import (
+    KEY_VERSION,
     SimplifyResult,
     canonical_key,
     canonical_key_arrays,
@@ -16,6 +17,7 @@ from .simplify import (
 )
 
 __all__ = [
+    "KEY_VERSION",
     "SimplifyResult",
     "canonical_arrays",
     "canonical_key",

@@ -14,6 +14,8 @@ Three behaviour-preserving normalisations, applied per component to live code:
    except the reserved s0, s1 and v0. All other addresses start zeroed and are never touched by
    the harness, so any bijection between them preserves behaviour; first-use numbering never
    uses a larger address than the original, so the result fits any memory the original fits.
+   The addresses of one kind that no instruction writes (partial writes count) hold 0.0 in
+   every element all the time, so they all get one name.
 
 The ordering is a heuristic canonical form (graph canonisation in general is not attempted):
 two programs with the same key always behave identically; two equivalent programs may still get

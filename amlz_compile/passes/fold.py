@@ -9,12 +9,20 @@ value each location holds there in *every* execution, when that value is a known
 * Predict is entered from Setup, Learn and Predict (validation), Learn from Predict.
 
 Vector and matrix values are tracked only when every element is the same number (the only
-constants that do not depend on the feature size F). A pure instruction whose result is a known
-constant is replaced by a constant write: SCALAR_CONST_SET for scalars, and for vectors and
-matrices a uniform-set with low == high (draws nothing and writes `low` everywhere) when
-the value is exactly a float32 (the reference stores f0 as float32). Random ops are never folded;
-uniform-sets with not f0 < f1 are normalised (scalar -> SCALAR_CONST_SET, vector/matrix ->
-f1 = f0).
+constants that do not depend on the feature size F). An address nothing writes therefore reads
+0.0 everywhere. A pure instruction whose result is a known constant is replaced by a constant
+write: SCALAR_CONST_SET for scalars, and for vectors and matrices a uniform-set with low == high
+(draws nothing and writes `low` everywhere) when the value is exactly a float32 (the reference
+stores f0 as float32). Uniform-sets with not f0 < f1 are normalised (scalar -> SCALAR_CONST_SET,
+vector/matrix -> f1 = f0).
+
+Random ops whose result does not depend on their draws (`kernels._random_constant`:
+gaussian(mu, +-0) with mu != -0.0, gaussian(mu, NaN), uniform(lo, inf), uniform(-inf, hi)) are
+known constants for their readers; they become constant writes only when the generator is dead
+after them (no live random op can run later), since dropping their draws would shift the stream
+of a later live one. A write of the value its location already holds in every execution (same
+bits, not NaN; e.g. a zero on the zeroed memory in Setup) is removed, under the same condition
+for ops that draw.
 
 Values are computed in numba with `error_model="numpy"` by the same formulas and the same libm
 calls as the interpreter (IEEE results: x/0 -> +-inf or NaN, log(0) -> -inf, domain errors ->
@@ -49,7 +57,7 @@ def constant_values(program: Program) -> list[float | None]:
 
     Vector and matrix constants are reported as the single value of all their elements.
     """
-    st, val = _constants(*writable(program))
+    st, val, _, _ = _constants(*writable(program))
     return [float(v) if s == CONST else None for s, v in zip(st, val, strict=True)]
 
 

@@ -41,6 +41,7 @@ from ..ir.ops import (
     KIND_CODES,
     KIND_NONE,
     PARTIAL_WRITE,
+    RANDOM,
     SCALAR,
     UNIFORM_SET,
     VECTOR,
@@ -169,23 +170,57 @@ def _eval(op, a, b):
 
 
 @njit(**_JIT)
-def _run(code, data, lo, hi, span, st, val, rec_st, rec_val, record):
-    """Forward through rows lo..hi-1, updating the state; optionally record written values."""
+def _random_constant(op, f0, f1):
+    """(True, value) when the random op `op` with data f0, f1 writes `value` into every element
+    whatever its draws, else (False, 0.0). It still draws (see `fold_arrays` for when it may
+    become a constant write). With u = open_unit in (0, 1] (it rounds to 1.0 at the top) and
+    z = sqrt(-2 ln u1) cos(2 pi u2), always finite (docs/semantics.md#random-ops):
+
+    * uniform(lo, hi), lo < hi: lo + (hi - lo) u is NaN when lo = -inf (-inf + inf) and +inf
+      when hi = +inf and lo is finite; for finite bounds it varies with u;
+    * gaussian(mu, sigma): mu + sigma z is NaN when sigma is NaN, and mu when sigma is +-0
+      (sigma z is +-0.0, and mu + +-0.0 = mu) unless mu is -0.0 (-0.0 + 0.0 = +0.0 but
+      -0.0 + -0.0 = -0.0: the sign follows the draw); an infinite sigma gives +-inf or NaN."""
+    if UNIFORM_SET[op]:
+        if f0 < f1:
+            if f0 == -math.inf:
+                return True, math.nan
+            if f1 == math.inf:
+                return True, math.inf
+        return False, 0.0
+    if f1 != f1:
+        return True, math.nan
+    if f1 == 0.0 and not (f0 == 0.0 and math.copysign(1.0, f0) < 0.0):
+        return True, f0
+    return False, 0.0
+
+
+@njit(**_JIT)
+def _run(code, data, lo, hi, span, st, val, rec_st, rec_val, pre_st, pre_val, record):
+    """Forward through rows lo..hi-1, updating the state; optionally record written values
+    (rec_*) and what the output location held just before each row (pre_*)."""
     for i in range(lo, hi):
         op = code[i, 0]
         ok = ADDRESS_KINDS[op, 2]
         if ok == KIND_NONE:
             if record:
                 rec_st[i] = NAC
+                pre_st[i] = NAC
             continue
         out = location(ok, code[i, 3], span)
+        if record:
+            pre_st[i] = st[out]
+            pre_val[i] = val[out]
         s = NAC
         v = 0.0
         if op == Op.SCALAR_CONST_SET_OP:
             s, v = CONST, data[i, 0]
-        elif UNIFORM_SET[op]:
-            if not (data[i, 1] < data[i, 2]):
-                s, v = CONST, data[i, 1]
+        elif UNIFORM_SET[op] and not (data[i, 1] < data[i, 2]):
+            s, v = CONST, data[i, 1]
+        elif RANDOM[op]:
+            good, r = _random_constant(op, data[i, 1], data[i, 2])
+            if good:
+                s, v = CONST, r
         elif CONST_SET[op]:  # a partial write: the written element is the last data field used
             new = data[i, 2] if op == Op.VECTOR_CONST_SET_OP else data[i, 3]
             s = st[out]
@@ -237,15 +272,20 @@ def _same_state(st, val, st2, val2):
 
 @njit(**_JIT)
 def _constants(code, data, bounds):
-    """Per row: status (TOP/CONST/NAC) and value of what it writes, at the fixed point."""
+    """Per row: status (TOP/CONST/NAC) and value of what it writes, and of what its output
+    location holds just before it runs, at the fixed point."""
     n = code.shape[0]
     span = address_span(code)
     n_loc = 3 * span
     rec_st = np.full(n, NAC, dtype=np.int8)
     rec_val = np.zeros(n)
+    pre_st = np.full(n, NAC, dtype=np.int8)
+    pre_val = np.zeros(n)
     s_st = np.full(n_loc, CONST, dtype=np.int8)  # wiped memory: every element 0.0
     s_val = np.zeros(n_loc)
-    _run(code, data, bounds[0], bounds[1], span, s_st, s_val, rec_st, rec_val, True)
+    _run(
+        code, data, bounds[0], bounds[1], span, s_st, s_val, rec_st, rec_val, pre_st, pre_val, True
+    )
     p_st = np.full(n_loc, TOP, dtype=np.int8)
     p_val = np.zeros(n_loc)
     l_st = np.full(n_loc, TOP, dtype=np.int8)
@@ -261,18 +301,42 @@ def _constants(code, data, bounds):
         pi_st[span] = NAC
         np_st = pi_st.copy()
         np_val = pi_val.copy()
-        _run(code, data, bounds[1], bounds[2], span, np_st, np_val, rec_st, rec_val, True)
+        _run(
+            code, data, bounds[1], bounds[2], span, np_st, np_val, rec_st, rec_val, pre_st,
+            pre_val, True,
+        )  # fmt: skip
         # Learn is entered from Predict; harness s0 = label, v0 = x; s1 may be sigmoid-ed
         nl_st = np_st.copy()
         nl_val = np_val.copy()
         nl_st[0] = NAC
         nl_st[1] = NAC
         nl_st[span] = NAC
-        _run(code, data, bounds[2], bounds[3], span, nl_st, nl_val, rec_st, rec_val, True)
+        _run(
+            code, data, bounds[2], bounds[3], span, nl_st, nl_val, rec_st, rec_val, pre_st,
+            pre_val, True,
+        )  # fmt: skip
         if _same_state(np_st, np_val, p_st, p_val) and _same_state(nl_st, nl_val, l_st, l_val):
             break
         p_st, p_val, l_st, l_val = np_st, np_val, nl_st, nl_val
-    return rec_st, rec_val
+    return rec_st, rec_val, pre_st, pre_val
+
+
+@njit(cache=True)
+def _rng_live_after(code, data, bounds):
+    """Per row: whether the generator is live just after it, i.e. a live random op may run
+    later (in this component or, through the Predict/Learn loop, in a later one). A row that
+    draws may stop drawing (become a constant write, or go) only when this is false."""
+    flags, _, in_p, in_l, span = _liveness(code, data, bounds)
+    rng = rng_location(span)
+    after = np.zeros(code.shape[0], dtype=np.bool_)
+    exits = (in_p[rng], in_p[rng] or in_l[rng], in_p[rng])  # Setup, Predict, Learn
+    for comp in range(3):
+        r = exits[comp]
+        for i in range(bounds[comp + 1] - 1, bounds[comp] - 1, -1):
+            after[i] = r
+            if flags[i] and nb_draws(code[i, 0], data[i, 1], data[i, 2]):
+                r = True
+    return after
 
 
 @njit(cache=True)
@@ -283,12 +347,27 @@ def _is_f32(c):
 @njit(**_JIT)
 def fold_arrays(code, data, bounds):
     """Folded copies of (code, data) and whether anything changed (see the module doc)."""
-    rec_st, rec_val = _constants(code, data, bounds)
+    rec_st, rec_val, pre_st, pre_val = _constants(code, data, bounds)
+    rng_after = np.zeros(code.shape[0], dtype=np.bool_)
+    for i in range(code.shape[0]):  # only a drawing row with a constant result consults it
+        if rec_st[i] == CONST and nb_draws(code[i, 0], data[i, 1], data[i, 2]):
+            rng_after = _rng_live_after(code, data, bounds)
+            break
     code = code.copy()
     data = data.copy()
     changed = False
     for i in range(code.shape[0]):
         op = code[i, 0]
+        drawing = nb_draws(op, data[i, 1], data[i, 2])
+        if drawing and rng_after[i]:
+            continue  # its draws are part of the stream a later live draw reads: untouched
+        v = rec_val[i]
+        if rec_st[i] == CONST and pre_st[i] == CONST and v == v and same(pre_val[i], v):
+            # a redundant store: the location already holds exactly this value
+            code[i] = 0
+            data[i] = 0.0
+            changed = True
+            continue
         if UNIFORM_SET[op] and not (data[i, 1] < data[i, 2]):
             if op == Op.SCALAR_UNIFORM_SET_OP:
                 code[i, 0] = Op.SCALAR_CONST_SET_OP
@@ -300,13 +379,14 @@ def fold_arrays(code, data, bounds):
                 data[i, 2] = data[i, 1]
                 changed = True
             continue
-        if FOLD_CLASS[op] == FOLD_NONE or rec_st[i] != CONST:
+        if rec_st[i] != CONST or not (drawing or FOLD_CLASS[op] != FOLD_NONE):
             continue
-        v = rec_val[i]
         kind = ADDRESS_KINDS[op, 2]
         if kind == _SCALAR:
             code[i, 0] = Op.SCALAR_CONST_SET_OP
             data[i, 0] = v
+            data[i, 1] = 0.0
+            data[i, 2] = 0.0
         elif _is_f32(v):  # a uniform-set with low == high writes low everywhere, drawing nothing
             code[i, 0] = Op.VECTOR_UNIFORM_SET_OP if kind == _VECTOR else Op.MATRIX_UNIFORM_SET_OP
             data[i, 0] = 0.0
@@ -499,7 +579,17 @@ def _canonicalise(code, data, bounds, do_dce):
     pos = 0
     for comp in range(3):
         pos = _order_component(c, d, bits, nb[comp], nb[comp + 1], span, order, pos)
-    # rename by first use
+    # rename by first use; every address that no instruction writes (and the harness does not
+    # set) holds 0.0 in every element all the time, so all of one kind share one name
+    written = np.zeros((3, span), dtype=np.bool_)
+    written[0, 0] = True
+    written[0, 1] = True
+    written[1, 0] = True
+    for i in range(m):
+        kind = ADDRESS_KINDS[c[i, 0], 2] - 1
+        if kind >= 0:
+            written[kind, c[i, 3]] = True
+    zero = np.full(3, -1, dtype=np.int64)
     mapping = np.full((3, span), -1, dtype=np.int64)
     mapping[0, 0] = 0
     mapping[0, 1] = 1
@@ -518,8 +608,13 @@ def _canonicalise(code, data, bounds, do_dce):
                 continue
             a = c[i, f + 1]
             if mapping[kind, a] < 0:
-                mapping[kind, a] = nxt[kind]
-                nxt[kind] += 1
+                if not written[kind, a] and zero[kind] >= 0:
+                    mapping[kind, a] = zero[kind]
+                else:
+                    mapping[kind, a] = nxt[kind]
+                    nxt[kind] += 1
+                    if not written[kind, a]:
+                        zero[kind] = mapping[kind, a]
             oc[k, f + 1] = mapping[kind, a]
         for f in range(4):
             od[k, f] = d[i, f]

@@ -16,7 +16,13 @@ from .canon import key_of_arrays
 from .dce import program_of
 from .kernels import MAX_ROUNDS, simplify_arrays
 
+#: Version of the rules `canonical_key` applies: keys made under different versions of the
+#: simplifier may differ for the same program (a new exact rewrite merges more programs).
+#: 2: redundant writes, random ops with constant results, one name for unwritten addresses.
+KEY_VERSION = 2
+
 __all__ = [
+    "KEY_VERSION",
     "MAX_ROUNDS",
     "SimplifyResult",
     "canonical_key",
