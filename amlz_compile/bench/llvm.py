@@ -249,10 +249,9 @@ def lockstep_grid(ks=(1, 2, 3, 4), repeats: int = 3, **compiler_kw) -> dict[str,
     }
 
 
-def search_programs(n_programs: int = 40, individuals: int = 300) -> list[Program]:
-    """Predict/Learn of evolved paper-scale programs, as the search's compiled tier gets them:
-    the `baseline` search (seed 3) from random 5/8/15 programs after `individuals`
-    individuals, simplified, Setup dropped (given-memory kernels)."""
+def paper_random_search(backend: str, seed: int = 3):
+    """The `baseline` search from random programs of Setup 5 / Predict 8 / Learn 15
+    instructions on `paper_tasks()` (a population that has grown), not yet initialised."""
     from ..search.config import SearchConfig
     from ..search.evolution import RegularizedEvolution
     from ..search.presets import get_preset
@@ -260,8 +259,15 @@ def search_programs(n_programs: int = 40, individuals: int = 300) -> list[Progra
     cfg = get_preset("baseline")["search"]
     cfg.update(setup_size_init=5, predict_size_init=8, learn_size_init=15,
                initial_population="random")  # fmt: skip
-    evo = RegularizedEvolution(SearchConfig.from_dict(cfg), tasks=paper_tasks(), seed=3,
-                               backend="interp")  # fmt: skip
+    return RegularizedEvolution(SearchConfig.from_dict(cfg), tasks=paper_tasks(), seed=seed,
+                                backend=backend)  # fmt: skip
+
+
+def search_programs(n_programs: int = 40, individuals: int = 300) -> list[Program]:
+    """Predict/Learn of evolved paper-scale programs, as the search's compiled tier gets them:
+    the `baseline` search (seed 3) from random 5/8/15 programs after `individuals`
+    individuals, simplified, Setup dropped (given-memory kernels)."""
+    evo = paper_random_search("interp")
     evo.init()
     evo.run(max_individuals=individuals)
     out = []

@@ -30,16 +30,9 @@ def resident_mb() -> float:
 
 def memory_curve(minutes: float, every: float = 60.0) -> list[dict]:
     """One record per `every` seconds of a `minutes`-long paper-scale search (see above)."""
-    from ..search.config import SearchConfig
-    from ..search.evolution import RegularizedEvolution
-    from ..search.presets import get_preset
-    from .llvm import paper_tasks
+    from .llvm import paper_random_search
 
-    search = get_preset("baseline")["search"]
-    search.update(setup_size_init=5, predict_size_init=8, learn_size_init=15,
-                  initial_population="random")  # fmt: skip
-    evo = RegularizedEvolution(SearchConfig.from_dict(search), tasks=paper_tasks(), seed=3,
-                               backend="auto")  # fmt: skip
+    evo = paper_random_search("auto")
     evo.init()
     t0 = time.perf_counter()
     records = []
