@@ -182,13 +182,23 @@ def run_task(
     """The task kernel of `backends/__init__.py`, argument for argument.
 
     Every instruction runs (no pruning), so the final memory left in scalars/vectors/matrices
-    is the reference's.
+    is the reference's. Inputs are converted to the contract's types (the machine reads them by
+    address); the outputs must have them already (ValueError otherwise).
     """
+    for name, out, dtype in (("epoch_loss", epoch_loss, np.float64), ("trace", trace, np.float64),
+                             ("counts", counts, np.int64)):  # fmt: skip
+        if out.dtype != dtype or not out.flags.c_contiguous or not out.flags.writeable:
+            raise ValueError(
+                f"run_task: {name} must be a writable contiguous {dtype.__name__} array"
+            )
+    f64 = np.float64
     _run_task(
         machine_block(vectors.shape[1]), _program_array(code, np.int32),
-        _program_array(data, np.float64), _program_array(bounds, np.int64), scalars, vectors,
-        matrices, train_x, train_y, np.ascontiguousarray(orders), n_train_steps, valid_x,
-        valid_y, n_valid, is_accuracy, max_abs_error, rng_seed, epoch_loss, trace, counts,
+        _program_array(data, f64), _program_array(bounds, np.int64), scalars, vectors, matrices,
+        np.ascontiguousarray(train_x, f64), np.ascontiguousarray(train_y, f64),
+        np.ascontiguousarray(orders, np.int32), n_train_steps, np.ascontiguousarray(valid_x, f64),
+        np.ascontiguousarray(valid_y, f64), n_valid, is_accuracy, max_abs_error, rng_seed,
+        epoch_loss, trace, counts,
     )  # fmt: skip
 
 
