@@ -250,6 +250,8 @@ def execute_instruction(code_row, data_row, scalars, vectors, matrices, F, rng_s
     The memory is used as given (not wiped) and updated in place; random ops advance
     `rng_state` (uint64[1]). `F` must equal vectors.shape[1].
     """
+    if rng_state.dtype != np.uint64 or not rng_state.flags.writeable:
+        raise ValueError("execute_instruction: rng_state must be a writable uint64 array")
     _execute_instruction(
         machine_block(F), code_row, data_row, scalars, vectors, matrices, F, rng_state
     )
