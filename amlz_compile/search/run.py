@@ -129,10 +129,10 @@ def stop_warm_up(process) -> None:
         process.wait()
 
 
-def warm_up(config_dict: Mapping) -> None:
+def warm_up(config_dict: Mapping, *, strict: bool = False) -> None:
     """The helper's work: simplify a program and evaluate it (fitness and metrics) on the run's
     select and final tasks, as the run will, so that every kernel this compiles lands in
-    numba's cache."""
+    numba's cache. A step that fails is skipped (with `strict`, raises)."""
     from ..passes import canonical_key, simplify_program
     from .generator import initial_template
     from .selection import metrics_on
@@ -150,8 +150,9 @@ def warm_up(config_dict: Mapping) -> None:
     for step in steps:
         try:
             step()
-        except Exception:  # noqa: S112 (a step that cannot run only leaves its kernels cold)
-            continue
+        except Exception:  # a step that cannot run only leaves its kernels cold
+            if strict:
+                raise
 
 
 def _checked_contents(ckpt: Mapping) -> tuple[ExperimentConfig, dict, dict]:
