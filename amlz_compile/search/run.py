@@ -10,6 +10,7 @@ like an uninterrupted one. The flows and stop rules are described in `experiment
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import time
@@ -82,7 +83,11 @@ def check_run_memory(config: ExperimentConfig, islands: int) -> None:
 # those later kernels into the shared numba cache while this one compiles its search kernel (on
 # another core); this process then loads them instead of compiling them. The helper only
 # compiles: it evaluates a fixed program on the run's own select and final tasks and shares
-# nothing but numba's cache files, so no result depends on whether or when it ran.
+# nothing but numba's cache files, so no result depends on whether or when it ran. One helper
+# per process at a time (many short runs, such as an estimator's fits, share it); it outlives a
+# run that ends first and is ended when this process exits.
+
+_HELPER: list = []  # the helper process this process started, if any
 
 
 def _later_kernels_cached() -> bool:
@@ -105,6 +110,8 @@ def start_warm_up(config: ExperimentConfig):
 
     if os.environ.get(WARM_UP_ENV, "1").strip().lower() in ("0", "false", "no", "off"):
         return None
+    if _HELPER and _HELPER[0].poll() is None:
+        return _HELPER[0]
     if (os.cpu_count() or 1) < 2 or _later_kernels_cached():
         return None
     code = (
@@ -112,7 +119,7 @@ def start_warm_up(config: ExperimentConfig):
         "warm_up(json.loads(sys.argv[1]))"
     )
     try:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-c", code, json.dumps(config.to_dict())],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -120,13 +127,18 @@ def start_warm_up(config: ExperimentConfig):
         )
     except OSError:
         return None
+    if not _HELPER:
+        atexit.register(stop_warm_up)
+    _HELPER[:] = [process]
+    return process
 
 
-def stop_warm_up(process) -> None:
+def stop_warm_up() -> None:
     """End the helper if it is still compiling (numba writes its cache files atomically)."""
-    if process is not None and process.poll() is None:
-        process.kill()
-        process.wait()
+    for process in _HELPER:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def warm_up(config_dict: Mapping, *, strict: bool = False) -> None:
@@ -626,7 +638,7 @@ class SearchRun:
         rng = SplitMix64(0)
         rng.state = int(st["rng"])
         runner = self._make_runner()
-        helper = start_warm_up(self.config)
+        start_warm_up(self.config)
         try:
             stopped = self._loop(runner, rng)
             self._stop_if_requested()
@@ -637,7 +649,6 @@ class SearchRun:
                 )
             self._stop_if_requested()  # a signal during the final evaluation
         finally:
-            stop_warm_up(helper)
             runner.close()
         result = SearchResult(
             best_program=st["best_program"],
