@@ -60,15 +60,30 @@ class AutoBackend:
     name = "auto"
 
     def choose(self, program: Program, memory: MemorySpec, tasks, n_train=None) -> str:
-        """ "interp" or "jit" for one evaluation of `program` on `tasks`."""
+        """ "interp" or "jit" for one evaluation of `program` on `tasks`, estimated on its live
+        instructions (only they run, in either tier)."""
         from .backends.llvm import default_compiler
-        from .passes import simplify_program
         from .tiering import Workload, choose_tier
 
-        live = simplify_program(program)
+        live = _live_part(program)
         cached = default_compiler().cached(program, memory, final_memory=False) is not None
         work = Workload.of_tasks(tasks, n_train)
         return choose_tier(live, memory, work, mode="auto", cached=cached)
+
+
+def _live_part(program: Program) -> Program:
+    """The instructions of `program` that can influence a prediction (`ir.liveness`: the
+    interpreter's own pruning, small to compile, unlike the passes' full simplification)."""
+    from .ir.liveness import live_mask
+
+    code = np.require(program.code, np.int32, ["C", "W"])
+    data = np.require(program.data, np.float64, ["C", "W"])
+    bounds = np.require(program.bounds, np.int64, ["C", "W"])
+    keep = live_mask(code, data, bounds)
+    if keep.all():
+        return program
+    sizes = [int(keep[bounds[k] : bounds[k + 1]].sum()) for k in range(3)]
+    return Program.from_arrays(code[keep], data[keep], np.cumsum([0, *sizes]))
 
 
 register_backend("interp", _interp_factory)

@@ -393,3 +393,14 @@ def test_search_options_are_checked_once_when_made():
                 {"time_limit": 0}, {"max_individuals": 1.5}, {"migrate_every": 0}):  # fmt: skip
         with pytest.raises(ConfigError):
             SearchOptions(**bad)
+
+
+def test_the_warm_up_helper_runs_and_can_be_turned_off(monkeypatch):
+    """The cold-start helper's work runs without error on a run's config (it only compiles and
+    evaluates a fixed program), and AMLZ_WARM_UP=0 starts no helper."""
+    from amlz_compile.search.run import start_warm_up, warm_up
+
+    config = ExperimentConfig.from_dict(tiny())
+    warm_up(config.to_dict(), strict=True)
+    monkeypatch.setenv("AMLZ_WARM_UP", "0")
+    assert start_warm_up(config) is None

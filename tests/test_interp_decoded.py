@@ -89,6 +89,37 @@ def test_buffers_are_reusable(case):
         assert _same(a, b)
 
 
+@given(_cases(), st.integers(1, 5))
+def test_orders_with_a_row_stride(case, extra):
+    """Epoch orders given as the first columns of wider rows (as the search passes its packed
+    orders) run as the same orders made contiguous."""
+    memory, program, task, steps, seed = case
+    orders = task.orders
+    wide = np.full((orders.shape[0], orders.shape[1] + extra), 10**6, dtype=np.int32)
+    wide[:, : orders.shape[1]] = orders
+    view = wide[:, : orders.shape[1]]
+    assert not view.flags.c_contiguous or orders.shape[0] == 1
+    got = []
+    for od in (view, np.ascontiguousarray(orders)):
+        bufs, epoch_loss, trace, counts = _run_decoded_orders(memory, program, task, od, steps,
+                                                              seed)  # fmt: skip
+        got.append((epoch_loss, trace[: counts[1]], counts))
+    for a, b in zip(*got, strict=True):
+        assert _same(a, b)
+
+
+def _run_decoded_orders(memory, program, task, orders, steps, seed):
+    F = memory.features
+    bufs = machine_buffers(len(program), memory.scalars, memory.vectors, memory.matrices, F)
+    out = (np.zeros(orders.shape[0]), np.zeros(32), np.zeros(3, dtype=np.int64))
+    decode_into(bufs, program.code, program.data, program.bounds, memory.scalars,
+                memory.vectors, memory.matrices, F, True)  # fmt: skip
+    run_decoded(bufs, memory.scalars, memory.vectors, memory.matrices, F, task.train_x,
+                task.train_y, orders, steps, task.valid_x, task.valid_y, task.num_valid,
+                task.is_accuracy, 100.0, np.uint64(seed), *out)  # fmt: skip
+    return (bufs, *out)
+
+
 def _neural_net_fitness(damaged: bool, seeds) -> list[float]:
     from amlz_compile.bench.nonlinear import nonlinear_workload
 

@@ -24,12 +24,12 @@ from ..ir.program import MemorySpec, Program, ProgramError
 from ..rng import MASK64
 from .base import RunOptions, TaskRun
 from .interp_machine import (
-    any_layout,
+    call_machine,
     decode,
     decode_buffers,
     liveness_span,
+    machine_block,
     memory_size,
-    run_machine,
 )
 from .packing import PackedPrograms, PackedTasks, pack_programs, pack_tasks
 
@@ -50,7 +50,8 @@ KINDS = ADDRESS_KINDS
 
 def machine_buffers(rows: int, n_scalars: int, n_vectors: int, n_matrices: int, F: int) -> tuple:
     """Buffers for `decode_into` / `run_decoded`: programs of up to `rows` instructions on
-    memory n_scalars / n_vectors / n_matrices of feature size F (a tuple of arrays; opaque)."""
+    memory n_scalars / n_vectors / n_matrices of feature size F (a tuple of arrays; opaque; they
+    hold the address of the machine's entry for F, valid in this process only)."""
     n_loc = n_locations(liveness_span(n_scalars, n_vectors, n_matrices))
     return (
         np.zeros(max(rows, 1), dtype=np.bool_),  # 0 keep
@@ -62,6 +63,7 @@ def machine_buffers(rows: int, n_scalars: int, n_vectors: int, n_matrices: int, 
         np.zeros(4, dtype=np.int64),  # 6 decoded component bounds
         np.zeros(memory_size(n_scalars, n_vectors, n_matrices, F)),  # 7 flat memory
         np.zeros(1, dtype=np.uint64),  # 8 generator state
+        machine_block(F),  # 9 the machine's argument block, with its entry for F
     )
 
 
@@ -71,8 +73,8 @@ def decode_into(bufs, code, data, bounds, nS, nV, nM, F, prune):
     (from `machine_buffers` with the same memory and at least n rows); returns the number of
     decoded rows. With `prune`, instructions that cannot reach a prediction are dropped."""
     return decode(
-        code, data, bounds, nS, nV, nM, F, prune, bufs[0], bufs[1], bufs[2], bufs[3], bufs[4],
-        bufs[5], bufs[6],
+        code, data, bounds, nS, nV, nM, F, prune, bufs[0], bufs[1], bufs[2], bufs[3],
+        bufs[4], bufs[5], bufs[6],
     )  # fmt: skip
 
 
@@ -87,11 +89,10 @@ def run_decoded(
     rng = bufs[8]
     rng[0] = uint64(rng_seed)
     total = min(np.int64(n_train_steps), np.int64(orders.shape[0] * train_x.shape[0]))
-    run_machine(
-        bufs[4], bufs[5], bufs[6], bufs[7], np.int64(nS), np.int64(F),
-        np.int64(nS + nV * F + nM * F * F), train_x, train_y, any_layout(orders), total, valid_x,
-        valid_y, np.int64(n_valid), bool(is_accuracy), float(max_abs_error), rng, epoch_loss, trace,
-        counts, False,
+    call_machine(
+        bufs[9], bufs[4], bufs[5], bufs[6], bufs[7], nS, F, nS + nV * F + nM * F * F, train_x,
+        train_y, orders, total, valid_x, valid_y, n_valid, is_accuracy, max_abs_error, rng,
+        epoch_loss, trace, counts, False,
     )  # fmt: skip
 
 
@@ -107,10 +108,10 @@ def run_setup_decoded(bufs, nS, nV, nM, F, rng_seed, out, train_x, train_y, orde
     rng[0] = uint64(rng_seed)
     mem = bufs[7]
     mem[:] = 0.0
-    run_machine(
-        bufs[4], bufs[5], bufs[6], mem, np.int64(nS), np.int64(F),
-        np.int64(nS + nV * F + nM * F * F), train_x, train_y, any_layout(orders), np.int64(0),
-        valid_x, valid_y, np.int64(0), False, 100.0, rng, epoch_loss, trace, counts, True,
+    call_machine(
+        bufs[9], bufs[4], bufs[5], bufs[6], mem, nS, F, nS + nV * F + nM * F * F, train_x,
+        train_y, orders, 0, valid_x, valid_y, 0, False, 100.0, rng, epoch_loss, trace, counts,
+        True,
     )  # fmt: skip
     for i in range(out.shape[0]):
         out[i] = mem[i]
@@ -151,7 +152,12 @@ def _copy_out(mem, scalars, vectors, matrices):
                 matrices[m, i, j] = mem[base + (m * F + i) * F + j]
 
 
-@njit(**_JIT)
+def _program_array(a, dtype) -> np.ndarray:
+    """A program array as the decoder is compiled for: C-contiguous and writable (a copy of a
+    read-only one, such as a `Program`'s), so every caller shares one compilation."""
+    return np.require(a, dtype=dtype, requirements=["C", "W"])
+
+
 def run_task(
     code,
     data,
@@ -172,12 +178,54 @@ def run_task(
     epoch_loss,
     trace,
     counts,
-):
+) -> None:
     """The task kernel of `backends/__init__.py`, argument for argument.
 
     Every instruction runs (no pruning), so the final memory left in scalars/vectors/matrices
-    is the reference's.
+    is the reference's. Inputs are converted to the contract's types (the machine reads them by
+    address); the outputs must have them already (ValueError otherwise).
     """
+    for name, out, dtype in (("epoch_loss", epoch_loss, np.float64), ("trace", trace, np.float64),
+                             ("counts", counts, np.int64)):  # fmt: skip
+        if out.dtype != dtype or not out.flags.c_contiguous or not out.flags.writeable:
+            raise ValueError(
+                f"run_task: {name} must be a writable contiguous {dtype.__name__} array"
+            )
+    f64 = np.float64
+    _run_task(
+        machine_block(vectors.shape[1]), _program_array(code, np.int32),
+        _program_array(data, f64), _program_array(bounds, np.int64), scalars, vectors, matrices,
+        np.ascontiguousarray(train_x, f64), np.ascontiguousarray(train_y, f64),
+        np.ascontiguousarray(orders, np.int32), n_train_steps, np.ascontiguousarray(valid_x, f64),
+        np.ascontiguousarray(valid_y, f64), n_valid, is_accuracy, max_abs_error, rng_seed,
+        epoch_loss, trace, counts,
+    )  # fmt: skip
+
+
+@njit(**_JIT)
+def _run_task(
+    block,
+    code,
+    data,
+    bounds,
+    scalars,
+    vectors,
+    matrices,
+    train_x,
+    train_y,
+    orders,
+    n_train_steps,
+    valid_x,
+    valid_y,
+    n_valid,
+    is_accuracy,
+    max_abs_error,
+    rng_seed,
+    epoch_loss,
+    trace,
+    counts,
+):
+    """`run_task` with the machine's argument block."""
     nS = scalars.shape[0]
     nV = vectors.shape[0]
     nM = matrices.shape[0]
@@ -188,21 +236,30 @@ def run_task(
     decode(code, data, bounds, nS, nV, nM, F, False, keep, in_p, in_l, cur, dc, dd, nb)
     mem = np.zeros(memory_size(nS, nV, nM, F))
     total = min(np.int64(n_train_steps), np.int64(orders.shape[0] * train_x.shape[0]))
-    run_machine(
-        dc, dd, nb, mem, np.int64(nS), np.int64(F), np.int64(nS + nV * F + nM * F * F),
-        train_x, train_y, any_layout(orders), total, valid_x, valid_y, np.int64(n_valid),
-        bool(is_accuracy), float(max_abs_error), rng, epoch_loss, trace, counts, False,
+    call_machine(
+        block, dc, dd, nb, mem, nS, F, nS + nV * F + nM * F * F, train_x, train_y, orders, total,
+        valid_x, valid_y, n_valid, is_accuracy, max_abs_error, rng, epoch_loss, trace, counts,
+        False,
     )  # fmt: skip
     _copy_out(mem, scalars, vectors, matrices)
 
 
-@njit(**_JIT)
-def execute_instruction(code_row, data_row, scalars, vectors, matrices, F, rng_state):
+def execute_instruction(code_row, data_row, scalars, vectors, matrices, F, rng_state) -> None:
     """Run one instruction (code_row int32[4], data_row float64[4]) on the given memory.
 
     The memory is used as given (not wiped) and updated in place; random ops advance
     `rng_state` (uint64[1]). `F` must equal vectors.shape[1].
     """
+    if rng_state.dtype != np.uint64 or not rng_state.flags.writeable:
+        raise ValueError("execute_instruction: rng_state must be a writable uint64 array")
+    _execute_instruction(
+        machine_block(F), code_row, data_row, scalars, vectors, matrices, F, rng_state
+    )
+
+
+@njit(**_JIT)
+def _execute_instruction(block, code_row, data_row, scalars, vectors, matrices, F, rng_state):
+    """`execute_instruction` with the machine's argument block."""
     nS = scalars.shape[0]
     nV = vectors.shape[0]
     nM = matrices.shape[0]
@@ -220,17 +277,16 @@ def execute_instruction(code_row, data_row, scalars, vectors, matrices, F, rng_s
     y = np.zeros(1)
     orders = np.zeros((1, 1), dtype=np.int32)
     counts = np.zeros(3, dtype=np.int64)
-    run_machine(
-        dc, dd, nb, mem, np.int64(nS), np.int64(F), np.int64(nS + nV * F + nM * F * F),
-        x, y, any_layout(orders), np.int64(0), x, y, np.int64(0), False, 100.0, rng_state,
-        np.zeros(1),
-        np.zeros(0), counts, True,
+    call_machine(
+        block, dc, dd, nb, mem, nS, F, nS + nV * F + nM * F * F, x, y, orders, 0, x, y, 0, False,
+        100.0, rng_state, np.zeros(1), np.zeros(0), counts, True,
     )  # fmt: skip
     _copy_out(mem, scalars, vectors, matrices)
 
 
 @njit(**_JIT)
 def run_batch(
+    block,
     codes,
     datas,
     prog_bounds,
@@ -258,7 +314,8 @@ def run_batch(
     traces,
     trace_counts,
 ):
-    """Evaluate P programs on T tasks in one call (see `packing` for the packed layouts).
+    """Evaluate P programs on T tasks in one call (see `packing` for the packed layouts), the
+    machine through the argument block `block` (`interp_machine.machine_block` of this F).
 
     Program p is rows prog_bounds[p, 0]..prog_bounds[p, 3] of (codes, datas), its components
     split at prog_bounds[p, 1:3]. Task t is rows train_off[t]..train_off[t+1] of train_x/train_y
@@ -301,7 +358,8 @@ def run_batch(
             N = train_off[t + 1] - train_off[t]
             rng[0] = seeds[p, t]
             total = min(n_train_steps[p, t], (order_off[t + 1] - order_off[t]) * N)
-            run_machine(
+            call_machine(
+                block,
                 dc,
                 dd,
                 nb,
@@ -311,7 +369,7 @@ def run_batch(
                 scratch,
                 train_x[train_off[t] : train_off[t + 1]],
                 train_y[train_off[t] : train_off[t + 1]],
-                any_layout(orders[order_off[t] : order_off[t + 1]]),
+                orders[order_off[t] : order_off[t + 1]],
                 total,
                 valid_x[valid_off[t] : valid_off[t + 1]],
                 valid_y[valid_off[t] : valid_off[t + 1]],
@@ -478,6 +536,7 @@ class InterpBackend:
         trace_counts = np.zeros((P, T), dtype=np.int64)
         if P:
             run_batch(
+                machine_block(tasks.features),
                 programs.codes, programs.datas, programs.bounds,
                 np.int64(memory.scalars), np.int64(memory.vectors), np.int64(memory.matrices),
                 np.int64(tasks.features),

@@ -8,15 +8,20 @@ the op table, calling each op's function in `ir.op_kernels`; LLVM turns it into 
 plus a small scheduler for Setup / training / validation. Nothing is allocated per instruction
 (products that may alias their inputs go through the scratch area at the end of the memory).
 Offsets are unsigned inside the loop so that numba emits no negative-index wraparound per memory
-access. The entry points that call it are in `backends.interp`.
+access. It runs behind a C entry per specialisation (F = 4, any F), made on first use and called
+by address through `call_machine`, so that its code is compiled once per install and never
+linked into its callers (see below). The entry points that call it are in `backends.interp`.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
-from numba import literally, njit, uint64
+from llvmlite import ir as llvm_ir
+from numba import carray, cfunc, literally, njit, types, uint64
+from numba.extending import intrinsic
 
 from ..ir.liveness import live_rows, liveness_buffers
 from ..ir.numeric import nb_float_to_index
@@ -252,30 +257,176 @@ def _machine_const_f(
     )  # fmt: skip
 
 
-@njit(**_JIT_NO_NRT)
-def run_machine(
-    dc, dd, nb, mem, nS, F, scratch, train_x, train_y, orders, total, valid_x, valid_y, n_valid,
-    is_accuracy, max_abs_error, rng, epoch_loss, trace, counts, setup_only,
-):  # fmt: skip
-    """`_machine`, through its constant-F compilation when F is 4."""
-    if F == 4:
-        _machine_const_f(
-            dc, dd, nb, mem, nS, 4, scratch, train_x, train_y, orders, total, valid_x, valid_y,
-            n_valid, is_accuracy, max_abs_error, rng, epoch_loss, trace, counts, setup_only,
-        )  # fmt: skip
-    else:
-        _machine(
-            dc, dd, nb, mem, nS, F, scratch, train_x, train_y, orders, total, valid_x, valid_y,
-            n_valid, is_accuracy, max_abs_error, rng, epoch_loss, trace, counts, setup_only,
-        )  # fmt: skip
+# -- the machine's entry: one C function per specialisation, called by address -----------------
+# Every caller runs the machine through a C function (`numba.cfunc`) that takes one argument,
+# the address of an argument block (int64 slots below: array addresses, sizes, scalars). Its
+# callers then link none of its code: numba would otherwise link the machine into every
+# compiled function that calls it, directly or not, and optimise it again in each (the search
+# kernel's call tree held it six times: minutes of a cold start), and compile it again for every
+# layout of arguments (read-only task arrays, literal flags). The C functions are made when first
+# needed (`machine_address`), so a run compiles only the specialisation its F uses.
+
+(
+    B_DC, B_ROWS, B_DD, B_NB, B_MEM, B_MEM_LEN, B_NS, B_F, B_SCRATCH, B_TRAIN_X, B_N_TRAIN,
+    B_TRAIN_Y, B_ORDERS, B_EPOCHS, B_ORDER_STRIDE, B_TOTAL, B_VALID_X, B_N_VALID_ROWS, B_VALID_Y,
+    B_N_VALID, B_IS_ACCURACY, B_MAX_ABS_ERROR, B_RNG, B_EPOCH_LOSS, B_N_EPOCH_LOSS, B_TRACE,
+    B_TRACE_LEN, B_COUNTS, B_SETUP_ONLY, B_ENTRY,
+) = range(30)  # fmt: skip
+BLOCK_SLOTS = 30
+
+
+@intrinsic
+def _pointer(typingctx, address, dtype):
+    """The int64 `address` as a pointer to `dtype` (a numpy scalar type)."""
+    ty = dtype.instance_type
+    sig = types.CPointer(ty)(types.int64, dtype)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(types.CPointer(ty)))
+
+    return sig, codegen
+
+
+@intrinsic
+def _call_entry(typingctx, address, block):
+    """Call the machine entry at `address` (int64) on the argument block at `block` (int64)."""
+    sig = types.void(types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        i64 = llvm_ir.IntType(64)
+        fn = builder.inttoptr(args[0], llvm_ir.FunctionType(llvm_ir.VoidType(), [i64]).as_pointer())
+        builder.call(fn, [args[1]])
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @njit(**_INLINE)
-def any_layout(orders):
-    """The epoch orders as a view numba types as any-layout ('A'), as the search's per-task
-    slices are: every caller then shares one compilation of `_machine` instead of one per
-    layout (each costs seconds on a cold start)."""
-    return orders[:, : orders.shape[1]]
+def call_machine(
+    block, dc, dd, nb, mem, nS, F, scratch, train_x, train_y, orders, total, valid_x, valid_y,
+    n_valid, is_accuracy, max_abs_error, rng, epoch_loss, trace, counts, setup_only,
+):  # fmt: skip
+    """Run `_machine` (arguments as `_machine`'s) through the entry whose address is in
+    block[B_ENTRY] (`machine_address` of this F), with `block` (int64[BLOCK_SLOTS]) as its
+    argument block. The arrays must be C-contiguous, except `orders`, whose rows only need be
+    (any row stride: the search passes a slice of its packed orders)."""
+    block[B_DC] = dc.ctypes.data
+    block[B_ROWS] = dc.shape[0]
+    block[B_DD] = dd.ctypes.data
+    block[B_NB] = nb.ctypes.data
+    block[B_MEM] = mem.ctypes.data
+    block[B_MEM_LEN] = mem.shape[0]
+    block[B_NS] = nS
+    block[B_F] = F
+    block[B_SCRATCH] = scratch
+    block[B_TRAIN_X] = train_x.ctypes.data
+    block[B_N_TRAIN] = train_x.shape[0]
+    block[B_TRAIN_Y] = train_y.ctypes.data
+    block[B_ORDERS] = orders.ctypes.data
+    block[B_EPOCHS] = orders.shape[0]
+    block[B_ORDER_STRIDE] = orders.strides[0] // 4 if orders.shape[0] > 1 else orders.shape[1]
+    block[B_TOTAL] = total
+    block[B_VALID_X] = valid_x.ctypes.data
+    block[B_N_VALID_ROWS] = valid_x.shape[0]
+    block[B_VALID_Y] = valid_y.ctypes.data
+    block[B_N_VALID] = n_valid
+    block[B_IS_ACCURACY] = 1 if is_accuracy else 0
+    block[B_MAX_ABS_ERROR] = _float_bits(max_abs_error)
+    block[B_RNG] = rng.ctypes.data
+    block[B_EPOCH_LOSS] = epoch_loss.ctypes.data
+    block[B_N_EPOCH_LOSS] = epoch_loss.shape[0]
+    block[B_TRACE] = trace.ctypes.data
+    block[B_TRACE_LEN] = trace.shape[0]
+    block[B_COUNTS] = counts.ctypes.data
+    block[B_SETUP_ONLY] = 1 if setup_only else 0
+    _call_entry(block[B_ENTRY], block.ctypes.data)
+
+
+@intrinsic
+def _float_bits(typingctx, x):
+    """The bits of float64 `x` as an int64."""
+    sig = types.int64(types.float64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], llvm_ir.IntType(64))
+
+    return sig, codegen
+
+
+@njit(**_INLINE)
+def _arguments(address):
+    """The arguments of `_machine` from the argument block at `address`."""
+    b = carray(_pointer(address, np.int64), (BLOCK_SLOTS,))
+    bf = carray(_pointer(address, np.float64), (BLOCK_SLOTS,))
+    rows = b[B_ROWS]
+    F = b[B_F]
+    return (
+        carray(_pointer(b[B_DC], np.int64), (rows, 4)),
+        carray(_pointer(b[B_DD], np.float64), (rows, 4)),
+        carray(_pointer(b[B_NB], np.int64), (4,)),
+        carray(_pointer(b[B_MEM], np.float64), (b[B_MEM_LEN],)),
+        b[B_NS],
+        F,
+        b[B_SCRATCH],
+        carray(_pointer(b[B_TRAIN_X], np.float64), (b[B_N_TRAIN], F)),
+        carray(_pointer(b[B_TRAIN_Y], np.float64), (b[B_N_TRAIN],)),
+        carray(_pointer(b[B_ORDERS], np.int32), (b[B_EPOCHS], b[B_ORDER_STRIDE])),
+        b[B_TOTAL],
+        carray(_pointer(b[B_VALID_X], np.float64), (b[B_N_VALID_ROWS], F)),
+        carray(_pointer(b[B_VALID_Y], np.float64), (b[B_N_VALID_ROWS],)),
+        b[B_N_VALID],
+        b[B_IS_ACCURACY] != 0,
+        bf[B_MAX_ABS_ERROR],
+        carray(_pointer(b[B_RNG], np.uint64), (1,)),
+        carray(_pointer(b[B_EPOCH_LOSS], np.float64), (b[B_N_EPOCH_LOSS],)),
+        carray(_pointer(b[B_TRACE], np.float64), (b[B_TRACE_LEN],)),
+        carray(_pointer(b[B_COUNTS], np.int64), (3,)),
+        b[B_SETUP_ONLY] != 0,
+    )
+
+
+def _entry_any(address):
+    """The machine for any F, on the argument block at `address`."""
+    a = _arguments(address)
+    _machine(
+        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13],
+        a[14], a[15], a[16], a[17], a[18], a[19], a[20],
+    )  # fmt: skip
+
+
+def _entry_f4(address):
+    """The machine for F = 4 (F a compile-time constant), on the argument block at `address`."""
+    a = _arguments(address)
+    _machine_const_f(
+        a[0], a[1], a[2], a[3], a[4], 4, a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13],
+        a[14], a[15], a[16], a[17], a[18], a[19], a[20],
+    )  # fmt: skip
+
+
+_ENTRY_SIG = types.void(types.int64)
+_ENTRIES: dict[bool, object] = {}
+_ENTRIES_LOCK = threading.Lock()
+
+
+def machine_address(F: int) -> int:
+    """Address of the machine's entry for feature size F (compiled, or loaded from numba's
+    cache, on first use: the F = 4 specialisation or the one for any F)."""
+    special = int(F) == 4
+    with _ENTRIES_LOCK:
+        entry = _ENTRIES.get(special)
+        if entry is None:
+            entry = cfunc(_ENTRY_SIG, cache=True, error_model="numpy")(
+                _entry_f4 if special else _entry_any
+            )
+            _ENTRIES[special] = entry
+    return entry.address
+
+
+def machine_block(F: int) -> np.ndarray:
+    """A fresh argument block for `call_machine`, its entry set for feature size F."""
+    block = np.zeros(BLOCK_SLOTS, dtype=np.int64)
+    block[B_ENTRY] = machine_address(F)
+    return block
 
 
 @njit(**_JIT)

@@ -143,3 +143,13 @@ def liveness_buffers(rows: int, span: int) -> tuple[np.ndarray, ...]:
         np.zeros(n, dtype=np.bool_),
         np.zeros(n, dtype=np.bool_),
     )
+
+
+@njit(**_JIT)
+def live_mask(code, data, bounds) -> np.ndarray:
+    """bool[n]: whether each row of the program (code int32[n, 4], data float64[n, 4], bounds
+    int64[4]) can influence a prediction (`live_rows` on buffers of its own)."""
+    span = address_span(code)
+    flags, in_p, in_l, cur = liveness_buffers(code.shape[0], span)
+    live_rows(code, data, bounds, span, flags, in_p, in_l, cur)
+    return flags[: code.shape[0]]
