@@ -283,6 +283,8 @@ class RunRecorder:
     def __call__(self, event: Any) -> None:
         rec = event_record(event)
         kind = rec["kind"]
+        if kind == "progress":  # shown first: its bookkeeping may wait for the passes to compile
+            self.display.show(rec)
         if kind == "new_best":
             self._best(event)
         elif kind == "progress" and getattr(event, "best_program", None) is not None:
@@ -292,7 +294,8 @@ class RunRecorder:
         if kind == "finished":
             self.result = event.result
             self.run.write_json("result.json", logged)
-        self.display.show(rec)
+        if kind != "progress":
+            self.display.show(rec)
 
     def _log(self, rec: dict) -> None:
         """Append to the progress log. Progress records are thinned to one per
