@@ -179,6 +179,39 @@ def _adaptation_module():
     return adaptation_few_steps
 
 
+def test_backprop_levels_and_normalised_tasks(smoke):
+    """Three levels (Learn; Predict + Learn; whole program) on normalised teacher tasks, each
+    with the per-seed numbers and the two success rates against the hand-written baselines."""
+    proc, tmp_path = smoke("backprop_from_scratch.py")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["settings"]["normalize_output"] is True
+    assert list(data["levels"]) == ["learn", "predict_learn", "whole"]
+    hand = data["hand_written_final_mean_rms"]
+    assert set(hand) == {"neural_net", "figure5_nn", "linear", "neural_net_tuned"}
+    # Unit label scale: the linear regressor's RMS is of order 1, not the raw scale (about 6).
+    assert 0.2 < hand["linear"] < 2.0
+    # The network's learning rate is tuned on the search tasks; it beats linear regression.
+    lr = data["settings"]["learning_rate_tuned"]
+    scores = data["settings"]["learning_rate_search_mean_rms"]
+    assert scores[str(lr)] == min(v for v in scores.values() if v is not None)
+    assert hand["neural_net_tuned"] < hand["linear"]
+    for level in data["levels"].values():
+        runs = level["runs"]
+        assert len(runs) == data["settings"]["seeds"]
+        for r in runs:
+            rms = r["final_mean_rms"]
+            ok = rms is not None
+            assert r["beats_linear"] == (ok and rms < hand["linear"])
+            assert r["matches_backprop"] == (ok and rms <= 1.05 * hand["neural_net_tuned"])
+            assert r["matches_untuned_backprop"] == (ok and rms <= 1.05 * hand["neural_net"])
+        assert level["beats_linear"]["n"] == len(runs)
+        assert level["beats_linear"]["successes"] == sum(r["beats_linear"] for r in runs)
+    assert {p.name for p in tmp_path.glob("*_best.txt")} == {
+        f"{lv}_best.txt" for lv in ("learn", "predict_learn", "whole")
+    }
+
+
 def test_learning_rate_decay_is_detected():
     """The adaptation check finds a decaying learning rate, and none in the plain network."""
     from amlz_compile.algorithms import builtin_text

@@ -41,7 +41,12 @@ from amlz_compile.tasks.projected import (
     stratified_split,
 )
 from amlz_compile.tasks.seeds import mt19937, uniform_int, uniform_random_seed
-from amlz_compile.tasks.synthetic import linear_weights, teacher_params
+from amlz_compile.tasks.synthetic import (
+    linear_weights,
+    teacher_labels,
+    teacher_output_std,
+    teacher_params,
+)
 
 M64 = (1 << 64) - 1
 
@@ -653,6 +658,112 @@ def test_reference_teacher_zeroes_rows_0_and_2(features):
     assert np.array_equal(plain.train_x, t.train_x)
     np.testing.assert_allclose(plain.valid_y, np.maximum(plain.valid_x @ pm.T, 0) @ pu, atol=1e-12)
     assert np.array_equal(teacher_params(features, 1001)[0], m)
+
+
+# -- normalize_output (teacher kinds) ---------------------------------------------------------
+
+# sha256 (first 16 hex digits) of train_y + valid_y bytes of task (data seed 1000, param seed
+# 51000), F = 8, 200 train / 100 valid, computed before the option existed.
+PINNED_TEACHER_LABELS = {"nonlinear": "f452b9fd4571f63d", "nonlinear_plain": "60f6a3dd05b26f4b"}
+
+
+@pytest.mark.parametrize("kind", ["nonlinear", "nonlinear_plain"])
+def test_normalize_output_is_off_by_default_and_data_unchanged(kind):
+    import hashlib
+
+    spec = TaskSpec(kind=kind, features=8, num_train=200, num_valid=100)
+    assert spec.normalize_output is False
+    assert "normalize_output" not in spec.to_dict()
+    explicit = TaskSpec(kind=kind, features=8, num_train=200, num_valid=100, normalize_output=False)
+    assert task_cache.cache_key(spec, 1000, 51000) == task_cache.cache_key(explicit, 1000, 51000)
+    for s in (spec, explicit):
+        t = build_task(s, 1000, 51000)
+        digest = hashlib.sha256(t.train_y.tobytes() + t.valid_y.tobytes()).hexdigest()[:16]
+        assert digest == PINNED_TEACHER_LABELS[kind]
+        assert "output_scale" not in t.meta
+
+
+@pytest.mark.parametrize("kind", ["nonlinear", "nonlinear_plain"])
+@pytest.mark.parametrize("param_seed", [1001, 51000, 77])
+def test_teacher_output_std_is_exact(kind, param_seed):
+    m, u = teacher_params(8, param_seed, zero_rows=kind == "nonlinear")
+    x = np.random.default_rng(param_seed).standard_normal((200_000, 8))
+    sample = teacher_labels(x, m, u).std()
+    assert teacher_output_std(m, u) == pytest.approx(sample, rel=0.02)
+
+
+def test_teacher_output_std_edge_cases():
+    # One active unit: y = u relu(h), h ~ N(0, s^2): std = |u| s sqrt(1/2 - 1/(2 pi)).
+    m = np.zeros((3, 3))
+    m[1, 0] = 2.0
+    u = np.array([0.0, -3.0, 0.0])
+    assert teacher_output_std(m, u) == pytest.approx(6.0 * np.sqrt(0.5 - 0.5 / np.pi))
+    assert teacher_output_std(np.zeros((3, 3)), np.ones(3)) == 0.0
+
+
+@pytest.mark.parametrize("kind", ["nonlinear", "nonlinear_plain"])
+def test_normalize_output_gives_unit_scale(kind):
+    plain = TaskSpec(kind=kind, features=8, num_train=50_000, num_valid=100)
+    norm = TaskSpec(kind=kind, features=8, num_train=50_000, num_valid=100, normalize_output=True)
+    for data_seed, param_seed in ((1000, 51000), (3, 4)):
+        a, b = build_task(plain, data_seed, param_seed), build_task(norm, data_seed, param_seed)
+        assert np.array_equal(a.train_x, b.train_x) and np.array_equal(a.valid_x, b.valid_x)
+        scale = b.meta["output_scale"]
+        assert scale == teacher_output_std(a.meta["teacher_m"], a.meta["teacher_u"])
+        np.testing.assert_allclose(b.train_y * scale, a.train_y, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(b.valid_y * scale, a.valid_y, rtol=1e-12, atol=1e-12)
+        assert abs(b.train_y.std() - 1.0) < 0.03
+        assert abs(a.train_y.std() - 1.0) > 0.5  # the unnormalised scale is not 1
+
+
+def test_normalize_output_round_trips_and_keys_the_cache(tmp_path):
+    spec = TaskSpec.from_dict(
+        {
+            "kind": "teacher",
+            "features": 6,
+            "num_train": 40,
+            "num_valid": 10,
+            "num_tasks": 2,
+            "normalize_output": True,
+        }  # fmt: skip
+    )
+    d = spec.to_dict()
+    assert d["normalize_output"] is True
+    assert TaskSpec.from_dict(d) == spec
+    assert TaskSpec.from_dict(json.loads(json.dumps(d))) == spec
+    off = TaskSpec.from_dict({**d, "normalize_output": False})
+    assert task_cache.cache_key(spec, 1, 2) != task_cache.cache_key(off, 1, 2)
+    fresh = build_tasks(spec)
+    first = build_tasks(spec, cache=True, cache_dir=tmp_path)
+    cached_off = build_tasks(off, cache=True, cache_dir=tmp_path)  # same seeds, other key
+    assert len(list(tmp_path.glob("*.npz"))) == 4
+    second = build_tasks(spec, cache=True, cache_dir=tmp_path)
+    for a, b, c, o in zip(fresh, first, second, cached_off, strict=True):
+        assert _same(a, b) and _same(a, c)
+        assert c.meta["output_scale"] == a.meta["output_scale"]
+        np.testing.assert_allclose(o.train_y, a.train_y * a.meta["output_scale"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad", ["yes", 1, 0, None, 1.0, [True]])
+def test_normalize_output_bad_values_error(bad):
+    with pytest.raises(TaskError, match="normalize_output must be true or false"):
+        TaskSpec(kind="nonlinear_plain", features=4, num_train=5, num_valid=2,
+                 normalize_output=bad)  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["linear", "affine", "zeros", "increment"])
+def test_normalize_output_only_for_teacher_kinds(kind):
+    with pytest.raises(TaskError, match="'normalize_output' applies only to nonlinear"):
+        TaskSpec.from_dict(
+            {
+                "kind": kind,
+                "features": 4,
+                "num_train": 5,
+                "num_valid": 2,
+                "normalize_output": True,
+            }  # fmt: skip
+        )
+    assert TaskSpec(kind=kind, features=4, num_train=5, num_valid=2, normalize_output=False)
 
 
 def test_increment_zeros_ones_fixed_values():

@@ -37,14 +37,16 @@ KIND_TABLE: tuple[KindInfo, ...] = (
         "nonlinear",
         "2-layer teacher y = u.relu(Mx), M ~ N(0,1)^{FxF}, with rows 0 and 2 of M and u0, u2 "
         "zeroed as in the reference (scalar_2layer_nn_regression_task)",
-        "features >= 3, num_train, num_valid",
+        "features >= 3, num_train, num_valid, optional normalize_output (divide the labels by "
+        "the teacher's exact output std)",
         min_features=3,
         aliases=("scalar_2layer_nn_regression", "scalar_2layer_nn_regression_task"),
     ),
     KindInfo(
         "nonlinear_plain",
         "the paper's 2-layer teacher y = u.relu(Mx) without zeroed rows",
-        "features, num_train, num_valid",
+        "features, num_train, num_valid, optional normalize_output (divide the labels by the "
+        "teacher's exact output std)",
         aliases=("teacher",),
     ),
     KindInfo(

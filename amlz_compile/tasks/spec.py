@@ -36,6 +36,7 @@ PROJECTED_ONLY = (
     "num_test",
     "projection",
 )
+TEACHER_KINDS = ("nonlinear", "nonlinear_plain")
 KEY_ALIASES = {
     "features_size": "features",
     "num_train_examples": "num_train",
@@ -81,6 +82,9 @@ class TaskSpec:
     min_data_seed (0) / max_data_seed (10) bounding the projection seed, split ('train' or
     'test' for cifar10/mnist), num_test (0; > 0 adds the reference's test split, kept in
     `Task.meta['test_x'/'test_y']`), projection ('random' or 'none' = keep the D features).
+    nonlinear / nonlinear_plain: `normalize_output` (false; true divides every label of a task
+    by its teacher's exact output standard deviation over x ~ N(0, I), so labels have unit
+    scale; see `synthetic.teacher_output_std`).
     """
 
     kind: str
@@ -95,6 +99,8 @@ class TaskSpec:
     name: str | None = None
     # increment
     increment: float = 1.0
+    # nonlinear, nonlinear_plain
+    normalize_output: bool = False
     # fixed
     fixed: FixedExamples | Mapping | None = None
     # projected_binary
@@ -170,6 +176,15 @@ class TaskSpec:
             raise TaskError(f"'increment' applies only to increment tasks, not {kind}")
         if kind != "fixed" and self.fixed is not None:
             raise TaskError(f"'fixed' applies only to fixed tasks, not {kind}")
+        if not isinstance(self.normalize_output, bool):
+            raise TaskError(
+                f"normalize_output must be true or false, got {self.normalize_output!r}"
+            )
+        if self.normalize_output and kind not in TEACHER_KINDS:
+            raise TaskError(
+                f"'normalize_output' applies only to {' and '.join(TEACHER_KINDS)} tasks, "
+                f"not {kind}"
+            )
 
     def _normalise_fixed(self) -> None:
         fx = self.fixed

@@ -78,6 +78,24 @@ def teacher_labels(x: np.ndarray, m: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.maximum(x @ m.T, 0.0) @ u
 
 
+def teacher_output_std(m: np.ndarray, u: np.ndarray) -> float:
+    """The exact standard deviation of y = u.relu(Mx) over x ~ N(0, I) (no sampling).
+
+    With h = Mx, h_i ~ N(0, |m_i|^2): E[relu(h_i)] = |m_i| / sqrt(2 pi), and (the arc-cosine
+    kernel of degree 1, Cho & Saul 2009) E[relu(h_i) relu(h_j)] = |m_i| |m_j| (sin t + (pi - t)
+    cos t) / (2 pi) with t the angle between rows m_i and m_j. Zero rows contribute 0.
+    """
+    norms = np.sqrt(np.sum(m * m, axis=1))
+    outer = np.outer(norms, norms)
+    safe = np.where(outer > 0.0, outer, 1.0)
+    cos = np.clip(np.where(outer > 0.0, (m @ m.T) / safe, 0.0), -1.0, 1.0)
+    theta = np.arccos(cos)
+    second = outer * (np.sin(theta) + (np.pi - theta) * cos) / (2.0 * np.pi)
+    mean = float(u @ norms) / np.sqrt(2.0 * np.pi)
+    var = float(u @ second @ u) - mean * mean
+    return float(np.sqrt(max(var, 0.0)))
+
+
 def make_linear(spec: TaskSpec, data_seed: int, param_seed: int) -> TaskData:
     tx, vx = gaussian_features(
         spec.num_train, spec.num_valid, spec.features, _gen(data_seed, LINEAR_DATA_OFFSET)
@@ -100,7 +118,15 @@ def make_teacher(spec: TaskSpec, data_seed: int, param_seed: int) -> TaskData:
     )
     m, u = teacher_params(spec.features, param_seed, zero_rows=spec.kind == "nonlinear")
     meta = {"teacher_m": m, "teacher_u": u}
-    return TaskData(tx, teacher_labels(tx, m, u), vx, teacher_labels(vx, m, u), meta)
+    ty, vy = teacher_labels(tx, m, u), teacher_labels(vx, m, u)
+    if spec.normalize_output:
+        # Divide by the teacher's exact output std (a property of M and u alone, so the
+        # train and valid splits and every data seed share one scale); 1 if it is 0.
+        std = teacher_output_std(m, u)
+        scale = std if std > 0.0 else 1.0
+        ty, vy = ty / scale, vy / scale
+        meta["output_scale"] = scale
+    return TaskData(tx, ty, vx, vy, meta)
 
 
 def make_constant(spec: TaskSpec, data_seed: int, param_seed: int) -> TaskData:
