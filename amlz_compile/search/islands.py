@@ -524,25 +524,31 @@ def draw_immigrants(sent: Sequence[tuple], k: int, rng: SplitMix64) -> list[tupl
 
 def _gather(sent: Sequence[tuple], chosen: Sequence[tuple[int, int]]) -> tuple:
     """Row arrays, fitnesses and FEC records of the chosen (island, emigrant) pairs, in order,
-    padded to one length."""
-    L = max((sent[j][0].shape[1] for j, _ in chosen), default=1)
+    padded to one length (one fancy-indexed copy per sending island and field: the coordinator
+    does this while every worker waits)."""
     k = len(chosen)
-    width = sent[chosen[0][0]][4].shape[1] if chosen else 1
-    code = np.zeros((k, L, 4), dtype=np.int32)
-    data = np.zeros((k, L, 4), dtype=np.float64)
-    sizes = np.zeros((k, 3), dtype=np.int64)
-    fitness = np.zeros(k, dtype=np.float64)
-    keys = np.zeros((k, width), dtype=np.uint64)
-    task_fitness = np.zeros((k, width), dtype=np.float64)
-    for q, (j, r) in enumerate(chosen):
-        c, d, s, f, fk, ft = sent[j]
-        code[q, : c.shape[1]] = c[r]
-        data[q, : d.shape[1]] = d[r]
-        sizes[q] = s[r]
-        fitness[q] = f[r]
-        keys[q] = fk[r]
-        task_fitness[q] = ft[r]
-    return code, data, sizes, fitness, keys, task_fitness
+    pairs = np.array(chosen, dtype=np.int64).reshape(k, 2)
+    source, rows = pairs[:, 0], pairs[:, 1]
+    senders = np.unique(source)
+    L = max((sent[j][0].shape[1] for j in senders), default=1)
+    width = sent[senders[0]][4].shape[1] if k else 1
+    out = (
+        np.zeros((k, L, 4), dtype=np.int32),
+        np.zeros((k, L, 4), dtype=np.float64),
+        np.zeros((k, 3), dtype=np.int64),
+        np.zeros(k, dtype=np.float64),
+        np.zeros((k, width), dtype=np.uint64),
+        np.zeros((k, width), dtype=np.float64),
+    )
+    for j in senders:
+        into = np.flatnonzero(source == j)
+        pick = rows[into]
+        for field, (dst, src) in enumerate(zip(out, sent[j], strict=True)):
+            if field < 2:  # code and data: the sender's rows are at most L long
+                dst[into, : src.shape[1]] = src[pick]
+            else:
+                dst[into] = src[pick]
+    return out
 
 
 def sample_without_replacement(items: Sequence[Any], k: int, rng: SplitMix64) -> list[Any]:
