@@ -398,7 +398,7 @@ def test_search_options_are_checked_once_when_made():
 def test_the_warm_up_helper_runs_and_can_be_turned_off(monkeypatch):
     """The cold-start helper's work runs without error on a run's config (it only compiles and
     evaluates a fixed program), and AMLZ_WARM_UP=0 starts no helper."""
-    from amlz_compile.search.run import start_warm_up, warm_up
+    from amlz_compile.search.warm_up import start_warm_up, warm_up
 
     config = ExperimentConfig.from_dict(tiny())
     warm_up(config.to_dict(), strict=True)

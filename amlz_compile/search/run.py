@@ -10,8 +10,6 @@ like an uninterrupted one. The flows and stop rules are described in `experiment
 
 from __future__ import annotations
 
-import atexit
-import json
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -39,9 +37,9 @@ from .options import FAST, SearchOptions
 from .selection import evaluate_on, evaluation_bytes, final_evaluation, randomized
 from .state_check import check_flow
 from .stopping import INTERRUPTED, SearchInterrupted, Stop, clear_stop_request, stop_requested
+from .warm_up import start_warm_up
 
 STAGNATION_CUT = 0.9  # an improvement must leave at most this fraction of the error
-WARM_UP_ENV = "AMLZ_WARM_UP"  # "0", "false", "no" or "off": never start the warm-up process
 
 
 def _time_seed() -> int:
@@ -73,98 +71,6 @@ def check_run_memory(config: ExperimentConfig, islands: int) -> None:
         check_allocation(
             evaluation_bytes(getattr(config, key), search.memory), f"the {key} evaluation"
         )
-
-
-# -- cold start ----------------------------------------------------------------------------------
-# With an empty numba cache a run compiles its search kernel first (the first progress event
-# waits for it), then, after the search's first events, what it needs later: the select and final
-# evaluations, their metrics, and the passes that simplify programs (the CLI's best file and hall
-# of fame). A run that finds the passes not compiled yet starts a second process that compiles
-# those later kernels into the shared numba cache while this one compiles its search kernel (on
-# another core); this process then loads them instead of compiling them. The helper only
-# compiles: it evaluates a fixed program on the run's own select and final tasks and shares
-# nothing but numba's cache files, so no result depends on whether or when it ran. One helper
-# per process at a time (many short runs, such as an estimator's fits, share it); it outlives a
-# run that ends first and is ended when this process exits.
-
-_HELPER: list = []  # the helper process this process started, if any
-
-
-def _later_kernels_cached() -> bool:
-    """Whether numba's cache holds the passes' simplification (the largest of the kernels a
-    run compiles after its first progress event); True when that cannot be told."""
-    try:
-        from ..passes.kernels import simplify_arrays
-
-        return os.path.exists(simplify_arrays._cache._cache_file._index_path)
-    except Exception:  # numba's cache layout is not public: when unsure, start nothing
-        return True
-
-
-def start_warm_up(config: ExperimentConfig):
-    """Start the helper process that compiles the kernels `config`'s run needs after its first
-    progress event (`warm_up`), when they are not in numba's cache and the machine has more
-    than one core; returns the process (or None)."""
-    import subprocess
-    import sys
-
-    if os.environ.get(WARM_UP_ENV, "1").strip().lower() in ("0", "false", "no", "off"):
-        return None
-    if _HELPER and _HELPER[0].poll() is None:
-        return _HELPER[0]
-    if (os.cpu_count() or 1) < 2 or _later_kernels_cached():
-        return None
-    code = (
-        "import sys, json; from amlz_compile.search.run import warm_up; "
-        "warm_up(json.loads(sys.argv[1]))"
-    )
-    try:
-        process = subprocess.Popen(
-            [sys.executable, "-c", code, json.dumps(config.to_dict())],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    except OSError:
-        return None
-    if not _HELPER:
-        atexit.register(stop_warm_up)
-    _HELPER[:] = [process]
-    return process
-
-
-def stop_warm_up() -> None:
-    """End the helper if it is still compiling (numba writes its cache files atomically)."""
-    for process in _HELPER:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-
-def warm_up(config_dict: Mapping, *, strict: bool = False) -> None:
-    """The helper's work: simplify a program and evaluate it (fitness and metrics) on the run's
-    select and final tasks, as the run will, so that every kernel this compiles lands in
-    numba's cache. A step that fails is skipped (with `strict`, raises)."""
-    from ..passes import canonical_key, simplify_program
-    from .generator import initial_template
-    from .selection import metrics_on
-
-    config = ExperimentConfig.from_dict(config_dict)
-    search = config.search
-    program = initial_template(search)
-    steps = [lambda: canonical_key(simplify_program(program)), lambda: canonical_key(program)]
-    for specs in ([dict(t) for t in config.select_tasks], [dict(t) for t in config.final_tasks]):
-        steps.append(lambda s=specs: evaluate_on(program, s, search.memory, 1,
-                                                 backend=search.backend,
-                                                 max_abs_error=search.max_abs_error))  # fmt: skip
-        steps.append(lambda s=specs: metrics_on(program, s, search.memory, 1,
-                                                max_abs_error=search.max_abs_error))  # fmt: skip
-    for step in steps:
-        try:
-            step()
-        except Exception:  # a step that cannot run only leaves its kernels cold
-            if strict:
-                raise
 
 
 def _checked_contents(ckpt: Mapping) -> tuple[ExperimentConfig, dict, dict]:
