@@ -23,8 +23,8 @@ import numpy as np
 from numba import njit
 
 BENCHMARKS: dict[str, Callable[[], object]] = {}
-# Keys that run only when asked for by name (`--only`): they take minutes.
-ON_REQUEST = {"cold_start_first_progress_s"}
+# Keys that run only when asked for by name (`--only`): minutes each (the memory curve: an hour).
+ON_REQUEST = {"cold_start_first_progress_s", "search_memory_curve_paper"}
 
 
 def register_benchmark(key: str, fn: Callable[[], object]) -> None:
