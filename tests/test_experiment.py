@@ -291,6 +291,51 @@ def test_resume_continues_exactly(tmp_path):
     assert load_checkpoint(half_dir)["flow"]["rng"] == load_checkpoint(full_dir)["flow"]["rng"]
 
 
+def test_islands_resume_exactly_and_checkpoint_pauses_change_nothing(tmp_path):
+    """Two islands whose workers run one epoch ahead: a run stopped by its budget and resumed
+    in a new process ends where the uninterrupted run does; a checkpoint after every epoch
+    (the workers then wait for the driver at each epoch's end) changes nothing; and a
+    stagnation stop ends after the epoch in flight, whatever the checkpoints."""
+    cfg = tiny(experiments=0, sweeps=1000)
+    kw = dict(seed=5, islands=2, migrate_every=40, migrants=5)
+    n = 2 * 20 + 12 * 2 * 40  # init + 12 epochs of 2 islands x 2 sweeps
+    full = run_search(cfg, max_individuals=n, checkpoint_dir=tmp_path / "full",
+                      checkpoint_every_s=None, **kw)  # fmt: skip
+    every = run_search(cfg, max_individuals=n, checkpoint_dir=tmp_path / "every",
+                       checkpoint_every_s=1e-9, **kw)  # fmt: skip
+    half = run_search(cfg, max_individuals=n // 2, checkpoint_dir=tmp_path / "half",
+                      checkpoint_every_s=None, **kw)  # fmt: skip
+    assert full.stopped == every.stopped == half.stopped == "max_individuals"
+    assert full.individuals == n and half.individuals < n
+    resumed = _resume_in_new_process(tmp_path / "half", n)
+    for other in (every, resumed):
+        got = other if isinstance(other, dict) else {
+            "final": other.final_fitness, "select": other.select_fitness,
+            "best": other.best_program.code.tolist()}  # fmt: skip
+        assert got["final"] == full.final_fitness and got["select"] == full.select_fitness
+        assert got["best"] == full.best_program.code.tolist()
+    for name in ("every", "half"):
+        _assert_same_islands(load_checkpoint(tmp_path / name), load_checkpoint(tmp_path / "full"))
+    stalled = [
+        run_search(
+            cfg,
+            max_individuals=n,
+            flow="fast",
+            patience=80,
+            checkpoint_dir=tmp_path / d,
+            checkpoint_every_s=every_s,
+            **kw,
+        )  # fmt: skip
+        for d, every_s in (("stall", None), ("stall_every", 1e-9))
+    ]
+    assert any(h["ended"] == "stagnation" for h in stalled[0].history)
+    assert stalled[0].history == [
+        {k: v for k, v in h.items() if k != "elapsed"} | {"elapsed": a["elapsed"]}
+        for h, a in zip(stalled[1].history, stalled[0].history, strict=True)
+    ]
+    assert stalled[0].best_program == stalled[1].best_program
+
+
 def test_resume_rejects_bad_checkpoints(tmp_path):
     with pytest.raises(CheckpointError, match="no checkpoint"):
         resume_search(tmp_path)

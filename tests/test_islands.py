@@ -11,16 +11,18 @@ from hypothesis import strategies as st
 
 from amlz_compile.rng import SplitMix64
 from amlz_compile.search.checkpoint import CheckpointError
+from amlz_compile.search.island_runners import (
+    LocalRunner,
+    ProcessRunner,
+    RayRunner,
+    make_runner,
+)
 from amlz_compile.search.islands import (
     Archipelago,
     Island,
     IslandError,
     IslandSpec,
-    LocalRunner,
-    ProcessRunner,
-    RayRunner,
     draw_seed,
-    make_runner,
     sample_without_replacement,
 )
 from amlz_compile.search.mutate import rows_program
@@ -47,10 +49,9 @@ def drive(runner, n_islands: int = 3, migrants: int = 5) -> tuple[list[dict], tu
     arch.init()
     rng = SplitMix64(7)
     epochs = 0
-    while not arch.done():
-        arch.step(40, migrants, rng)
+    while not all(s["done"] for s in arch.step(40, migrants, rng)):
         epochs += 1
-    assert epochs >= 2
+    assert epochs >= 3 and not arch.in_flight
     states = arch.get_states()
     best = arch.best()
     arch.drop()
@@ -98,20 +99,23 @@ def test_process_workers_give_the_local_result(local_result):
 
 
 def test_migration_brings_programs_from_other_islands():
-    """A step's immigrants come from the other islands' populations after the epoch, keep the
-    fitness they earned there, and are placed before anything reads the islands again."""
+    """Epoch t's emigrants arrive at the start of epoch t + 2 (the lag lets workers run ahead),
+    drawn from the other islands' populations, with the fitness they earned there."""
     runner = LocalRunner()
     try:
         arch = Archipelago(runner, specs(3))
         arch.init()
-        arch.step(20, 5, SplitMix64(1))
+        rng = SplitMix64(1)
+        arch.step(20, 5, rng, then=False)
         evos = [runner.host.islands[i].evolution for i in range(3)]
 
         def populations():
             return [dict(zip(e.population_programs(), e.fitness, strict=True)) for e in evos]
 
-        before = populations()  # the immigrants are drawn but not yet placed
-        arch.flush()
+        before = populations()
+        arch.step(0, 5, rng, then=False)  # epoch 1: nothing arrives yet
+        assert populations() == before
+        arch.step(0, 5, rng, then=False)  # epoch 2: epoch 0's emigrants arrive
         after = populations()
         for i in range(3):
             new = set(after[i]) - set(before[i])
@@ -125,18 +129,27 @@ def test_migration_brings_programs_from_other_islands():
         runner.close()
 
 
-def test_pending_immigrants_are_placed_before_state_is_read():
-    """Migration sent with the next epoch's request computes what migrating at once does."""
-    runners = LocalRunner(), LocalRunner()
+@pytest.mark.parametrize("workers", [1, 2])
+def test_running_ahead_changes_nothing(workers):
+    """Workers that begin their next epoch before `step` returns (then=True) compute exactly
+    what islands stepped one epoch at a time compute; readers wait for no epoch in flight."""
+    runners = make_runner("process", workers), LocalRunner()
     try:
-        archs = [Archipelago(r, specs(3)) for r in runners]
+        archs = [Archipelago(r, specs(3, budget=None)) for r in runners]
+        rngs = [SplitMix64(5), SplitMix64(5)]
         for a in archs:
             a.init()
-        rngs = [SplitMix64(5), SplitMix64(5)]
-        for _ in range(3):
-            archs[0].step(40, 6, rngs[0])  # immigrants ride on the next step
-            archs[1].step(40, 6, rngs[1])
-            archs[1].flush()  # immigrants placed at once
+        for _ in range(4):
+            ahead = archs[0].step(40, 6, rngs[0])
+            at_rest = archs[1].step(40, 6, rngs[1], then=False)
+            assert [(s["individuals"], s["best_fitness"]) for s in ahead] == [
+                (s["individuals"], s["best_fitness"]) for s in at_rest
+            ]
+        assert archs[0].in_flight and not archs[1].in_flight
+        with pytest.raises(IslandError, match="in flight"):
+            archs[0].get_states()
+        archs[0].step(40, 6, rngs[0], then=False)
+        archs[1].step(40, 6, rngs[1], then=False)
         assert rngs[0].state == rngs[1].state
         assert_same_states(archs[0].get_states(), archs[1].get_states())
     finally:
@@ -144,21 +157,81 @@ def test_pending_immigrants_are_placed_before_state_is_read():
             r.close()
 
 
+def test_resume_mid_migration_is_exact():
+    """A state saved between epochs carries the migrations still to come (`incoming`); islands
+    restored from it continue exactly as the ones that never stopped."""
+    runner, resumed_runner = LocalRunner(), LocalRunner()
+    try:
+        arch = Archipelago(runner, specs(3, budget=None))
+        arch.init()
+        rng = SplitMix64(9)
+        for _ in range(3):
+            arch.step(40, 6, rng, then=False)
+        states, rng_state = arch.get_states(), rng.state
+        assert all(len(s["incoming"]) == 2 for s in states)
+        assert any(m["immigrants"] is not None for s in states for m in s["incoming"])
+        resumed = Archipelago(resumed_runner, specs(3, budget=None))
+        resumed.set_states(states)
+        rng2 = SplitMix64(0)
+        rng2.state = rng_state
+        for _ in range(3):
+            arch.step(40, 6, rng)
+            resumed.step(40, 6, rng2)
+        arch.step(40, 6, rng, then=False)
+        resumed.step(40, 6, rng2, then=False)
+        assert_same_states(arch.get_states(), resumed.get_states())
+    finally:
+        runner.close()
+        resumed_runner.close()
+
+
+def test_incoming_migrants_are_checked_on_resume():
+    """Immigrants a checkpoint says are still to come are checked like a population: bad ops,
+    shapes or seeds are refused with CheckpointError naming the migration."""
+    runner = LocalRunner()
+    try:
+        arch = Archipelago(runner, specs(2, budget=None))
+        arch.init()
+        rng = SplitMix64(4)
+        for _ in range(2):
+            arch.step(40, 6, rng, then=False)
+        states = arch.get_states()
+        island = Island(specs(1, budget=None)[0])
+        island.set_state(states[0])  # as saved: accepted
+        rows = list(states[0]["incoming"][0]["immigrants"])
+        rows[0] = rows[0].copy()
+        rows[0][0, 0, 0] = 999  # no such op
+        bad = dict(states[0], incoming=[{"immigrants": tuple(rows), "seed": 1},
+                                        states[0]["incoming"][1]])  # fmt: skip
+        with pytest.raises(CheckpointError, match="incoming migration 0.*ops"):
+            island.set_state(bad)
+        bad = dict(states[0], incoming=[{"immigrants": None, "seed": -1}] * 2)
+        with pytest.raises(CheckpointError, match="seed"):
+            island.set_state(bad)
+        bad = dict(states[0], incoming=[{"immigrants": tuple(rows[:3]), "seed": 1}] * 2)
+        with pytest.raises(CheckpointError, match="6 row arrays"):
+            island.set_state(bad)
+    finally:
+        runner.close()
+
+
 def test_migration_as_rows_is_migration_of_programs():
     """Emigrants travel as row arrays; the result is exactly that of moving Program objects with
     their fitnesses (the paper's migration: each island draws from the others' emigrants, in
-    island order)."""
+    island order), placed two epochs later."""
     runners = LocalRunner(), LocalRunner()
     try:
         archs = [Archipelago(r, specs(3)) for r in runners]
         for a in archs:
             a.init()
             a.run_epoch(40)
-        archs[0].step(0, 6, SplitMix64(3))
-        archs[0].flush()
+        rng = SplitMix64(3)
+        for _ in range(3):  # epoch 0 picks emigrants, epoch 2 places them
+            archs[0].step(0, 6, rng, then=False)
         rng = SplitMix64(3)  # the same migration with Programs, as the coordinator draws it
         evos = [runners[1].host.islands[i].evolution for i in range(3)]
         seeds = [draw_seed(rng) for _ in range(3)]
+        [draw_seed(rng) for _ in range(3)]  # epoch 1's emigrant seeds
         sent = []
         for i in range(3):
             slots = evos[i]._emigrant_slots(6, SplitMix64(seeds[i]))
@@ -222,7 +295,7 @@ def test_single_island_does_not_migrate():
         state = rng.state
         arch.step(20, 5, rng)
         assert rng.state == state
-        assert arch._pending is None
+        assert not arch.in_flight  # one island never runs ahead: nothing to wait for
     finally:
         runner.close()
 

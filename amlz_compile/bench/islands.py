@@ -3,9 +3,9 @@ island, and against independent one-island processes running at the same time (t
 
 Workload: the `demo` preset's search (P = 1000, the paper's migration: every 10 sweeps, P/2
 migrants each way), islands in `ProcessRunner` workers driven epoch by epoch with migration as
-`SearchRun` does (`Archipelago.step`). Rates are wall-clock individuals per second over `seconds`
-after a warm-up epoch (numba's kernels load from its cache in each process).
-`AMLZ_BENCH_ISLAND_SECONDS` overrides `seconds`.
+`SearchRun` does (`Archipelago.step`: each worker starts its next epoch at once). Rates are
+wall-clock individuals per second over `seconds` after a warm-up epoch (numba's kernels load
+from its cache in each process). `AMLZ_BENCH_ISLAND_SECONDS` overrides `seconds`.
 
 A search's speed depends on its trajectory (how often children hit the FEC cache, how long
 programs grow: over 8 epochs of 4 islands, FEC hit rates ranged 0.78-0.86 across seeds), so
@@ -37,7 +37,8 @@ def archipelago_rate(islands: int, workers: int, seconds: float, first_seed: int
     `workers` processes, migrating every 10 sweeps (P/2 migrants), for about `seconds` of wall
     time."""
     from ..rng import SplitMix64
-    from ..search.islands import Archipelago, ProcessRunner
+    from ..search.island_runners import ProcessRunner
+    from ..search.islands import Archipelago
 
     runner = ProcessRunner(workers)
     try:
@@ -50,8 +51,9 @@ def archipelago_rate(islands: int, workers: int, seconds: float, first_seed: int
         t0 = time.perf_counter()
         while time.perf_counter() - t0 < seconds:
             arch.step(10 * P, P // 2, rng)
+        stats = arch.step(10 * P, P // 2, rng, then=False)  # the epoch in flight, counted
         dt = time.perf_counter() - t0
-        return (sum(s["individuals"] for s in arch.stats()) - start) / dt
+        return (sum(s["individuals"] for s in stats) - start) / dt
     finally:
         runner.close()
 

@@ -1,32 +1,30 @@
 """Islands: several populations with the paper's migration, in one process, a process pool or Ray.
 
 An island is one `RegularizedEvolution` on its own copy of the search tasks, driven in epochs
-(`run_epoch(n)` = at least n more individuals, whole sweeps). Islands live in `IslandHost`s, and
-one code path serves every placement: a runner forwards batches of `(island, method, args)`
-requests to hosts in this process (`LocalRunner`), in spawned worker processes
-(`ProcessRunner`) or in Ray actors (`RayRunner`), and returns the results in request order.
+(`run_epoch(n)` = at least n more individuals, whole sweeps). Islands live in `IslandHost`s that
+a runner places in this process, in worker processes or in Ray actors (`island_runners`), and
+one coordinator (`Archipelago`) drives them all the same way.
 
-Migration (paper S3; not in the reference code) is deterministic: after every epoch each island
-sends k emigrants with their fitnesses, then each receives k drawn at random from the other
-islands' emigrants (row arrays, not Program objects: cheap to pickle). Islands share their
-search tasks, so a migrant keeps the fitness it earned and is not evaluated again, and its FEC
-record (fingerprint key and fitness per task) enters the receiving island's FEC cache, so its
-descendants that compute the same function hit the cache there as they would at home. One request
-per island and epoch carries it all (`Island.epoch`: place the last migration's immigrants,
-evolve, pick emigrants), so an epoch costs one round trip to each worker. All draws come from
-the coordinator's stream or from seeds it hands out, so a run's result does not depend on
-scheduling or on how islands are placed on workers.
+Migration (paper S3; not in the reference code) is deterministic and lags one epoch: at the end
+of epoch t each island sends k emigrants with their fitnesses, and at the start of epoch t + 2
+each receives k drawn at random from the other islands' emigrants of epoch t (row arrays, not
+Program objects: cheap to pickle). The lag lets every worker start its next epoch the moment it
+finishes one, instead of waiting for the slowest island. Islands share their search tasks, so
+a migrant keeps the fitness it earned and is not evaluated again, and its FEC record
+(fingerprint key and fitness per task) enters the receiving island's FEC cache, so its
+descendants that compute the same function hit the cache there as they would at home. One
+request per island and epoch carries it all (`Island.epoch`: place immigrants, evolve, pick
+emigrants). All draws come from the coordinator's stream or from seeds it hands out, in an order
+fixed by the epochs, so a run's result does not depend on scheduling or on how islands are
+placed on workers.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,12 +32,8 @@ from ..errors import AmlzError
 from ..ir.program import Program
 from ..rng import SplitMix64
 
-LOCAL = "local"
-PROCESS = "process"
-RAY = "ray"
-RUNNERS = (LOCAL, PROCESS, RAY)
-
-RAY_MISSING = "the Ray backend needs the optional dependency ray: pip install 'amlz-compile[ray]'"
+if TYPE_CHECKING:
+    from .island_runners import Runner
 
 
 class IslandError(AmlzError, RuntimeError):
@@ -59,6 +53,11 @@ class IslandSpec:
     seed: int
     max_train_steps: int | None = None
     backend: str = "auto"
+
+
+def worker_of(island: int, workers: int) -> int:
+    """The worker that holds `island` (islands are dealt round-robin)."""
+    return island % workers
 
 
 def draw_seed(rng: SplitMix64) -> int:
@@ -168,7 +167,14 @@ class Island:
         }
 
     def set_state(self, state: dict) -> None:
+        """Restore `get_state`; the migrations a checkpoint says are still to come (`incoming`,
+        kept by the coordinator) are checked here, where the population's shape is known."""
+        from .state_check import check_incoming
+
         self.evolution.set_state(state["evolution"])
+        if "incoming" in state:
+            evo = self.evolution
+            check_incoming(state["incoming"], evo.P, evo.memory, evo.pop_fec_keys.shape[1])
         self.initialized = bool(state["initialized"])
         self.busy_seconds = float(state.get("busy_seconds", 0.0))
 
@@ -180,257 +186,29 @@ def _wall_deadline(deadline: float | None) -> float | None:
     return time.perf_counter() + max(0.0, deadline - time.time())
 
 
-class IslandHost:
-    """Holds islands by id and executes request batches on them; lives wherever the runner says."""
-
-    def __init__(self) -> None:
-        self.islands: dict[int, Island] = {}
-
-    def handle(self, requests: list[tuple[int, str, tuple]]) -> list[Any]:
-        results = []
-        for island_id, method, args in requests:
-            if method == "create":
-                self.islands[island_id] = Island(*args)
-                results.append(None)
-            elif method == "drop":
-                self.islands.pop(island_id, None)
-                results.append(None)
-            elif method == "ping":
-                results.append(os.getpid())
-            else:
-                island = self.islands.get(island_id)
-                if island is None:
-                    raise IslandError(f"no island {island_id} on this worker")
-                results.append(getattr(island, method)(*args))
-        return results
-
-
-# -- runners ----------------------------------------------------------------------------------
-
-
-class Runner(Protocol):
-    """Executes request batches on islands; `call` returns results in request order."""
-
-    workers: int
-
-    def call(self, requests: list[tuple[int, str, tuple]]) -> list[Any]: ...
-
-    def close(self) -> None: ...
-
-
-def _split(requests: list[tuple[int, str, tuple]], workers: int) -> list[list[int]]:
-    """Request positions per worker: island i lives on worker i % workers."""
-    groups: list[list[int]] = [[] for _ in range(workers)]
-    for pos, (island_id, _, _) in enumerate(requests):
-        groups[island_id % workers].append(pos)
-    return groups
-
-
-class LocalRunner:
-    """All islands in this process, run one after the other."""
-
-    def __init__(self) -> None:
-        self.workers = 1
-        self.host = IslandHost()
-
-    def call(self, requests: list[tuple[int, str, tuple]]) -> list[Any]:
-        return self.host.handle(requests)
-
-    def close(self) -> None:
-        self.host.islands.clear()
-
-
-def _worker_main(conn) -> None:  # pragma: no cover - runs in the child process
-    """Loop of a worker process: receive a request batch, answer with results or a traceback.
-
-    Workers ignore SIGINT, SIGTERM and SIGHUP: the coordinator owns shutdown (it finishes the
-    epoch, writes a checkpoint and closes the pipes), and a terminal's Ctrl-C reaches the whole
-    process group."""
-    import signal
-
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_IGN)
-    host = IslandHost()
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, KeyboardInterrupt):
-            return
-        if message is None:
-            return
-        try:
-            conn.send(("ok", host.handle(message)))
-        except BaseException as exc:  # report everything, the coordinator raises it
-            conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
-
-
-class ProcessRunner:
-    """Islands in `workers` spawned processes (spawn-safe: workers import this module fresh)."""
-
-    def __init__(self, workers: int) -> None:
-        import multiprocessing as mp
-
-        if workers < 1:
-            raise IslandError(f"workers must be >= 1, got {workers}")
-        ctx = mp.get_context("spawn")
-        self.workers = workers
-        self._conns = []
-        self._procs = []
-        for _ in range(workers):
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_worker_main, args=(child,), daemon=True)
-            proc.start()
-            child.close()
-            self._conns.append(parent)
-            self._procs.append(proc)
-
-    def call(self, requests: list[tuple[int, str, tuple]]) -> list[Any]:
-        groups = _split(requests, self.workers)
-        for w, positions in enumerate(groups):
-            if positions:
-                self._conns[w].send([requests[p] for p in positions])
-        results: list[Any] = [None] * len(requests)
-        errors = []
-        for w, positions in enumerate(groups):
-            if not positions:
-                continue
-            try:
-                status, payload = self._conns[w].recv()
-            except (EOFError, OSError) as exc:
-                code = self._procs[w].exitcode
-                errors.append(f"worker {w} died (exit code {code}): {exc!r}")
-                continue
-            if status != "ok":
-                errors.append(f"worker {w} failed: {payload}")
-                continue
-            for p, r in zip(positions, payload, strict=True):
-                results[p] = r
-        if errors:
-            raise IslandError("\n".join(errors))
-        return results
-
-    def close(self) -> None:
-        for conn in self._conns:
-            with contextlib.suppress(OSError, BrokenPipeError):
-                conn.send(None)
-        for proc in self._procs:
-            proc.join(timeout=5)
-            if proc.is_alive():
-                proc.kill()
-                proc.join(timeout=5)
-        for conn in self._conns:
-            conn.close()
-        self._conns, self._procs = [], []
-
-
-def ray_available() -> bool:
-    """True when the optional `ray` package can be imported."""
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _import_ray():
-    try:
-        import ray
-    except ImportError as exc:
-        raise IslandError(RAY_MISSING) from exc
-    return ray
-
-
-class RayRunner:
-    """Islands in `workers` Ray actors; joins a running Ray instance or starts a local one."""
-
-    def __init__(self, workers: int, *, ray_address: str | None = None) -> None:
-        ray = _import_ray()
-        if workers < 1:
-            raise IslandError(f"workers must be >= 1, got {workers}")
-        self._ray = ray
-        self._started = False
-        self._actors: list = []
-        if not ray.is_initialized():
-            ray.init(
-                address=ray_address,
-                include_dashboard=False,
-                ignore_reinit_error=True,
-                runtime_env={"env_vars": {"PYTHONPATH": _pythonpath()}},
-                log_to_driver=False,
-            )
-            self._started = True
-        cpus = int(ray.cluster_resources().get("CPU", 0))
-        if cpus < workers:
-            self.close()
-            raise IslandError(
-                f"Ray has {cpus} CPUs but {workers} workers were asked for (each worker is an "
-                "actor that needs one CPU); use fewer workers or a bigger Ray cluster"
-            )
-        actor_cls = ray.remote(num_cpus=1)(IslandHost)
-        self.workers = workers
-        self._actors = [actor_cls.remote() for _ in range(workers)]
-
-    def call(self, requests: list[tuple[int, str, tuple]]) -> list[Any]:
-        ray = self._ray
-        groups = _split(requests, self.workers)
-        futures = {}
-        for w, positions in enumerate(groups):
-            if positions:
-                futures[w] = self._actors[w].handle.remote([requests[p] for p in positions])
-        results: list[Any] = [None] * len(requests)
-        errors = []
-        for w, fut in futures.items():
-            try:
-                payload = ray.get(fut)
-            except Exception as exc:  # RayTaskError, RayActorError, ...
-                errors.append(f"ray worker {w} failed: {exc}")
-                continue
-            for p, r in zip(groups[w], payload, strict=True):
-                results[p] = r
-        if errors:
-            raise IslandError("\n".join(errors))
-        return results
-
-    def close(self) -> None:
-        for actor in self._actors:
-            with contextlib.suppress(Exception):
-                self._ray.kill(actor)
-        self._actors = []
-        if self._started:
-            self._ray.shutdown()
-            self._started = False
-
-
-def _pythonpath() -> str:
-    """This package's parent directory first, so Ray workers import the same amlz_compile."""
-    import amlz_compile
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(amlz_compile.__file__)))
-    rest = os.environ.get("PYTHONPATH", "")
-    return root + (os.pathsep + rest if rest else "")
-
-
-def make_runner(kind: str, workers: int = 1, **options: Any) -> Runner:
-    """`local` (in-process), `process` (spawned workers) or `ray` (actors)."""
-    if kind == LOCAL:
-        return LocalRunner()
-    if kind == PROCESS:
-        return ProcessRunner(workers)
-    if kind == RAY:
-        return RayRunner(workers, **options)
-    raise IslandError(f"unknown island runner {kind!r} (choose from {', '.join(RUNNERS)})")
-
-
 # -- the coordinator --------------------------------------------------------------------------
 
 
-class Archipelago:
-    """Islands on a runner, advanced in lock-step epochs with deterministic migration.
+@dataclass
+class MigrationPlan:
+    """What one epoch's requests carry: per island, the immigrants it places first (row arrays
+    with fitnesses and FEC records, or None) and the seed that picks its emigrants at the end."""
 
-    `step` runs one epoch everywhere and draws the next migration; its immigrants travel with
-    the next step's requests, or are placed first by any call that reads island state
-    (`flush`), so every reader sees the islands as if they had migrated right after the epoch.
+    immigrants: list[tuple[np.ndarray, ...] | None]
+    seeds: list[int]
+
+
+class Archipelago:
+    """Islands on a runner, advanced in epochs with deterministic, lag-one migration.
+
+    Epoch t of an island places the immigrants drawn from the emigrants of epoch t - 2, evolves,
+    then picks its emigrants. A worker can therefore start epoch t + 1 the moment its own epoch
+    t ends (its migrants were drawn when the last island finished epoch t - 1), and no worker
+    waits for the slowest island of every epoch. `step` returns once every island has finished
+    the epoch; with `then=True` (the default, several islands) each worker has already begun
+    the next one, whose inputs are fixed, so nothing a run computes depends on timing. Readers
+    of island state (`stats`, `best`, `get_states`, ...) need no epoch in flight: a caller that
+    ends after a `step` taken with `then=True` finishes with one more `step(..., then=False)`.
     """
 
     def __init__(self, runner: Runner, specs: Sequence[IslandSpec]) -> None:
@@ -438,19 +216,28 @@ class Archipelago:
         self.n = len(specs)
         if self.n < 1:
             raise IslandError("an archipelago needs at least one island")
-        self._pending: list[tuple] | None = None  # immigrants drawn, not yet placed
+        self._plans: dict[int, MigrationPlan] = {}  # epoch -> its migration, once drawn
+        self._t = 0  # the epoch the next `step` completes
+        self._running: dict[int, int] = {}  # worker -> epoch of the batch it is running
+        self._back: dict[int, dict[int, list]] = {}  # epoch -> worker -> reports returned
         self.epoch_best: tuple[int, Program, float] | None = None
+        self._islands_of: dict[int, list[int]] = {}  # worker -> its islands, in order
+        for i in range(self.n):
+            self._islands_of.setdefault(worker_of(i, runner.workers), []).append(i)
         self.runner.call([(i, "create", (spec,)) for i, spec in enumerate(specs)])
 
-    def _all(self, method: str, *args: Any) -> list[Any]:
-        self.flush()
-        return self.runner.call([(i, method, args) for i in range(self.n)])
+    @property
+    def in_flight(self) -> bool:
+        """True while a worker runs an epoch that `step` has not returned yet."""
+        return bool(self._running)
 
-    def flush(self) -> None:
-        """Place the immigrants of the last `step`'s migration now."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            self.runner.call([(i, "immigrate", (pending[i],)) for i in range(self.n)])
+    def _all(self, method: str, *args: Any) -> list[Any]:
+        if self._running:
+            raise IslandError(
+                f"islands read ({method}) while an epoch is in flight: finish it with "
+                "step(..., then=False) first"
+            )
+        return self.runner.call([(i, method, args) for i in range(self.n)])
 
     def init(self) -> list[dict]:
         return self._all("init")
@@ -459,24 +246,76 @@ class Archipelago:
         """Evolve every island `individuals` more, without migrating."""
         return self._all("run_epoch", individuals, deadline)
 
-    def step(
-        self, individuals: int, migrants: int, rng: SplitMix64, deadline: float | None = None
-    ) -> list[dict]:
-        """One epoch of every island, then a migration of `migrants` each way (none with one
-        island or once every island is done). Returns the islands' stats after the epoch;
-        `epoch_best` holds the best (island, program, fitness) it reached."""
-        k = migrants if self.n > 1 else 0
+    # -- epochs -------------------------------------------------------------------------------
+    def _blank(self, k: int, rng: SplitMix64) -> MigrationPlan:
+        """A plan without immigrants (the first two epochs): only emigrant seeds are drawn."""
         seeds = [draw_seed(rng) for _ in range(self.n)] if k > 0 else [0] * self.n
-        pending, self._pending = self._pending or [None] * self.n, None
-        reports = self.runner.call(
-            [(i, "epoch", (individuals, deadline, pending[i], k, seeds[i])) for i in range(self.n)]
-        )
+        return MigrationPlan([None] * self.n, seeds)
+
+    def _launch(self, w: int, epoch: int, args: tuple) -> None:
+        individuals, deadline, k = args
+        plan = self._plans[epoch]
+        requests = [(i, "epoch", (individuals, deadline, plan.immigrants[i], k, plan.seeds[i]))
+                    for i in self._islands_of[w]]  # fmt: skip
+        self.runner.submit(w, requests)
+        self._running[w] = epoch
+
+    def _goes_on(self, reports: list[dict]) -> bool:
+        """Whether a worker's islands still evolve after these epoch reports."""
+        return not all(r["stats"].get("done") for r in reports)
+
+    def step(
+        self,
+        individuals: int,
+        migrants: int,
+        rng: SplitMix64,
+        deadline: float | None = None,
+        *,
+        then: bool = True,
+    ) -> list[dict]:
+        """Finish one epoch of every island (each places its immigrants, evolves `individuals`
+        more and picks `migrants` emigrants; no migration with one island), then draw the
+        migration of the epoch after next (none once every island is done). With `then` and
+        several islands, each worker starts the next epoch as soon as it finishes this one.
+        Returns the islands' stats after the epoch; `epoch_best` holds the best (island,
+        program, fitness) it reached."""
+        k = migrants if self.n > 1 else 0
+        t = self._t
+        for epoch in (t, t + 1):
+            if epoch not in self._plans:
+                self._plans[epoch] = self._blank(k, rng)
+        args = (individuals, deadline, k)
+        ahead = then and self.n > 1
+        back = self._back.setdefault(t, {})
+        for w in self._islands_of:
+            if w in back:  # finished this epoch during the last step
+                if ahead and w not in self._running and self._goes_on(back[w]):
+                    self._launch(w, t + 1, args)
+            elif w not in self._running:
+                self._launch(w, t, args)
+        while len(back) < len(self._islands_of):
+            w, reports = self.runner.collect()
+            epoch = self._running.pop(w)
+            self._back.setdefault(epoch, {})[w] = reports
+            if epoch == t and ahead and self._goes_on(reports):
+                self._launch(w, t + 1, args)
+        del self._back[t], self._plans[t]
+        self._t = t + 1
+        reports = [None] * self.n
+        for w, islands in self._islands_of.items():
+            for i, report in zip(islands, back[w], strict=True):
+                reports[i] = report
         stats = [r["stats"] for r in reports]
         self.epoch_best = _best_of([r["best"] for r in reports])
         if k > 0 and not all(s.get("done") for s in stats):
-            self._pending = draw_immigrants([r["emigrants"] for r in reports], k, rng)
+            immigrants = draw_immigrants([r["emigrants"] for r in reports], k, rng)
+            seeds = [draw_seed(rng) for _ in range(self.n)]
+            self._plans[t + 2] = MigrationPlan(immigrants, seeds)
+        else:
+            self._plans[t + 2] = MigrationPlan([None] * self.n, [0] * self.n)
         return stats
 
+    # -- readers and state --------------------------------------------------------------------
     def stats(self) -> list[dict]:
         return self._all("stats")
 
@@ -488,16 +327,31 @@ class Archipelago:
         return _best_of(self._all("best"))
 
     def get_states(self) -> list[dict]:
-        return self._all("get_state")
+        """Every island's state with the migrations it has yet to receive (`incoming`: the
+        immigrants and emigrant seed of its next two epochs), so a resume continues exactly."""
+        states = self._all("get_state")
+        plans = [self._plans[e] for e in (self._t, self._t + 1) if e in self._plans]
+        if len(plans) == 2:
+            for i, state in enumerate(states):
+                state["incoming"] = [
+                    {"immigrants": plan.immigrants[i], "seed": plan.seeds[i]} for plan in plans
+                ]
+        return states
 
     def set_states(self, states: Sequence[dict]) -> None:
+        """Restore `get_states`; the islands check their states and incoming immigrants."""
         if len(states) != self.n:
             raise IslandError(f"{len(states)} island states for {self.n} islands")
-        self._pending = None
+        self._plans, self._t, self._back = {}, 0, {}
         self.runner.call([(i, "set_state", (states[i],)) for i in range(self.n)])
+        if all("incoming" in s for s in states):
+            for e in (0, 1):
+                self._plans[e] = MigrationPlan(
+                    [s["incoming"][e]["immigrants"] for s in states],
+                    [int(s["incoming"][e]["seed"]) for s in states],
+                )
 
     def drop(self) -> None:
-        self._pending = None
         self._all("drop")
 
 

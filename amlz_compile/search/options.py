@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import ConfigError, positive_limit
-from .islands import LOCAL, PROCESS, RAY
+from .island_runners import LOCAL, PROCESS, RAY
 
 REFERENCE = "reference"
 FAST = "fast"

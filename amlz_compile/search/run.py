@@ -32,10 +32,11 @@ from .events import (
     SearchResult,
 )
 from .experiment_config import ExperimentConfig
-from .islands import LOCAL, PROCESS, RAY, Archipelago, IslandSpec, draw_seed, make_runner
+from .island_runners import LOCAL, PROCESS, RAY, make_runner
+from .islands import Archipelago, IslandSpec, draw_seed
 from .options import FAST, SearchOptions
 from .selection import evaluate_on, evaluation_bytes, final_evaluation, randomized
-from .state_check import check_flow
+from .state_check import check_contents
 from .stopping import INTERRUPTED, SearchInterrupted, Stop, clear_stop_request, stop_requested
 from .warm_up import start_warm_up
 
@@ -71,30 +72,6 @@ def check_run_memory(config: ExperimentConfig, islands: int) -> None:
         check_allocation(
             evaluation_bytes(getattr(config, key), search.memory), f"the {key} evaluation"
         )
-
-
-def _checked_contents(ckpt: Mapping) -> tuple[ExperimentConfig, dict, dict]:
-    """The config, flow state and flow options of a checkpoint, validated (CheckpointError)."""
-    try:
-        config = ExperimentConfig.from_dict(ckpt["config"])
-        flow = ckpt["flow"]
-        opts = flow["options"]
-    except (ConfigError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"checkpoint {ckpt['path']} has an unusable config: {exc}") from exc
-    if not isinstance(opts, Mapping):
-        raise CheckpointError(f"checkpoint {ckpt['path']} has flow options {opts!r:.60}")
-    missing = [k for k in ("islands", "flow", "migrate_every", "migrants") if k not in opts]
-    if missing:
-        raise CheckpointError(f"checkpoint {ckpt['path']} lacks flow option(s) {missing}")
-    islands = opts["islands"]
-    if isinstance(islands, bool) or not isinstance(islands, int) or islands < 1:
-        raise CheckpointError(f"checkpoint {ckpt['path']} has {islands!r:.60} islands")
-    for key in ("migrate_every", "migrants", "patience"):
-        value = opts.get(key, 0)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise CheckpointError(f"checkpoint {ckpt['path']} has {key} {value!r:.60}")
-    check_flow(flow, ckpt["islands"], islands)
-    return config, flow, opts
 
 
 class SearchRun:
@@ -185,8 +162,8 @@ class SearchRun:
         that records none). `changes` are SearchOptions fields: an explicit `max_individuals`
         sets a new total; an explicit `time_limit` allows that many more seconds from now; the
         seed, islands, flow and migration settings are the checkpoint's and cannot change."""
-        ckpt = load_checkpoint(path, check=_checked_contents)
-        config, flow, opts = _checked_contents(ckpt)
+        ckpt = load_checkpoint(path, check=check_contents)
+        config, flow, opts = check_contents(ckpt)
         fixed = {
             "seed": flow["seed"],
             "islands": opts["islands"],
@@ -417,7 +394,7 @@ class SearchRun:
         current = st["current"]
         arch = Archipelago(runner, self._island_specs(current))
         self._arch = arch
-        t_start = time.perf_counter()
+        t_start = self._t_start = time.perf_counter()
         if self._island_states is not None:
             arch.set_states(self._island_states)
             self._island_states = None
@@ -430,21 +407,48 @@ class SearchRun:
         self._stats = stats
         while not all(s.get("done") for s in stats):
             self._check_limits(stats)
-            if self._checkpoint_due(stats):
+            if self._checkpoint_due(stats) and not arch.in_flight:
                 self._checkpoint(arch, stats)
-            deadline = None
-            if self.time_limit is not None:
-                deadline = time.time() + self._remaining()
-            stats = arch.step(self._epoch_size(), self.migrants, rng, deadline)
-            self._stats = stats
-            current["epochs"] += 1
-            st["rng"] = rng.state
-            self._progress(current, stats, t_start)
+            stats = self._epoch(arch, current, rng, then=self._may_go_on(stats))
             self._eager_select(arch, current, rng)
             st["rng"] = rng.state
             if self._stagnated(current, stats):
+                if self.islands > 1:  # the epoch every worker has begun ends the experiment
+                    stats = self._epoch(arch, current, rng, then=False)
                 break
         return arch, stats
+
+    def _epoch(self, arch: Archipelago, current: dict, rng: SplitMix64, *, then: bool) -> list:
+        """One epoch of every island (`Archipelago.step`) and its progress event."""
+        deadline = None
+        if self.time_limit is not None:
+            deadline = time.time() + self._remaining()
+        stats = arch.step(self._epoch_size(), self.migrants, rng, deadline, then=then)
+        self._stats = stats
+        current["epochs"] += 1
+        self.state["rng"] = rng.state
+        self._progress(current, stats, self._t_start)
+        return stats
+
+    def _may_go_on(self, stats: list[dict]) -> bool:
+        """Whether workers may begin the epoch after the next one before the driver has seen
+        it: not when a checkpoint waits for the islands to be at rest, nor when the next epoch
+        may use up the budget of individuals (an upper bound: whole sweeps, plus immigrants),
+        so a budget stop never leaves an epoch in flight and its result is the seed's alone."""
+        if self._checkpoint_due(stats):
+            return False
+        if self.max_individuals is None:
+            return True
+        size = self._epoch_size()
+        ahead = sum(-(-size // int(s["population_size"])) * int(s["population_size"])
+                    + self.migrants for s in stats if not s.get("done"))  # fmt: skip
+        return self._individuals_total(stats) + ahead < self.max_individuals
+
+    def _settle(self, rng: SplitMix64) -> None:
+        """Finish the epoch in flight (if any) before a stop reads or saves the islands."""
+        arch, current = self._arch, self.state["current"]
+        if arch is not None and arch.in_flight:
+            self._epoch(arch, current, rng, then=False)
 
     def _finish_experiment(
         self, arch: Archipelago, stats: list[dict], rng: SplitMix64, *, select: bool = True
@@ -498,6 +502,7 @@ class SearchRun:
                     st["rng"] = rng.state
                 arch, stats = self._run_experiment(runner, rng)
             except Stop as stop:
+                self._settle(rng)
                 if stop.reason == INTERRUPTED:
                     if self._arch is not None:
                         st["rng"] = rng.state

@@ -1,4 +1,5 @@
-"""Checks of an evolution state read from a checkpoint, before compiled code touches it.
+"""Checks of what a checkpoint holds (config, flow, evolution states, migrations still to come)
+before the driver or compiled code touches it.
 
 The search kernel indexes its arrays without bounds checks, so a damaged or crafted checkpoint
 must not reach it: every array has the shape and kind of the state a population of this config
@@ -10,6 +11,7 @@ naming the field.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +20,9 @@ from ..ir.program import ADDRESS_LIMIT, MemorySpec, Program
 from ..limits import check_allocation
 from .checkpoint import CheckpointError
 from .fec import CAPACITY, FORGET, FREE, HEAD, LRU_FIELDS, MASK, SIZE, TAIL
+
+if TYPE_CHECKING:
+    from .experiment_config import ExperimentConfig
 
 MAX_ROWS = 3 * ADDRESS_LIMIT  # three components of at most 65536 instructions
 
@@ -88,6 +93,37 @@ def check_records(state: Mapping, population: int, width: int) -> tuple[np.ndarr
     keys = _shaped(state, "pop_fec_keys", "u", (population, width))
     fits = _shaped(state, "pop_task_fitness", "f", (population, width))
     return keys, fits
+
+
+def check_incoming(incoming: object, population: int, memory: MemorySpec, width: int) -> None:
+    """The migrations an island's checkpoint says it has yet to receive: two entries, each an
+    emigrant seed and None or 1..population immigrants as row arrays, checked like a population
+    (ops, addresses, sizes), with fitnesses and FEC records of `width` tasks."""
+    if not isinstance(incoming, list | tuple) or len(incoming) != 2:
+        raise CheckpointError(f"island 'incoming' is {incoming!r:.60}, expected two migrations")
+    for e, entry in enumerate(incoming):
+        where = f"island incoming migration {e}"
+        if not isinstance(entry, Mapping) or set(entry) != {"immigrants", "seed"}:
+            raise CheckpointError(f"{where} is {entry!r:.60}, expected immigrants and a seed")
+        if not (_is_int(entry["seed"]) and 0 <= entry["seed"] < 2**32):
+            raise CheckpointError(f"{where} seed is {entry['seed']!r:.60}, expected a uint32")
+        rows = entry["immigrants"]
+        if rows is None:
+            continue
+        if not isinstance(rows, list | tuple) or len(rows) != 6:
+            raise CheckpointError(f"{where} immigrants are {rows!r:.60}, expected 6 row arrays")
+        code, data, sizes, fitness, keys, fits = (np.asarray(a) for a in rows)
+        k = len(sizes) if sizes.ndim == 2 else 0
+        if not 1 <= k <= population or code.ndim != 3:
+            raise CheckpointError(f"{where} holds {k} immigrants, expected 1..{population} rows")
+        try:
+            as_population = {"rows": np.int64(code.shape[1]), "pop_code": code,
+                             "pop_data": data, "pop_sizes": sizes, "fitness": fitness,
+                             "pop_fec_keys": keys, "pop_task_fitness": fits}  # fmt: skip
+            check_population(as_population, k, memory)
+            check_records(as_population, k, width)
+        except CheckpointError as exc:
+            raise CheckpointError(f"{where}: {exc}") from None
 
 
 def check_search_state(state: Mapping, like: Mapping, population: int, rows: int) -> None:
@@ -230,3 +266,30 @@ def check_flow(flow: object, islands: object, num_islands: int) -> None:
         _field(f"{where} evolution", evolution, "initialized",
                lambda v: _is_int(np.asarray(v)[()]) and int(np.asarray(v)) == 1,
                "1 (a running experiment)")  # fmt: skip
+
+
+def check_contents(ckpt: Mapping) -> tuple[ExperimentConfig, dict, dict]:
+    """The config, flow state and flow options of a checkpoint, validated (CheckpointError)."""
+    from .config import ConfigError
+    from .experiment_config import ExperimentConfig
+
+    try:
+        config = ExperimentConfig.from_dict(ckpt["config"])
+        flow = ckpt["flow"]
+        opts = flow["options"]
+    except (ConfigError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint {ckpt['path']} has an unusable config: {exc}") from exc
+    if not isinstance(opts, Mapping):
+        raise CheckpointError(f"checkpoint {ckpt['path']} has flow options {opts!r:.60}")
+    missing = [k for k in ("islands", "flow", "migrate_every", "migrants") if k not in opts]
+    if missing:
+        raise CheckpointError(f"checkpoint {ckpt['path']} lacks flow option(s) {missing}")
+    islands = opts["islands"]
+    if isinstance(islands, bool) or not isinstance(islands, int) or islands < 1:
+        raise CheckpointError(f"checkpoint {ckpt['path']} has {islands!r:.60} islands")
+    for key in ("migrate_every", "migrants", "patience"):
+        value = opts.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise CheckpointError(f"checkpoint {ckpt['path']} has {key} {value!r:.60}")
+    check_flow(flow, ckpt["islands"], islands)
+    return config, flow, opts
