@@ -168,6 +168,19 @@ def test_adaptation_arms_and_baselines(smoke):
             assert run["individuals"] >= data["settings"]["individuals"]
             assert run["vs_tuned_network"]["n"] == len(run["held_out_per_task"])
         assert 0 <= arm["adaptation_emerged"]["successes"] <= len(arm["runs"])
+    # The analysis: the network tuned on the select tasks, the stored programs re-evaluated
+    # to the same per-task numbers, ablations with Holm-corrected paired tests.
+    analysis = data["analysis"]
+    assert 0 <= analysis["adaptation_treatment_vs_control"]["fisher_exact_p"] <= 1
+    for name, arm in data["arms"].items():
+        sel = analysis["tuned_on_select"][name]
+        assert len(sel["grid"]) == 15
+        assert sel["best"]["select_accuracy"] == max(g["select_accuracy"] for g in sel["grid"])
+        assert sel["stored_programs_reproduced"] == len(arm["runs"])
+        ab = analysis["ablation"][name]
+        assert ab["variants"] and {v["change"] for v in ab["variants"]} <= {"remove", "revert"}
+        for v in ab["variants"]:
+            assert v["vs_evolved"]["n"] == ab["tasks"]["num_tasks"]
 
 
 def _adaptation_module():
@@ -210,6 +223,23 @@ def test_backprop_levels_and_normalised_tasks(smoke):
     assert {p.name for p in tmp_path.glob("*_best.txt")} == {
         f"{lv}_best.txt" for lv in ("learn", "predict_learn", "whole")
     }
+
+
+def test_ablations_and_holm():
+    """Every instruction gets a removal; a changed constant also gets a revert to the starting
+    network's value; Holm rejects in order of p-values."""
+    from amlz_compile.algorithms import builtin_text
+    from amlz_compile.ir.text import parse_program
+
+    mod = _adaptation_module()
+    start = parse_program(builtin_text("neural_net"))
+    changed = parse_program(builtin_text("neural_net").replace("s3 = 0.01", "s3 = 0.05"))
+    variants = mod.ablations(changed, start)
+    assert sum(v["change"] == "remove" for v in variants) == len(changed)
+    reverts = [v for v in variants if v["change"] == "revert"]
+    assert len(reverts) == 1 and reverts[0]["program"] == start
+    assert mod.holm([0.001, 0.04, 0.02, None]) == [True, False, False, False]
+    assert mod.holm([0.001, 0.02, 0.02]) == [True, True, True]
 
 
 def test_learning_rate_decay_is_detected():
