@@ -183,6 +183,20 @@ def test_adaptation_arms_and_baselines(smoke):
             assert v["vs_evolved"]["n"] == ab["tasks"]["num_tasks"]
 
 
+def test_projected_binary_small_setting(tmp_path):
+    """The smaller setting (fewer projected features and training examples) runs and says so
+    in its settings; baselines are tuned on the same select tasks as in the default setting."""
+    proc = _run("projected_binary_digits.py", tmp_path, "--setting", "small")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    data = json.loads((tmp_path / "results.json").read_text())
+    st = data["settings"]
+    assert (st["setting"], st["features"], st["num_train"]) == ("small", 4, 30)
+    for b in data["baselines"].values():
+        assert b["best"]["select"] == max(g["select"] for g in b["grid"])
+        assert len(b["final_per_task"]) == st["final"]
+    assert len(data["runs"]) == st["seeds"]
+
+
 def _adaptation_module():
     sys.path.insert(0, str(EXAMPLES))
     try:
