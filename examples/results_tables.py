@@ -500,8 +500,8 @@ def section_backprop(root: Path) -> list[str]:
         "",
         *_level_summary(d),
         "",
-        "The one `learn` success is no backpropagation: its Learn adds to the output weights the",
-        "learning rate times the previous label times the hidden pre-activations (a Hebbian,",
+        "The best `learn` program is no backpropagation: its Learn adds to the output weights",
+        "the learning rate times the previous label times the hidden pre-activations (a Hebbian,",
         "label-correlation update, no error term) and never changes the first layer",
         f"({_link(rel + '/learn_best.txt')}). The `predict_learn` and `whole` bests",
         f"({_link(rel + '/predict_learn_best.txt')}, {_link(rel + '/whole_best.txt')}) predict",
@@ -685,9 +685,11 @@ def section_adaptation(root: Path) -> list[str]:
             ]
         out += [
             "Reading the ablations: removing an instruction the prediction or the error depends",
-            "on breaks the program, which says only that it is used; the informative rows are the",
-            "reverts (a constant or an initialisation back to the starting network's) and the",
-            "removals of instructions that are not in the starting network:",
+            "on breaks the program, which says only that it is used. Each evolved change is",
+            "undone by its revert where it has one (a constant or an initialisation back to the",
+            "starting network's), otherwise by removing it (an op the network's component does",
+            "not have). Instructions of the network that evolution deleted are not re-inserted:",
+            "the simplifier renames addresses, so where they would go is not defined.",
             "",
             *_ablation_findings(a["ablation"]),
             "",
@@ -708,8 +710,12 @@ def section_adaptation(root: Path) -> list[str]:
             "- Against the untuned starting network the treatment's evolved programs gain "
             f"{_score(t['evolved_minus_initial_across_seeds'], 3)};",
             "  against the network tuned on the search tasks "
-            f"{_score(t['evolved_minus_tuned_across_seeds'], 3)}, so that",
-            "  gain is accounted for by the network's learning rate.",
+            f"{_score(t['evolved_minus_tuned_across_seeds'], 3)}"
+            + (
+                ", so that gain is accounted for by tuning the network."
+                if t["evolved_minus_tuned_across_seeds"]["t_ci"][0] <= 0
+                else "."
+            ),
             "- The earlier single-seed wall-clock runs of this script "
             f"(`results/rerun_idle/{rel}/`) compared",
             '  against the untuned network; their "adaptation yes" summary is withdrawn.',
@@ -721,7 +727,15 @@ def section_adaptation(root: Path) -> list[str]:
 def _ablation_findings(ablations: dict) -> list[str]:
     out = []
     for arm, ab in ablations.items():
-        evolved = [v for v in ab["variants"] if v["change"] == "revert" or not v["in_start"]]
+        # An evolved change is undone by its revert when it has one (a changed constant or
+        # initialisation), otherwise by removing it (an instruction the network does not have).
+        reverted = {(v["component"], v["index"]) for v in ab["variants"] if v["change"] == "revert"}
+        evolved = [
+            v
+            for v in ab["variants"]
+            if v["change"] == "revert"
+            or (not v["in_start"] and (v["component"], v["index"]) not in reverted)
+        ]
         matter = [v for v in evolved if v["holm_significant"]]
         inert = [v for v in evolved if v["vs_evolved"]["ties"] == v["vs_evolved"]["n"]]
 
