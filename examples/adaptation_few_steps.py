@@ -38,10 +38,11 @@ which re-evaluates the stored programs and runs no search):
     programs are selected on), scored on the same held-out tasks, paired per seed against the
     stored per-task accuracies of the evolved programs;
   * learning-rate adaptation, treatment vs control, Fisher's exact test;
-  * one-change ablations of each arm's best program: each instruction removed, and each
-    constant or initialisation whose op the starting network also uses reverted to the
-    network's data; scored on 100 fresh held-out tasks (the best program was picked on the
-    final tasks), each a paired test against the unablated program, Holm-corrected.
+  * one-change ablations of every seed's program (the best one reported in full): each
+    instruction removed, and each constant or initialisation whose op the starting network
+    also uses reverted to the network's data; scored on `final` fresh held-out tasks (the best
+    program was picked on the final tasks), each a paired test against the unablated
+    program, Holm-corrected over one program's ablations.
 
 Sizes (budgets in individuals):
   --smoke    D = 2, P = 20, 2 seeds x 300 individuals per arm, 9 final tasks (~10 s warm)
@@ -323,7 +324,12 @@ def ablations(evolved: Program, start: Program) -> list[dict]:
         ref = start.component(name)
         for i, ins in enumerate(code):
             in_start = any(r.op == ins.op and _data(r) == _data(ins) for r in ref)
-            row = {"component": name, "index": i, "instruction": format_instruction(ins)}
+            row = {
+                "component": name,
+                "index": i,
+                "instruction": format_instruction(ins),
+                "op": OPS[ins.op].name,
+            }
             removed = evolved.replace(**{name: [*code[:i], *code[i + 1 :]]})
             variants.append({**row, "change": "remove", "in_start": in_start, "program": removed})
             other = [r for r in ref if r.op == ins.op and _data(r) != _data(ins)]
@@ -355,11 +361,22 @@ def holm(pvalues: list, alpha: float = 0.05) -> list[bool]:
     return reject
 
 
+def mark_evolved_changes(variants: list[dict]) -> None:
+    """Flag the variants that undo one evolved change each: the revert where an instruction
+    has one (a changed constant or initialisation), otherwise the removal of an instruction
+    whose op and data the starting network's component does not have."""
+    reverted = {(v["component"], v["index"]) for v in variants if v["change"] == "revert"}
+    for v in variants:
+        v["evolved_change"] = v["change"] == "revert" or (
+            not v["in_start"] and (v["component"], v["index"]) not in reverted
+        )
+
+
 def ablate(settings: dict, entry: dict, eval_seed: int, tuned: dict) -> dict:
-    """Every one-change ablation of the arm's best program, on fresh held-out tasks, each a
-    paired test (variant - evolved) over those tasks; Holm-corrected across the variants."""
+    """Every one-change ablation of the arm's programs on fresh held-out tasks, each a paired
+    test (variant - evolved) over those tasks, Holm-corrected across one program's variants:
+    in full for the best program, summarised for every seed's program."""
     best = max(entry["runs"], key=lambda r: r["held_out_accuracy"])
-    evolved = parse_program(best["program"])
     cfg = experiment_config(settings, entry["epochs"])
     tasks = spec(
         settings["final"],
@@ -369,20 +386,47 @@ def ablate(settings: dict, entry: dict, eval_seed: int, tuned: dict) -> dict:
         entry["epochs"],
     )
     ev = Evaluator(build_collection([tasks]), MEMORY)
+    start = load_builtin("neural_net")
 
     def per_task(program) -> list[float]:
         return ev.evaluate_detailed(program, eval_seed).per_task
 
-    full = per_task(evolved)
-    variants = ablations(evolved, load_builtin("neural_net"))
-    rows = []
-    for v in variants:
-        acc = per_task(v.pop("program"))
-        rows.append({**v, "mean": sum(acc) / len(acc), "vs_evolved": paired_test(acc, full)})
-    for r, ok in zip(rows, holm([r["vs_evolved"]["p_t"] for r in rows]), strict=True):
-        r["holm_significant"] = ok
+    def variant_rows(text: str) -> tuple[list[float], list[dict]]:
+        evolved = parse_program(text)
+        full = per_task(evolved)
+        rows = []
+        for v in ablations(evolved, start):
+            acc = per_task(v.pop("program"))
+            rows.append({**v, "mean": sum(acc) / len(acc), "vs_evolved": paired_test(acc, full)})
+        for r, ok in zip(rows, holm([r["vs_evolved"]["p_t"] for r in rows]), strict=True):
+            r["holm_significant"] = ok
+        mark_evolved_changes(rows)
+        return full, rows
+
+    full, rows = variant_rows(best["program"])
+    all_seeds = []
+    for run in entry["runs"]:
+        f, vs = (full, rows) if run is best else variant_rows(run["program"])
+        keep = ("component", "index", "instruction", "op", "change", "in_start")
+        all_seeds.append(
+            {
+                "seed": run["seed"],
+                "evolved_mean": sum(f) / len(f),
+                "variants": [
+                    {
+                        **{k: v[k] for k in keep},
+                        "evolved_change": v["evolved_change"],
+                        "mean_difference": v["vs_evolved"]["mean_difference"],
+                        "p_t": v["vs_evolved"]["p_t"],
+                        "identical": v["vs_evolved"]["ties"] == v["vs_evolved"]["n"],
+                        "holm_significant": v["holm_significant"],
+                    }
+                    for v in vs
+                ],
+            }
+        )
     references = {
-        "neural_net (initial)": per_task(load_builtin("neural_net")),
+        "neural_net (initial)": per_task(start),
         "neural_net (tuned on select)": per_task(
             network(tuned["best"]["learning_rate"], tuned["best"]["init_scale"])
         ),
@@ -402,6 +446,7 @@ def ablate(settings: dict, entry: dict, eval_seed: int, tuned: dict) -> dict:
             for name, acc in references.items()
         },
         "variants": rows,
+        "all_seeds": all_seeds,
     }
 
 
@@ -412,7 +457,7 @@ def analyse(results: dict) -> dict:
       selected on; the arms' own baseline is tuned on the search tasks), scored on the same
       held-out tasks, with per-seed paired tests against the stored per-task accuracies;
     * learning-rate adaptation, treatment vs control (Fisher's exact test);
-    * one-change ablations of each arm's best program (`ablate`).
+    * one-change ablations of each arm's programs (`ablate`).
     It re-evaluates every stored (simplified) program on the held-out tasks and records
     whether that reproduces the stored per-task accuracies.
     """

@@ -531,6 +531,21 @@ def section_backprop(root: Path) -> list[str]:
     return out
 
 
+def _projected_findings(d: dict) -> list[str]:
+    """Evolved minus each tuned baseline over seeds, and the per-seed paired verdicts."""
+    out = []
+    for name, diff in d["evolved_minus_baseline_across_seeds"].items():
+        tests = [r[f"vs_{name}"] for r in d["runs"]]
+        sig = [t for t in tests if t["p_t"] is not None and t["p_t"] < 0.05]
+        better = sum(t["mean_difference"] > 0 for t in sig)
+        out.append(
+            f"- Evolved minus tuned `{name}` over seeds: {_score(diff, 3)}; seeds significantly "
+            f"better / worse on the paired test over {tests[0]['n']} tasks: {better} / "
+            f"{len(sig) - better} of {len(tests)}."
+        )
+    return out
+
+
 def section_projected(root: Path) -> list[str]:
     rel = "projected_binary_digits"
     d = _load(root, rel)
@@ -539,14 +554,6 @@ def section_projected(root: Path) -> list[str]:
     st = d["settings"]
     lrs = [g["learning_rate"] for g in d["baselines"]["logistic_sgd"]["grid"]]
     scales = sorted({g["init_scale"] for g in d["baselines"]["nn2_sgd"]["grid"]})
-    worse = [
-        r["vs_logistic_sgd"]
-        for r in d["runs"]
-        if r["vs_logistic_sgd"]["p_t"] is not None
-        and r["vs_logistic_sgd"]["p_t"] < 0.05
-        and r["vs_logistic_sgd"]["mean_difference"] < 0
-    ]
-    diff = d["evolved_minus_baseline_across_seeds"]["logistic_sgd"]
     best = max(d["runs"], key=lambda r: r["final_mean"])
     out = [
         "## 4. Projected binary classification on scikit-learn digits (section 4.2, S10)",
@@ -572,10 +579,9 @@ def section_projected(root: Path) -> list[str]:
         "",
         f"![projected binary digits](results/{rel}/projected_binary_digits.png)",
         "",
-        f"Evolved minus tuned logistic regression over seeds: {_score(diff, 3)};",
-        f"{len(worse)} of {len(d['runs'])} seeds significantly worse on the paired test (largest",
-        f"p {max((w['p_t'] for w in worse), default=float('nan')):.2g}). The best program "
-        f"(seed {best['seed']}, {best['final_mean']:.4f};",
+        *_projected_findings(d),
+        "",
+        f"The best program (seed {best['seed']}, {best['final_mean']:.4f};",
         f"{_link(rel + '/discovered.txt')}) is a Hebbian rule: Learn adds label x features to",
         "the weights; the rest of its Predict and Learn reads memory nothing writes. The paper's",
         f'S10 "Basic" runs (far larger budgets, CIFAR-10) beat logistic regression in '
@@ -609,6 +615,8 @@ def section_projected(root: Path) -> list[str]:
             f"individuals, {_times(small)}; `results/{rel}/small/`):",
             "",
             *projected(small),
+            "",
+            *_projected_findings(small),
             "",
         ]
     return out
@@ -694,6 +702,16 @@ def section_adaptation(root: Path) -> list[str]:
             *_ablation_findings(a["ablation"]),
             "",
         ]
+        for arm, ab in a["ablation"].items():
+            if "all_seeds" not in ab:
+                continue
+            out += [
+                f"**Ablations of every {arm} program** (each seed's program, the same fresh",
+                "tasks; the evolved changes as above):",
+                "",
+                *ablation_all_seeds(ab),
+                "",
+            ]
     e = _load(root, f"{rel}/budget_5k")
     if e is not None:
         out += [
@@ -727,15 +745,7 @@ def section_adaptation(root: Path) -> list[str]:
 def _ablation_findings(ablations: dict) -> list[str]:
     out = []
     for arm, ab in ablations.items():
-        # An evolved change is undone by its revert when it has one (a changed constant or
-        # initialisation), otherwise by removing it (an instruction the network does not have).
-        reverted = {(v["component"], v["index"]) for v in ab["variants"] if v["change"] == "revert"}
-        evolved = [
-            v
-            for v in ab["variants"]
-            if v["change"] == "revert"
-            or (not v["in_start"] and (v["component"], v["index"]) not in reverted)
-        ]
+        evolved = [v for v in ab["variants"] if v["evolved_change"]]
         matter = [v for v in evolved if v["holm_significant"]]
         inert = [v for v in evolved if v["vs_evolved"]["ties"] == v["vs_evolved"]["n"]]
 
@@ -751,6 +761,42 @@ def _ablation_findings(ablations: dict) -> list[str]:
             + ", ".join(f"`{v['instruction']}` ({v['change']})" for v in inert)
             + "."
         )
+    return out
+
+
+def ablation_all_seeds(ab: dict) -> list[str]:
+    """Per seed: the evolved changes whose undoing changes the accuracy (Holm), by kind."""
+    out = [
+        "| seed | evolved, ablation tasks | evolved changes | significant when undone: worse "
+        "/ better | without any effect | the significant ones (ablated - evolved) |",
+        "|---|---|---|---|---|---|",
+    ]
+    kinds: dict[str, int] = {}
+    for s in ab["all_seeds"]:
+        ch = [v for v in s["variants"] if v["evolved_change"]]
+        sig = [v for v in ch if v["holm_significant"]]
+        worse = sum(v["mean_difference"] < 0 for v in sig)
+        for kind in {f"{v['change']} {v['component']} {v['op']}" for v in sig}:
+            kinds[kind] = kinds.get(kind, 0) + 1
+        listed = "; ".join(
+            f"{v['change']} `{v['instruction']}` {v['mean_difference']:+.3g}" for v in sig
+        )
+        out.append(
+            f"| {s['seed']} | {s['evolved_mean']:.4f} | {len(ch)} | {worse} / "
+            f"{len(sig) - worse} | {sum(v['identical'] for v in ch)} | {listed or 'none'} |"
+        )
+    n = len(ab["all_seeds"])
+    out += [
+        "",
+        f"Kinds of significant changes, in how many of the {n} seeds' programs: "
+        + (
+            ", ".join(
+                f"{k} {c}/{n}" for k, c in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
+            )
+            or "none"
+        )
+        + ".",
+    ]
     return out
 
 

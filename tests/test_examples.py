@@ -181,6 +181,7 @@ def test_adaptation_arms_and_baselines(smoke):
         assert ab["variants"] and {v["change"] for v in ab["variants"]} <= {"remove", "revert"}
         for v in ab["variants"]:
             assert v["vs_evolved"]["n"] == ab["tasks"]["num_tasks"]
+        assert [x["seed"] for x in ab["all_seeds"]] == [r["seed"] for r in arm["runs"]]
 
 
 def test_projected_binary_small_setting(tmp_path):
