@@ -32,6 +32,18 @@ paired comparison over those tasks for each seed (paired t and sign test), and a
 interval of the per-seed mean difference. "Adaptation emerged" is counted per seed with an exact
 interval (the paper: 30/30 treatment vs 3/30 control).
 
+Analysis (`analyse`; after the arms, or alone on stored results with `--analyse-only DIR`,
+which re-evaluates the stored programs and runs no search):
+  * the starting network tuned with the same grid on the select tasks (the tasks the evolved
+    programs are selected on), scored on the same held-out tasks, paired per seed against the
+    stored per-task accuracies of the evolved programs;
+  * learning-rate adaptation, treatment vs control, Fisher's exact test;
+  * one-change ablations of every seed's program (the best one reported in full): each
+    instruction removed, and each constant or initialisation whose op the starting network
+    also uses reverted to the network's data; scored on `final` fresh held-out tasks (the best
+    program was picked on the final tasks), each a paired test against the unablated
+    program, Holm-corrected over one program's ablations.
+
 Sizes (budgets in individuals):
   --smoke    D = 2, P = 20, 2 seeds x 300 individuals per arm, 9 final tasks (~10 s warm)
   default    D = 10, P = 100, 10 seeds x 50,000 individuals per arm, 100 final tasks
@@ -45,11 +57,15 @@ Sizes (budgets in individuals):
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
+from pathlib import Path
 
 from _common import (
     Clock,
     banner,
+    finite,
     make_parser,
     pick,
     pyplot,
@@ -59,12 +75,19 @@ from _common import (
     write_program,
     write_results,
 )
-from stats import fmt_rate, fmt_score, paired_test, rate_summary, score_summary
+from stats import (
+    fisher_exact,
+    fmt_rate,
+    fmt_score,
+    paired_test,
+    rate_summary,
+    score_summary,
+)
 
 from amlz_compile.algorithms import builtin_text, load_builtin
 from amlz_compile.evaluate import Evaluator
 from amlz_compile.ir.ops import OPS, SCALAR
-from amlz_compile.ir.program import MemorySpec
+from amlz_compile.ir.program import MemorySpec, Program
 from amlz_compile.ir.text import format_instruction, parse_program
 from amlz_compile.passes import simplify_program
 from amlz_compile.search.experiment import run_search
@@ -183,19 +206,16 @@ def network(learning_rate: float, init_scale: float):
     return parse_program(text)
 
 
-def tune_network(tasks_spec: dict, seed: int) -> dict:
-    """Grid over learning rate x init scale, selected by mean accuracy on the search tasks."""
+def tune_network(tasks_spec: dict, seed: int, key: str = "search_accuracy") -> dict:
+    """Grid over learning rate x init scale, selected by mean accuracy on the given tasks
+    (stored under `key`: the search tasks in the arms, the select tasks in the analysis)."""
     ev = Evaluator(build_collection([tasks_spec]), MEMORY)
     grid = [
-        {
-            "learning_rate": lr,
-            "init_scale": sc,
-            "search_accuracy": ev.evaluate(network(lr, sc), seed),
-        }
+        {"learning_rate": lr, "init_scale": sc, key: ev.evaluate(network(lr, sc), seed)}
         for lr in LEARNING_RATES
         for sc in INIT_SCALES
     ]
-    best = max(grid, key=lambda g: g["search_accuracy"])
+    best = max(grid, key=lambda g: g[key])
     return {"best": best, "grid": grid}
 
 
@@ -278,12 +298,234 @@ def run_arm(arm: str, sz: dict, seeds: list[int], eval_seed: int) -> tuple[dict,
     return entry, programs
 
 
+# Fresh held-out tasks for the ablations (the held-out pairs, projections never used before):
+# the best program was picked by its accuracy on the final tasks, so its ablations are scored
+# on other tasks.
+ABLATION_FIRST_SEED = 2_000_000
+
+
+def _data(ins) -> tuple:
+    return tuple(getattr(ins, f) for f in OPS[ins.op].data)
+
+
+def ablations(evolved: Program, start: Program) -> list[dict]:
+    """Variants of `evolved`, one change undone each.
+
+    For every instruction: the program without it ("remove"); and, when the starting
+    program's same component has an instruction of the same op with other data (a constant,
+    an initialisation's mean and scale), that instruction with the starting program's data
+    ("revert": e.g. the learning rate back to 0.01). Addresses are not compared: the simplifier
+    renames both programs independently, so an instruction "of the starting program" is only
+    defined by op and data (`in_start`: the same op with the same data is in the starting
+    program's component).
+    """
+    variants = []
+    for name, code in evolved.components().items():
+        ref = start.component(name)
+        for i, ins in enumerate(code):
+            in_start = any(r.op == ins.op and _data(r) == _data(ins) for r in ref)
+            row = {
+                "component": name,
+                "index": i,
+                "instruction": format_instruction(ins),
+                "op": OPS[ins.op].name,
+            }
+            removed = evolved.replace(**{name: [*code[:i], *code[i + 1 :]]})
+            variants.append({**row, "change": "remove", "in_start": in_start, "program": removed})
+            other = [r for r in ref if r.op == ins.op and _data(r) != _data(ins)]
+            if OPS[ins.op].data and other and not in_start:
+                fields = {f: getattr(other[0], f) for f in OPS[ins.op].data}
+                back = dataclasses.replace(ins, **fields)
+                reverted = evolved.replace(**{name: [*code[:i], back, *code[i + 1 :]]})
+                variants.append(
+                    {
+                        **row,
+                        "change": "revert",
+                        "reverted_to": format_instruction(back),
+                        "in_start": False,
+                        "program": reverted,
+                    }
+                )
+    return variants
+
+
+def holm(pvalues: list, alpha: float = 0.05) -> list[bool]:
+    """Holm's step-down rejections at family-wise level alpha (None/NaN p counts as 1)."""
+    ps = [1.0 if p is None or p != p else p for p in pvalues]
+    order = sorted(range(len(ps)), key=ps.__getitem__)
+    reject = [False] * len(ps)
+    for k, i in enumerate(order):
+        if ps[i] > alpha / (len(ps) - k):
+            break
+        reject[i] = True
+    return reject
+
+
+def mark_evolved_changes(variants: list[dict]) -> None:
+    """Flag the variants that undo one evolved change each: the revert where an instruction
+    has one (a changed constant or initialisation), otherwise the removal of an instruction
+    whose op and data the starting network's component does not have."""
+    reverted = {(v["component"], v["index"]) for v in variants if v["change"] == "revert"}
+    for v in variants:
+        v["evolved_change"] = v["change"] == "revert" or (
+            not v["in_start"] and (v["component"], v["index"]) not in reverted
+        )
+
+
+def ablate(settings: dict, entry: dict, eval_seed: int, tuned: dict) -> dict:
+    """Every one-change ablation of the arm's programs on fresh held-out tasks, each a paired
+    test (variant - evolved) over those tasks, Holm-corrected across one program's variants:
+    in full for the best program, summarised for every seed's program."""
+    best = max(entry["runs"], key=lambda r: r["held_out_accuracy"])
+    cfg = experiment_config(settings, entry["epochs"])
+    tasks = spec(
+        settings["final"],
+        ABLATION_FIRST_SEED,
+        SEARCH_PAIRS,
+        settings["train"],
+        entry["epochs"],
+    )
+    ev = Evaluator(build_collection([tasks]), MEMORY)
+    start = load_builtin("neural_net")
+
+    def per_task(program) -> list[float]:
+        return ev.evaluate_detailed(program, eval_seed).per_task
+
+    def variant_rows(text: str) -> tuple[list[float], list[dict]]:
+        evolved = parse_program(text)
+        full = per_task(evolved)
+        rows = []
+        for v in ablations(evolved, start):
+            acc = per_task(v.pop("program"))
+            rows.append({**v, "mean": sum(acc) / len(acc), "vs_evolved": paired_test(acc, full)})
+        for r, ok in zip(rows, holm([r["vs_evolved"]["p_t"] for r in rows]), strict=True):
+            r["holm_significant"] = ok
+        mark_evolved_changes(rows)
+        return full, rows
+
+    full, rows = variant_rows(best["program"])
+    all_seeds = []
+    for run in entry["runs"]:
+        f, vs = (full, rows) if run is best else variant_rows(run["program"])
+        keep = ("component", "index", "instruction", "op", "change", "in_start")
+        all_seeds.append(
+            {
+                "seed": run["seed"],
+                "evolved_mean": sum(f) / len(f),
+                "variants": [
+                    {
+                        **{k: v[k] for k in keep},
+                        "evolved_change": v["evolved_change"],
+                        "mean_difference": v["vs_evolved"]["mean_difference"],
+                        "p_t": v["vs_evolved"]["p_t"],
+                        "identical": v["vs_evolved"]["ties"] == v["vs_evolved"]["n"],
+                        "holm_significant": v["holm_significant"],
+                    }
+                    for v in vs
+                ],
+            }
+        )
+    references = {
+        "neural_net (initial)": per_task(start),
+        "neural_net (tuned on select)": per_task(
+            network(tuned["best"]["learning_rate"], tuned["best"]["init_scale"])
+        ),
+    }
+    return {
+        "seed": best["seed"],
+        "tasks": {"num_tasks": tasks["num_tasks"], "first_data_seed": ABLATION_FIRST_SEED},
+        "select_tasks_first_data_seed": cfg["select_tasks"][0]["data_seeds"][0],
+        "evolved_mean": sum(full) / len(full),
+        "evolved_per_task": full,
+        "references": {
+            name: {
+                "mean": sum(acc) / len(acc),
+                "per_task": acc,
+                "minus_evolved": paired_test(acc, full),
+            }
+            for name, acc in references.items()
+        },
+        "variants": rows,
+        "all_seeds": all_seeds,
+    }
+
+
+def analyse(results: dict) -> dict:
+    """What the arms' stored programs and numbers support, without searching again.
+
+    * the starting network tuned on the select tasks (the tasks the evolved programs are
+      selected on; the arms' own baseline is tuned on the search tasks), scored on the same
+      held-out tasks, with per-seed paired tests against the stored per-task accuracies;
+    * learning-rate adaptation, treatment vs control (Fisher's exact test);
+    * one-change ablations of each arm's programs (`ablate`).
+    It re-evaluates every stored (simplified) program on the held-out tasks and records
+    whether that reproduces the stored per-task accuracies.
+    """
+    cpu0 = time.process_time()
+    st, seed = results["settings"], results["seed"]
+    out: dict = {"tuned_on_select": {}, "ablation": {}}
+    for arm, entry in results["arms"].items():
+        cfg = experiment_config(st, entry["epochs"])
+        tuned = tune_network(cfg["select_tasks"][0], seed, "select_accuracy")
+        final = Evaluator(build_collection(cfg["final_tasks"]), MEMORY)
+
+        def per_task(program, final=final) -> list[float]:
+            return final.evaluate_detailed(program, seed).per_task
+
+        base = per_task(network(tuned["best"]["learning_rate"], tuned["best"]["init_scale"]))
+        base_mean = sum(base) / len(base)
+        runs = entry["runs"]
+        tests = [paired_test(r["held_out_per_task"], base) for r in runs]
+        reproduced = [per_task(parse_program(r["program"])) == r["held_out_per_task"] for r in runs]
+        out["tuned_on_select"][arm] = {
+            **tuned,
+            "held_out_mean": base_mean,
+            "held_out_per_task": base,
+            "stored_programs_reproduced": sum(reproduced),
+            "per_seed": [
+                {"seed": r["seed"], "vs_tuned_on_select": t}
+                for r, t in zip(runs, tests, strict=True)
+            ],
+            "evolved_minus_tuned_across_seeds": score_summary(
+                [r["held_out_accuracy"] - base_mean for r in runs]
+            ),
+            "seeds_better_p05": sum(t["p_t"] < 0.05 and t["mean_difference"] > 0 for t in tests),
+            "seeds_worse_p05": sum(t["p_t"] < 0.05 and t["mean_difference"] < 0 for t in tests),
+        }
+        out["ablation"][arm] = ablate(st, entry, seed, tuned)
+    if {"treatment", "control"} <= set(results["arms"]):
+        t, c = (results["arms"][a]["adaptation_emerged"] for a in ("treatment", "control"))
+        out["adaptation_treatment_vs_control"] = {
+            "treatment": t,
+            "control": c,
+            "fisher_exact_p": fisher_exact(t["successes"], t["n"], c["successes"], c["n"]),
+        }
+    out["cpu_seconds"] = time.process_time() - cpu0
+    return out
+
+
 def main() -> None:
     parser = make_parser(__doc__, "runs/examples/adaptation_few_steps")
     parser.add_argument(
         "--arms", default="treatment,control", help="comma-separated arms (treatment,control)"
     )
+    parser.add_argument(
+        "--analyse-only",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="no search: add the analysis (tuned-on-select network, ablations) to the "
+        "stored DIR/results.json",
+    )
     args = parser.parse_args()
+    if args.analyse_only:
+        path = args.analyse_only / "results.json"
+        results = json.loads(path.read_text("utf-8"))
+        results["analysis"] = analyse(results)
+        path.write_text(json.dumps(finite(results), indent=2) + "\n", "utf-8")
+        print_analysis(results["analysis"])
+        print(f"results: {path}")
+        return
     size = size_of(args)
     sz = pick(size, SIZE_TABLE)
     seeds = seeds_of(args, sz["seeds"])
@@ -321,8 +563,31 @@ def main() -> None:
         )
         results["seconds"] = clock()
         write_results(args.out, results)
+    results["analysis"] = analyse(results)
+    print_analysis(results["analysis"])
     plot(args.out, results)
     print(f"results: {write_results(args.out, results)}")
+
+
+def print_analysis(a: dict) -> None:
+    for arm, t in a["tuned_on_select"].items():
+        b = t["best"]
+        print(
+            f"   {arm}: network tuned on the select tasks (lr {b['learning_rate']}, init "
+            f"{b['init_scale']}) held-out {t['held_out_mean']:.4f}; evolved - it "
+            f"{fmt_score(t['evolved_minus_tuned_across_seeds'])}; stored programs reproduced "
+            f"{t['stored_programs_reproduced']}/{len(t['per_seed'])}",
+            flush=True,
+        )
+    for arm, ab in a["ablation"].items():
+        print(f"   {arm} best (seed {ab['seed']}) {ab['evolved_mean']:.4f} on ablation tasks:")
+        for v in ab["variants"]:
+            d = v["vs_evolved"]
+            mark = " *" if v["holm_significant"] else ""
+            print(
+                f"     {v['change']:6} {v['component']:7} {v['instruction']:40} "
+                f"{d['mean_difference']:+.4f} (p {d['p_t']:.2g}){mark}"
+            )
 
 
 def plot(out, results: dict) -> None:
