@@ -4,17 +4,19 @@ APPROXIMATE, unlike `passes.simplify` (exact: same predictions bit for bit, on e
 view starts from the exact passes (constant folding and dead-code removal, keeping the
 program's own address names and order) and then, on the tasks given:
 
-1. reads of never-written memory (the exact simplifier's one canonical name for them) are shown
-   as the literal 0, and results they determine for finite values become constants: `x * 0`,
-   `dot(x, 0)`, `0 / x` -> 0; self-cancelling arithmetic too: `x - x` -> 0, `x / x` -> 1 (none
-   of these hold for inf or NaN: `s2 - s2` is NaN when s2 is inf);
-2. identities are shown without their no-op: `x + 0`, `x - 0`, `x * 1`, `x / 1`, `max(x, x)`
-   print as `x` (the program keeps the instruction, as the IR has no copy);
+1. inputs known to be 0 or 1 (`known_inputs`: never-written memory, the constant written last
+   in the same component, Setup's not yet written memory) are shown as the literal, and
+   results they determine for finite values become constants: `x * 0`, `dot(x, 0)`, `0 / x`
+   -> 0; self-cancelling arithmetic too: `x - x` -> 0, `x / x` -> 1 (none of these hold for
+   inf or NaN: `s2 - s2` is NaN when s2 is inf);
+2. copies (`x + 0`, `x - 0`, `x * 1`, `x / 1`, `max(x, x)`) print as `y = x`; in the program
+   they become `y = x + z` (z never written: the IR has no copy op), later reads of y in the
+   component read x instead, and `x = x` goes;
 3. instructions whose removal leaves the fitness within `tolerance` of the ORIGINAL program's
    are dropped, greedily in program order (each removal followed by the exact passes again),
    until no single removal passes.
 
-Every rewrite of step 1 is kept only if the fitness stays within the tolerance too, so the
+Every rewrite of steps 1-2 is kept only if the fitness stays within the tolerance too, so the
 effective program's fitness on the given tasks (and seed) is within `tolerance` of the
 original's; on other tasks it may differ. The view stays out of `simplify`, canonical keys and
 checkpoints, which remain exact (docs/semantics.md#the-effective-program).
@@ -32,8 +34,8 @@ import numpy as np
 
 from .errors import UsageError
 from .evaluate import Evaluator
-from .ir.ops import DATA_OP, Op
-from .ir.program import COMPONENTS, Instruction, Program
+from .ir.ops import DATA_OP, UNIFORM_SET, Op
+from .ir.program import COMPONENTS, Instruction, MemorySpec, Program
 from .ir.text import SECTION_NAMES, format_program
 from .ir.text_instruction import format_instruction
 from .passes import fold_constants, live_mask
@@ -190,16 +192,54 @@ def _reads(ins: Instruction) -> list[tuple[str, int]]:
     return [(k, a) for k, a in ((info.in1, ins.in1), (info.in2, ins.in2)) if k is not None]
 
 
+Known = Mapping[tuple[str, int], float]
+
+
+def _written_constant(ins: Instruction) -> float | None:
+    """The value a constant write stores in every element (None: not a full constant write)."""
+    if ins.op == Op.SCALAR_CONST_SET_OP:
+        return ins.act
+    if UNIFORM_SET[ins.op] and not ins.f0 < ins.f1:
+        return ins.f0
+    return None
+
+
+def known_inputs(program: Program) -> list[dict[tuple[str, int], float]]:
+    """Per instruction (Setup, Predict, Learn order), its inputs whose value there is known:
+    never-written memory (0); the last write before it in its component, if a constant write
+    (a component is straight-line code); in Setup, what Setup has not written yet (memory is
+    wiped before Setup: 0); after Setup, the scalars `_setup_ones` finds (1)."""
+    zero, ones = never_written(program), _setup_ones(program)
+    result = []
+    for name in COMPONENTS:
+        last: dict[tuple[str, int], float | None] = {}
+        for ins in program.component(name):
+            known = {}
+            for loc in _reads(ins):
+                if zero(loc):
+                    known[loc] = 0.0
+                elif loc in last:
+                    if last[loc] is not None:
+                        known[loc] = last[loc]
+                elif name == "setup":
+                    known[loc] = 0.0
+                elif loc in ones:
+                    known[loc] = 1.0
+            result.append(known)
+            if ins.info.out:
+                last[(ins.info.out, ins.out)] = _written_constant(ins)
+    return result
+
+
 # -- rendering --------------------------------------------------------------------------------
 
 
 def render_instruction(
     ins: Instruction,
-    zero: Callable[[tuple[str, int]], bool] = lambda loc: False,
-    ones: frozenset | set = frozenset(),
+    known: Known | None = None,
 ) -> str:
-    """The readable form of one instruction: never-written inputs as 0, known ones as 1, a
-    constant vector/matrix write as `full(...)`, identities without their no-op."""
+    """The readable form of one instruction: inputs known (`known_inputs`) to be 0 or 1 as the
+    literal, a constant vector/matrix write as `full(...)`, copies (`copy_source`) as `y = x`."""
     info = ins.info
     out = f"{info.out}{ins.out}" if info.out else ""
     if info.op in (Op.VECTOR_UNIFORM_SET_OP, Op.MATRIX_UNIFORM_SET_OP) and not ins.f0 < ins.f1:
@@ -211,23 +251,35 @@ def render_instruction(
         kind = getattr(info, field)
         if kind is not None:
             loc = (kind, getattr(ins, field))
-            names[field] = "0" if zero(loc) else "1" if loc in ones else f"{kind}{loc[1]}"
-    a, b = names.get("in1"), names.get("in2")
-    op = info.op
-    copy = None
-    if op in _SUM:
-        copy = a if b == "0" else b if a == "0" else None
-    elif op in _DIFF:
-        copy = a if b == "0" else f"-{b}" if a == "0" else None
-    elif op in _ELEMENTWISE_PRODUCT:
-        copy = b if a == "1" else a if b == "1" else None
-    elif op in _DIV:
-        copy = a if b == "1" else None
-    elif op in _MINMAX and a == b:
-        copy = a
-    if copy is not None:
-        return f"{out} = {copy}"
+            value = (known or {}).get(loc)
+            names[field] = "0" if value == 0.0 else "1" if value == 1.0 else f"{kind}{loc[1]}"
+    source = copy_source(ins, known or {})
+    if source is not None:
+        return f"{out} = {source[0]}{source[1]}"
+    if info.op in _DIFF and names["in1"] == "0":
+        return f"{out} = -{names['in2']}"
     return info.text.format(out=out, **names)
+
+
+def copy_source(ins: Instruction, known: Known) -> tuple[str, int] | None:
+    """The location an instruction copies, given its known inputs: `x + 0`, `x - 0`, `x * 1`,
+    `x / 1`, `min(x, x)` (None when it is not such a copy)."""
+    info = ins.info
+    reads = _reads(ins)
+    if len(reads) != 2:
+        return None
+    a, b = (known.get(loc) for loc in reads)
+    op = info.op
+    source = None
+    if op in _SUM:
+        source = reads[0] if b == 0.0 else reads[1] if a == 0.0 else None
+    elif op in _DIFF or op in _DIV:
+        source = reads[0] if b == (0.0 if op in _DIFF else 1.0) else None
+    elif op in _ELEMENTWISE_PRODUCT:
+        source = reads[1] if a == 1.0 else reads[0] if b == 1.0 else None
+    elif op in _MINMAX and reads[0] == reads[1]:
+        source = reads[0]
+    return source if source is not None and source[0] == info.out else None
 
 
 def _number(value: float) -> str:
@@ -238,11 +290,11 @@ def _number(value: float) -> str:
 
 def render_program(program: Program) -> list[str]:
     """The rendered lines of a whole program (`def Setup():` and indented instructions)."""
-    zero, ones = never_written(program), _setup_ones(program)
+    known = iter(known_inputs(program))
     lines = []
     for name in COMPONENTS:
         lines.append(f"def {SECTION_NAMES[name]}():")
-        lines.extend(f"  {render_instruction(ins, zero, ones)}" for ins in program.component(name))
+        lines.extend(f"  {render_instruction(ins, next(known))}" for ins in program.component(name))
     return lines
 
 
@@ -303,9 +355,7 @@ def _const(kind: str, out: int, value: float) -> Instruction:
     return Instruction(_CONST_OPS[kind], out=out, f0=value, f1=value)
 
 
-def rewrite(
-    ins: Instruction, zero: Callable[[tuple[str, int]], bool]
-) -> tuple[Instruction, str] | None:
+def rewrite(ins: Instruction, known: Known) -> tuple[Instruction, str] | None:
     """The approximate constant an instruction computes for finite inputs (and the rule), or
     None: `x - x` -> 0, `x / x` -> 1, a product with never-written memory or `0 / x` -> 0."""
     info = ins.info
@@ -315,10 +365,10 @@ def rewrite(
         return _const(info.out, ins.out, 0.0), "x - x = 0 (approx.)"
     if op in _DIV and ins.in1 == ins.in2:
         return _const(info.out, ins.out, 1.0), "x / x = 1 (approx.)"
-    if op in _ZERO_ABSORBING and any(zero(loc) for loc in reads):
-        return _const(info.out, ins.out, 0.0), "x * 0 = 0, never-written memory (approx.)"
-    if op in _DIV and zero(reads[0]):
-        return _const(info.out, ins.out, 0.0), "0 / x = 0, never-written memory (approx.)"
+    if op in _ZERO_ABSORBING and any(known.get(loc) == 0.0 for loc in reads):
+        return _const(info.out, ins.out, 0.0), "x * 0 = 0 (approx.)"
+    if op in _DIV and known.get(reads[0]) == 0.0:
+        return _const(info.out, ins.out, 0.0), "0 / x = 0 (approx.)"
     return None
 
 
@@ -341,26 +391,91 @@ def _without(work: _Work, row: int) -> _Work:
     return _replaced(work, {row: (None, NO_EFFECT)})
 
 
-def _self_copy(ins: Instruction, zero, ones) -> tuple[None, str] | None:
+def _self_copy(ins: Instruction, known: Known) -> tuple[None, str] | None:
     """(None, rule) for an instruction that renders as `x = x` (`x = x + 0`, `x = x * 1`, ...:
     it changes nothing, a -0.0 apart), else None."""
-    out = f"{ins.info.out}{ins.out}"
-    if render_instruction(ins, zero, ones) == f"{out} = {out}":
-        return None, "x + 0 = x, x * 1 = x (approx.)"
+    if copy_source(ins, known) == (ins.info.out, ins.out):
+        return None, SELF_COPY
     return None
 
 
-def _algebra(work: _Work, ok: Callable[[Program], bool]) -> _Work:
+COPY = "copy: x + 0 = x, x * 1 = x (approx.)"
+SELF_COPY = "no-op: x = x + 0, x = x * 1 (approx.)"
+PROPAGATED = "copy propagated (approx.)"
+_SUM_OF = {"s": Op.SCALAR_SUM_OP, "v": Op.VECTOR_SUM_OP, "m": Op.MATRIX_SUM_OP}
+
+
+def _free_zero(program: Program, memory: MemorySpec) -> dict[str, int]:
+    """Per kind, the first never-written address inside `memory` (if any)."""
+    zero = never_written(program)
+    free = {}
+    for kind in ("s", "v", "m"):
+        for a in range(memory.count(kind)):
+            if zero((kind, a)):
+                free[kind] = a
+                break
+    return free
+
+
+def _as_copy(ins: Instruction, known: Known, zero, free) -> tuple[Instruction, str] | None:
+    """A copy whose no-op operand is a written constant (`x * 1`, `x + 0` with the 0 written
+    earlier) as `x + z`, z never-written: the constant's writer may then be dead."""
+    source = copy_source(ins, known)
+    kind = ins.info.out
+    if source is None or kind not in free:
+        return None
+    if ins.info.op in _SUM and any(zero(loc) for loc in _reads(ins)):
+        return None  # already in this form
+    return Instruction(_SUM_OF[kind], in1=source[1], in2=free[kind], out=ins.out), COPY
+
+
+def _propagations(program: Program, zero) -> dict[int, tuple[Instruction, str]]:
+    """Reads of y after `y = x + z` (z never-written) in the same component, x unchanged in
+    between, read x instead (then the copy may be dead)."""
+    found = {}
+    row = 0
+    for name in COMPONENTS:
+        copies: dict[tuple[str, int], tuple[str, int]] = {}
+        for ins in program.component(name):
+            fields = {}
+            for field in ("in1", "in2"):
+                kind = getattr(ins.info, field)
+                loc = (kind, getattr(ins, field))
+                if kind is not None and loc in copies:
+                    fields[field] = copies[loc][1]
+            if fields:
+                new = Instruction(ins.op, fields.get("in1", ins.in1), fields.get("in2", ins.in2),
+                                  ins.out, ins.act, ins.f0, ins.f1, ins.f2)  # fmt: skip
+                found[row] = (new, PROPAGATED)
+            out = (ins.info.out, ins.out)
+            if ins.info.out:
+                copies = {y: x for y, x in copies.items() if out not in (x, y)}
+                reads = _reads(ins)
+                if ins.info.op in _SUM and len(reads) == 2:
+                    z = [loc for loc in reads if zero(loc)]
+                    x = [loc for loc in reads if not zero(loc)]
+                    if len(z) == 1 and len(x) == 1 and x[0] != out:
+                        copies[out] = x[0]
+            row += 1
+    return found
+
+
+def _algebra(work: _Work, ok: Callable[[Program], bool], memory: MemorySpec) -> _Work:
     """Apply the approximate rewrites whose result keeps the fitness: all at once if that does,
     else one at a time in program order (a rejected one is not tried again)."""
     rejected: set[tuple[int, str]] = set()
-    while True:
-        zero, ones = never_written(work.program), _setup_ones(work.program)
+    for _ in range(4 * len(work.program) + 8):  # each kept step shrinks or simplifies
+        known = known_inputs(work.program)
+        zero, free = never_written(work.program), _free_zero(work.program, memory)
+        propagate = _propagations(work.program, zero)
         todo: dict[int, tuple[Instruction | None, str]] = {}
         for row, ins in enumerate(_instructions(work.program)):
-            found = rewrite(ins, zero) or _self_copy(ins, zero, ones)
-            if found is not None and (work.origin[row], found[1]) not in rejected:
-                todo[row] = found
+            rules = (rewrite(ins, known[row]), _self_copy(ins, known[row]), propagate.get(row),
+                     _as_copy(ins, known[row], zero, free))  # fmt: skip
+            for found in rules:
+                if found is not None and (work.origin[row], found[1]) not in rejected:
+                    todo[row] = found
+                    break
         if not todo:
             return work
         candidate = _replaced(work, todo)
@@ -375,6 +490,7 @@ def _algebra(work: _Work, ok: Callable[[Program], bool]) -> _Work:
             rejected.add((work.origin[row], todo[row][1]))
         else:
             return work
+    return work
 
 
 def _drop(work: _Work, ok: Callable[[Program], bool]) -> _Work:
@@ -459,7 +575,9 @@ def effective_program(
     if not (tolerance >= 0 and math.isfinite(tolerance)):
         raise UsageError(f"the tolerance must be a finite number >= 0, got {tolerance}")
     task_list = _task_list(tasks)
-    memory = program.required_memory(task_list[0].features)
+    need = program.required_memory(task_list[0].features)
+    # one more address of each kind: a never-written one for `_as_copy` (unused: all zeros)
+    memory = MemorySpec(need.scalars + 1, need.vectors + 1, need.matrices + 1, need.features)
     evaluator = Evaluator(task_list, memory, backend=backend, combination=combination,
                           max_abs_error=max_abs_error)  # fmt: skip
     cache: dict[Program, float] = {}
@@ -477,7 +595,7 @@ def effective_program(
     work = _exact(_Work(program, tuple(range(len(program))), {}))
     while True:
         start = work.program
-        work = _drop(_algebra(work, ok), ok)
+        work = _drop(_algebra(work, ok, memory), ok)
         if work.program == start:
             break
     after = fitness(work.program)
@@ -506,7 +624,7 @@ def _changes(original: Program, work: _Work) -> tuple[tuple[Change, ...], tuple[
     places = [(name, k, ins) for name in COMPONENTS
               for k, ins in enumerate(original.component(name))]  # fmt: skip
     final = {o: row for row, o in enumerate(work.origin)}
-    zero, ones = never_written(work.program), _setup_ones(work.program)
+    known = known_inputs(work.program)
     flat = _instructions(work.program)
     dropped, rewritten = [], []
     for i, (name, k, ins) in enumerate(places):
@@ -514,7 +632,7 @@ def _changes(original: Program, work: _Work) -> tuple[tuple[Change, ...], tuple[
         if i not in final:
             dropped.append(Change(name, k, format_instruction(ins), None, reasons or DEAD))
         elif reasons:
-            after = render_instruction(flat[final[i]], zero, ones)
+            after = render_instruction(flat[final[i]], known[final[i]])
             rewritten.append(Change(name, k, format_instruction(ins), after, reasons))
     return tuple(dropped), tuple(rewritten)
 
