@@ -117,6 +117,11 @@ def show(
         given = [k for k, v in {"--tasks": tasks, "--against": against, "--json": as_json,
                                 "--out": out}.items() if v]  # fmt: skip
         given += [f"--{k.replace('_', '-')}" for k, v in task_options.items() if v is not None]
+        changed = {"--tolerance": tolerance != 1e-9, "--seed": seed != 0,
+                   "--backend": backend is not BackendChoice.interp,
+                   "--combination": combination != "mean",
+                   "--max-abs-error": max_abs_error != 100.0}  # fmt: skip
+        given += [name for name, differs in changed.items() if differs]
         if given:
             raise UsageError(f"{', '.join(given)}: only with --effective")
         if simplify:
@@ -164,7 +169,7 @@ def show_effective(
         backend=backend, combination=combination, max_abs_error=max_abs_error,
     )  # fmt: skip
     doc = {**view.to_dict(), "task_specs": specs}
-    text = view.text + ("\n" + view.diff if view.diff else "")
+    text = view.text + "\n" + (view.diff or f"(no difference from {view.against})\n")
     if out is not None:
         from ..atomic import atomic_write_text
 
