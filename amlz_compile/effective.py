@@ -35,7 +35,7 @@ import numpy as np
 from .errors import UsageError
 from .evaluate import Evaluator
 from .ir.ops import DATA_OP, UNIFORM_SET, Op
-from .ir.program import COMPONENTS, Instruction, MemorySpec, Program
+from .ir.program import ADDRESS_LIMIT, COMPONENTS, Instruction, MemorySpec, Program
 from .ir.text import SECTION_NAMES, format_program
 from .ir.text_instruction import format_instruction
 from .passes import fold_constants, live_mask
@@ -410,7 +410,7 @@ def _free_zero(program: Program, memory: MemorySpec) -> dict[str, int]:
     zero = never_written(program)
     free = {}
     for kind in ("s", "v", "m"):
-        for a in range(memory.count(kind)):
+        for a in range(min(memory.count(kind), ADDRESS_LIMIT)):
             if zero((kind, a)):
                 free[kind] = a
                 break
@@ -593,7 +593,7 @@ def effective_program(
         return _close(fitness(p), before, tolerance)
 
     work = _exact(_Work(program, tuple(range(len(program))), {}))
-    while True:
+    for _ in range(len(work.program) + 2):  # until a round changes nothing (a bound for safety)
         start = work.program
         work = _drop(_algebra(work, ok, memory), ok)
         if work.program == start:
