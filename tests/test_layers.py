@@ -3,7 +3,7 @@ package), read from the source with `ast` (imports inside functions included).
 
     errors, atomic <- limits, rng, fitness, run_lock, the package root <- ir
        <- algorithms, passes, backends, tasks <- tiering <- evaluate <- metrics
-       <- search, export, learner <- rundir <- cli_progress <- bench, estimators <- cli
+       <- search, export, learner, effective <- rundir <- cli_progress <- bench, estimators <- cli
 
 The benchmarks sit above everything they measure: nothing but the CLI imports `bench`.
 """
@@ -24,7 +24,7 @@ LAYERS = {
     "tiering": 4,
     "evaluate": 5,
     "metrics": 5.5,
-    "search": 6, "export": 6, "export_runner": 6, "learner": 6,
+    "search": 6, "export": 6, "export_runner": 6, "learner": 6, "effective": 6,
     "rundir": 7,
     "cli_progress": 8,
     "bench": 9, "estimators": 9,

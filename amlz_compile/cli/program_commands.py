@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import UsageError
-from .choices import ShowFormat
+from .choices import BackendChoice, ShowFormat
 from .reporting import user_errors
 
 
@@ -47,10 +47,83 @@ def show(
     fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="Output form.")] = (
         ShowFormat.text
     ),
+    effective: Annotated[
+        bool,
+        typer.Option(
+            "--effective",
+            help="The effective program on --tasks (APPROXIMATE: never-written memory as 0, "
+            "x - x as 0, instructions without effect on the fitness dropped).",
+        ),
+    ] = False,
+    tasks: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tasks",
+            "-t",
+            help="With --effective: a task kind or a JSON/TOML task file, as amlz eval takes "
+            "(repeat for more).",
+        ),
+    ] = None,  # fmt: skip
+    tolerance: Annotated[
+        float, typer.Option(help="With --effective: the fitness change a drop may cause.")
+    ] = 1e-9,
+    against: Annotated[
+        str | None,
+        typer.Option(help="With --effective: the starting program of the diff (default: empty)."),
+    ] = None,
+    features: Annotated[int | None, typer.Option(help="Task feature size F.")] = None,
+    num_tasks: Annotated[int | None, typer.Option(help="Number of tasks.")] = None,
+    train: Annotated[int | None, typer.Option(help="Training examples per task.")] = None,
+    valid: Annotated[int | None, typer.Option(help="Validation examples per task.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the algorithm's random ops.")] = 0,
+    data_seed: Annotated[int | None, typer.Option(help="First data seed of the tasks.")] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="projected-binary data: digits, cifar10, mnist, npz, csv.")
+    ] = None,
+    path: Annotated[str | None, typer.Option(help="Dataset file or directory.")] = None,
+    eval_type: Annotated[str | None, typer.Option(help="rms or accuracy.")] = None,
+    backend: Annotated[BackendChoice, typer.Option(help="Evaluation backend.")] = (
+        BackendChoice.interp
+    ),
+    combination: Annotated[
+        str, typer.Option(help="Task fitness combination: mean or median.")
+    ] = "mean",
+    max_abs_error: Annotated[float, typer.Option(help="Early-stop error bound.")] = 100.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="With --effective: one JSON object on stdout.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="With --effective: also write the view (.json: JSON, else text)."
+        ),
+    ] = None,
 ) -> None:
-    """Print an algorithm (readable text, NumPy code or JSON)."""
+    """Print an algorithm (readable text, NumPy code or JSON), or its effective program."""
     with user_errors():
+        task_options = {"features": features, "num_tasks": num_tasks, "train": train,
+                        "valid": valid, "epochs": epochs, "dataset": dataset, "path": path,
+                        "eval_type": eval_type, "data_seed": data_seed}  # fmt: skip
         program, meta = load_algorithm(algo)
+        if effective:
+            if simplify or fmt is not ShowFormat.text:
+                raise UsageError("--effective prints its own form: drop --simplify/--format")
+            show_effective(program, tasks or [], task_options, tolerance=tolerance,
+                           against=against, seed=seed, backend=backend.value,
+                           combination=combination, max_abs_error=max_abs_error,
+                           as_json=as_json, out=out)  # fmt: skip
+            return
+        given = [k for k, v in {"--tasks": tasks, "--against": against, "--json": as_json,
+                                "--out": out}.items() if v]  # fmt: skip
+        given += [f"--{k.replace('_', '-')}" for k, v in task_options.items() if v is not None]
+        changed = {"--tolerance": tolerance != 1e-9, "--seed": seed != 0,
+                   "--backend": backend is not BackendChoice.interp,
+                   "--combination": combination != "mean",
+                   "--max-abs-error": max_abs_error != 100.0}  # fmt: skip
+        given += [name for name, differs in changed.items() if differs]
+        if given:
+            raise UsageError(f"{', '.join(given)}: only with --effective")
         if simplify:
             from ..passes import simplify_program
 
@@ -70,6 +143,40 @@ def show(
             from ..ir.program import COMPONENTS
 
             typer.echo("\n\n".join(render_component(program, c).rstrip() for c in COMPONENTS))
+
+
+def show_effective(
+    program, tasks: list[str], task_options: dict, *, tolerance: float, against: str | None,
+    seed: int, backend: str, combination: str, max_abs_error: float, as_json: bool,
+    out: Path | None,
+) -> None:  # fmt: skip
+    """`amlz show ALGO --effective`: the view of `effective.effective_program`, printed (text
+    and diff, or JSON) and optionally written to `out`."""
+    from ..effective import effective_program
+    from ..tasks.spec_input import task_specs
+
+    if not tasks:
+        raise UsageError("--effective needs --tasks (a task kind or a task file, as amlz eval)")
+    if out is not None and out.parent.exists() and not out.parent.is_dir():
+        raise UsageError(f"{out.parent} is not a directory")
+    specs = [spec for t in tasks for spec in task_specs(t, **task_options)]
+    start, label = None, None
+    if against is not None:
+        start, start_meta = load_algorithm(against)
+        label = start_meta.get("source") or against
+    view = effective_program(
+        program, specs, tolerance, against=start, against_label=label, seed=seed,
+        backend=backend, combination=combination, max_abs_error=max_abs_error,
+    )  # fmt: skip
+    doc = {**view.to_dict(), "task_specs": specs}
+    text = view.text + "\n" + (view.diff or f"(no difference from {view.against})\n")
+    if out is not None:
+        from ..atomic import atomic_write_text
+
+        body = json.dumps(doc, indent=1) + "\n" if out.suffix.lower() == ".json" else text
+        atomic_write_text(out, body)
+        typer.echo(f"wrote {out}", err=True)
+    typer.echo(json.dumps(doc) if as_json else text.rstrip())
 
 
 def export(
