@@ -32,10 +32,10 @@ def _specs(n: int, first_seed: int = 1) -> list:
     return [IslandSpec(search, search["search_tasks"], seed=first_seed + i) for i in range(n)]
 
 
-def archipelago_rate(islands: int, workers: int, seconds: float, first_seed: int = 1) -> float:
+def archipelago_run(islands: int, workers: int, seconds: float, first_seed: int = 1) -> dict:
     """Steady individuals/s of `islands` islands (seeds first_seed, first_seed + 1, ...) on
     `workers` processes, migrating every 10 sweeps (P/2 migrants), for about `seconds` of wall
-    time."""
+    time, and the workers' busy share of that time (evolving and placing immigrants)."""
     from ..rng import SplitMix64
     from ..search.island_runners import ProcessRunner
     from ..search.islands import Archipelago
@@ -46,16 +46,22 @@ def archipelago_rate(islands: int, workers: int, seconds: float, first_seed: int
         arch.init()
         P = _specs(1)[0].config["population_size"]
         rng = SplitMix64(1)
-        arch.run_epoch(P)  # warm
-        start = sum(s["individuals"] for s in arch.stats())
+        start = arch.run_epoch(P)  # warm
         t0 = time.perf_counter()
         while time.perf_counter() - t0 < seconds:
             arch.step(10 * P, P // 2, rng)
         stats = arch.step(10 * P, P // 2, rng, then=False)  # the epoch in flight, counted
         dt = time.perf_counter() - t0
-        return (sum(s["individuals"] for s in stats) - start) / dt
+        done = sum(s["individuals"] for s in stats) - sum(s["individuals"] for s in start)
+        busy = sum(s["busy_seconds"] for s in stats) - sum(s["busy_seconds"] for s in start)
+        return {"rate": done / dt, "busy_share": busy / (min(workers, islands) * dt)}
     finally:
         runner.close()
+
+
+def archipelago_rate(islands: int, workers: int, seconds: float, first_seed: int = 1) -> float:
+    """Steady individuals/s of `archipelago_run`."""
+    return archipelago_run(islands, workers, seconds, first_seed)["rate"]
 
 
 _ONE = """
@@ -84,19 +90,23 @@ def independent_rate(processes: int, seconds: float, first_seed: int = 1) -> flo
 @benchmark("islands_scaling_demo")
 def islands_scaling_demo(seconds: float | None = None, rounds: int | None = None) -> dict:
     """Individuals/s of 1 island, 2 and 4 islands on 2 workers, and 2 independent one-island
-    processes at once, averaged over `rounds` seed sets; ratios of the islands to the pair."""
+    processes at once, averaged over `rounds` seed sets; ratios of the islands to the pair, and
+    the islands' workers' busy share of the wall time (what waiting and coordination leave)."""
     s = float(os.environ.get("AMLZ_BENCH_ISLAND_SECONDS", seconds or 20.0))
     n = int(os.environ.get("AMLZ_BENCH_ISLAND_ROUNDS", rounds or 3))
-    one = two = four = pair = 0.0
+    one = two = four = pair = busy2 = busy4 = 0.0
     for r in range(n):
         seed = 100 * r + 1
         one += archipelago_rate(1, 1, s, seed)
-        two += archipelago_rate(2, 2, s, seed)
-        four += archipelago_rate(4, 2, s, seed)
+        run2, run4 = archipelago_run(2, 2, s, seed), archipelago_run(4, 2, s, seed)
+        two, busy2 = two + run2["rate"], busy2 + run2["busy_share"]
+        four, busy4 = four + run4["rate"], busy4 + run4["busy_share"]
         pair += independent_rate(2, s, seed)
     one, two, four, pair = one / n, two / n, four / n, pair / n  # means over the rounds
     return {
         "rounds": n,
+        "two_islands_busy_share": round(busy2 / n, 3),
+        "four_islands_busy_share": round(busy4 / n, 3),
         "one_island": round(one, 1),
         "two_islands_two_workers": round(two, 1),
         "four_islands_two_workers": round(four, 1),
