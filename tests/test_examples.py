@@ -184,14 +184,17 @@ def test_adaptation_arms_and_baselines(smoke):
         assert [x["seed"] for x in ab["all_seeds"]] == [r["seed"] for r in arm["runs"]]
 
 
-def test_projected_binary_small_setting(tmp_path):
-    """The smaller setting (fewer projected features and training examples) runs and says so
-    in its settings; baselines are tuned on the same select tasks as in the default setting."""
-    proc = _run("projected_binary_digits.py", tmp_path, "--setting", "small")
+@pytest.mark.parametrize("setting, noise", [("small", None), ("noisy", 0.2)])
+def test_projected_binary_small_and_noisy_settings(tmp_path, setting, noise):
+    """The smaller setting (fewer projected features and training examples) and the noisy one
+    (the same plus training-label noise) run and say so in their settings; baselines are tuned
+    on the same select tasks as in the default setting."""
+    proc = _run("projected_binary_digits.py", tmp_path, "--setting", setting)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     data = json.loads((tmp_path / "results.json").read_text())
     st = data["settings"]
-    assert (st["setting"], st["features"], st["num_train"]) == ("small", 4, 30)
+    assert (st["setting"], st["features"], st["num_train"]) == (setting, 4, 30)
+    assert st.get("label_noise") == noise
     for b in data["baselines"].values():
         assert b["best"]["select"] == max(g["select"] for g in b["grid"])
         assert len(b["final_per_task"]) == st["final"]
