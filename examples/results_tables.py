@@ -6,7 +6,9 @@
 Every number in RESULTS.md comes from `examples/results/**/results.json` or from a program
 text file stored beside it; the prose without numbers is fixed template text here. The paper's
 own figures, quoted for comparison, are the constants in `PAPER`. tests/test_examples.py checks
-that the committed RESULTS.md equals this script's output.
+that the committed RESULTS.md equals this script's output. The approximate effective-program
+views it includes are files too (`*.effective.json` / `.txt` beside each program), written by
+`python examples/effective_views.py`; this script never evaluates anything.
 """
 
 from __future__ import annotations
@@ -1002,14 +1004,57 @@ def summary(root: Path) -> list[str]:
     ]
 
 
+def _fitness(x) -> str:
+    return x if isinstance(x, str) else repr(x)
+
+
+def effective_views(root: Path, experiment: str) -> list[str]:
+    """The stored effective-program views of one experiment's programs (written by
+    `examples/effective_views.py`; read here, never computed)."""
+    base = root / experiment
+    paths = sorted(base.glob("**/*.effective.json")) if base.is_dir() else []
+    if not paths:
+        return []
+    out = [
+        f"### Effective programs of `{experiment}` (approximate)",
+        "",
+        "What the stored programs above do on the tasks they were chosen on, for reading: the",
+        "view of `amlz show ALGO --effective` (`amlz_compile/effective.py`), written by",
+        "`python examples/effective_views.py`. It is **approximate**: never-written memory reads",
+        "as 0, finite-value algebra is applied, and instructions are dropped while the fitness on",
+        "those tasks stays within the tolerance of the original's; on other tasks it may differ.",
+        "",
+    ]
+    for path in paths:
+        d = json.loads(path.read_text("utf-8"))
+        rel = path.relative_to(root).as_posix()
+        program = rel.rsplit("/", 1)[0] + "/" + d["program_file"]
+        text_rel = rel.removesuffix(".json") + ".txt"
+        out += [
+            f"**`{program}`**, approximate effective program ({_link(text_rel)}, "
+            f"{_link(rel)}): fitness on {'; '.join(d['tasks'])} (seed {d['seed']}) before "
+            f"{_fitness(d['fitness_before'])}, after {_fitness(d['fitness_after'])} "
+            f"(tolerance {d['tolerance']:g}); {d['size_before']} -> {d['size_after']} "
+            "instructions.",
+            "",
+            *_program(root, text_rel),
+        ]
+    return out
+
+
 def render(root: Path = RESULTS) -> str:
     parts = [
         intro(root),
         section_ladder(root),
+        effective_views(root, "evolution_vs_random_search"),
         section_linear(root),
+        effective_views(root, "linear_from_scratch"),
         section_backprop(root),
+        effective_views(root, "backprop_from_scratch"),
         section_projected(root),
+        effective_views(root, "projected_binary_digits"),
         section_adaptation(root),
+        effective_views(root, "adaptation_few_steps"),
         section_own(root),
         summary(root),
     ]
