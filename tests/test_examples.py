@@ -90,7 +90,7 @@ def smoke(tmp_path_factory):
     return get
 
 
-HELPERS = {"stats.py", "results_tables.py"}  # shared modules, not experiments
+HELPERS = {"stats.py", "results_tables.py", "effective_views.py"}  # not experiments
 
 
 def test_every_example_is_tested():
@@ -184,14 +184,17 @@ def test_adaptation_arms_and_baselines(smoke):
         assert [x["seed"] for x in ab["all_seeds"]] == [r["seed"] for r in arm["runs"]]
 
 
-def test_projected_binary_small_setting(tmp_path):
-    """The smaller setting (fewer projected features and training examples) runs and says so
-    in its settings; baselines are tuned on the same select tasks as in the default setting."""
-    proc = _run("projected_binary_digits.py", tmp_path, "--setting", "small")
+@pytest.mark.parametrize("setting, noise", [("small", None), ("noisy", 0.2)])
+def test_projected_binary_small_and_noisy_settings(tmp_path, setting, noise):
+    """The smaller setting (fewer projected features and training examples) and the noisy one
+    (the same plus training-label noise) run and say so in their settings; baselines are tuned
+    on the same select tasks as in the default setting."""
+    proc = _run("projected_binary_digits.py", tmp_path, "--setting", setting)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     data = json.loads((tmp_path / "results.json").read_text())
     st = data["settings"]
-    assert (st["setting"], st["features"], st["num_train"]) == ("small", 4, 30)
+    assert (st["setting"], st["features"], st["num_train"]) == (setting, 4, 30)
+    assert st.get("label_noise") == noise
     for b in data["baselines"].values():
         assert b["best"]["select"] == max(g["select"] for g in b["grid"])
         assert len(b["final_per_task"]) == st["final"]
@@ -291,3 +294,29 @@ def test_results_md_is_generated_from_the_results_files():
     )
     for needle in ("## 1. Evolution vs random search", "## Summary", "not reproduced"):
         assert needle in text
+
+
+def test_effective_views_are_stored_and_reproducible(tmp_path, monkeypatch):
+    """Every program effective_views.py covers has its stored view, within the tolerance of
+    the original's fitness; recomputing one from the results files gives the stored text."""
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import effective_views
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    for rel, (names, _) in effective_views.PROGRAMS.items():
+        for name in names:
+            json_path, text_path = effective_views.view_paths(EXAMPLES / "results" / rel / name)
+            data = json.loads(json_path.read_text("utf-8"))
+            assert data["approximate"] is True and data["program_file"] == name
+            assert abs(data["fitness_after"] - data["fitness_before"]) <= data["tolerance"]
+            assert text_path.read_text("utf-8").startswith("# effective program: APPROXIMATE")
+    rel = "projected_binary_digits/noisy"
+    copy = tmp_path / rel
+    copy.mkdir(parents=True)
+    for name in ("results.json", "discovered.txt"):
+        (copy / name).write_bytes((EXAMPLES / "results" / rel / name).read_bytes())
+    monkeypatch.setattr(effective_views, "RESULTS", tmp_path)
+    effective_views.main([rel])
+    stored = EXAMPLES / "results" / rel / "discovered.effective.txt"
+    assert (copy / "discovered.effective.txt").read_text() == stored.read_text()

@@ -55,7 +55,8 @@ KIND_TABLE: tuple[KindInfo, ...] = (
         "dimensions and standardised (reference projected_binary_classification_task + "
         "generate_datasets.py)",
         "features, num_train >= 2, num_valid >= 2, dataset (+ path for files), optional "
-        "positive_class/negative_class or held_out_pairs, min/max_data_seed",
+        "positive_class/negative_class or held_out_pairs, min/max_data_seed, label_noise "
+        "(0 <= p < 0.5: training labels flip with probability p)",
         eval_types=(ACCURACY,),
         aliases=(
             "projected-binary",

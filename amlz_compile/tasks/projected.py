@@ -13,6 +13,14 @@ The pair and s come from the task's data seed as in the reference's C++: given c
 s = min_data_seed + data_seed mod (max - min); otherwise an mt19937 seeded
 HashMix(856572777, data_seed) picks a pair among all (i < j) minus held_out_pairs and then s
 in [min, max) (bit-exact with the reference's abseil draws).
+
+Label noise (not in the reference; for the paper's noisy-label adaptation setting): with
+`label_noise` p > 0 each training label flips (1 <-> 0) independently with probability p. The
+draws come from `numpy.random.Generator(PCG64(SeedSequence([LABEL_NOISE_SALT, data_seed])))`,
+one uniform per training example in training order, so a task's noise is fixed by its data
+seed alone (the same data seed gives the same flips, whatever else the spec says). Validation
+and test labels stay clean, so fitness measures generalisation to the true labels. p = 0
+makes no draws and leaves the task bit-identical to one without the option.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from .spec import TaskSpec
 from .synthetic import TaskData
 
 PAIR_SEED_SALT = 856572777
+LABEL_NOISE_SALT = 1160531813
 _PROJECT_CHUNK = 2048
 
 
@@ -207,10 +216,30 @@ def build_projected(
     return TaskData(f32[0], labels[tr], f32[1], labels[va], meta)
 
 
+def label_flips(num_train: int, p: float, data_seed: int) -> np.ndarray:
+    """Boolean mask of the training labels that label noise `p` flips for `data_seed`."""
+    if p <= 0.0:
+        return np.zeros(num_train, dtype=bool)
+    seq = np.random.SeedSequence([LABEL_NOISE_SALT, int(data_seed)])
+    rng = np.random.Generator(np.random.PCG64(seq))
+    return rng.random(num_train) < p
+
+
+def add_label_noise(task: TaskData, p: float, data_seed: int) -> TaskData:
+    """`task` with its training labels flipped by `label_flips` (p = 0: `task` itself)."""
+    if p <= 0.0:
+        return task
+    flips = label_flips(task.train_y.shape[0], p, data_seed)
+    train_y = np.where(flips, 1.0 - task.train_y, task.train_y)
+    meta = dict(task.meta, label_noise=float(p), flipped_train_labels=int(flips.sum()))
+    return TaskData(task.train_x, train_y, task.valid_x, task.valid_y, meta)
+
+
 def make_projected(spec: TaskSpec, data_seed: int, param_seed: int) -> TaskData:
     """The projected binary task of `spec` with `data_seed` (the param seed is unused)."""
     data = load_labelled(spec.dataset, spec.path, spec.split)
     p, n, s = choose_pair_and_seed(data, spec, data_seed)
-    return build_projected(
+    task = build_projected(
         data, p, n, s, spec.features, spec.num_train, spec.num_valid, spec.num_test, spec.projection
     )
+    return add_label_noise(task, spec.label_noise, data_seed)

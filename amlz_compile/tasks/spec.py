@@ -35,6 +35,7 @@ PROJECTED_ONLY = (
     "split",
     "num_test",
     "projection",
+    "label_noise",
 )
 TEACHER_KINDS = ("nonlinear", "nonlinear_plain")
 KEY_ALIASES = {
@@ -81,7 +82,9 @@ class TaskSpec:
     positive_class + negative_class (or neither: a seeded random pair), held_out_pairs,
     min_data_seed (0) / max_data_seed (10) bounding the projection seed, split ('train' or
     'test' for cifar10/mnist), num_test (0; > 0 adds the reference's test split, kept in
-    `Task.meta['test_x'/'test_y']`), projection ('random' or 'none' = keep the D features).
+    `Task.meta['test_x'/'test_y']`), projection ('random' or 'none' = keep the D features),
+    label_noise (0.0; p in [0, 0.5): each training label flips with probability p, drawn from a
+    generator seeded by the task's data seed; validation and test labels stay clean).
     nonlinear / nonlinear_plain: `normalize_output` (false; true divides every label of a task
     by its teacher's exact output standard deviation over x ~ N(0, I), so labels have unit
     scale; see `synthetic.teacher_output_std`).
@@ -114,6 +117,7 @@ class TaskSpec:
     split: str = "train"
     num_test: int = 0
     projection: str = "random"
+    label_noise: float = 0.0
 
     def __post_init__(self) -> None:
         kind = KIND_ALIASES.get(str(self.kind).strip().lower().replace("-", "_"))
@@ -314,6 +318,13 @@ class TaskSpec:
                 )
         if self.num_test == 1:
             raise TaskError("projected_binary needs num_test = 0 or >= 2 (stratified split)")
+        noise = self.label_noise
+        if isinstance(noise, bool) or not isinstance(noise, int | float):
+            raise TaskError(f"label_noise must be a number in [0, 0.5), got {noise!r}")
+        noise = float(noise)
+        if not 0.0 <= noise < 0.5:
+            raise TaskError(f"label_noise must be in [0, 0.5) (0 <= p < 0.5), got {noise!r}")
+        set_(self, "label_noise", noise)
 
     # -- conversions -------------------------------------------------------------------------
 
