@@ -1,5 +1,5 @@
-"""The pipeline's compiled entry point under the name `search.warm_up` looks up (to tell whether
-numba's cache holds the passes): `simplify_arrays`, defined in `simplify`."""
+"""`simplify_arrays` (defined in `simplify`) at the path `search.warm_up` imports it from: the
+warm-up asks its cache entry whether numba's cache already holds the passes."""
 
 from .simplify import simplify_arrays
 
