@@ -155,7 +155,7 @@ def test_rendered_lines_are_readable_numpy():
     assert render_instruction(56, 0, 0, 2, 0.01, 0, 0, 0) == "s[2] = 0.01"
     ins = Instruction(63, out=1, f0=0.0, f1=0.1)
     line = render_instruction(63, 0, 0, 1, ins.act, ins.f0, ins.f1, ins.f2)
-    assert line == "v[1] = gaussian_fill(rng, 0.0, f32(0.1), F)"
+    assert line == "v[1] = draws(rng.gaussian, 0.0, f32(0.1), F)"
 
 
 # -- agreement with the interpreter -------------------------------------------------------------

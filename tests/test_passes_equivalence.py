@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from amlz_compile.backends.interp import InterpBackend
 from amlz_compile.fitness import task_fitness
-from amlz_compile.ir.ops import OPS
+from amlz_compile.ir.ops import OPS, Op
 from amlz_compile.ir.program import Instruction, MemorySpec, Program
 from amlz_compile.passes import (
     canonical_key,
@@ -152,7 +152,9 @@ def pooled_programs(draw) -> tuple[MemorySpec, Program]:
                 if kind is not None:
                     fields[field] = draw(st.integers(0, memory.count(kind) - 1))
             for field in info.data:
-                index = (op == 57 and field == "f0") or (op == 58 and field in ("f0", "f1"))
+                index = (op == Op.VECTOR_CONST_SET_OP and field == "f0") or (
+                    op == Op.MATRIX_CONST_SET_OP and field in ("f0", "f1")
+                )
                 pool = st.sampled_from((0.0, 0.3, 0.7)) if index else st.sampled_from(POOL)
                 fields[field] = draw(pool)
             rows.append(Instruction(op, **fields))

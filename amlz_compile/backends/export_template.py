@@ -81,21 +81,13 @@ from ..rng import GAMMA, INV_2_53, MASK64, MUL1, MUL2, TWO_PI, SplitMix64  # noq
 # export-end: rng
 
 
-def uniform_fill(rng, lo, hi, shape):
-    """Element by element in index (row-major) order."""
+def draws(draw, p, q, shape):
+    """An array of `shape` filled with draw(p, q) (rng.uniform(lo, hi) or
+    rng.gaussian(mu, sigma)) element by element in index (row-major) order."""
     out = np.empty(shape)
     flat = out.reshape(-1)
     for i in range(flat.size):
-        flat[i] = rng.uniform(lo, hi)
-    return out
-
-
-def gaussian_fill(rng, mu, sigma, shape):
-    """Element by element in index (row-major) order."""
-    out = np.empty(shape)
-    flat = out.reshape(-1)
-    for i in range(flat.size):
-        flat[i] = rng.gaussian(mu, sigma)
+        flat[i] = draw(p, q)
     return out
 
 

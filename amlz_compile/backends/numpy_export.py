@@ -75,11 +75,11 @@ NUMPY_FORMS: dict[Op, str] = {
     Op.VECTOR_CONST_SET_OP: "{out}[index({f0}, F)] = {f1}",
     Op.MATRIX_CONST_SET_OP: "{out}[index({f0}, F), index({f1}, F)] = {f2}",
     Op.SCALAR_UNIFORM_SET_OP: "{out} = rng.uniform({f0}, {f1})",
-    Op.VECTOR_UNIFORM_SET_OP: "{out} = uniform_fill(rng, {f0}, {f1}, F)",
-    Op.MATRIX_UNIFORM_SET_OP: "{out} = uniform_fill(rng, {f0}, {f1}, (F, F))",
+    Op.VECTOR_UNIFORM_SET_OP: "{out} = draws(rng.uniform, {f0}, {f1}, F)",
+    Op.MATRIX_UNIFORM_SET_OP: "{out} = draws(rng.uniform, {f0}, {f1}, (F, F))",
     Op.SCALAR_GAUSSIAN_SET_OP: "{out} = rng.gaussian({f0}, {f1})",
-    Op.VECTOR_GAUSSIAN_SET_OP: "{out} = gaussian_fill(rng, {f0}, {f1}, F)",
-    Op.MATRIX_GAUSSIAN_SET_OP: "{out} = gaussian_fill(rng, {f0}, {f1}, (F, F))",
+    Op.VECTOR_GAUSSIAN_SET_OP: "{out} = draws(rng.gaussian, {f0}, {f1}, F)",
+    Op.MATRIX_GAUSSIAN_SET_OP: "{out} = draws(rng.gaussian, {f0}, {f1}, (F, F))",
 }
 
 # Names a component's lines may use besides the template's own: its parameters.

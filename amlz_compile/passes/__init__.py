@@ -1,6 +1,10 @@
 """IR -> IR passes, each behaviour-preserving: liveness/DCE, constant folding, canonical form.
 
 See `liveness` for the control flow analysed and how the random generator stream is respected.
+Each module holds its analysis's compiled (numba) code and its Python face; `arrays` the flat
+arrays they share, `simplify` the pipeline that runs them all in one compiled call. numba's
+on-disk cache is keyed by the defining file only and a cached function holds its callees from
+other modules compiled in, so after editing compiled code delete the cache files (*.nbi, *.nbc).
 """
 
 from .canon import canonical_arrays, canonicalize

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from ..ir.program import Program
-from .kernels import compact_arrays, dce_arrays, writable
+from .arrays import compact_arrays, program_of, writable
+from .liveness import _liveness
 
 
-def program_of(code: np.ndarray, data: np.ndarray, bounds: np.ndarray) -> Program:
-    """Wrap arrays produced by the passes (already valid, float32 data fields) without the
-    copies and checks of `Program.from_arrays`, which cost more than the passes themselves."""
-    program = Program.__new__(Program)
-    program._init_arrays(code, data, bounds)
-    return program
+@njit(cache=True)
+def dce_arrays(code, data, bounds):
+    """(code, data, bounds) without dead rows, and whether any row was removed."""
+    keep = _liveness(code, data, bounds)[0]
+    if keep.all():
+        return code, data, bounds, False
+    c, d, nb = compact_arrays(code, data, bounds, keep)
+    return c, d, nb, True
 
 
 def keep_rows(program: Program, mask: np.ndarray) -> Program:

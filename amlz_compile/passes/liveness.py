@@ -30,10 +30,22 @@ shared with the search's dead-code removal and the interpreter; this module is i
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-from ..ir.liveness import rng_location
+from ..ir.liveness import address_span, live_rows, liveness_buffers, rng_location
 from ..ir.program import Program
-from .kernels import _liveness, writable
+from .arrays import writable
+
+
+@njit(cache=True)
+def _liveness(code, data, bounds):
+    """(live rows, live-in of Setup, of Predict, of Learn, span) of a program (flat arrays,
+    `arrays`). Locations are numbered kind * span + address (`ir.liveness.location`), span
+    being one more than the largest address used; the generator is `rng_location(span)`."""
+    span = address_span(code)
+    flags, in_p, in_l, cur = liveness_buffers(code.shape[0], span)
+    live_rows(code, data, bounds, span, flags, in_p, in_l, cur)
+    return flags[: code.shape[0]], cur, in_p, in_l, span
 
 
 def live_mask_arrays(code: np.ndarray, data: np.ndarray, bounds: np.ndarray) -> np.ndarray:

@@ -10,11 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from ..ir.program import Program
-from .canon import key_of_arrays
-from .dce import program_of
-from .kernels import MAX_ROUNDS, simplify_arrays
+from .arrays import program_of
+from .canon import _canonicalise, key_of_arrays
+from .dce import dce_arrays
+from .fold import fold_arrays
+
+MAX_ROUNDS = 20
 
 #: Version of the rules `canonical_key` applies: keys made under different versions of the
 #: simplifier may differ for the same program (a new exact rewrite merges more programs).
@@ -30,6 +34,29 @@ __all__ = [
     "simplify",
     "simplify_program",
 ]
+
+
+@njit(cache=True, error_model="numpy")
+def simplify_arrays(code, data, bounds, fold):
+    """Fold (optional) + DCE rounds until nothing changes, then canonicalise.
+
+    Returns (code, data, bounds, rounds).
+    """
+    # work on writable copies: every callee then has one compiled specialisation
+    code = code.copy()
+    data = data.copy()
+    bounds = bounds.copy()
+    rounds = 0
+    while rounds < MAX_ROUNDS:
+        rounds += 1
+        changed = False
+        if fold:
+            code, data, changed = fold_arrays(code, data, bounds)
+        code, data, bounds, removed = dce_arrays(code, data, bounds)
+        if not (changed or removed):
+            break
+    c, d, b = _canonicalise(code, data, bounds, False)
+    return c, d, b, rounds
 
 
 @dataclass(frozen=True)

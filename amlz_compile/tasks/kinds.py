@@ -19,6 +19,19 @@ class KindInfo:
     aliases: tuple[str, ...] = ()
 
 
+def _unit_test_kind(
+    name: str, summary: str, needs: str = "features, num_train, num_valid"
+) -> KindInfo:
+    """A unit-test kind of the reference: both losses, aliases unit_test_<name>[_task]."""
+    return KindInfo(
+        name,
+        summary,
+        needs,
+        eval_types=(RMS_ERROR, ACCURACY),
+        aliases=(f"unit_test_{name}", f"unit_test_{name}_task"),
+    )
+
+
 KIND_TABLE: tuple[KindInfo, ...] = (
     KindInfo(
         "linear",
@@ -64,34 +77,18 @@ KIND_TABLE: tuple[KindInfo, ...] = (
             "projected_binary_classification_task",
         ),
     ),
-    KindInfo(
-        "zeros",
-        "unit-test task: every feature and label is 0",
-        "features, num_train, num_valid",
-        eval_types=(RMS_ERROR, ACCURACY),
-        aliases=("unit_test_zeros", "unit_test_zeros_task"),
-    ),
-    KindInfo(
-        "ones",
-        "unit-test task: every feature and label is 1",
-        "features, num_train, num_valid",
-        eval_types=(RMS_ERROR, ACCURACY),
-        aliases=("unit_test_ones", "unit_test_ones_task"),
-    ),
-    KindInfo(
+    _unit_test_kind("zeros", "unit-test task: every feature and label is 0"),
+    _unit_test_kind("ones", "unit-test task: every feature and label is 1"),
+    _unit_test_kind(
         "increment",
         "unit-test task: training example k has features and label k*increment; validation "
         "restarts at 0",
         "features, num_train, num_valid, increment (default 1.0)",
-        eval_types=(RMS_ERROR, ACCURACY),
-        aliases=("unit_test_increment", "unit_test_increment_task"),
     ),
-    KindInfo(
+    _unit_test_kind(
         "fixed",
         "unit-test task with explicit examples",
         "fixed = {train_features, train_labels, valid_features, valid_labels}",
-        eval_types=(RMS_ERROR, ACCURACY),
-        aliases=("unit_test_fixed", "unit_test_fixed_task"),
     ),
 )
 

@@ -1,4 +1,5 @@
-"""Helpers the op functions share: numba options and F = 4 loads and stores.
+"""Helpers the op functions share: numba options, element counts, copies and F = 4 loads and
+stores.
 
 F = 4 gets straight-line code in the ops where it pays: inputs are loaded into locals before
 anything is stored, which gives the same results as the element loops (operands either coincide
@@ -42,3 +43,22 @@ def _dot4(m0, m1, m2, m3, v0, v1, v2, v3):
     acc += m2 * v2
     acc += m3 * v3
     return acc
+
+
+@njit(**_INLINE)
+def _vec(F):
+    """The element count of a vector."""
+    return uint64(F)
+
+
+@njit(**_INLINE)
+def _mat(F):
+    """The element count of a matrix."""
+    return uint64(F * F)
+
+
+@njit(**_INLINE)
+def _copy(mem, src, dst, n):
+    """mem[dst + i] = mem[src + i] for i < n (a result computed in scratch, to its output)."""
+    for i in range(n):
+        mem[dst + i] = mem[src + i]

@@ -6,10 +6,17 @@ One function per op; the arguments are described in `ir.op_kernels`.
 
 from __future__ import annotations
 
-from numba import njit, uint64
+from numba import njit
 
 from ...rng import nb_gaussian, nb_uniform
-from .common import _OP
+from .common import _INLINE, _OP, _mat, _vec
+
+
+@njit(**_INLINE)
+def _draws(mem, c, n, rng, p, q, draw):
+    """mem[c + i] = draw(rng, p, q) for i < n, in index order."""
+    for i in range(n):
+        mem[c + i] = draw(rng, p, q)
 
 
 @njit(**_OP)
@@ -44,21 +51,13 @@ def scalar_uniform_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
 @njit(**_OP)
 def vector_uniform_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     """out = uniform(f0, f1, n_features)"""
-    UF = uint64(F)
-    lo_ = dd[row, 1]
-    hi_ = dd[row, 2]
-    for i in range(UF):
-        mem[c + i] = nb_uniform(rng, lo_, hi_)
+    _draws(mem, c, _vec(F), rng, dd[row, 1], dd[row, 2], nb_uniform)
 
 
 @njit(**_OP)
 def matrix_uniform_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     """out = uniform(f0, f1, (n_features, n_features))"""
-    UFF = uint64(F * F)
-    lo_ = dd[row, 1]
-    hi_ = dd[row, 2]
-    for i in range(UFF):
-        mem[c + i] = nb_uniform(rng, lo_, hi_)
+    _draws(mem, c, _mat(F), rng, dd[row, 1], dd[row, 2], nb_uniform)
 
 
 @njit(**_OP)
@@ -70,18 +69,10 @@ def scalar_gaussian_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
 @njit(**_OP)
 def vector_gaussian_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     """out = gaussian(f0, f1, n_features)"""
-    UF = uint64(F)
-    mu = dd[row, 1]
-    sigma = dd[row, 2]
-    for i in range(UF):
-        mem[c + i] = nb_gaussian(rng, mu, sigma)
+    _draws(mem, c, _vec(F), rng, dd[row, 1], dd[row, 2], nb_gaussian)
 
 
 @njit(**_OP)
 def matrix_gaussian_set_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     """out = gaussian(f0, f1, (n_features, n_features))"""
-    UFF = uint64(F * F)
-    mu = dd[row, 1]
-    sigma = dd[row, 2]
-    for i in range(UFF):
-        mem[c + i] = nb_gaussian(rng, mu, sigma)
+    _draws(mem, c, _mat(F), rng, dd[row, 1], dd[row, 2], nb_gaussian)

@@ -12,7 +12,7 @@ import math
 
 from numba import njit, uint64
 
-from .common import _INLINE, _OP, _ld4, _st4
+from .common import _INLINE, _OP, _ld4, _mat, _st4, _vec
 
 # -- what one element computes --------------------------------------------------------------
 
@@ -122,16 +122,6 @@ def _scale(mem, a, b, c, n, F):
         return
     for i in range(n):
         mem[c + i] = s * mem[b + i]
-
-
-@njit(**_INLINE)
-def _vec(F):
-    return uint64(F)
-
-
-@njit(**_INLINE)
-def _mat(F):
-    return uint64(F * F)
 
 
 # -- scalar ops ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from numba import njit, uint64
 
-from .common import _OP, _dot4, _ld4, _st4
+from .common import _OP, _copy, _dot4, _ld4, _mat, _st4, _vec
 
 
 @njit(**_OP)
@@ -48,8 +48,7 @@ def matrix_vector_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
         for j in range(UF):
             acc += mem[a + i * UF + j] * mem[b + j]
         mem[tv + i] = acc
-    for i in range(UF):
-        mem[c + i] = mem[tv + i]
+    _copy(mem, tv, c, _vec(F))
 
 
 @njit(**_OP)
@@ -61,8 +60,7 @@ def matrix_matrix_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
             for q in range(UF):
                 acc += mem[a + i * UF + q] * mem[b + q * UF + j]
             mem[tm + i * UF + j] = acc
-    for i in range(UF * UF):
-        mem[c + i] = mem[tm + i]
+    _copy(mem, tm, c, _mat(F))
 
 
 @njit(**_OP)
@@ -71,8 +69,7 @@ def matrix_transpose_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     for i in range(UF):
         for j in range(UF):
             mem[tm + i * UF + j] = mem[a + j * UF + i]
-    for i in range(UF * UF):
-        mem[c + i] = mem[tm + i]
+    _copy(mem, tm, c, _mat(F))
 
 
 @njit(**_OP)
