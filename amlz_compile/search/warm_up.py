@@ -31,7 +31,7 @@ def _later_kernels_cached() -> bool:
     """Whether numba's cache holds the passes' simplification (the largest of the kernels a
     run compiles after its first progress event); True when that cannot be told."""
     try:
-        from ..passes.kernels import simplify_arrays
+        from ..passes.simplify import simplify_arrays
 
         return os.path.exists(simplify_arrays._cache._cache_file._index_path)
     except Exception:  # numba's cache layout is not public: when unsure, start nothing
