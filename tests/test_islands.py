@@ -157,16 +157,22 @@ def test_running_ahead_changes_nothing(workers):
             r.close()
 
 
+def stepped(runner, n: int, epochs: int, seed: int) -> tuple[Archipelago, SplitMix64]:
+    """n unbudgeted islands after `epochs` epochs at rest (40 individuals, 6 migrants)."""
+    arch = Archipelago(runner, specs(n, budget=None))
+    arch.init()
+    rng = SplitMix64(seed)
+    for _ in range(epochs):
+        arch.step(40, 6, rng, then=False)
+    return arch, rng
+
+
 def test_resume_mid_migration_is_exact():
     """A state saved between epochs carries the migrations still to come (`incoming`); islands
     restored from it continue exactly as the ones that never stopped."""
     runner, resumed_runner = LocalRunner(), LocalRunner()
     try:
-        arch = Archipelago(runner, specs(3, budget=None))
-        arch.init()
-        rng = SplitMix64(9)
-        for _ in range(3):
-            arch.step(40, 6, rng, then=False)
+        arch, rng = stepped(runner, 3, 3, seed=9)
         states, rng_state = arch.get_states(), rng.state
         assert all(len(s["incoming"]) == 2 for s in states)
         assert any(m["immigrants"] is not None for s in states for m in s["incoming"])
@@ -190,12 +196,7 @@ def test_incoming_migrants_are_checked_on_resume():
     shapes or seeds are refused with CheckpointError naming the migration."""
     runner = LocalRunner()
     try:
-        arch = Archipelago(runner, specs(2, budget=None))
-        arch.init()
-        rng = SplitMix64(4)
-        for _ in range(2):
-            arch.step(40, 6, rng, then=False)
-        states = arch.get_states()
+        states = stepped(runner, 2, 2, seed=4)[0].get_states()
         island = Island(specs(1, budget=None)[0])
         island.set_state(states[0])  # as saved: accepted
         rows = list(states[0]["incoming"][0]["immigrants"])

@@ -12,6 +12,20 @@ from ..errors import UsageError
 from .choices import BackendChoice
 from .program_commands import load_algorithm
 from .reporting import user_errors
+from .task_options import (
+    AlgorithmSeed,
+    Combination,
+    DataSeed,
+    Dataset,
+    DatasetPath,
+    Epochs,
+    EvalType,
+    Features,
+    MaxAbsError,
+    NumTasks,
+    Train,
+    Valid,
+)
 
 
 def eval_(
@@ -25,27 +39,21 @@ def eval_(
             "projected-binary, zeros, ones, increment, ...) or a JSON/TOML task file.",
         ),
     ],
-    features: Annotated[int | None, typer.Option(help="Feature size F.")] = None,
-    num_tasks: Annotated[int | None, typer.Option(help="Number of tasks.")] = None,
-    train: Annotated[int | None, typer.Option(help="Training examples per task.")] = None,
-    valid: Annotated[int | None, typer.Option(help="Validation examples per task.")] = None,
-    epochs: Annotated[int | None, typer.Option(help="Training epochs.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the algorithm's random ops.")] = 0,
-    data_seed: Annotated[
-        int | None, typer.Option(help="First data seed of the tasks (default: reference's).")
-    ] = None,
-    dataset: Annotated[
-        str | None, typer.Option(help="projected-binary data: digits, cifar10, mnist, npz, csv.")
-    ] = None,
-    path: Annotated[str | None, typer.Option(help="Dataset file or directory.")] = None,
-    eval_type: Annotated[str | None, typer.Option(help="rms or accuracy.")] = None,
+    features: Features = None,
+    num_tasks: NumTasks = None,
+    train: Train = None,
+    valid: Valid = None,
+    epochs: Epochs = None,
+    seed: AlgorithmSeed = 0,
+    data_seed: DataSeed = None,
+    dataset: Dataset = None,
+    path: DatasetPath = None,
+    eval_type: EvalType = None,
     backend: Annotated[BackendChoice, typer.Option(help="Evaluation backend.")] = (
         BackendChoice.auto
     ),
-    combination: Annotated[
-        str, typer.Option(help="Task fitness combination: mean or median.")
-    ] = "mean",
-    max_abs_error: Annotated[float, typer.Option(help="Early-stop error bound.")] = 100.0,
+    combination: Combination = "mean",
+    max_abs_error: MaxAbsError = 100.0,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Evaluate an algorithm on tasks: fitness and per-task fitness."""

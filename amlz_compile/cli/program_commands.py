@@ -12,6 +12,20 @@ import typer
 from ..errors import UsageError
 from .choices import BackendChoice, ShowFormat
 from .reporting import user_errors
+from .task_options import (
+    AlgorithmSeed,
+    Combination,
+    DataSeed,
+    Dataset,
+    DatasetPath,
+    Epochs,
+    EvalType,
+    Features,
+    MaxAbsError,
+    NumTasks,
+    Train,
+    Valid,
+)
 
 
 def load_algorithm(spec: str) -> tuple[Any, dict]:
@@ -71,25 +85,21 @@ def show(
         str | None,
         typer.Option(help="With --effective: the starting program of the diff (default: empty)."),
     ] = None,
-    features: Annotated[int | None, typer.Option(help="Task feature size F.")] = None,
-    num_tasks: Annotated[int | None, typer.Option(help="Number of tasks.")] = None,
-    train: Annotated[int | None, typer.Option(help="Training examples per task.")] = None,
-    valid: Annotated[int | None, typer.Option(help="Validation examples per task.")] = None,
-    epochs: Annotated[int | None, typer.Option(help="Training epochs.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the algorithm's random ops.")] = 0,
-    data_seed: Annotated[int | None, typer.Option(help="First data seed of the tasks.")] = None,
-    dataset: Annotated[
-        str | None, typer.Option(help="projected-binary data: digits, cifar10, mnist, npz, csv.")
-    ] = None,
-    path: Annotated[str | None, typer.Option(help="Dataset file or directory.")] = None,
-    eval_type: Annotated[str | None, typer.Option(help="rms or accuracy.")] = None,
+    features: Features = None,
+    num_tasks: NumTasks = None,
+    train: Train = None,
+    valid: Valid = None,
+    epochs: Epochs = None,
+    seed: AlgorithmSeed = 0,
+    data_seed: DataSeed = None,
+    dataset: Dataset = None,
+    path: DatasetPath = None,
+    eval_type: EvalType = None,
     backend: Annotated[BackendChoice, typer.Option(help="Evaluation backend.")] = (
         BackendChoice.interp
     ),
-    combination: Annotated[
-        str, typer.Option(help="Task fitness combination: mean or median.")
-    ] = "mean",
-    max_abs_error: Annotated[float, typer.Option(help="Early-stop error bound.")] = 100.0,
+    combination: Combination = "mean",
+    max_abs_error: MaxAbsError = 100.0,
     as_json: Annotated[
         bool, typer.Option("--json", help="With --effective: one JSON object on stdout.")
     ] = False,
