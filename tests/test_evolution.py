@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from amlz_compile.backends.interp import run_task
 from amlz_compile.fitness import combine, task_fitness
+from amlz_compile.ir.liveness import fits_word, live_rows, live_rows_word, liveness_buffers
 from amlz_compile.ir.ops import DEMO_OPS
 from amlz_compile.ir.program import Instruction, MemorySpec, Program
 from amlz_compile.passes.liveness import live_mask
@@ -163,6 +164,21 @@ def test_dead_code_removal_keeps_predictions_with_random_ops(prog, seed):
                  counts)  # fmt: skip
         traces.append((trace.tobytes(), counts.tolist()))
     assert traces[0] == traces[1]
+
+
+@ci_cap(50)
+@given(programs(MemorySpec(7, 6, 6, 4), max_sizes=(12, 12, 12)), st.sampled_from([7, 12, 21]))
+def test_one_word_liveness_marks_the_rows_live_rows_marks(prog, span):
+    # (span 21: the generator is bit 63, the last that fits)
+    n = len(prog)
+    bounds = np.array(prog.bounds, dtype=np.int64)
+    want, in_p, in_l, cur = liveness_buffers(n, span)
+    live_rows(prog.code, prog.data, bounds, span, want, in_p, in_l, cur)
+    got = np.zeros(max(n, 1), dtype=np.bool_)
+    assert fits_word(span)
+    live_rows_word(prog.code, prog.data, bounds, span, got, np.zeros((n, 3), dtype=np.uint64))
+    assert np.array_equal(got[:n], want[:n])
+    assert not fits_word(22)
 
 
 def test_median_combination_is_the_upper_middle():

@@ -192,40 +192,27 @@ def run_task(
                 f"run_task: {name} must be a writable contiguous {dtype.__name__} array"
             )
     f64 = np.float64
-    _run_task(
-        machine_block(vectors.shape[1]), _program_array(code, np.int32),
-        _program_array(data, f64), _program_array(bounds, np.int64), scalars, vectors, matrices,
-        np.ascontiguousarray(train_x, f64), np.ascontiguousarray(train_y, f64),
-        np.ascontiguousarray(orders, np.int32), n_train_steps, np.ascontiguousarray(valid_x, f64),
-        np.ascontiguousarray(valid_y, f64), n_valid, is_accuracy, max_abs_error, rng_seed,
-        epoch_loss, trace, counts,
-    )  # fmt: skip
+    program = (_program_array(code, np.int32), _program_array(data, f64),
+               _program_array(bounds, np.int64))  # fmt: skip
+    task = tuple(np.ascontiguousarray(a, f64) for a in (train_x, train_y, valid_x, valid_y))
+    steps = (np.ascontiguousarray(orders, np.int32), n_train_steps, n_valid)
+    options = (is_accuracy, max_abs_error, rng_seed)
+    _run_task(machine_block(vectors.shape[1]), program, (scalars, vectors, matrices), task, steps,
+              options, (epoch_loss, trace, counts))  # fmt: skip
 
 
 @njit(**_JIT)
-def _run_task(
-    block,
-    code,
-    data,
-    bounds,
-    scalars,
-    vectors,
-    matrices,
-    train_x,
-    train_y,
-    orders,
-    n_train_steps,
-    valid_x,
-    valid_y,
-    n_valid,
-    is_accuracy,
-    max_abs_error,
-    rng_seed,
-    epoch_loss,
-    trace,
-    counts,
-):
-    """`run_task` with the machine's argument block."""
+def _run_task(block, program, memory, task, steps, options, outputs):
+    """`run_task` with the machine's argument block, its arguments grouped: the program (code,
+    data, bounds), the memory (scalars, vectors, matrices), the task's examples (train_x,
+    train_y, valid_x, valid_y), the steps (orders, n_train_steps, n_valid), the options
+    (is_accuracy, max_abs_error, rng_seed) and the outputs (epoch_loss, trace, counts)."""
+    code, data, bounds = program
+    scalars, vectors, matrices = memory
+    train_x, train_y, valid_x, valid_y = task
+    orders, n_train_steps, n_valid = steps
+    is_accuracy, max_abs_error, rng_seed = options
+    epoch_loss, trace, counts = outputs
     nS = scalars.shape[0]
     nV = vectors.shape[0]
     nM = matrices.shape[0]
@@ -358,30 +345,13 @@ def run_batch(
             N = train_off[t + 1] - train_off[t]
             rng[0] = seeds[p, t]
             total = min(n_train_steps[p, t], (order_off[t + 1] - order_off[t]) * N)
+            v0, v1 = valid_off[t], valid_off[t + 1]
             call_machine(
-                block,
-                dc,
-                dd,
-                nb,
-                mem,
-                nS,
-                F,
-                scratch,
-                train_x[train_off[t] : train_off[t + 1]],
-                train_y[train_off[t] : train_off[t + 1]],
-                orders[order_off[t] : order_off[t + 1]],
-                total,
-                valid_x[valid_off[t] : valid_off[t + 1]],
-                valid_y[valid_off[t] : valid_off[t + 1]],
-                n_valid[t],
-                is_accuracy[t],
-                max_abs_error,
-                rng,
-                epoch_loss,
-                traces[p, t],
-                counts,
-                False,
-            )
+                block, dc, dd, nb, mem, nS, F, scratch, train_x[train_off[t] : train_off[t + 1]],
+                train_y[train_off[t] : train_off[t + 1]], orders[order_off[t] : order_off[t + 1]],
+                total, valid_x[v0:v1], valid_y[v0:v1], n_valid[t], is_accuracy[t], max_abs_error,
+                rng, epoch_loss, traces[p, t], counts, False,
+            )  # fmt: skip
             fitness[p, t] = task_fitness(epoch_loss, counts[0], valid_divisor[t], is_accuracy[t])
             train_steps[p, t] = counts[2]
             trace_counts[p, t] = counts[1]

@@ -24,7 +24,7 @@ from numba import carray, cfunc, literally, njit, types, uint64
 from numba.extending import intrinsic
 
 from ..ir.liveness import live_rows, liveness_buffers
-from ..ir.numeric import nb_float_to_index
+from ..ir.numeric import float_bits, nb_float_to_index
 from ..ir.op_dispatch import run_op
 from ..ir.ops import ADDRESS_KINDS, KIND_CODES, SCALAR, VECTOR, Op
 
@@ -331,7 +331,7 @@ def call_machine(
     block[B_VALID_Y] = valid_y.ctypes.data
     block[B_N_VALID] = n_valid
     block[B_IS_ACCURACY] = 1 if is_accuracy else 0
-    block[B_MAX_ABS_ERROR] = _float_bits(max_abs_error)
+    block[B_MAX_ABS_ERROR] = float_bits(max_abs_error)
     block[B_RNG] = rng.ctypes.data
     block[B_EPOCH_LOSS] = epoch_loss.ctypes.data
     block[B_N_EPOCH_LOSS] = epoch_loss.shape[0]
@@ -340,17 +340,6 @@ def call_machine(
     block[B_COUNTS] = counts.ctypes.data
     block[B_SETUP_ONLY] = 1 if setup_only else 0
     _call_entry(block[B_ENTRY], block.ctypes.data)
-
-
-@intrinsic
-def _float_bits(typingctx, x):
-    """The bits of float64 `x` as an int64."""
-    sig = types.int64(types.float64)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], llvm_ir.IntType(64))
-
-    return sig, codegen
 
 
 @njit(**_INLINE)

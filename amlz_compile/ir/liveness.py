@@ -15,7 +15,7 @@ element, so it does not kill its output.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
 from .numeric import nb_draws
 from .ops import ADDRESS_KINDS, KIND_CODES, KIND_NONE, PARTIAL_WRITE, SCALAR, VECTOR
@@ -119,6 +119,75 @@ def live_rows(code, data, bounds, span, flags, in_p, in_l, cur):
         cur[q] = in_p[q]
     _harness(cur, span)
     backward(code, data, bounds[0], bounds[1], cur, span, flags)
+
+
+# -- the same analysis on one-word bit sets ---------------------------------------------------
+# When every location fits one uint64 (`fits_word`), a liveness set is a bit set and a row's
+# transfer function three masks, so the fixed point runs without per-location loops: the
+# search's dead-code removal of each child uses it (the same flags as `live_rows`).
+
+
+@njit(**_JIT, inline="always")
+def fits_word(span):
+    """Whether every location below `span`, the generator's included, is a bit of a uint64."""
+    return rng_location(span) < 64
+
+
+@njit(**_JIT, inline="always")
+def _bit(used, loc):
+    """The bit of location `loc` when `used`, else 0 (no branch; the shift stays in range)."""
+    return uint64(used) << uint64(loc * used)
+
+
+@njit(**_JIT, inline="always")
+def _row_masks(code, data, lo, hi, span, masks):
+    """Per row i in lo..hi-1, `backward`'s rule as masks: masks[i, 0] the locations that make
+    the row live (its output, the generator when it draws), masks[i, 1] those it kills (its
+    output), masks[i, 2] those it makes live (its inputs, the generator when it draws, and its
+    output when it writes one element)."""
+    rng = uint64(1) << uint64(rng_location(span))
+    for i in range(lo, hi):
+        op = code[i, 0]
+        k1, k2, ko = ADDRESS_KINDS[op, 0], ADDRESS_KINDS[op, 1], ADDRESS_KINDS[op, 2]
+        out = _bit(ko != KIND_NONE, location(ko, code[i, 3], span))
+        r = rng * uint64(nb_draws(op, data[i, 1], data[i, 2]))
+        gen = _bit(k1 != KIND_NONE, location(k1, code[i, 1], span)) | r
+        gen |= _bit(k2 != KIND_NONE, location(k2, code[i, 2], span))
+        masks[i, 0] = out | r
+        masks[i, 1] = out
+        masks[i, 2] = gen | (out * uint64(PARTIAL_WRITE[op]))
+
+
+@njit(**_JIT, inline="always")
+def _backward_word(masks, lo, hi, live, flags):
+    """`backward` on a bit set: returns the live-in set of rows lo..hi-1 given live-out."""
+    for i in range(hi - 1, lo - 1, -1):
+        f = (live & masks[i, 0]) != uint64(0)
+        flags[i] = f
+        m = uint64(0) - uint64(f)
+        live = (live & ~(masks[i, 1] & m)) | (masks[i, 2] & m)
+    return live
+
+
+@njit(**_JIT, inline="always")
+def live_rows_word(code, data, bounds, span, flags, masks):
+    """`live_rows` with one-word bit sets (needs `fits_word(span)`): the same flags. `masks` is
+    uint64[rows, 3] scratch. Returns the live-in sets of Predict and Learn as bit sets."""
+    _row_masks(code, data, bounds[0], bounds[3], span, masks)
+    harness = ~(uint64(1) << uint64(location(_S, 0, span)))
+    harness &= ~(uint64(1) << uint64(location(_V, 0, span)))
+    s1 = uint64(1) << uint64(location(_S, 1, span))
+    in_p = uint64(0)
+    in_l = uint64(0)
+    while True:
+        new_l = _backward_word(masks, bounds[2], bounds[3], in_p & harness, flags)
+        new_p = _backward_word(masks, bounds[1], bounds[2], ((in_p | new_l) & harness) | s1, flags)
+        if new_l == in_l and new_p == in_p:
+            break
+        in_l = new_l
+        in_p = new_p
+    _backward_word(masks, bounds[0], bounds[1], in_p & harness, flags)
+    return in_p, in_l
 
 
 @njit(**_JIT)

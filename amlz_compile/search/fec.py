@@ -17,9 +17,9 @@ collision behaviour of the two differ). Errors are hashed exactly (±0.0 -> 0, e
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, types, uint64
-from numba.extending import intrinsic
+from numba import njit, uint64
+
+from ..ir.numeric import float_bits
 
 # meta fields
 HEAD, TAIL, SIZE, CAPACITY, FREE, MASK, FORGET = 0, 1, 2, 3, 4, 5, 6
@@ -44,22 +44,11 @@ def mix(h, v):
     return h ^ (h >> uint64(32))
 
 
-@intrinsic
-def _bitcast_u64(typingctx, x):
-    """Reinterpret a float64's bits as uint64 (no allocation)."""
-    sig = types.uint64(types.float64)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
-
-    return sig, codegen
-
-
 @njit(cache=True, inline="always")
 def double_bits(x):
     """The hashed form of a double: 0 for +-0.0, else its IEEE bits (x + 0.0 maps -0.0 to +0.0
     and leaves every other value, NaN payloads aside, unchanged)."""
-    return _bitcast_u64(x + 0.0)
+    return uint64(float_bits(x + 0.0))
 
 
 @njit(cache=True, inline="always")

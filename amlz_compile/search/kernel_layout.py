@@ -18,6 +18,16 @@ from .fec import lru_new
 
 FEC_SEED = 235732282  # the reference's fixed fingerprint seed
 
+# numba options of the search's kernels (`kernels.py`, `canonical.py`, `tier_choice.py`)
+JIT = {"cache": True, "error_model": "numpy"}
+# Numba-IR inlining: no call boundary, so no reference counting of the many arrays passed.
+INLINE = {**JIT, "inline": "always"}
+# The evaluation of a child allocates nothing: it is compiled without reference counting (every
+# read of an array from the workspace tuples and every slice would otherwise cost two atomic
+# operations, which measured about a quarter of the search's compiled time).
+NO_NRT = {**JIT, "_nrt": False}
+NO_NRT_INLINE = {**NO_NRT, "inline": "always"}
+
 # counters
 C_INDIVIDUALS, C_STEPS, C_FEC_HITS, C_FEC_MISSES = 0, 1, 2, 3
 C_DEDUP_HITS, C_DEDUP_MISSES, C_HURDLE_STOPS, C_FULL_RUNS = 4, 5, 6, 7
@@ -83,6 +93,7 @@ class Workspace(NamedTuple):
     live_bounds: np.ndarray
     live_flags: np.ndarray
     live_sets: np.ndarray  # liveness sets (Predict's and Learn's live-in, working set)
+    live_masks: np.ndarray  # per-row liveness masks (`ir.liveness.live_rows_word`)
     task_fitnesses: np.ndarray
     task_keys: np.ndarray  # FEC key per task of the child just evaluated (0: none)
     train_steps: np.ndarray  # budgeted training steps per task
@@ -116,6 +127,7 @@ def workspace(rows: int, span: int, n_tasks: int, F: int, n_scalars: int, n_vect
         live_bounds=np.zeros(4, dtype=np.int64),
         live_flags=np.zeros(rows, dtype=np.bool_),
         live_sets=np.zeros((3, n_locations(span)), dtype=np.bool_),
+        live_masks=np.zeros((rows, 3), dtype=np.uint64),
         task_fitnesses=np.zeros(max(n_tasks, 1)),
         task_keys=np.zeros(max(n_tasks, 1), dtype=np.uint64),
         train_steps=np.zeros(max(n_tasks, 1), dtype=np.int64),

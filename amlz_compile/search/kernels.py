@@ -55,12 +55,7 @@ from ..fitness import task_fitness
 from .budget import budget_train_examples, program_costs
 from .canonical import dce, structure_key
 from .draws import below, draw_seed
-from .fec import (
-    fingerprint,
-    lru_contains,
-    lru_get,
-    lru_put,
-)
+from .fec import fingerprint, lru_contains, lru_get, lru_put
 from .hurdles import _before, hurdle_passes, hurdle_record
 from .kernel_layout import (
     C_DEDUP_HITS,
@@ -81,6 +76,7 @@ from .kernel_layout import (
     HAND_BASE,
     HAND_PENDING,
     HAND_RESUME,
+    INLINE,
     IP_BUDGET,
     IP_DEDUP,
     IP_FEC,
@@ -93,21 +89,16 @@ from .kernel_layout import (
     IP_P,
     IP_ROWS,
     IP_T,
+    IP_TIER,
+    JIT,
+    NO_NRT,
+    NO_NRT_INLINE,
     T_COMPILE_REQUESTS,
     T_COMPILED_RUNS,
+    TIER_INTERP,
 )
 from .mutate import mutate_rows, random_rows
 from .tier_choice import CHOOSE_COMPILE_FIRST, CHOOSE_COMPILED, CHOOSE_INTERP, choose_tier
-
-_JIT = {"cache": True, "error_model": "numpy"}
-# Numba-IR inlining: no call boundary, so no reference counting of the many arrays passed.
-_INLINE = {"cache": True, "error_model": "numpy", "inline": "always"}
-# The evaluation of a child allocates nothing: it is compiled without reference counting (every
-# read of an array from the workspace tuples and every slice would otherwise cost two atomic
-# operations, which measured about a quarter of the search's compiled time).
-_NO_NRT = {"cache": True, "error_model": "numpy", "_nrt": False}
-_NO_NRT_INLINE = {**_NO_NRT, "inline": "always"}
-
 
 # -- the interpreter entry -----------------------------------------------------------------------
 # The contract's `run_task` decodes the program and allocates its buffers on every call (about a
@@ -116,7 +107,7 @@ _NO_NRT_INLINE = {**_NO_NRT, "inline": "always"}
 # (in `_run_on_task` below).
 
 
-@njit(**_INLINE)
+@njit(**INLINE)
 def _prepare_live(ws, n_s, n_v, n_m, F):
     """Decode the live program in ws once for all tasks (it is already dead-code free)."""
     decode_into(ws.machine, ws.live_code, ws.live_data, ws.live_bounds, n_s, n_v, n_m, F, False)
@@ -125,7 +116,7 @@ def _prepare_live(ws, n_s, n_v, n_m, F):
 # -- evaluation -------------------------------------------------------------------------------
 
 
-@njit(**_NO_NRT_INLINE)
+@njit(**NO_NRT_INLINE)
 def _run_on_task(ws, tk, t, fingerprinting, seed, steps, n_first, n_valid, mae, n_train):
     """Run the decoded live program on task t; returns (FEC key when `fingerprinting`, else 0,
     task fitness)."""
@@ -157,7 +148,7 @@ def _run_on_task(ws, tk, t, fingerprinting, seed, steps, n_first, n_valid, mae, 
     return key, task_fitness(epoch_loss, counts[0], tk[10][t], is_acc)
 
 
-@njit(**_NO_NRT)
+@njit(**NO_NRT)
 def _run_compiled(ws, tk, t, seed, n_train, mae, address, block, block_f, mem, scratch):
     """Run the canonical live program decoded in ws on task t as `_run_on_task` does, with
     Setup interpreted and Predict/Learn in the given-memory kernel at `address`; returns the
@@ -197,7 +188,7 @@ def _run_compiled(ws, tk, t, seed, n_train, mae, address, block, block_f, mem, s
     return task_fitness(epoch_loss, counts[0], tk[10][t], is_acc)
 
 
-@njit(**_NO_NRT)
+@njit(**NO_NRT)
 def _task_fitness(t, ip, fp, tk, fc, st, ws):
     """Fitness of the live program in ws on task t (FEC first when enabled), interpreted."""
     counts = ws.counts
@@ -205,13 +196,13 @@ def _task_fitness(t, ip, fp, tk, fc, st, ws):
     return _task_fitness_on(t, ip, fp, tk, fc, st, ws, 0, counts, loss, loss, loss)
 
 
-@njit(**_NO_NRT)
+@njit(**NO_NRT)
 def _task_fitness_compiled(t, ip, fp, tk, fc, st, ws, address, block, block_f, mem, scratch):
     """`_task_fitness` with the full run in the compiled kernel at `address`."""
     return _task_fitness_on(t, ip, fp, tk, fc, st, ws, address, block, block_f, mem, scratch)
 
 
-@njit(**_NO_NRT_INLINE)
+@njit(**NO_NRT_INLINE)
 def _task_fitness_on(t, ip, fp, tk, fc, st, ws, address, block, block_f, mem, scratch):
     """Fitness of the live program in ws on task t (FEC first when enabled); its full run in
     the compiled kernel at `address` when that is not 0. (Two callers, so that interpreted
@@ -252,7 +243,7 @@ def _task_fitness_on(t, ip, fp, tk, fc, st, ws, address, block, block_f, mem, sc
     return f
 
 
-@njit(**_NO_NRT_INLINE)
+@njit(**NO_NRT_INLINE)
 def _combine(values, n, median, scratch):
     """Mean, or upper median (np.sort's order, NaN last: an insertion sort in `scratch`, which
     allocates nothing, so it runs without reference counting)."""
@@ -271,7 +262,7 @@ def _combine(values, n, median, scratch):
     return total / n
 
 
-@njit(**_NO_NRT)
+@njit(**NO_NRT)
 def _hurdle_stage(hist, hmeta, hthr, hsrt, fits, first, median, scratch, percentile):
     """Combined fitness of the hurdle tasks, whether it passes, and its record in the window."""
     h = _combine(fits, first, median, scratch)
@@ -280,12 +271,15 @@ def _hurdle_stage(hist, hmeta, hthr, hsrt, fits, first, median, scratch, percent
     return passed, h
 
 
-@njit(**_NO_NRT)
+@njit(**NO_NRT)
 def _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws, tr):
     """Train budget, dead-code removal, the tier choice and the dedup lookup of the program in
     a row buffer, then (on a miss) decoding of its live rows. Returns (dedup hit, its fitness,
     dedup key, the tier choice); with CHOOSE_COMPILE_FIRST nothing of the search's state has
     changed yet, so the caller can compile and ask again."""
+    keys = ws.task_keys
+    for t in range(keys.shape[0]):
+        keys[t] = 0
     n_tasks = ip[IP_NTASKS]
     ntrain = ws.train_steps
     max_train = tk[8]
@@ -305,16 +299,16 @@ def _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws, tr):
     if dedup:
         key = structure_key(ws.live_code, ws.live_data, ws.live_bounds, ntrain, n_tasks,
                             ip[IP_BUDGET] != 0, ws.renaming, ws.next_address)  # fmt: skip
+        hit, value = lru_get(dc, key)  # (a miss changes nothing)
+        if hit:
+            counters[C_DEDUP_HITS] += 1
+            return True, value, key, CHOOSE_INTERP
     choice = CHOOSE_INTERP
-    if not (dedup and lru_contains(dc, key)):
+    if ip[IP_TIER] != TIER_INTERP:
         choice = choose_tier(ip, fp, tk, ws, tr)
         if choice == CHOOSE_COMPILE_FIRST:
             return False, 0.0, key, choice
     if dedup:
-        hit, value = lru_get(dc, key)
-        if hit:
-            counters[C_DEDUP_HITS] += 1
-            return True, value, key, choice
         counters[C_DEDUP_MISSES] += 1
     n_s, n_v, n_m = ws.scalars.shape[0], ws.vectors.shape[0], ws.matrices.shape[0]
     F = ws.vectors.shape[1]
@@ -328,12 +322,12 @@ def _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws, tr):
     return False, 0.0, key, choice
 
 
-@njit(**_NO_NRT)
+@njit(**NO_NRT)
 def _dedup_put(dc, key, f):
     lru_put(dc, key, f)
 
 
-@njit(**_INLINE)
+@njit(**INLINE)
 def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr, counters, fits,
                   scratch):  # fmt: skip
     """Search fitness of the program in a row buffer (budget, DCE, dedup, hurdles, FEC).
@@ -346,9 +340,6 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr, cou
     operations). The work per child and per task runs in functions compiled without reference
     counting (`_prepare`, `_task_fitness`, `_hurdle_stage`, `_combine`).
     """
-    keys = ws.task_keys
-    for t in range(keys.shape[0]):
-        keys[t] = 0
     hit, f, key, choice = _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws, tr)
     if choice == CHOOSE_COMPILE_FIRST:
         tr[2][HAND_PENDING] = 1
@@ -356,20 +347,22 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr, cou
         return -1.0
     if hit:
         return f
-    address = tr[5][0] if choice == CHOOSE_COMPILED else np.int64(0)
-    block, block_f, mem, scratch = tr[7], tr[8], tr[9], tr[10]  # (alone: cheaper to pass)
     n_tasks = ip[IP_NTASKS]
     median = ip[IP_MEDIAN] != 0
     first = n_tasks
     if ip[IP_HURDLES] != 0:
         first = min(ip[IP_HURDLE_TASKS], n_tasks)
     f = -1.0
+    compiled = choice == CHOOSE_COMPILED
+    if compiled:  # (the tier's buffers are read from tr only here: each read costs)
+        address = tr[5][0]
+        block, block_f, mem, kernel_scratch = tr[7], tr[8], tr[9], tr[10]
     for t in range(n_tasks):
-        if address == 0:
-            fits[t] = _task_fitness(t, ip, fp, tk, fc, st, ws)
-        else:
+        if compiled:
             fits[t] = _task_fitness_compiled(t, ip, fp, tk, fc, st, ws, address, block, block_f,
-                                             mem, scratch)  # fmt: skip
+                                             mem, kernel_scratch)  # fmt: skip
+        else:
+            fits[t] = _task_fitness(t, ip, fp, tk, fc, st, ws)
         if t == first - 1 and first < n_tasks:
             passed, h = _hurdle_stage(hs[0], hs[1], hs[2], hs[3], fits, first, median, scratch,
                                       fp[FP_PERCENTILE])  # fmt: skip
@@ -389,7 +382,7 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr, cou
 MODE_EVOLVE, MODE_INIT, MODE_PLACE, MODE_EVALUATE = 0, 1, 2, 3
 
 
-@njit(**_INLINE)
+@njit(**INLINE)
 def tournament(fitness, P, T, rng):
     """T uniform draws with replacement; the first drawn maximum wins."""
     best = below(rng, P)
@@ -402,7 +395,7 @@ def tournament(fitness, P, T, rng):
     return best
 
 
-@njit(**_INLINE)
+@njit(**INLINE)
 def _copy_in(src_code, src_data, src_sizes, j, code, data, sizes):
     n = src_sizes[j, 0] + src_sizes[j, 1] + src_sizes[j, 2]
     for r in range(n):
@@ -413,7 +406,7 @@ def _copy_in(src_code, src_data, src_sizes, j, code, data, sizes):
         sizes[c] = src_sizes[j, c]
 
 
-@njit(**_NO_NRT)
+@njit(**NO_NRT)
 def _evolve_child(pc, pd, ps, fitness, P, T, code, data, sizes, ops, n_ops, addr, smin, smax,
                   types, mutate_prob, rng):  # fmt: skip
     """Tournament, copy of the winner into the row buffer, Mutate(1) (no reference counting:
@@ -423,7 +416,7 @@ def _evolve_child(pc, pd, ps, fitness, P, T, code, data, sizes, ops, n_ops, addr
     mutate_rows(1, code, data, sizes, ops, n_ops, addr, smin, smax, types, mutate_prob, rng)
 
 
-@njit(**_NO_NRT)
+@njit(**NO_NRT)
 def _record(pkeys, pfits, slot, keys, fits, j, n_tasks):
     """Slot `slot`'s FEC record (key and fitness per task) from row j of keys/fits."""
     for t in range(n_tasks):
@@ -431,7 +424,7 @@ def _record(pkeys, pfits, slot, keys, fits, j, n_tasks):
         pfits[slot, t] = fits[j, t] if keys[j, t] != 0 else 0.0
 
 
-@njit(**_NO_NRT)
+@njit(**NO_NRT)
 def _learn_fingerprints(fc, keys, fits, j, n_tasks):
     """Enter candidate j's known FEC keys with their task fitnesses into the FEC cache (keys
     it holds already keep their entry, recency and count)."""
@@ -441,7 +434,7 @@ def _learn_fingerprints(fc, keys, fits, j, n_tasks):
             lru_put(fc, key, fits[j, t])
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def population_kernel(mode, n, ccode, cdata, csizes, cfit, crec, pop, ip, fp, mt, tk, dc, fc, hs,
                       st, ws, tr):  # fmt: skip
     """The one compiled entry point (one copy of the evaluation code). Modes:

@@ -22,21 +22,19 @@ from .kernel_layout import (
     FP_OPTIMISE_US,
     FP_OPTIMISED_SAVING,
     HAND_OPTIMISE,
+    INLINE,
     IP_NTASKS,
     IP_TIER,
+    JIT,
+    NO_NRT,
     RENT_FACTOR,
     TIER_AUTO,
     TIER_INTERP,
     TIER_JIT,
 )
 
-_JIT = {"cache": True, "error_model": "numpy"}
-# Numba-IR inlining: no call boundary, so no reference counting of the many arrays passed.
-_INLINE = {"cache": True, "error_model": "numpy", "inline": "always"}
-_NO_NRT = {"cache": True, "error_model": "numpy", "_nrt": False}
 
-
-@njit(**_INLINE)
+@njit(**INLINE)
 def tier_costs(cc, lb, units, ntrain, tk, n_tasks, fp):
     """Estimated µs of the full evaluation of the live program (rows cc, bounds lb) in the
     interpreter and in compiled code (Setup interpreted, Predict/Learn compiled, one call per
@@ -75,7 +73,7 @@ def tier_costs(cc, lb, units, ntrain, tk, n_tasks, fp):
 CHOOSE_INTERP, CHOOSE_COMPILED, CHOOSE_COMPILE_FIRST = 0, 1, 2
 
 
-@njit(**_NO_NRT)
+@njit(**NO_NRT)
 def choose_tier(ip, fp, tk, ws, tr):
     """Where the live program in ws runs its full evaluation: CHOOSE_INTERP, CHOOSE_COMPILED
     (its kernel's address in tr[5]) or CHOOSE_COMPILE_FIRST (the caller compiles its kernel
@@ -122,7 +120,7 @@ def choose_tier(ip, fp, tk, ws, tr):
     return CHOOSE_INTERP
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def tier_remember(tr, address, optimised):
     """Remember the compiled kernel of the handed-off child's tier key (tr[4]). An optimised
     kernel replaces the quick one in place (its run count goes on, so it tiers up once)."""
