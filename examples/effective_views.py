@@ -8,7 +8,7 @@ For each stored program under examples/results/ listed in `PROGRAMS`, this write
 and the evaluation seed) and `<name>.effective.txt` (the readable view with its header) next to
 it; `results_tables.py` (which only reads files) puts the text into RESULTS.md.
 
-The view is APPROXIMATE (amlz_compile/effective.py, docs/semantics.md#the-effective-program):
+The view is APPROXIMATE (amlz_compile/effective/, docs/semantics.md#the-effective-program):
 instructions are dropped or rewritten while the fitness on the given tasks stays within 1e-9
 of the original's. The tasks are the ones the experiment chose the program on, rebuilt with the
 experiment script's own spec functions from the settings in its results.json: the select tasks

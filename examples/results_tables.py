@@ -1019,7 +1019,7 @@ def effective_views(root: Path, experiment: str) -> list[str]:
         f"### Effective programs of `{experiment}` (approximate)",
         "",
         "What the stored programs above do on the tasks they were chosen on, for reading: the",
-        "view of `amlz show ALGO --effective` (`amlz_compile/effective.py`), written by",
+        "view of `amlz show ALGO --effective` (`amlz_compile/effective/`), written by",
         "`python examples/effective_views.py`. It is **approximate**: never-written memory reads",
         "as 0, finite-value algebra is applied, and instructions are dropped while the fitness on",
         "those tasks stays within the tolerance of the original's; on other tasks it may differ.",

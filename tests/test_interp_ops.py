@@ -21,7 +21,19 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from amlz_compile.backends.interp import execute_instruction
-from amlz_compile.ir.ops import MATRIX, NUM_OPS, OPS, SCALAR, VECTOR
+from amlz_compile.ir.ops import (
+    ALGEBRA_BILINEAR,
+    ALGEBRA_DIFF,
+    ALGEBRA_DIVISION,
+    ALGEBRA_MINMAX,
+    ALGEBRA_PRODUCT,
+    ALGEBRA_SUM,
+    MATRIX,
+    NUM_OPS,
+    OPS,
+    SCALAR,
+    VECTOR,
+)
 from amlz_compile.rng import SplitMix64, new_state
 from tests.strategies import ci_cap
 
@@ -339,3 +351,50 @@ def test_const_set_index_is_the_float32_product_clamped(F, f):
     M = np.zeros((1, F, F))
     _, V2, _, _ = run_one(57, 0, 0, 1, 0.0, f, 9.0, 0.0, S, V, M, F, 0)
     assert np.flatnonzero(V2[1]).tolist() == [_index(f, F)]
+
+
+def test_every_two_input_op_and_only_those_have_an_algebra_fact():
+    """`OpInfo.algebra` (what the effective-program view's rewrites read) is declared for every
+    two-input op, from the ALGEBRA_* vocabulary, and for no other op."""
+    vocabulary = {ALGEBRA_SUM, ALGEBRA_DIFF, ALGEBRA_PRODUCT, ALGEBRA_DIVISION,
+                  ALGEBRA_BILINEAR, ALGEBRA_MINMAX}  # fmt: skip
+    missing = [i.name for i in OPS if i.arity == 2 and i.algebra not in vocabulary]
+    extra = [i.name for i in OPS if i.arity != 2 and i.algebra]
+    assert not missing, f"two-input ops without an algebra fact: {missing}"
+    assert not extra, f"algebra facts on ops without two inputs: {extra}"
+
+
+_ALGEBRA_FORMULAS = {
+    ALGEBRA_SUM: np.add,
+    ALGEBRA_DIFF: np.subtract,
+    ALGEBRA_PRODUCT: np.multiply,
+    ALGEBRA_DIVISION: np.divide,
+}
+
+
+@pytest.mark.parametrize(
+    "op", [int(i.op) for i in OPS if i.algebra], ids=[i.name for i in OPS if i.algebra]
+)
+def test_algebra_facts_hold_in_the_interpreter(op):
+    """On finite inputs, each op computes what its `algebra` fact says: in1 + in2, in1 - in2,
+    in1 * in2, in1 / in2 (elementwise, a scalar applied to each element), the elementwise
+    minimum or maximum; a bilinear op (dot, outer, matrix products) writes 0 when an input is 0."""
+    info = OPS[op]
+    F = 3
+    rng = np.random.default_rng(op)
+    shapes = {SCALAR: (N_S,), VECTOR: (N_V, F), MATRIX: (N_M, F, F)}
+    for trial in range(20):
+        mem = {k: rng.uniform(-2.0, 2.0, shape) for k, shape in shapes.items()}
+        if info.algebra == ALGEBRA_BILINEAR:
+            mem[info.in1 if trial % 2 else info.in2][trial % 2] = 0.0
+        S, V, M, _ = run_one(op, 1, 0, 2, 0.0, 0.0, 0.0, 0.0, mem[SCALAR], mem[VECTOR],
+                             mem[MATRIX], F, 0)  # fmt: skip
+        got = {SCALAR: S, VECTOR: V, MATRIX: M}[info.out][2]
+        x, y = mem[info.in1][1], mem[info.in2][0]
+        if info.algebra == ALGEBRA_BILINEAR:  # +0.0 or -0.0
+            assert np.all(got == 0.0), info.name
+        elif info.algebra == ALGEBRA_MINMAX:
+            assert _same(got, np.minimum(x, y)) or _same(got, np.maximum(x, y)), info.name
+        else:
+            want = _ALGEBRA_FORMULAS[info.algebra](x, y)
+            assert _same(got, np.broadcast_to(want, np.shape(got))), info.name

@@ -108,6 +108,8 @@ class OpInfo:
     vectors and matrices), so the rest of the output keeps its value. `commutes` is True when
     swapping in1 and in2 gives the same result bit for bit. `fold` is how constant folding
     evaluates the op on uniform constant inputs (see FOLD_* below), or None when it cannot.
+    `algebra` is the arithmetic a two-input op computes (see ALGEBRA_* below; "" for the others),
+    which the effective-program view's approximate rewrites (`x - x`, `x * 0`, `x + 0`) read.
     """
 
     op: Op
@@ -121,6 +123,7 @@ class OpInfo:
     partial: bool = False
     commutes: bool = False
     fold: int = 0
+    algebra: str = ""
 
     @property
     def name(self) -> str:
@@ -149,6 +152,14 @@ FOLD_SUM = 3  # a sum of F equal terms in1 (a mean divides it by F)
 FOLD_SUM_SQUARES = 4  # a sum of F equal terms in1 * in1 (norms)
 FOLD_SUM_PRODUCTS = 5  # a sum of F equal terms in1 * in2 (dot and matrix products)
 FOLD_SUM_AND_SQUARES = 6  # sums of in1 and of in1 * in1 (standard deviations)
+
+# What a two-input op computes, as the effective-program view reads it (every two-input op has one).
+ALGEBRA_SUM = "sum"  # in1 + in2, elementwise
+ALGEBRA_DIFF = "diff"  # in1 - in2, elementwise
+ALGEBRA_PRODUCT = "product"  # in1 * in2, elementwise (a scalar times each element included)
+ALGEBRA_DIVISION = "division"  # in1 / in2, elementwise
+ALGEBRA_BILINEAR = "bilinear"  # dot, outer and matrix products: linear in each input
+ALGEBRA_MINMAX = "minmax"  # elementwise minimum or maximum
 
 _COMMUTING = {1, 3, 23, 25, 27, 39, 41}
 _PARTIAL = {57, 58}
@@ -200,12 +211,21 @@ _FOLD = {
     **dict.fromkeys((27, 31, 43), FOLD_SUM_PRODUCTS),
     **dict.fromkeys((53, 54, 55), FOLD_SUM_AND_SQUARES),
 }
+_ALGEBRA = {
+    **dict.fromkeys((1, 23, 39), ALGEBRA_SUM),
+    **dict.fromkeys((2, 24, 40), ALGEBRA_DIFF),
+    **dict.fromkeys((3, 18, 25, 29, 41), ALGEBRA_PRODUCT),
+    **dict.fromkeys((4, 26, 42), ALGEBRA_DIVISION),
+    **dict.fromkeys((27, 28, 31, 43), ALGEBRA_BILINEAR),
+    **dict.fromkeys((44, 45, 46, 47, 48, 49), ALGEBRA_MINMAX),
+}
 
 
 def _i(op, in1, in2, out, text, cost, data=(), random=False):
     return OpInfo(
         Op(op), in1, in2, out, tuple(data), text, cost, random,
         partial=op in _PARTIAL, commutes=op in _COMMUTING, fold=_FOLD.get(op, FOLD_NONE),
+        algebra=_ALGEBRA.get(op, ""),
     )  # fmt: skip
 
 
@@ -380,6 +400,28 @@ CONST_SET = _op_table(
 # Data ops read no memory and write constants or random values (the const-set, uniform-set and
 # gaussian-set ops).
 DATA_OP = _op_table([i.is_data_op for i in OPS], np.bool_)
+
+
+def _with_algebra(*algebras: str) -> frozenset[Op]:
+    return frozenset(i.op for i in OPS if i.algebra in algebras)
+
+
+# Ops by `OpInfo.algebra`, for the effective-program view's approximate rewrites.
+SUM_OPS = _with_algebra(ALGEBRA_SUM)  # y = x + 0 copies x
+DIFF_OPS = _with_algebra(ALGEBRA_DIFF)  # x - x is 0 for finite x; y = x - 0 copies x
+DIVISION_OPS = _with_algebra(ALGEBRA_DIVISION)  # x / x is 1, 0 / x is 0 for finite nonzero x
+PRODUCT_OPS = _with_algebra(ALGEBRA_PRODUCT)  # y = x * 1 copies x
+MINMAX_OPS = _with_algebra(ALGEBRA_MINMAX)  # min(x, x) and max(x, x) copy x
+# Zero when either input is zero and the other finite.
+ZERO_ABSORBING_OPS = _with_algebra(ALGEBRA_PRODUCT, ALGEBRA_BILINEAR)
+# The sum op of each address kind (in1 + in2 written to the same kind).
+SUM_OP_OF_KIND = {i.out: i.op for i in OPS if i.algebra == ALGEBRA_SUM}
+# The op that writes one constant to every element of an address of each kind: `s = c`, and
+# for vectors and matrices a uniform set with f0 == f1 = c (which draws nothing).
+FULL_CONSTANT_OP = {
+    SCALAR: Op.SCALAR_CONST_SET_OP, VECTOR: Op.VECTOR_UNIFORM_SET_OP,
+    MATRIX: Op.MATRIX_UNIFORM_SET_OP,
+}  # fmt: skip
 
 
 def uses_uniform_constant(op: int, f0: float, f1: float) -> bool:
