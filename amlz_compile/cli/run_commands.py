@@ -96,14 +96,19 @@ def _run_with_display(run, mode: str, title: str, meta: dict, go) -> Any:
         with _stop_on_signals(received):
             result = go(recorder)
     except KeyboardInterrupt as exc:
+        from ..search.checkpoint import CHECKPOINT_NAME
+
         display.stop()
         name = signal.Signals(received[0]).name if received else "SIGINT"
         if isinstance(exc, SearchInterrupted) and exc.checkpoint and exc.wrote:
             where = f"wrote a final checkpoint, {exc.checkpoint}"
         elif isinstance(exc, SearchInterrupted) and exc.checkpoint:
             where = f"the final evaluation was skipped; the checkpoint is {exc.checkpoint}"
-        else:
+        elif (Path(run.checkpoint_dir) / CHECKPOINT_NAME).exists():
             where = f"the last checkpoint is in {run.checkpoint_dir}"
+        else:  # stopped at once before the first checkpoint: nothing to resume
+            typer.echo(f"interrupted by {name} before any checkpoint was written", err=True)
+            raise typer.Exit(128 + (received[0] if received else signal.SIGINT)) from None
         typer.echo(
             f"interrupted by {name}; {where} (continue with: amlz resume {run.path})", err=True
         )

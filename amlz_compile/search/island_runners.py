@@ -141,9 +141,13 @@ def _worker_main(conn) -> None:  # pragma: no cover - runs in the child process
         if message is None:
             return
         try:
-            conn.send(("ok", host.handle(message)))
+            reply = ("ok", host.handle(message))
         except BaseException as exc:  # report everything, the coordinator raises it
-            conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
+            reply = ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        try:
+            conn.send(reply)
+        except OSError:  # the coordinator is gone (stopped at once): nobody to answer
+            return
 
 
 class ProcessRunner:
@@ -194,6 +198,10 @@ class ProcessRunner:
         return w, payload
 
     def close(self) -> None:
+        for w in sorted(self._busy):  # read the epoch a worker is finishing, so it can exit
+            with contextlib.suppress(OSError, EOFError):
+                if self._conns[w].poll(10):
+                    self._conns[w].recv()
         for conn in self._conns:
             with contextlib.suppress(OSError, BrokenPipeError):
                 conn.send(None)
