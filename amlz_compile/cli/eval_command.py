@@ -9,23 +9,10 @@ from typing import Annotated
 import typer
 
 from ..errors import UsageError
+from . import task_options as opt
 from .choices import BackendChoice
 from .program_commands import load_algorithm
 from .reporting import user_errors
-from .task_options import (
-    AlgorithmSeed,
-    Combination,
-    DataSeed,
-    Dataset,
-    DatasetPath,
-    Epochs,
-    EvalType,
-    Features,
-    MaxAbsError,
-    NumTasks,
-    Train,
-    Valid,
-)
 
 
 def eval_(
@@ -39,21 +26,21 @@ def eval_(
             "projected-binary, zeros, ones, increment, ...) or a JSON/TOML task file.",
         ),
     ],
-    features: Features = None,
-    num_tasks: NumTasks = None,
-    train: Train = None,
-    valid: Valid = None,
-    epochs: Epochs = None,
-    seed: AlgorithmSeed = 0,
-    data_seed: DataSeed = None,
-    dataset: Dataset = None,
-    path: DatasetPath = None,
-    eval_type: EvalType = None,
+    features: opt.Features = None,
+    num_tasks: opt.NumTasks = None,
+    train: opt.Train = None,
+    valid: opt.Valid = None,
+    epochs: opt.Epochs = None,
+    seed: opt.AlgorithmSeed = 0,
+    data_seed: opt.DataSeed = None,
+    dataset: opt.Dataset = None,
+    path: opt.DatasetPath = None,
+    eval_type: opt.EvalType = None,
     backend: Annotated[BackendChoice, typer.Option(help="Evaluation backend.")] = (
         BackendChoice.auto
     ),
-    combination: Combination = "mean",
-    max_abs_error: MaxAbsError = 100.0,
+    combination: opt.Combination = "mean",
+    max_abs_error: opt.MaxAbsError = 100.0,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Evaluate an algorithm on tasks: fitness and per-task fitness."""

@@ -431,10 +431,10 @@ class SearchRun:
         return stats
 
     def _may_go_on(self, stats: list[dict]) -> bool:
-        """Whether workers may begin the epoch after the next one before the driver has seen
-        it: not when a checkpoint waits for the islands to be at rest, nor when the next epoch
-        may use up the budget of individuals (an upper bound: whole sweeps, plus immigrants),
-        so a budget stop never leaves an epoch in flight and its result is the seed's alone."""
+        """Whether each worker may begin the following epoch as soon as it finishes the one
+        the next step runs: not when a checkpoint waits for the islands to be at rest, nor when
+        that epoch may use up the budget of individuals (an upper bound: whole sweeps, plus
+        immigrants), so a budget stop never leaves an epoch in flight."""
         if self._checkpoint_due(stats):
             return False
         if self.max_individuals is None:
