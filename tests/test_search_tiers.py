@@ -11,6 +11,8 @@ import pytest
 from amlz_compile.backends.llvm.engine import Engine
 from amlz_compile.backends.llvm.threaded import Arena, ThreadedCompiler
 from amlz_compile.bench.llvm import paper_tasks
+from amlz_compile.ir.ops import Op
+from amlz_compile.ir.program import Instruction, Program
 from amlz_compile.search import jit_tier
 from amlz_compile.search import kernel_layout as KL
 from amlz_compile.search.config import ConfigError, SearchConfig
@@ -121,6 +123,41 @@ def test_auto_compiles_large_work_and_rents_before_buying():
     never.run(max_individuals=40)
     assert never.stats()["compiles"] == 0
     assert _same(_trajectory(never), _trajectory(big))
+
+
+def test_a_search_compiled_code_cannot_serve_gets_an_interpreter_only_kernel():
+    """The tier state (and so the kernel compiled) follows whether `choose_tier` could ever pick
+    compiled code: the demo's programs are too small for its tasks under "auto"."""
+    assert RegularizedEvolution(_demo(), seed=1, backend="auto").tier.interp_only
+    assert RegularizedEvolution(_demo(), seed=1, backend="interp").tier.interp_only
+    assert not RegularizedEvolution(_demo(), seed=1, backend="jit").tier.interp_only
+    # components that may grow without limit, or paper-scale tasks: compiled code may serve
+    growing = _demo(allowed_mutation_types=["insert_instruction", "alter_param"])
+    assert not RegularizedEvolution(growing, seed=1, backend="auto").tier.interp_only
+    capped = _demo(allowed_mutation_types=["insert_instruction"], mutate_learn_size_max=9,
+                   mutate_setup_size_max=11, mutate_predict_size_max=3)  # fmt: skip
+    assert RegularizedEvolution(capped, seed=1, backend="auto").tier.interp_only
+    paper = RegularizedEvolution(_paper_like(), tasks=_small_paper_tasks(), backend="auto")
+    assert not paper.tier.interp_only
+
+
+def test_an_interpreter_only_search_upgrades_for_a_program_compiled_code_may_run():
+    """A given program far larger than the search makes (here 300 Learn rows) hands the
+    interpreter-only kernel off to the compiled tier's state, with no change to any result."""
+    big = Program(
+        [],
+        [Instruction(Op.VECTOR_INNER_PRODUCT_OP, 1, 0, 1)],  # s1 = v1 . v0
+        [Instruction(Op.VECTOR_SUM_OP, 1, 0, 1)] * 300,  # v1 = v1 + v0, 300 times
+    )
+    runs = {b: _evolve(_demo(), b, 60) for b in ("interp", "auto")}
+    auto = runs["auto"]
+    assert auto.tier.interp_only
+    fitness = {b: evo.evaluate([big]) for b, evo in runs.items()}
+    assert not auto.tier.interp_only
+    assert np.array_equal(fitness["auto"], fitness["interp"])
+    for evo in runs.values():
+        evo.run(max_individuals=60)
+    assert _same(_trajectory(auto), _trajectory(runs["interp"]))
 
 
 def test_unknown_backend_is_a_config_error():

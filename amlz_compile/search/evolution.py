@@ -22,18 +22,19 @@ from ..backends.packing import pack_tasks
 from ..fitness import MEDIAN
 from ..ir.program import Program, ProgramError
 from ..rng import MASK64, SplitMix64, new_state
-from ..tiering import DEFAULT_MODEL
+from ..tiering import DEFAULT_MODEL, unit_table
 from . import kernel_layout as KL
 from . import kernels as K
 from .budget import baseline_costs
 from .checkpoint import CheckpointError
-from .config import ConfigError, SearchConfig
+from .config import INSERT_INSTRUCTION, ConfigError, SearchConfig
 from .fec import LRU_FIELDS, lru_new
 from .generator import initial_template
 from .hurdles import hurdle_new, hurdle_restore
 from .jit_tier import SearchTier, fill_cost_model, tier_code
 from .mutate import MutationTables, program_rows, rows_program
 from .state_check import check_population, check_records, check_scalars, check_search_state
+from .tier_choice import compiled_tier_possible
 
 STATE_VERSION = 1
 _DEFAULT_CACHE = (100000, 100)
@@ -129,7 +130,12 @@ class RegularizedEvolution:
             raise ConfigError(str(exc)) from None
         fill_cost_model(fp, DEFAULT_MODEL, self.features)
         self.ip, self.fp = ip, fp
-        self.tier = SearchTier(self.memory)
+        units = unit_table(self.features)
+        possible = compiled_tier_possible(
+            ip, fp, self.tk, units, self.mt.ops, self.mt.n_ops,
+            _component_ops(self.template), _size_bounds(config, self.template),
+        )  # fmt: skip
+        self.tier = SearchTier(self.memory, units, possible)
         self._max_epochs = int(max(t.epochs for t in self.tasks))
         self._trace_len = (fec.num_train_examples + fec.num_valid_examples) if fec else 1
         self._record_width = max(n_tasks, 1)  # FEC record per slot: one key and fitness a task
@@ -216,9 +222,9 @@ class RegularizedEvolution:
 
     def _kernel(self, mode: int, n: int, code, data, sizes, fit, records=None) -> int:
         """`kernels.population_kernel`, compiling in between the kernels of the children it
-        hands off (see its docstring); returns what its last call returns, plus in MODE_EVOLVE
-        the children made before each hand-off."""
-        hand = self.tier.state[2]
+        hands off or switching to the compiled tier's state (see its docstring); returns what
+        its last call returns, plus in MODE_EVOLVE the children made before each hand-off."""
+        hand = self.tier.state.hand
         records = records if records is not None else self._no_records(sizes.shape[0])
         made = 0
         while True:
@@ -226,7 +232,10 @@ class RegularizedEvolution:
                                        *self._args())  # fmt: skip
             if hand[KL.HAND_PENDING] == 0:
                 return made + done
-            self.tier.compile_pending(self.ws)
+            if hand[KL.HAND_UPGRADE] != 0:
+                self.tier.upgrade()
+            else:
+                self.tier.compile_pending(self.ws)
             hand[KL.HAND_PENDING] = 0
             hand[KL.HAND_RESUME] = 1
             if mode == K.MODE_EVOLVE:
@@ -534,3 +543,22 @@ class RegularizedEvolution:
         self.elapsed = float(np.asarray(state["elapsed"]))
         self.run_individuals = int(np.asarray(state["run_individuals"]))
         self.run_seconds = float(np.asarray(state["run_seconds"]))
+
+
+def _component_ops(program: Program) -> list[np.ndarray]:
+    """The ops of each component of a program."""
+    b = program.bounds
+    return [program.code[b[c] : b[c + 1], 0] for c in range(3)]
+
+
+def _size_bounds(config: SearchConfig, template: Program) -> list[int | None]:
+    """The largest size each component of this search's children can reach (None: no limit):
+    only INSERT_INSTRUCTION grows a component, up to its size_max - 1 (0: unlimited)."""
+    grows = INSERT_INSTRUCTION in config.mutation_numbers
+    bounds: list[int | None] = []
+    for init, size, most in zip(config.init_sizes, template.sizes(), config.size_max, strict=True):
+        if grows and most <= 0:
+            bounds.append(None)
+        else:
+            bounds.append(max(init, size, most - 1 if grows else 0))
+    return bounds

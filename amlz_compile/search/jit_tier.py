@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 from ..ir.program import MemorySpec, Program
-from ..tiering import TIERS, CostModel, unit_table
+from ..tiering import TIERS, CostModel
 from . import kernel_layout as KL
 from . import tier_choice as Tier
 
@@ -87,13 +87,20 @@ def _return_freed_memory() -> None:
 
 
 class SearchTier:
-    """The compiled tier of one population: its compiler, kernels and statistics."""
+    """The compiled tier of one population: its compiler, kernels and statistics.
 
-    def __init__(self, memory: MemorySpec) -> None:
+    Its `state` is what the search kernel reads: a `kernel_layout.TierState` when children
+    may run compiled code (`compiled_possible`, see `tier_choice.compiled_tier_possible`),
+    else an `InterpTierState`, with which the kernel is compiled without the compiled tier
+    (`upgrade` switches when a child proves otherwise)."""
+
+    def __init__(self, memory: MemorySpec, units: np.ndarray, compiled_possible: bool) -> None:
         self.memory = memory
-        F = memory.features
-        n_mem = memory.scalars + (memory.vectors + memory.matrices * F) * F
-        self.state = KL.tier_state(TIER_CACHE_ENTRIES, unit_table(F), n_mem, F)
+        self.units = units
+        if compiled_possible:
+            self.state = self._full_state(KL.interp_tier_state(units))
+        else:
+            self.state = KL.interp_tier_state(units)
         self._compilers: list = [None, None]  # quick (fused), optimising
         self._threaded = None  # the quick tier's threaded compiler (created on first use)
         self._kernels: list[dict[tuple, object]] = [{}, {}]
@@ -102,6 +109,25 @@ class SearchTier:
         self.optimised = 0
         self.threaded_compiles = 0
         self.compile_seconds = 0.0
+
+    def _full_state(self, interp_state: KL.InterpTierState) -> KL.TierState:
+        F = self.memory.features
+        m = self.memory
+        n_mem = m.scalars + (m.vectors + m.matrices * F) * F
+        full = KL.tier_state(TIER_CACHE_ENTRIES, self.units, n_mem, F)
+        # (the same hand-off and counter arrays: a caller holding them sees no change)
+        return full._replace(hand=interp_state.hand, counters=interp_state.counters)
+
+    @property
+    def interp_only(self) -> bool:
+        """Whether the kernel runs without the compiled tier (an `InterpTierState`)."""
+        return isinstance(self.state, KL.InterpTierState)
+
+    def upgrade(self) -> None:
+        """Switch to a `TierState` (the kernel handed off a child with HAND_UPGRADE)."""
+        if self.interp_only:
+            self.state = self._full_state(self.state)
+        self.state.hand[KL.HAND_UPGRADE] = 0
 
     def compiler(self, optimising: bool = False):
         """The search's own compilers, quick and optimising (fused kernels; created on first
@@ -143,7 +169,7 @@ class SearchTier:
     def compile_pending(self, ws) -> None:
         """Compile the kernel of the child the search kernel handed off (canonical, in ws),
         optimised if it asked so, and remember its address under the child's tier key."""
-        hand = self.state[2]
+        hand = self.state.hand
         opt = int(hand[KL.HAND_OPTIMISE] != 0)
         hand[KL.HAND_OPTIMISE] = 0
         bounds = ws.live_bounds
@@ -177,7 +203,7 @@ class SearchTier:
 
     def stats(self) -> dict:
         """Compiled-tier counters of this process (not part of a checkpoint)."""
-        counters = self.state[6]
+        counters = self.state.counters
         return {
             "compiled_evaluations": int(counters[KL.T_COMPILED_RUNS]),
             "compiles": self.compiles,

@@ -55,9 +55,11 @@ NUM_FP = 14
 # ip[IP_TIER]: where full evaluations run (FEC fingerprints are always interpreted)
 TIER_INTERP, TIER_JIT, TIER_AUTO = 0, 1, 2
 TIER_CODES = {"interp": TIER_INTERP, "jit": TIER_JIT, "auto": TIER_AUTO}
-# tr[2] (int64): the hand-off of a child whose compiled code must be compiled first
-# (HAND_OPTIMISE: recompiled by the optimising pipeline, its key having become hot)
-HAND_PENDING, HAND_RESUME, HAND_BASE, HAND_OPTIMISE = 0, 1, 2, 3
+# tr.hand (int64): the hand-off of a child whose compiled code must be compiled first
+# (HAND_OPTIMISE: recompiled by the optimising pipeline, its key having become hot;
+# HAND_UPGRADE: an interpreter-only state met a child compiled code may run, see
+# `InterpTierState`)
+HAND_PENDING, HAND_RESUME, HAND_BASE, HAND_OPTIMISE, HAND_UPGRADE = 0, 1, 2, 3, 4
 # "auto" compiles a key once the interpreter time spent on it reaches RENT_FACTOR compile
 # costs (plus one compiled run). Most keys of a search are seen once; waiting for the ones
 # that recur kept the same throughput at the paper's scale with a sixth of the compilations
@@ -66,8 +68,7 @@ RENT_FACTOR = 8.0
 # Share of a quickly compiled fused kernel's run time that optimised code saves (measured at
 # the paper's scale and on the nonlinear workload: 1.4-1.7x faster).
 OPTIMISED_SAVING = 0.3
-# tr[4] (uint64): the current child's tier key; tr[5] (int64): its kernel's address (0: none)
-# tr[6] (int64): tier counters
+# tr.counters (int64): tier counters
 T_COMPILED_RUNS, T_COMPILE_REQUESTS = 0, 1
 NUM_TIER_COUNTERS = 2
 
@@ -141,24 +142,65 @@ def workspace(rows: int, span: int, n_tasks: int, F: int, n_scalars: int, n_vect
     )
 
 
-def tier_state(capacity: int, units: np.ndarray, memory_doubles: int, F: int) -> tuple:
+class TierState(NamedTuple):
     """State of the tier choice, kept across kernel calls but not part of the search's exact
-    state (the tier never changes a result):
+    state (the tier never changes a result). A search whose children compiled code may run
+    carries this one, and its kernel is compiled with the compiled tier (`tier_choice.py`)."""
 
-    0 tier cache: an LRU from the tier key of a canonical Predict/Learn to -(its kernel's
-      address) once compiled, else the interpreter µs spent on it so far;
-    1 work units per op at the search's F; 2 hand-off int64[4]; 3 unused float64[1];
-    4 the current child's tier key uint64[1]; 5 its kernel address int64[1];
-    6 tier counters int64[NUM_TIER_COUNTERS]; 7 a kernel argument block int64[NUM_SLOTS] and
-    8 the same bytes as float64; 9 the memory after Setup; 10 kernel scratch (large F).
-    """
+    cache: tuple  # LRU: tier key of a canonical Predict/Learn -> -(its kernel's address)
+    # once compiled, else the interpreter µs spent on it so far
+    units: np.ndarray  # work units per op at the search's F
+    hand: np.ndarray  # the hand-off, int64[NUM_HAND] (HAND_*)
+    counters: np.ndarray  # int64[NUM_TIER_COUNTERS]
+    key: np.ndarray  # the current child's tier key, uint64[1]
+    address: np.ndarray  # its kernel's address, int64[1] (0: none)
+    block: np.ndarray  # a kernel argument block, int64[NUM_SLOTS]
+    block_f: np.ndarray  # the same bytes as float64
+    mem: np.ndarray  # the memory after Setup
+    scratch: np.ndarray  # kernel scratch (large F)
+
+
+class InterpTierState(NamedTuple):
+    """The tier state of a search whose children all run in the interpreter: its kernel is
+    compiled without the compiled tier, so a run that never compiles a program does not
+    compile that code either. Should a child appear that compiled code may run, the kernel
+    hands it off with HAND_UPGRADE and the caller switches to a `TierState`
+    (`jit_tier.SearchTier.upgrade`)."""
+
+    units: np.ndarray
+    hand: np.ndarray
+    counters: np.ndarray
+
+
+NUM_HAND = 5
+
+
+def tier_state(capacity: int, units: np.ndarray, memory_doubles: int, F: int) -> TierState:
+    """A fresh `TierState` with a tier cache of `capacity` keys."""
     block = np.zeros(NUM_SLOTS, dtype=np.int64)
-    return (lru_new(capacity, 0), units, np.zeros(4, dtype=np.int64), np.zeros(1),
-            np.zeros(1, dtype=np.uint64), np.zeros(1, dtype=np.int64),
-            np.zeros(NUM_TIER_COUNTERS, dtype=np.int64), block, block.view(np.float64),
-            np.zeros(max(memory_doubles, 1)), np.zeros(F + F * F))  # fmt: skip
+    return TierState(
+        cache=lru_new(capacity, 0),
+        units=units,
+        hand=np.zeros(NUM_HAND, dtype=np.int64),
+        counters=np.zeros(NUM_TIER_COUNTERS, dtype=np.int64),
+        key=np.zeros(1, dtype=np.uint64),
+        address=np.zeros(1, dtype=np.int64),
+        block=block,
+        block_f=block.view(np.float64),
+        mem=np.zeros(max(memory_doubles, 1)),
+        scratch=np.zeros(F + F * F),
+    )
 
 
-def tier_forget(tr: tuple) -> tuple:
+def interp_tier_state(units: np.ndarray) -> InterpTierState:
+    """A fresh `InterpTierState`."""
+    return InterpTierState(
+        units=units,
+        hand=np.zeros(NUM_HAND, dtype=np.int64),
+        counters=np.zeros(NUM_TIER_COUNTERS, dtype=np.int64),
+    )
+
+
+def tier_forget(tr: TierState) -> TierState:
     """tr with an empty tier cache (when compiled code is freed, no address may remain)."""
-    return (lru_new(int(tr[0][1].shape[0]), 0), *tr[1:])
+    return tr._replace(cache=lru_new(int(tr.cache[1].shape[0]), 0))

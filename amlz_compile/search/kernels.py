@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, uint64
+from numba.extending import overload
 
 from ..backends.interp import decode_into, run_decoded, run_setup_decoded
 from ..backends.llvm import abi
@@ -76,6 +77,7 @@ from .kernel_layout import (
     HAND_BASE,
     HAND_PENDING,
     HAND_RESUME,
+    HAND_UPGRADE,
     INLINE,
     IP_BUDGET,
     IP_DEDUP,
@@ -89,16 +91,21 @@ from .kernel_layout import (
     IP_P,
     IP_ROWS,
     IP_T,
-    IP_TIER,
     JIT,
     NO_NRT,
     NO_NRT_INLINE,
     T_COMPILE_REQUESTS,
     T_COMPILED_RUNS,
-    TIER_INTERP,
+    InterpTierState,
 )
 from .mutate import mutate_rows, random_rows
-from .tier_choice import CHOOSE_COMPILE_FIRST, CHOOSE_COMPILED, CHOOSE_INTERP, choose_tier
+from .tier_choice import (
+    CHOOSE_COMPILE_FIRST,
+    CHOOSE_COMPILED,
+    CHOOSE_INTERP,
+    CHOOSE_UPGRADE,
+    tier_choice,
+)
 
 # -- the interpreter entry -----------------------------------------------------------------------
 # The contract's `run_task` decodes the program and allocates its buffers on every call (about a
@@ -202,6 +209,34 @@ def _task_fitness_compiled(t, ip, fp, tk, fc, st, ws, address, block, block_f, m
     return _task_fitness_on(t, ip, fp, tk, fc, st, ws, address, block, block_f, mem, scratch)
 
 
+@njit(**NO_NRT)
+def _task_fitness_tier_state(t, ip, fp, tk, fc, st, ws, tr, compiled):
+    """`_task_fitness`, or `_task_fitness_compiled` with tr's kernel when `compiled`."""
+    if compiled:
+        return _task_fitness_compiled(t, ip, fp, tk, fc, st, ws, tr.address[0], tr.block,
+                                      tr.block_f, tr.mem, tr.scratch)  # fmt: skip
+    return _task_fitness(t, ip, fp, tk, fc, st, ws)
+
+
+def task_fitness_tiered(t, ip, fp, tk, fc, st, ws, tr, compiled):
+    """Fitness of the live program in ws on task t, its full run compiled when `compiled` (only
+    ever with a `TierState`); an `InterpTierState` kernel compiles only the interpreted path."""
+    if isinstance(tr, InterpTierState):
+        return _task_fitness(t, ip, fp, tk, fc, st, ws)
+    return _task_fitness_tier_state(t, ip, fp, tk, fc, st, ws, tr, compiled)
+
+
+@overload(task_fitness_tiered, inline="always")
+def _task_fitness_tiered_typed(t, ip, fp, tk, fc, st, ws, tr, compiled):
+    if getattr(tr, "instance_class", None) is InterpTierState:
+        return lambda t, ip, fp, tk, fc, st, ws, tr, compiled: _task_fitness(
+            t, ip, fp, tk, fc, st, ws
+        )
+    return lambda t, ip, fp, tk, fc, st, ws, tr, compiled: _task_fitness_tier_state(
+        t, ip, fp, tk, fc, st, ws, tr, compiled
+    )
+
+
 @njit(**NO_NRT_INLINE)
 def _task_fitness_on(t, ip, fp, tk, fc, st, ws, address, block, block_f, mem, scratch):
     """Fitness of the live program in ws on task t (FEC first when enabled); its full run in
@@ -303,11 +338,9 @@ def _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws, tr):
         if hit:
             counters[C_DEDUP_HITS] += 1
             return True, value, key, CHOOSE_INTERP
-    choice = CHOOSE_INTERP
-    if ip[IP_TIER] != TIER_INTERP:
-        choice = choose_tier(ip, fp, tk, ws, tr)
-        if choice == CHOOSE_COMPILE_FIRST:
-            return False, 0.0, key, choice
+    choice = tier_choice(ip, fp, tk, ws, tr)
+    if choice >= CHOOSE_COMPILE_FIRST:  # (a hand-off: CHOOSE_COMPILE_FIRST or CHOOSE_UPGRADE)
+        return False, 0.0, key, choice
     if dedup:
         counters[C_DEDUP_MISSES] += 1
     n_s, n_v, n_m = ws.scalars.shape[0], ws.vectors.shape[0], ws.matrices.shape[0]
@@ -316,7 +349,7 @@ def _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws, tr):
         decode_into(
             ws.machine, ws.canon_code, ws.canon_data, ws.live_bounds, n_s, n_v, n_m, F, False
         )
-        tr[6][T_COMPILED_RUNS] += 1
+        tr.counters[T_COMPILED_RUNS] += 1
     else:
         _prepare_live(ws, n_s, n_v, n_m, F)
     return False, 0.0, key, choice
@@ -333,7 +366,7 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr, cou
     """Search fitness of the program in a row buffer (budget, DCE, dedup, hurdles, FEC).
 
     When its full evaluation is to run compiled code not compiled yet, returns -1.0 with
-    tr[2][HAND_PENDING] set and nothing else changed (see `population_kernel`).
+    tr.hand[HAND_PENDING] set and nothing else changed (see `population_kernel`).
 
     `counters`, `fits` and `scratch` are st[2], ws.task_fitnesses and ws.sort_scratch, read
     once by the caller (in reference-counted code every read from a tuple costs two atomic
@@ -341,9 +374,13 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr, cou
     counting (`_prepare`, `_task_fitness`, `_hurdle_stage`, `_combine`).
     """
     hit, f, key, choice = _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws, tr)
+    if choice == CHOOSE_UPGRADE:
+        tr.hand[HAND_PENDING] = 1
+        tr.hand[HAND_UPGRADE] = 1
+        return -1.0
     if choice == CHOOSE_COMPILE_FIRST:
-        tr[2][HAND_PENDING] = 1
-        tr[6][T_COMPILE_REQUESTS] += 1
+        tr.hand[HAND_PENDING] = 1
+        tr.counters[T_COMPILE_REQUESTS] += 1
         return -1.0
     if hit:
         return f
@@ -354,15 +391,8 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr, cou
         first = min(ip[IP_HURDLE_TASKS], n_tasks)
     f = -1.0
     compiled = choice == CHOOSE_COMPILED
-    if compiled:  # (the tier's buffers are read from tr only here: each read costs)
-        address = tr[5][0]
-        block, block_f, mem, kernel_scratch = tr[7], tr[8], tr[9], tr[10]
     for t in range(n_tasks):
-        if compiled:
-            fits[t] = _task_fitness_compiled(t, ip, fp, tk, fc, st, ws, address, block, block_f,
-                                             mem, kernel_scratch)  # fmt: skip
-        else:
-            fits[t] = _task_fitness(t, ip, fp, tk, fc, st, ws)
+        fits[t] = task_fitness_tiered(t, ip, fp, tk, fc, st, ws, tr, compiled)
         if t == first - 1 and first < n_tasks:
             passed, h = _hurdle_stage(hs[0], hs[1], hs[2], hs[3], fits, first, median, scratch,
                                       fp[FP_PERCENTILE])  # fmt: skip
@@ -449,13 +479,15 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, crec, pop, ip, fp, mt
       FEC cache, `_learn_fingerprints`). Returns the count; their fitnesses go to cfit.
     MODE_EVALUATE: fitness of the candidates into cfit, nothing placed.
 
-    Hand-off (tr[2]): when a child's full evaluation is to run compiled code that does not
+    Hand-off (tr.hand): when a child's full evaluation is to run compiled code that does not
     exist yet, the kernel stops before evaluating it, with HAND_PENDING set, and returns its
     index j (in MODE_EVOLVE: the children made so far); the child stays in ws (canonical form
     in ws.canon_code/ws.canon_data) and nothing of the search's state has changed for it. The
     caller compiles its kernel (`jit_tier.SearchTier.compile_pending`), sets HAND_RESUME (and,
     except in MODE_EVOLVE, HAND_BASE = j) and calls again with the same mode: the kernel
     evaluates that child first (in MODE_EVOLVE as the first of n), without making it again.
+    With an `InterpTierState`, a child compiled code may run is handed off the same way with
+    HAND_UPGRADE also set: the caller passes a `TierState` from then on.
     """
     rng, istate, counters = st
     P = ip[IP_P]
@@ -469,7 +501,7 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, crec, pop, ip, fp, mt
     fits, sort_scratch = ws.task_fitnesses, ws.sort_scratch
     task_keys = ws.task_keys.reshape((1, ws.task_keys.shape[0]))
     task_fits = fits.reshape((1, fits.shape[0]))
-    hand = tr[2]
+    hand = tr.hand
     resume = hand[HAND_RESUME] != 0
     hand[HAND_RESUME] = 0
     hand[HAND_PENDING] = 0
