@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from amlz_compile.backends.interp import run_task
 from amlz_compile.fitness import combine, task_fitness
 from amlz_compile.ir.liveness import fits_word, live_rows, live_rows_word, liveness_buffers
-from amlz_compile.ir.ops import DEMO_OPS
+from amlz_compile.ir.ops import DEMO_OPS, Op
 from amlz_compile.ir.program import Instruction, MemorySpec, Program
 from amlz_compile.passes.liveness import live_mask
 from amlz_compile.rng import SplitMix64, new_state
@@ -30,6 +30,7 @@ from amlz_compile.search.hurdles import (
     hurdle_restore,
     percentile_lower,
 )
+from amlz_compile.search.presets import get_preset
 from amlz_compile.tasks import build_collection
 from tests.strategies import ci_cap, programs
 
@@ -429,3 +430,29 @@ def test_hurdle_window_threshold_is_the_sorted_windows_percentile(values, window
         assert thr[0] == expected or (np.isnan(thr[0]) and np.isnan(expected))
         if k == len(values) // 2:
             hist, meta, thr, srt = hurdle_restore(hist.copy(), meta.copy(), thr.copy())
+
+
+def test_a_search_without_matrix_ops_admits_a_program_with_them():
+    """The demo's search makes no program with a matrix op, so its interpreter is compiled
+    without them; a given program that has one switches it to the full interpreter first, and
+    gets the fitness a search with matrix ops among its own gives it."""
+    matrix_program = Program(
+        [Instruction(Op.MATRIX_GAUSSIAN_SET_OP, out=0, f0=0.0, f1=1.0)],
+        [
+            Instruction(Op.MATRIX_VECTOR_PRODUCT_OP, 0, 0, 1),  # v1 = m0 v0
+            Instruction(Op.VECTOR_INNER_PRODUCT_OP, 1, 0, 1),  # s1 = v1 . v0
+        ],
+        [],
+    )
+    base = get_preset("demo")["search"]
+    base.update(population_size=20, tournament_size=3)
+    lean = RegularizedEvolution(SearchConfig.from_dict(base), seed=4, backend="interp")
+    with_matrices = dict(base, setup_ops=[*base["setup_ops"], "MATRIX_GAUSSIAN_SET_OP"])
+    full = RegularizedEvolution(SearchConfig.from_dict(with_matrices), seed=4, backend="interp")
+    assert not lean._matrix_ops and full._matrix_ops
+    fitness = lean.evaluate(matrix_program)
+    assert lean._matrix_ops
+    assert fitness == full.evaluate(matrix_program)
+    # (what skipping the matrix ops would give: a different fitness)
+    skipped = Program([], [Instruction(Op.VECTOR_INNER_PRODUCT_OP, 1, 0, 1)], [])
+    assert fitness != RegularizedEvolution(SearchConfig.from_dict(base), seed=4).evaluate(skipped)

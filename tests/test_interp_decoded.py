@@ -20,7 +20,10 @@ from amlz_compile.backends.interp import (
     machine_buffers,
     run_decoded,
 )
+from amlz_compile.backends.interp_machine import B_ENTRY, uses_matrix_ops
 from amlz_compile.backends.packing import pack_programs, pack_tasks
+from amlz_compile.ir.ops import MATRIX_OPERAND, Op
+from amlz_compile.ir.program import Program
 
 
 def _same(a, b) -> bool:
@@ -38,9 +41,11 @@ def _cases(draw):
     return memory, program, task, steps, seed
 
 
-def _run_decoded(memory, program, task, steps, seed, prune, trace_len):
+def _run_decoded(memory, program, task, steps, seed, prune, trace_len, matrix_ops=True):
     F = memory.features
-    bufs = machine_buffers(len(program), memory.scalars, memory.vectors, memory.matrices, F)
+    bufs = machine_buffers(
+        len(program), memory.scalars, memory.vectors, memory.matrices, F, matrix_ops
+    )
     epoch_loss = np.zeros(task.orders.shape[0])
     trace = np.zeros(trace_len)
     counts = np.zeros(3, dtype=np.int64)
@@ -68,6 +73,37 @@ def test_run_decoded_matches_the_task_kernel(case, prune):
         assert _same(mem[:nS], ref.scalars)
         assert _same(mem[nS : nS + nV * F].reshape(nV, F), ref.vectors)
         assert _same(mem[nS + nV * F : nS + nV * F + nM * F * F].reshape(nM, F, F), ref.matrices)
+
+
+def _without_matrix_ops(program: Program) -> Program:
+    """The program with every op that has a matrix operand replaced by NO_OP."""
+    code, data = program.code.copy(), program.data.copy()
+    rows = MATRIX_OPERAND[code[:, 0]]
+    code[rows] = 0
+    data[rows] = 0.0
+    return Program.from_arrays(code, data, program.bounds)
+
+
+@given(_cases(), st.booleans())
+def test_the_machine_without_matrix_ops_runs_programs_without_them_exactly(case, prune):
+    """The interpreter compiled without the matrix ops (`interp_machine.uses_matrix_ops`) gives
+    bit-identical losses, trace, counts and memory on programs that have none."""
+    memory, program, task, steps, seed = case
+    program = _without_matrix_ops(program)
+    assert not uses_matrix_ops(program.code[:, 0])
+    full = _run_decoded(memory, program, task, steps, seed, prune, 64)
+    lean = _run_decoded(memory, program, task, steps, seed, prune, 64, matrix_ops=False)
+    assert full[0][9][B_ENTRY] != lean[0][9][B_ENTRY]  # (two machines)
+    assert all(_same(a, b) for a, b in zip(full[1:], lean[1:], strict=True))
+    assert _same(full[0][7], lean[0][7])
+
+
+def test_uses_matrix_ops_reads_the_op_table():
+    assert not uses_matrix_ops(np.array([Op.SCALAR_SUM_OP, Op.VECTOR_INNER_PRODUCT_OP]))
+    assert uses_matrix_ops(np.array([Op.SCALAR_SUM_OP, Op.MATRIX_VECTOR_PRODUCT_OP]))
+    assert uses_matrix_ops(np.array([Op.MATRIX_GAUSSIAN_SET_OP]))
+    assert uses_matrix_ops(np.array([99]))  # (unknown: the full machine, which checks)
+    assert not uses_matrix_ops(np.zeros(0, dtype=np.int32))
 
 
 @given(_cases())

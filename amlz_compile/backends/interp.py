@@ -30,6 +30,7 @@ from .interp_machine import (
     liveness_span,
     machine_block,
     memory_size,
+    uses_matrix_ops,
 )
 from .packing import PackedPrograms, PackedTasks, pack_programs, pack_tasks
 
@@ -48,10 +49,13 @@ KINDS = ADDRESS_KINDS
 # `decode_into`, then calls `run_decoded` per task. Both inline into compiled callers.
 
 
-def machine_buffers(rows: int, n_scalars: int, n_vectors: int, n_matrices: int, F: int) -> tuple:
+def machine_buffers(
+    rows: int, n_scalars: int, n_vectors: int, n_matrices: int, F: int, matrix_ops: bool = True
+) -> tuple:
     """Buffers for `decode_into` / `run_decoded`: programs of up to `rows` instructions on
     memory n_scalars / n_vectors / n_matrices of feature size F (a tuple of arrays; opaque; they
-    hold the address of the machine's entry for F, valid in this process only)."""
+    hold the address of the machine's entry for F, valid in this process only). Without
+    `matrix_ops` they may only run programs that have no op with a matrix operand."""
     n_loc = n_locations(liveness_span(n_scalars, n_vectors, n_matrices))
     return (
         np.zeros(max(rows, 1), dtype=np.bool_),  # 0 keep
@@ -63,7 +67,7 @@ def machine_buffers(rows: int, n_scalars: int, n_vectors: int, n_matrices: int, 
         np.zeros(4, dtype=np.int64),  # 6 decoded component bounds
         np.zeros(memory_size(n_scalars, n_vectors, n_matrices, F)),  # 7 flat memory
         np.zeros(1, dtype=np.uint64),  # 8 generator state
-        machine_block(F),  # 9 the machine's argument block, with its entry for F
+        machine_block(F, matrix_ops),  # 9 the machine's argument block, with its entry
     )
 
 
@@ -197,8 +201,9 @@ def run_task(
     task = tuple(np.ascontiguousarray(a, f64) for a in (train_x, train_y, valid_x, valid_y))
     steps = (np.ascontiguousarray(orders, np.int32), n_train_steps, n_valid)
     options = (is_accuracy, max_abs_error, rng_seed)
-    _run_task(machine_block(vectors.shape[1]), program, (scalars, vectors, matrices), task, steps,
-              options, (epoch_loss, trace, counts))  # fmt: skip
+    block = machine_block(vectors.shape[1], uses_matrix_ops(program[0][:, 0]))
+    _run_task(block, program, (scalars, vectors, matrices), task, steps, options,
+              (epoch_loss, trace, counts))  # fmt: skip
 
 
 @njit(**_JIT)
@@ -239,9 +244,8 @@ def execute_instruction(code_row, data_row, scalars, vectors, matrices, F, rng_s
     """
     if rng_state.dtype != np.uint64 or not rng_state.flags.writeable:
         raise ValueError("execute_instruction: rng_state must be a writable uint64 array")
-    _execute_instruction(
-        machine_block(F), code_row, data_row, scalars, vectors, matrices, F, rng_state
-    )
+    block = machine_block(F, uses_matrix_ops(np.asarray(code_row)[:1]))
+    _execute_instruction(block, code_row, data_row, scalars, vectors, matrices, F, rng_state)
 
 
 @njit(**_JIT)
@@ -506,7 +510,7 @@ class InterpBackend:
         trace_counts = np.zeros((P, T), dtype=np.int64)
         if P:
             run_batch(
-                machine_block(tasks.features),
+                machine_block(tasks.features, uses_matrix_ops(programs.codes[:, 0])),
                 programs.codes, programs.datas, programs.bounds,
                 np.int64(memory.scalars), np.int64(memory.vectors), np.int64(memory.matrices),
                 np.int64(tasks.features),

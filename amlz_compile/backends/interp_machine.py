@@ -21,12 +21,12 @@ import threading
 import numpy as np
 from llvmlite import ir as llvm_ir
 from numba import carray, cfunc, literally, njit, types, uint64
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from ..ir.liveness import live_rows, liveness_buffers
 from ..ir.numeric import float_bits, nb_float_to_index
-from ..ir.op_dispatch import run_op
-from ..ir.ops import ADDRESS_KINDS, KIND_CODES, SCALAR, VECTOR, Op
+from ..ir.op_dispatch import run_op, run_op_without_matrices
+from ..ir.ops import ADDRESS_KINDS, KIND_CODES, MATRIX_OPERAND, SCALAR, VECTOR, Op
 
 _JIT = {"cache": True, "error_model": "numpy", "nogil": True}
 # The evaluation loop allocates nothing, so it runs without reference counting: no atomic
@@ -114,6 +114,7 @@ def _machine(
     trace,
     counts,
     setup_only,
+    matrices,
 ):
     """The whole evaluation as one loop: an instruction dispatch plus a small scheduler.
 
@@ -121,7 +122,8 @@ def _machine(
     v0 at nS, scratch for aliasing products at `scratch`: F then F*F entries) for `total`
     training steps (already clipped to E * N); the generator state is `rng`. With `setup_only`
     it runs Setup on the memory as given (no wipe) and stops: the per-op test hook. One dispatch
-    site and no calls per component keep it fast.
+    site and no calls per component keep it fast. `matrices` (a compile-time constant) False
+    compiles it without the ops that have a matrix operand, for programs that have none.
     """
     # Memory offsets are unsigned: indexing then needs no negative-index wraparound.
     UF = uint64(F)
@@ -160,7 +162,7 @@ def _machine(
             b = uint64(dc[row, 2])
             c = uint64(dc[row, 3])
             pc += uint64(1)
-            run_op(op, mem, a, b, c, F, dd, row, rng, tv, tm)
+            run_op_for(matrices, op, mem, a, b, c, F, dd, row, rng, tv, tm)
             continue
         # A component finished: bookkeeping for it, then schedule the next one.
         if phase == 1:
@@ -248,13 +250,45 @@ def _machine(
 @njit(**_JIT_NO_NRT)
 def _machine_const_f(
     dc, dd, nb, mem, nS, F, scratch, train_x, train_y, orders, total, valid_x, valid_y, n_valid,
-    is_accuracy, max_abs_error, rng, epoch_loss, trace, counts, setup_only,
+    is_accuracy, max_abs_error, rng, epoch_loss, trace, counts, setup_only, matrices,
 ):  # fmt: skip
-    """`_machine` compiled for the literal value of F."""
+    """`_machine` compiled for the literal values of F and `matrices`."""
     _machine(
         dc, dd, nb, mem, nS, literally(F), scratch, train_x, train_y, orders, total, valid_x,
         valid_y, n_valid, is_accuracy, max_abs_error, rng, epoch_loss, trace, counts, setup_only,
+        literally(matrices),
     )  # fmt: skip
+
+
+@njit(**_JIT_NO_NRT)
+def _machine_any_f(
+    dc, dd, nb, mem, nS, F, scratch, train_x, train_y, orders, total, valid_x, valid_y, n_valid,
+    is_accuracy, max_abs_error, rng, epoch_loss, trace, counts, setup_only, matrices,
+):  # fmt: skip
+    """`_machine` compiled for the literal value of `matrices`."""
+    _machine(
+        dc, dd, nb, mem, nS, F, scratch, train_x, train_y, orders, total, valid_x, valid_y,
+        n_valid, is_accuracy, max_abs_error, rng, epoch_loss, trace, counts, setup_only,
+        literally(matrices),
+    )  # fmt: skip
+
+
+def run_op_for(matrices, op, mem, a, b, c, F, dd, row, rng, tv, tm):
+    """`run_op`, or `run_op_without_matrices` when `matrices` is False; in compiled code the
+    choice is made at compile time (`matrices` a literal), so the other is not compiled."""
+    run = run_op if matrices else run_op_without_matrices
+    run(op, mem, a, b, c, F, dd, row, rng, tv, tm)
+
+
+@overload(run_op_for, inline="always", prefer_literal=True)
+def _run_op_for_typed(matrices, op, mem, a, b, c, F, dd, row, rng, tv, tm):
+    if getattr(matrices, "literal_value", True):  # (not a literal: every op)
+        return lambda matrices, op, mem, a, b, c, F, dd, row, rng, tv, tm: run_op(
+            op, mem, a, b, c, F, dd, row, rng, tv, tm
+        )
+    return lambda matrices, op, mem, a, b, c, F, dd, row, rng, tv, tm: run_op_without_matrices(
+        op, mem, a, b, c, F, dd, row, rng, tv, tm
+    )
 
 
 # -- the machine's entry: one C function per specialisation, called by address -----------------
@@ -377,9 +411,9 @@ def _arguments(address):
 def _entry_any(address):
     """The machine for any F, on the argument block at `address`."""
     a = _arguments(address)
-    _machine(
+    _machine_any_f(
         a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13],
-        a[14], a[15], a[16], a[17], a[18], a[19], a[20],
+        a[14], a[15], a[16], a[17], a[18], a[19], a[20], True,
     )  # fmt: skip
 
 
@@ -388,33 +422,69 @@ def _entry_f4(address):
     a = _arguments(address)
     _machine_const_f(
         a[0], a[1], a[2], a[3], a[4], 4, a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13],
-        a[14], a[15], a[16], a[17], a[18], a[19], a[20],
+        a[14], a[15], a[16], a[17], a[18], a[19], a[20], True,
+    )  # fmt: skip
+
+
+def _entry_any_no_matrix_ops(address):
+    """`_entry_any` without the ops that have a matrix operand."""
+    a = _arguments(address)
+    _machine_any_f(
+        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13],
+        a[14], a[15], a[16], a[17], a[18], a[19], a[20], False,
+    )  # fmt: skip
+
+
+def _entry_f4_no_matrix_ops(address):
+    """`_entry_f4` without the ops that have a matrix operand."""
+    a = _arguments(address)
+    _machine_const_f(
+        a[0], a[1], a[2], a[3], a[4], 4, a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13],
+        a[14], a[15], a[16], a[17], a[18], a[19], a[20], False,
     )  # fmt: skip
 
 
 _ENTRY_SIG = types.void(types.int64)
-_ENTRIES: dict[bool, object] = {}
+# (F = 4, matrix ops) -> the entry's Python function
+_ENTRY_FUNCTIONS = {
+    (False, True): _entry_any,
+    (True, True): _entry_f4,
+    (False, False): _entry_any_no_matrix_ops,
+    (True, False): _entry_f4_no_matrix_ops,
+}
+_ENTRIES: dict[tuple[bool, bool], object] = {}
 _ENTRIES_LOCK = threading.Lock()
 
 
-def machine_address(F: int) -> int:
+def machine_address(F: int, matrix_ops: bool = True) -> int:
     """Address of the machine's entry for feature size F (compiled, or loaded from numba's
-    cache, on first use: the F = 4 specialisation or the one for any F)."""
-    special = int(F) == 4
+    cache, on first use: the F = 4 specialisation or the one for any F), with or without the
+    ops that have a matrix operand (`ops.MATRIX_OPERAND`; without them it must only run
+    programs that have none: `uses_matrix_ops`)."""
+    key = (int(F) == 4, bool(matrix_ops))
     with _ENTRIES_LOCK:
-        entry = _ENTRIES.get(special)
+        entry = _ENTRIES.get(key)
         if entry is None:
-            entry = cfunc(_ENTRY_SIG, cache=True, error_model="numpy")(
-                _entry_f4 if special else _entry_any
-            )
-            _ENTRIES[special] = entry
+            entry = cfunc(_ENTRY_SIG, cache=True, error_model="numpy")(_ENTRY_FUNCTIONS[key])
+            _ENTRIES[key] = entry
     return entry.address
 
 
-def machine_block(F: int) -> np.ndarray:
-    """A fresh argument block for `call_machine`, its entry set for feature size F."""
+def uses_matrix_ops(ops: np.ndarray) -> bool:
+    """Whether any of the op numbers `ops` has a matrix operand (a number out of range counts as
+    one: it meets the full machine's checks)."""
+    ops = np.asarray(ops).ravel()
+    if ops.size == 0:
+        return False
+    inside = (ops >= 0) & (ops < MATRIX_OPERAND.shape[0])
+    return bool(not inside.all() or MATRIX_OPERAND[ops[inside]].any())
+
+
+def machine_block(F: int, matrix_ops: bool = True) -> np.ndarray:
+    """A fresh argument block for `call_machine`, its entry set for feature size F (with or
+    without the matrix ops: `machine_address`)."""
     block = np.zeros(BLOCK_SLOTS, dtype=np.int64)
-    block[B_ENTRY] = machine_address(F)
+    block[B_ENTRY] = machine_address(F, matrix_ops)
     return block
 
 

@@ -214,3 +214,87 @@ def run_op(op, mem, a, b, c, F, dd, row, rng, tv, tm):
         vector_gaussian_set_op(mem, a, b, c, F, dd, row, rng, tv, tm)
     elif op == Op.MATRIX_GAUSSIAN_SET_OP:
         matrix_gaussian_set_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+
+
+@njit(cache=True, error_model="numpy", nogil=True, inline="always")
+def run_op_without_matrices(op, mem, a, b, c, F, dd, row, rng, tv, tm):
+    """`run_op` for the ops with no matrix operand (`ops.MATRIX_OPERAND`); any other op
+    does nothing: only for programs without one."""
+    if op == Op.NO_OP:
+        no_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_SUM_OP:
+        scalar_sum_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_DIFF_OP:
+        scalar_diff_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_PRODUCT_OP:
+        scalar_product_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_DIVISION_OP:
+        scalar_division_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_ABS_OP:
+        scalar_abs_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_RECIPROCAL_OP:
+        scalar_reciprocal_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_SIN_OP:
+        scalar_sin_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_COS_OP:
+        scalar_cos_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_TAN_OP:
+        scalar_tan_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_ARCSIN_OP:
+        scalar_arcsin_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_ARCCOS_OP:
+        scalar_arccos_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_ARCTAN_OP:
+        scalar_arctan_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_EXP_OP:
+        scalar_exp_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_LOG_OP:
+        scalar_log_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_HEAVYSIDE_OP:
+        scalar_heavyside_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.VECTOR_HEAVYSIDE_OP:
+        vector_heavyside_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_VECTOR_PRODUCT_OP:
+        scalar_vector_product_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_BROADCAST_OP:
+        scalar_broadcast_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.VECTOR_RECIPROCAL_OP:
+        vector_reciprocal_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.VECTOR_NORM_OP:
+        vector_norm_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.VECTOR_ABS_OP:
+        vector_abs_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.VECTOR_SUM_OP:
+        vector_sum_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.VECTOR_DIFF_OP:
+        vector_diff_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.VECTOR_PRODUCT_OP:
+        vector_product_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.VECTOR_DIVISION_OP:
+        vector_division_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.VECTOR_INNER_PRODUCT_OP:
+        vector_inner_product_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_MIN_OP:
+        scalar_min_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.VECTOR_MIN_OP:
+        vector_min_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_MAX_OP:
+        scalar_max_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.VECTOR_MAX_OP:
+        vector_max_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.VECTOR_MEAN_OP:
+        vector_mean_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.VECTOR_ST_DEV_OP:
+        vector_st_dev_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_CONST_SET_OP:
+        scalar_const_set_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.VECTOR_CONST_SET_OP:
+        vector_const_set_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_UNIFORM_SET_OP:
+        scalar_uniform_set_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.VECTOR_UNIFORM_SET_OP:
+        vector_uniform_set_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.SCALAR_GAUSSIAN_SET_OP:
+        scalar_gaussian_set_op(mem, a, b, c, F, dd, row, rng, tv, tm)
+    elif op == Op.VECTOR_GAUSSIAN_SET_OP:
+        vector_gaussian_set_op(mem, a, b, c, F, dd, row, rng, tv, tm)

@@ -400,6 +400,9 @@ CONST_SET = _op_table(
 # Data ops read no memory and write constants or random values (the const-set, uniform-set and
 # gaussian-set ops).
 DATA_OP = _op_table([i.is_data_op for i in OPS], np.bool_)
+# Ops with a matrix operand (in1, in2 or out): a program without them runs in the interpreter
+# compiled without them (`backends.interp_machine`), which compiles in about half the time.
+MATRIX_OPERAND = _op_table([MATRIX in (i.in1, i.in2, i.out) for i in OPS], np.bool_)
 
 
 def _with_algebra(*algebras: str) -> frozenset[Op]:

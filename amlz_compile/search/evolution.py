@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backends.interp_machine import uses_matrix_ops
 from ..backends.packing import pack_tasks
 from ..fitness import MEDIAN
 from ..ir.program import Program, ProgramError
@@ -139,6 +140,12 @@ class RegularizedEvolution:
         self._max_epochs = int(max(t.epochs for t in self.tasks))
         self._trace_len = (fec.num_train_examples + fec.num_valid_examples) if fec else 1
         self._record_width = max(n_tasks, 1)  # FEC record per slot: one key and fitness a task
+        # (the interpreter compiled without matrix ops when the search makes no program with one;
+        # `_admit` switches for a given program that has one)
+        self._matrix_ops = uses_matrix_ops(
+            np.concatenate([*(self.mt.ops[c, : self.mt.n_ops[c]] for c in range(3)),
+                            self.template.code[:, 0]])
+        )  # fmt: skip
         rows = self._initial_rows()
         self._alloc(rows)
         self._reset_state(seed)
@@ -166,7 +173,14 @@ class RegularizedEvolution:
         m = self.memory
         span = max(m.scalars, m.vectors, max(m.matrices, 1))
         self.ws = KL.workspace(rows, span, len(self.tasks), self.features, m.scalars, m.vectors,
-                              m.matrices, self._max_epochs, self._trace_len)  # fmt: skip
+                              m.matrices, self._max_epochs, self._trace_len,
+                              self._matrix_ops)  # fmt: skip
+
+    def _admit(self, code: np.ndarray) -> None:
+        """Make the workspace's interpreter run programs with op codes code[..., 0]."""
+        if not self._matrix_ops and uses_matrix_ops(code[..., 0]):
+            self._matrix_ops = True
+            self._make_workspace(int(self.ip[KL.IP_ROWS]))
 
     def _grow(self, rows: int) -> None:
         old = self.ip[KL.IP_ROWS]
@@ -366,6 +380,7 @@ class RegularizedEvolution:
         single = isinstance(programs, Program)
         progs = [programs] if single else list(programs)
         code, data, sizes = self._rows_of(progs)
+        self._admit(code)
         out = np.zeros(len(progs))
         self._kernel(K.MODE_EVALUATE, 0, code, data, sizes, out)
         return float(out[0]) if single else out
@@ -441,6 +456,7 @@ class RegularizedEvolution:
         d = np.zeros((k, rows, 4), dtype=np.float64)
         c[:, :L] = code[:, :L]
         d[:, :L] = data[:, :L]
+        self._admit(c)
         if fitness is None:
             fit, evaluate = np.zeros(k), 1
         else:
@@ -523,6 +539,7 @@ class RegularizedEvolution:
         check_search_state(state, self.get_state(), self.P, rows)
         self._alloc(rows)
         self.pop_code[:] = state["pop_code"]
+        self._admit(self.pop_code)
         self.pop_data[:] = state["pop_data"]
         self.pop_sizes[:] = state["pop_sizes"]
         self.fitness[:] = fit

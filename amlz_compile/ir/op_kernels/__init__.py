@@ -21,7 +21,7 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-from ..ops import OPS, OpInfo
+from ..ops import MATRIX_OPERAND, OPS, OpInfo
 
 FAMILIES = ("elementwise", "reductions", "products", "data")
 
@@ -46,9 +46,9 @@ def family_module(name: str) -> ModuleType:
 
 def dispatch_source() -> str:
     """The text of `ir/op_dispatch.py`: one `if` chain over the op table calling each op's
-    function (numba cannot call through a run-time table of functions fast; LLVM turns the
-    chain into one jump table). `python -m amlz_compile.ir.op_kernels` rewrites the file; a
-    test checks that it is current."""
+    function, and one over the ops with no matrix operand (numba cannot call through a run-time
+    table of functions fast; LLVM turns a chain into one jump table). `python -m
+    amlz_compile.ir.op_kernels` rewrites the file; a test checks that it is current."""
     lines = [
         '"""Generated from the op table by `python -m amlz_compile.ir.op_kernels`; do not edit.',
         "",
@@ -69,8 +69,24 @@ def dispatch_source() -> str:
         "def run_op(op, mem, a, b, c, F, dd, row, rng, tv, tm):",
         '    """Run op `op` (see `op_kernels` for the arguments)."""',
     ]
-    for i, info in enumerate(OPS):
+    lines += _chain(OPS)
+    lines += [
+        "",
+        "",
+        '@njit(cache=True, error_model="numpy", nogil=True, inline="always")',
+        "def run_op_without_matrices(op, mem, a, b, c, F, dd, row, rng, tv, tm):",
+        '    """`run_op` for the ops with no matrix operand (`ops.MATRIX_OPERAND`); any other op',
+        '    does nothing: only for programs without one."""',
+    ]
+    lines += _chain([info for info in OPS if not MATRIX_OPERAND[info.op]])
+    return "\n".join(lines) + "\n"
+
+
+def _chain(infos) -> list[str]:
+    """An `if` chain running each op of `infos` by its function."""
+    lines = []
+    for i, info in enumerate(infos):
         keyword = "if" if i == 0 else "elif"
         lines.append(f"    {keyword} op == Op.{info.name}:")
         lines.append(f"        {function_name(info)}(mem, a, b, c, F, dd, row, rng, tv, tm)")
-    return "\n".join(lines) + "\n"
+    return lines
