@@ -24,10 +24,12 @@ from ..ir.program import MemorySpec, Program, ProgramError
 from ..rng import MASK64
 from .base import RunOptions, TaskRun
 from .interp_machine import (
+    B_ENTRY,
     call_machine,
     decode,
     decode_buffers,
     liveness_span,
+    machine_address,
     machine_block,
     memory_size,
     uses_matrix_ops,
@@ -50,12 +52,19 @@ KINDS = ADDRESS_KINDS
 
 
 def machine_buffers(
-    rows: int, n_scalars: int, n_vectors: int, n_matrices: int, F: int, matrix_ops: bool = True
+    rows: int,
+    n_scalars: int,
+    n_vectors: int,
+    n_matrices: int,
+    F: int,
+    matrix_ops: bool = True,
+    entry: bool = True,
 ) -> tuple:
     """Buffers for `decode_into` / `run_decoded`: programs of up to `rows` instructions on
     memory n_scalars / n_vectors / n_matrices of feature size F (a tuple of arrays; opaque; they
     hold the address of the machine's entry for F, valid in this process only). Without
-    `matrix_ops` they may only run programs that have no op with a matrix operand."""
+    `matrix_ops` they may only run programs that have no op with a matrix operand. With `entry`
+    False the machine is not compiled or loaded yet: `attach_machine` before any run."""
     n_loc = n_locations(liveness_span(n_scalars, n_vectors, n_matrices))
     return (
         np.zeros(max(rows, 1), dtype=np.bool_),  # 0 keep
@@ -67,8 +76,19 @@ def machine_buffers(
         np.zeros(4, dtype=np.int64),  # 6 decoded component bounds
         np.zeros(memory_size(n_scalars, n_vectors, n_matrices, F)),  # 7 flat memory
         np.zeros(1, dtype=np.uint64),  # 8 generator state
-        machine_block(F, matrix_ops),  # 9 the machine's argument block, with its entry
+        machine_block(F, matrix_ops, entry),  # 9 the machine's argument block, with its entry
     )
+
+
+def machine_attached(bufs: tuple) -> bool:
+    """Whether `machine_buffers` have their machine's entry (see `attach_machine`)."""
+    return bool(bufs[9][B_ENTRY] != 0)
+
+
+def attach_machine(bufs: tuple, F: int, matrix_ops: bool = True) -> None:
+    """Give buffers made with `entry=False` their machine's entry (as `machine_buffers` would
+    have, with the same F and matrix_ops)."""
+    bufs[9][B_ENTRY] = machine_address(F, matrix_ops)
 
 
 @njit(**_INLINE)

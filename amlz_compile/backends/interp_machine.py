@@ -15,7 +15,11 @@ linked into its callers (see below). The entry points that call it are in `backe
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -460,14 +464,64 @@ def machine_address(F: int, matrix_ops: bool = True) -> int:
     """Address of the machine's entry for feature size F (compiled, or loaded from numba's
     cache, on first use: the F = 4 specialisation or the one for any F), with or without the
     ops that have a matrix operand (`ops.MATRIX_OPERAND`; without them it must only run
-    programs that have none: `uses_matrix_ops`)."""
+    programs that have none: `uses_matrix_ops`). Waits for a `prefetch_machine` of it first."""
     key = (int(F) == 4, bool(matrix_ops))
     with _ENTRIES_LOCK:
         entry = _ENTRIES.get(key)
         if entry is None:
+            helper = _PREFETCHES.pop(key, None)
+            if helper is not None:
+                helper.wait()  # (then its compilation loads from numba's cache)
             entry = cfunc(_ENTRY_SIG, cache=True, error_model="numpy")(_ENTRY_FUNCTIONS[key])
             _ENTRIES[key] = entry
     return entry.address
+
+
+# A machine not in numba's cache yet can be compiled by a helper process while this one compiles
+# something else (the search kernel): on a cold start that takes the machine off the critical
+# path on a machine with a second core. The helper writes numba's cache; `machine_address` waits
+# for it, then loads.
+_PREFETCHES: dict[tuple[bool, bool], subprocess.Popen] = {}
+
+
+def _cached(key: tuple[bool, bool]) -> bool:
+    """Whether numba's cache holds a current compilation of the machine entry `key` (an
+    unreadable cache counts as none)."""
+    try:
+        from numba.core.caching import FunctionCache
+
+        return bool(FunctionCache(_ENTRY_FUNCTIONS[key])._cache_file._load_index())
+    except Exception:  # noqa: BLE001 (numba's private cache API: any failure means "no")
+        return False
+
+
+def prefetch_machine(F: int, matrix_ops: bool = True) -> None:
+    """Start compiling the machine entry `machine_address(F, matrix_ops)` in a helper process
+    when this process has not loaded it and numba's cache does not hold it; else nothing."""
+    key = (int(F) == 4, bool(matrix_ops))
+    with _ENTRIES_LOCK:
+        if key in _ENTRIES or key in _PREFETCHES or _cached(key):
+            return
+        code = (
+            "from amlz_compile.backends.interp_machine import machine_address; "
+            f"machine_address({int(F)}, {bool(matrix_ops)})"
+        )
+        with contextlib.suppress(OSError):
+            _PREFETCHES[key] = subprocess.Popen(
+                [sys.executable, "-c", code],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=_helper_env(),
+            )
+
+
+def _helper_env() -> dict:
+    """The environment of a helper process: this one's, with this package importable."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return env
 
 
 def uses_matrix_ops(ops: np.ndarray) -> bool:
@@ -480,11 +534,13 @@ def uses_matrix_ops(ops: np.ndarray) -> bool:
     return bool(not inside.all() or MATRIX_OPERAND[ops[inside]].any())
 
 
-def machine_block(F: int, matrix_ops: bool = True) -> np.ndarray:
+def machine_block(F: int, matrix_ops: bool = True, entry: bool = True) -> np.ndarray:
     """A fresh argument block for `call_machine`, its entry set for feature size F (with or
-    without the matrix ops: `machine_address`)."""
+    without the matrix ops: `machine_address`); with `entry` False, not yet (0: the caller
+    sets it before any call)."""
     block = np.zeros(BLOCK_SLOTS, dtype=np.int64)
-    block[B_ENTRY] = machine_address(F, matrix_ops)
+    if entry:
+        block[B_ENTRY] = machine_address(F, matrix_ops)
     return block
 
 

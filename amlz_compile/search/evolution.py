@@ -16,9 +16,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numba
 import numpy as np
 
-from ..backends.interp_machine import uses_matrix_ops
+from ..backends.interp import attach_machine, machine_attached
+from ..backends.interp_machine import prefetch_machine, uses_matrix_ops
 from ..backends.packing import pack_tasks
 from ..fitness import MEDIAN
 from ..ir.program import Program, ProgramError
@@ -172,9 +174,10 @@ class RegularizedEvolution:
     def _make_workspace(self, rows: int) -> None:
         m = self.memory
         span = max(m.scalars, m.vectors, max(m.matrices, 1))
+        # (the interpreter is attached at the first kernel call: `_compile`)
         self.ws = KL.workspace(rows, span, len(self.tasks), self.features, m.scalars, m.vectors,
-                              m.matrices, self._max_epochs, self._trace_len,
-                              self._matrix_ops)  # fmt: skip
+                              m.matrices, self._max_epochs, self._trace_len, self._matrix_ops,
+                              entry=False)  # fmt: skip
 
     def _admit(self, code: np.ndarray) -> None:
         """Make the workspace's interpreter run programs with op codes code[..., 0]."""
@@ -240,6 +243,8 @@ class RegularizedEvolution:
         its last call returns, plus in MODE_EVOLVE the children made before each hand-off."""
         hand = self.tier.state.hand
         records = records if records is not None else self._no_records(sizes.shape[0])
+        if not machine_attached(self.ws.machine):
+            self._compile((mode, n, code, data, sizes, fit, records, self.pop, *self._args()))
         made = 0
         while True:
             done = K.population_kernel(mode, n, code, data, sizes, fit, records, self.pop,
@@ -257,6 +262,14 @@ class RegularizedEvolution:
                 n -= done
             else:
                 hand[KL.HAND_BASE] = done
+
+    def _compile(self, args: tuple) -> None:
+        """Compile (or load) the search kernel for `args` and the interpreter it calls, at the
+        same time where neither is in numba's cache: the interpreter in a helper process
+        (`interp_machine.prefetch_machine`), so a cold start waits for the longer one only."""
+        prefetch_machine(self.features, self._matrix_ops)
+        K.population_kernel.compile(tuple(numba.typeof(a) for a in args))
+        attach_machine(self.ws.machine, self.features, self._matrix_ops)
 
     # -- the reference's Init / Run ---------------------------------------------------------
     def init(self) -> dict:

@@ -108,10 +108,11 @@ class Workspace(NamedTuple):
 
 
 def workspace(rows: int, span: int, n_tasks: int, F: int, n_scalars: int, n_vectors: int,
-              n_matrices: int, max_epochs: int, trace_len: int,
-              matrix_ops: bool = True) -> Workspace:  # fmt: skip
+              n_matrices: int, max_epochs: int, trace_len: int, matrix_ops: bool = True,
+              entry: bool = True) -> Workspace:  # fmt: skip
     """A `Workspace` for programs of up to `rows` rows on the given memory and tasks (without
-    `matrix_ops`, for programs with no op that has a matrix operand)."""
+    `matrix_ops`, for programs with no op that has a matrix operand; without `entry`, its
+    interpreter not attached yet: `interp.machine_buffers`)."""
     return Workspace(
         scalars=np.zeros(n_scalars),
         vectors=np.zeros((n_vectors, F)),
@@ -138,7 +139,9 @@ def workspace(rows: int, span: int, n_tasks: int, F: int, n_scalars: int, n_vect
         no_trace=np.zeros(0),
         renaming=np.zeros((3, span), dtype=np.int64),
         next_address=np.zeros(3, dtype=np.int64),
-        machine=machine_buffers(rows, n_scalars, n_vectors, max(n_matrices, 1), F, matrix_ops),
+        machine=machine_buffers(
+            rows, n_scalars, n_vectors, max(n_matrices, 1), F, matrix_ops, entry
+        ),
         canon_code=np.zeros((rows, 4), dtype=np.int32),
         canon_data=np.zeros((rows, 4)),
     )
