@@ -456,3 +456,26 @@ def test_a_search_without_matrix_ops_admits_a_program_with_them():
     # (what skipping the matrix ops would give: a different fitness)
     skipped = Program([], [Instruction(Op.VECTOR_INNER_PRODUCT_OP, 1, 0, 1)], [])
     assert fitness != RegularizedEvolution(SearchConfig.from_dict(base), seed=4).evaluate(skipped)
+
+
+def test_the_kernel_compiled_before_the_first_call_is_the_one_called():
+    """A search compiles its kernel before its first call (while a helper process may compile
+    the interpreter): for exactly the argument types the call then has, so nothing compiles
+    twice, and the interpreter is attached by then."""
+    from amlz_compile.backends.interp import machine_attached
+
+    evo = RegularizedEvolution(_demo_search_config(), seed=3)
+    assert not machine_attached(evo.ws.machine)
+    before = set(K.population_kernel.overloads)
+    evo.init()
+    added = set(K.population_kernel.overloads) - before
+    assert machine_attached(evo.ws.machine)
+    assert len(added) <= 1  # (none when an earlier test compiled the same types)
+    evo.run(max_individuals=2 * evo.P)
+    assert set(K.population_kernel.overloads) - before == added
+
+
+def _demo_search_config() -> SearchConfig:
+    base = get_preset("demo")["search"]
+    base.update(population_size=20, tournament_size=3)
+    return SearchConfig.from_dict(base)

@@ -14,13 +14,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import memory_specs, programs, small_tasks
 
+from amlz_compile.backends import interp_machine
 from amlz_compile.backends.interp import (
     InterpBackend,
+    attach_machine,
     decode_into,
+    machine_attached,
     machine_buffers,
     run_decoded,
 )
-from amlz_compile.backends.interp_machine import B_ENTRY, uses_matrix_ops
+from amlz_compile.backends.interp_machine import B_ENTRY, prefetch_machine, uses_matrix_ops
 from amlz_compile.backends.packing import pack_programs, pack_tasks
 from amlz_compile.ir.ops import MATRIX_OPERAND, Op
 from amlz_compile.ir.program import Program
@@ -195,3 +198,16 @@ def _demo_tasks():
     from amlz_compile.bench import demo_tasks
 
     return demo_tasks()
+
+
+def test_buffers_made_without_their_machine_get_it_attached():
+    """`machine_buffers(entry=False)` defer the machine (a search attaches it after compiling
+    its kernel); `attach_machine` gives them the entry `machine_buffers` would have."""
+    lazy = machine_buffers(4, 4, 3, 1, 4, matrix_ops=False, entry=False)
+    assert not machine_attached(lazy)
+    attach_machine(lazy, 4, matrix_ops=False)
+    eager = machine_buffers(4, 4, 3, 1, 4, matrix_ops=False)
+    assert machine_attached(lazy) and lazy[9][B_ENTRY] == eager[9][B_ENTRY]
+    # a machine this process has loaded is never fetched by a helper
+    prefetch_machine(4, matrix_ops=False)
+    assert (True, False) not in interp_machine._PREFETCHES

@@ -360,18 +360,38 @@ def _dedup_put(dc, key, f):
     lru_put(dc, key, f)
 
 
+@njit(**NO_NRT)
+def _task_fitnesses(ip, fp, tk, fc, hs, st, ws, tr, compiled):
+    """The live program's fitness over the tasks (hurdle tasks first, FEC per task), its full
+    runs compiled when `compiled`. (The loop runs without reference counting: in counted code
+    each call's tuples of arrays, e.g. those the tier's dispatch passes on, cost atomic
+    operations per task.)"""
+    counters = st[2]
+    fits, scratch = ws.task_fitnesses, ws.sort_scratch
+    n_tasks = ip[IP_NTASKS]
+    median = ip[IP_MEDIAN] != 0
+    first = n_tasks
+    if ip[IP_HURDLES] != 0:
+        first = min(ip[IP_HURDLE_TASKS], n_tasks)
+    for t in range(n_tasks):
+        fits[t] = task_fitness_tiered(t, ip, fp, tk, fc, st, ws, tr, compiled)
+        if t == first - 1 and first < n_tasks:
+            passed, h = _hurdle_stage(hs[0], hs[1], hs[2], hs[3], fits, first, median, scratch,
+                                      fp[FP_PERCENTILE])  # fmt: skip
+            if not passed:
+                counters[C_HURDLE_STOPS] += 1
+                return h * first / n_tasks
+    return _combine(fits, n_tasks, median, scratch)
+
+
 @njit(**INLINE)
-def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr, counters, fits,
-                  scratch):  # fmt: skip
+def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr):
     """Search fitness of the program in a row buffer (budget, DCE, dedup, hurdles, FEC).
 
     When its full evaluation is to run compiled code not compiled yet, returns -1.0 with
-    tr.hand[HAND_PENDING] set and nothing else changed (see `population_kernel`).
-
-    `counters`, `fits` and `scratch` are st[2], ws.task_fitnesses and ws.sort_scratch, read
-    once by the caller (in reference-counted code every read from a tuple costs two atomic
-    operations). The work per child and per task runs in functions compiled without reference
-    counting (`_prepare`, `_task_fitness`, `_hurdle_stage`, `_combine`).
+    tr.hand[HAND_PENDING] set and nothing else changed (see `population_kernel`). The work per
+    child and per task runs in functions compiled without reference counting (`_prepare`,
+    `_task_fitnesses`, `_dedup_put`).
     """
     hit, f, key, choice = _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws, tr)
     if choice == CHOOSE_UPGRADE:
@@ -384,24 +404,7 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr, cou
         return -1.0
     if hit:
         return f
-    n_tasks = ip[IP_NTASKS]
-    median = ip[IP_MEDIAN] != 0
-    first = n_tasks
-    if ip[IP_HURDLES] != 0:
-        first = min(ip[IP_HURDLE_TASKS], n_tasks)
-    f = -1.0
-    compiled = choice == CHOOSE_COMPILED
-    for t in range(n_tasks):
-        fits[t] = task_fitness_tiered(t, ip, fp, tk, fc, st, ws, tr, compiled)
-        if t == first - 1 and first < n_tasks:
-            passed, h = _hurdle_stage(hs[0], hs[1], hs[2], hs[3], fits, first, median, scratch,
-                                      fp[FP_PERCENTILE])  # fmt: skip
-            if not passed:
-                counters[C_HURDLE_STOPS] += 1
-                f = h * first / n_tasks
-                break
-    if f < 0.0:
-        f = _combine(fits, n_tasks, median, scratch)
+    f = _task_fitnesses(ip, fp, tk, fc, hs, st, ws, tr, choice == CHOOSE_COMPILED)
     if ip[IP_DEDUP] != 0:
         _dedup_put(dc, key, f)
     return f
@@ -498,7 +501,7 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, crec, pop, ip, fp, mt
     ckeys, cfits = crec
     n_tasks = ip[IP_NTASKS]
     code, data, sizes = ws.child_code, ws.child_data, ws.child_sizes
-    fits, sort_scratch = ws.task_fitnesses, ws.sort_scratch
+    fits = ws.task_fitnesses
     task_keys = ws.task_keys.reshape((1, ws.task_keys.shape[0]))
     task_fits = fits.reshape((1, fits.shape[0]))
     hand = tr.hand
@@ -534,8 +537,7 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, crec, pop, ip, fp, mt
             f = cfit[j]
             _learn_fingerprints(fc, ckeys, cfits, j, n_tasks)
         else:
-            f = evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr, counters,
-                              fits, sort_scratch)  # fmt: skip
+            f = evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr)
             if hand[HAND_PENDING] != 0:
                 return j
         if mode == MODE_EVALUATE:
