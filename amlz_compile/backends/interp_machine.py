@@ -8,7 +8,8 @@ the op table, calling each op's function in `ir.op_kernels`; LLVM turns it into 
 plus a small scheduler for Setup / training / validation. Nothing is allocated per instruction
 (products that may alias their inputs go through the scratch area at the end of the memory).
 Offsets are unsigned inside the loop so that numba emits no negative-index wraparound per memory
-access. It runs behind a C entry per specialisation (F = 4, any F), made on first use and called
+access. It runs behind a C entry per specialisation (F = 4 or any F; with every op, or without
+the ops that have a matrix operand, for programs that have none), made on first use and called
 by address through `call_machine`, so that its code is compiled once per install and never
 linked into its callers (see below). The entry points that call it are in `backends.interp`.
 """
@@ -302,7 +303,7 @@ def _run_op_for_typed(matrices, op, mem, a, b, c, F, dd, row, rng, tv, tm):
 # compiled function that calls it, directly or not, and optimise it again in each (the search
 # kernel's call tree held it six times: minutes of a cold start), and compile it again for every
 # layout of arguments (read-only task arrays, literal flags). The C functions are made when first
-# needed (`machine_address`), so a run compiles only the specialisation its F uses.
+# needed (`machine_address`), so a run compiles only the specialisation its F and ops use.
 
 (
     B_DC, B_ROWS, B_DD, B_NB, B_MEM, B_MEM_LEN, B_NS, B_F, B_SCRATCH, B_TRAIN_X, B_N_TRAIN,

@@ -38,6 +38,7 @@ from .jit_tier import SearchTier, fill_cost_model, tier_code
 from .mutate import MutationTables, program_rows, rows_program
 from .state_check import check_population, check_records, check_scalars, check_search_state
 from .tier_choice import compiled_tier_possible
+from .warm_up import helpers_allowed
 
 STATE_VERSION = 1
 _DEFAULT_CACHE = (100000, 100)
@@ -267,7 +268,8 @@ class RegularizedEvolution:
         """Compile (or load) the search kernel for `args` and the interpreter it calls, at the
         same time where neither is in numba's cache: the interpreter in a helper process
         (`interp_machine.prefetch_machine`), so a cold start waits for the longer one only."""
-        prefetch_machine(self.features, self._matrix_ops)
+        if helpers_allowed():
+            prefetch_machine(self.features, self._matrix_ops)
         K.population_kernel.compile(tuple(numba.typeof(a) for a in args))
         attach_machine(self.ws.machine, self.features, self._matrix_ops)
 

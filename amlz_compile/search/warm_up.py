@@ -38,6 +38,13 @@ def _later_kernels_cached() -> bool:
         return True
 
 
+def helpers_allowed() -> bool:
+    """Whether this process may start compile helpers (this warm-up, and the search kernel's
+    `interp_machine.prefetch_machine`): more than one core, and AMLZ_WARM_UP not off."""
+    off = os.environ.get(WARM_UP_ENV, "1").strip().lower() in ("0", "false", "no", "off")
+    return not off and (os.cpu_count() or 1) >= 2
+
+
 def start_warm_up(config: ExperimentConfig):
     """Start the helper process that compiles the kernels `config`'s run needs after its first
     progress event (`warm_up`), when they are not in numba's cache and the machine has more
@@ -45,11 +52,11 @@ def start_warm_up(config: ExperimentConfig):
     import subprocess
     import sys
 
-    if os.environ.get(WARM_UP_ENV, "1").strip().lower() in ("0", "false", "no", "off"):
+    if not helpers_allowed():
         return None
     if _HELPER and _HELPER[0].poll() is None:
         return _HELPER[0]
-    if (os.cpu_count() or 1) < 2 or _later_kernels_cached():
+    if _later_kernels_cached():
         return None
     code = (
         "import sys, json; from amlz_compile.search.warm_up import warm_up; "
