@@ -147,7 +147,7 @@ class RegularizedEvolution:
         # `_admit` switches for a given program that has one)
         self._matrix_ops = uses_matrix_ops(
             np.concatenate([*(self.mt.ops[c, : self.mt.n_ops[c]] for c in range(3)),
-                            self.template.code[:, 0]])
+                            *_component_ops(self.template)])
         )  # fmt: skip
         rows = self._initial_rows()
         self._alloc(rows)

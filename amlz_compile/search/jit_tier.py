@@ -1,6 +1,6 @@
 """Compiled code as a tier of the search: the kernels its children run in.
 
-The search kernel decides per child, after dead-code removal (`kernels._choose_tier`, against
+The search kernel decides per child, after dead-code removal (`tier_choice.choose_tier`, against
 the `tiering.CostModel`), whether its full evaluation runs in the interpreter or in compiled
 code. Compiled code is keyed by the child's canonical Predict and Learn (`kernels.tier_canonical`):
 one given-memory kernel (`llvm.codegen.kernel_ir`) serves every child that differs only in Setup
@@ -45,7 +45,7 @@ SEARCH_THREADED = True
 # 40 evolved paper-scale programs: 6.6 ms threaded, 5.7 ms light/codegen 1; docs/benchmarks.md).
 THREADED_OPTIMISED_SAVING = 0.13
 SEARCH_PIPELINE = ("light", 0)
-# Kernels whose runs would pay for it are recompiled once with this (kernels._choose_tier): a
+# Kernels whose runs would pay for it are recompiled once with this (tier_choice.choose_tier): a
 # fused kernel at the light IR pipeline and codegen level 1 runs as fast as O2 (within 3 % on
 # evolved paper-scale programs) and compiles in ~30-50 ms against O2's ~80-90 ms.
 OPTIMISING_PIPELINE = ("light", 1)

@@ -11,9 +11,10 @@ one evaluation seed per fully evaluated task. Evaluation of a program:
    program makes bit-identical predictions and runs faster;
 3. structural dedup: a 64-bit hash of the live program (+ the budget decisions) looked up in an
    LRU (same hit/forget rules as FEC); a hit returns the cached fitness with no work at all;
-4. the tier of the full runs (`_choose_tier`, `jit_tier.py`): the interpreter, or the compiled
-   kernel of the program's canonical Predict/Learn, called from here (Setup interpreted); a
-   kernel not compiled yet is compiled in Python between two calls of the population kernel;
+4. the tier of the full runs (`tier_choice.tier_choice`, `jit_tier.py`): the interpreter, or
+   the compiled kernel of the program's canonical Predict/Learn, called from here (Setup
+   interpreted); a kernel not compiled yet is compiled in Python between two calls of the
+   population kernel;
 5. per task (hurdle tasks first, `hurdles.py`): FEC fingerprint (the first examples, generator
    re-seeded with 235732282) looked up in the FEC LRU; on a miss a full run with a seed drawn
    from the search stream; task fitnesses combined by mean or upper median.
