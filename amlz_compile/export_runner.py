@@ -50,11 +50,8 @@ def import_by_path(path: str):
 
 def protocol_outputs(module, case: dict) -> dict:
     """The module's run_protocol on the case's inputs."""
-    loss, trace, steps = module.run_protocol(
-        decode(case["train_x"]), decode(case["train_y"]), decode(case["orders"]),
-        case["n_train_steps"], decode(case["valid_x"]), decode(case["valid_y"]),
-        case["n_valid"], case["is_accuracy"], case["max_abs_error"], case["seed"],
-    )  # fmt: skip
+    inputs = {k: decode(v) if isinstance(v, dict) else v for k, v in case.items()}
+    loss, trace, steps = module.run_protocol(inputs)
     return {"epoch_loss": hexes(loss), "trace": hexes(trace), "train_steps": int(steps)}
 
 

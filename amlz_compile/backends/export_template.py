@@ -261,25 +261,20 @@ def predict_step(mem, rng, x):
     return s[1]
 
 
-def run_protocol(
-    train_x,
-    train_y,
-    orders,
-    n_train_steps,
-    valid_x,
-    valid_y,
-    n_valid,
-    is_accuracy,
-    max_abs_error,
-    seed,
-):
-    """The task kernel, in NumPy: returns (epoch_loss list, trace list, train_steps).
+def run_protocol(case):
+    """The task kernel, in NumPy, on one case: a mapping with the arrays `train_x`, `train_y`,
+    `orders` (one row of training indices per epoch), `valid_x`, `valid_y`, and `n_train_steps`,
+    `n_valid`, `is_accuracy`, `max_abs_error` and `seed` (as a SELF_TESTS entry holds them,
+    arrays decoded). Returns (epoch_loss list, trace list, train_steps).
 
     Validation follows each epoch on the live memory; a failing training step (NaN or error
     above max_abs_error) ends the run; a failing validation makes that epoch's loss NaN.
     """
-    train_x = np.asarray(train_x, dtype=np.float64)
-    valid_x = np.asarray(valid_x, dtype=np.float64)
+    train_x = np.asarray(case["train_x"], dtype=np.float64)
+    valid_x = np.asarray(case["valid_x"], dtype=np.float64)
+    train_y, valid_y, orders = case["train_y"], case["valid_y"], case["orders"]
+    n_train_steps, n_valid, seed = case["n_train_steps"], case["n_valid"], case["seed"]
+    is_accuracy, max_abs_error = case["is_accuracy"], case["max_abs_error"]
     N, F = train_x.shape
     rng = SplitMix64(seed)
     mem = new_memory(F)

@@ -49,18 +49,8 @@ def self_test(rtol=1e-9, atol=1e-12, verbose=False):
         return False
     ok = True
     for case in SELF_TESTS:
-        loss, trace, steps = run_protocol(
-            _decode(case["train_x"]),
-            _decode(case["train_y"]),
-            _decode(case["orders"]),
-            case["n_train_steps"],
-            _decode(case["valid_x"]),
-            _decode(case["valid_y"]),
-            case["n_valid"],
-            case["is_accuracy"],
-            case["max_abs_error"],
-            case["seed"],
-        )
+        inputs = {k: _decode(v) if isinstance(v, dict) else v for k, v in case.items()}
+        loss, trace, steps = run_protocol(inputs)
         good = (
             steps == case["train_steps"]
             and _same(trace, _decode(case["trace"]), rtol, atol)

@@ -9,12 +9,13 @@ from typing import Annotated
 import typer
 
 from ..errors import UsageError
-from . import task_options as opt
 from .choices import BackendChoice
 from .program_commands import load_algorithm
 from .reporting import user_errors
+from .task_options import TaskOptions, with_task_options
 
 
+@with_task_options
 def eval_(
     algo: Annotated[str, typer.Argument(help="Algorithm file, run directory or built-in name.")],
     tasks: Annotated[
@@ -26,21 +27,10 @@ def eval_(
             "projected-binary, zeros, ones, increment, ...) or a JSON/TOML task file.",
         ),
     ],
-    features: opt.Features = None,
-    num_tasks: opt.NumTasks = None,
-    train: opt.Train = None,
-    valid: opt.Valid = None,
-    epochs: opt.Epochs = None,
-    seed: opt.AlgorithmSeed = 0,
-    data_seed: opt.DataSeed = None,
-    dataset: opt.Dataset = None,
-    path: opt.DatasetPath = None,
-    eval_type: opt.EvalType = None,
+    task_options: TaskOptions = TaskOptions(),
     backend: Annotated[BackendChoice, typer.Option(help="Evaluation backend.")] = (
         BackendChoice.auto
     ),
-    combination: opt.Combination = "mean",
-    max_abs_error: opt.MaxAbsError = 100.0,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Evaluate an algorithm on tasks: fitness and per-task fitness."""
@@ -48,13 +38,10 @@ def eval_(
         from ..tasks.spec_input import task_specs
 
         program, _ = load_algorithm(algo)
-        specs = task_specs(
-            tasks, features=features, num_tasks=num_tasks, train=train, valid=valid,
-            epochs=epochs, dataset=dataset, path=path, eval_type=eval_type, data_seed=data_seed,
-        )  # fmt: skip
+        specs = task_specs(tasks, **task_options.spec_options())
         report = evaluate_program(
-            program, specs, seed=seed, backend=backend.value, combination=combination,
-            max_abs_error=max_abs_error,
+            program, specs, seed=task_options.seed, backend=backend.value,
+            combination=task_options.combination, max_abs_error=task_options.max_abs_error,
         )  # fmt: skip
         if as_json:
             typer.echo(json.dumps(report))

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import UsageError
-from . import task_options as opt
 from .choices import BackendChoice, ShowFormat
 from .reporting import user_errors
+from .task_options import TaskOptions, with_task_options
 
 
 def load_algorithm(spec: str) -> tuple[Any, dict]:
@@ -40,6 +40,7 @@ def load_algorithm(spec: str) -> tuple[Any, dict]:
     )
 
 
+@with_task_options
 def show(
     algo: Annotated[
         str, typer.Argument(help="Algorithm file (text or JSON), run directory or built-in name.")
@@ -72,21 +73,10 @@ def show(
         str | None,
         typer.Option(help="With --effective: the starting program of the diff (default: empty)."),
     ] = None,
-    features: opt.Features = None,
-    num_tasks: opt.NumTasks = None,
-    train: opt.Train = None,
-    valid: opt.Valid = None,
-    epochs: opt.Epochs = None,
-    seed: opt.AlgorithmSeed = 0,
-    data_seed: opt.DataSeed = None,
-    dataset: opt.Dataset = None,
-    path: opt.DatasetPath = None,
-    eval_type: opt.EvalType = None,
+    task_options: TaskOptions = TaskOptions(),
     backend: Annotated[BackendChoice, typer.Option(help="Evaluation backend.")] = (
         BackendChoice.interp
     ),
-    combination: opt.Combination = "mean",
-    max_abs_error: opt.MaxAbsError = 100.0,
     as_json: Annotated[
         bool, typer.Option("--json", help="With --effective: one JSON object on stdout.")
     ] = False,
@@ -99,25 +89,19 @@ def show(
 ) -> None:
     """Print an algorithm (readable text, NumPy code or JSON), or its effective program."""
     with user_errors():
-        task_options = {"features": features, "num_tasks": num_tasks, "train": train,
-                        "valid": valid, "epochs": epochs, "dataset": dataset, "path": path,
-                        "eval_type": eval_type, "data_seed": data_seed}  # fmt: skip
         program, meta = load_algorithm(algo)
         if effective:
             if simplify or fmt is not ShowFormat.text:
                 raise UsageError("--effective prints its own form: drop --simplify/--format")
             show_effective(program, tasks or [], task_options, tolerance=tolerance,
-                           against=against, seed=seed, backend=backend.value,
-                           combination=combination, max_abs_error=max_abs_error,
-                           as_json=as_json, out=out)  # fmt: skip
+                           against=against, backend=backend.value, as_json=as_json,
+                           out=out)  # fmt: skip
             return
         given = [k for k, v in {"--tasks": tasks, "--against": against, "--json": as_json,
                                 "--out": out}.items() if v]  # fmt: skip
-        given += [f"--{k.replace('_', '-')}" for k, v in task_options.items() if v is not None]
-        changed = {"--tolerance": tolerance != 1e-9, "--seed": seed != 0,
-                   "--backend": backend is not BackendChoice.interp,
-                   "--combination": combination != "mean",
-                   "--max-abs-error": max_abs_error != 100.0}  # fmt: skip
+        given += task_options.given()
+        changed = {"--tolerance": tolerance != 1e-9,
+                   "--backend": backend is not BackendChoice.interp}  # fmt: skip
         given += [name for name, differs in changed.items() if differs]
         if given:
             raise UsageError(f"{', '.join(given)}: only with --effective")
@@ -143,9 +127,8 @@ def show(
 
 
 def show_effective(
-    program, tasks: list[str], task_options: dict, *, tolerance: float, against: str | None,
-    seed: int, backend: str, combination: str, max_abs_error: float, as_json: bool,
-    out: Path | None,
+    program, tasks: list[str], task_options: TaskOptions, *, tolerance: float,
+    against: str | None, backend: str, as_json: bool, out: Path | None,
 ) -> None:  # fmt: skip
     """`amlz show ALGO --effective`: the view of `effective.effective_program`, printed (text
     and diff, or JSON) and optionally written to `out`."""
@@ -156,14 +139,15 @@ def show_effective(
         raise UsageError("--effective needs --tasks (a task kind or a task file, as amlz eval)")
     if out is not None and out.parent.exists() and not out.parent.is_dir():
         raise UsageError(f"{out.parent} is not a directory")
-    specs = [spec for t in tasks for spec in task_specs(t, **task_options)]
+    specs = [spec for t in tasks for spec in task_specs(t, **task_options.spec_options())]
     start, label = None, None
     if against is not None:
         start, start_meta = load_algorithm(against)
         label = start_meta.get("source") or against
     view = effective_program(
-        program, specs, tolerance, against=start, against_label=label, seed=seed,
-        backend=backend, combination=combination, max_abs_error=max_abs_error,
+        program, specs, tolerance, against=start, against_label=label, seed=task_options.seed,
+        backend=backend, combination=task_options.combination,
+        max_abs_error=task_options.max_abs_error,
     )  # fmt: skip
     doc = {**view.to_dict(), "task_specs": specs}
     text = view.text + "\n" + (view.diff or f"(no difference from {view.against})\n")

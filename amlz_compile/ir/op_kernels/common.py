@@ -11,12 +11,32 @@ from __future__ import annotations
 
 from numba import njit, uint64
 
+from ..ops import MATRIX, OPS, Op
+
 # Numba-IR inlining into the caller: no call boundary, no reference counting of the buffers.
 _INLINE = {"cache": True, "error_model": "numpy", "nogil": True, "inline": "always"}
 # The op functions are compiled on their own and called from the dispatch, where LLVM inlines
 # them: inlining 65 of them into the machine at numba's IR level instead cost over twice the
 # compile time for the same speed (docs/benchmarks.md).
 _OP = {"cache": True, "error_model": "numpy", "nogil": True, "_nrt": False}
+
+
+def op_function(op: Op, body):
+    """`body` (a closure over constants and plain functions) compiled as op `op`'s function:
+    named after the op, so numba's cache keeps one file per op and tracebacks name it."""
+    body.__name__ = body.__qualname__ = OPS[op].name.lower()
+    return njit(**_OP)(body)
+
+
+def is_matrix_op(op: Op) -> bool:
+    """Whether op `op`'s output is a matrix (its element count F * F, else F)."""
+    return OPS[op].out == MATRIX
+
+
+@njit(**_INLINE)
+def _count(F, matrix):
+    """The element count of a vector (F) or, with `matrix`, of a matrix (F * F)."""
+    return uint64(F * F) if matrix else uint64(F)
 
 
 @njit(**_INLINE)

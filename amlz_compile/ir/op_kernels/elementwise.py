@@ -2,8 +2,10 @@
 applied to scalars directly and to vectors and matrices element by element (`_map1`, `_map2`,
 `_scale`), so e.g. SCALAR_SUM, VECTOR_SUM and MATRIX_SUM share one definition of a sum.
 
-The ops' arguments are described in `ir.op_kernels`. With F = 4 the maps go four elements at a
-time through locals (see `common`).
+`MEANING` pairs each op with its element function; the op table's operand kinds say how it is
+applied, and `_op_function` makes the op's function from the two. The ops' arguments are
+described in `ir.op_kernels`. With F = 4 the maps go four elements at a time through locals
+(see `common`).
 """
 
 from __future__ import annotations
@@ -11,73 +13,77 @@ from __future__ import annotations
 import math
 
 from numba import njit, uint64
+from numba.extending import register_jitable
 
-from .common import _INLINE, _OP, _ld4, _mat, _st4, _vec
+from ..ops import OPS, SCALAR, Op
+from .common import _INLINE, _OP, _count, _ld4, _st4, _vec, is_matrix_op, op_function
 
-# -- what one element computes --------------------------------------------------------------
+# -- what one element computes: plain functions numba compiles where they are called and LLVM
+# inlines; the op functions below capture them, and numba's cache keys a captured plain function
+# by its name (a captured compiled function would make every process miss the cache) -----------
 
 
-@njit(**_INLINE)
+@register_jitable
 def add(x, y):
     return x + y
 
 
-@njit(**_INLINE)
+@register_jitable
 def sub(x, y):
     return x - y
 
 
-@njit(**_INLINE)
+@register_jitable
 def mul(x, y):
     return x * y
 
 
-@njit(**_INLINE)
+@register_jitable
 def div(x, y):
     return x / y
 
 
-@njit(**_INLINE)
+@register_jitable
 def absolute(x):
     return abs(x)
 
 
-@njit(**_INLINE)
+@register_jitable
 def reciprocal(x):
     return 1.0 / x
 
 
-@njit(**_INLINE)
+@register_jitable
 def heaviside_ge(x):
     """The scalar heaviside: 1 for x >= 0 (NaN gives 0)."""
     return 1.0 if x >= 0.0 else 0.0
 
 
-@njit(**_INLINE)
+@register_jitable
 def heaviside_gt(x):
     """The vector and matrix heaviside: 1 for x > 0 (NaN gives 0)."""
     return 1.0 if x > 0.0 else 0.0
 
 
-@njit(**_INLINE)
+@register_jitable
 def std_min(x, y):
     """The scalar min, std::min(x, y): a NaN in either gives x."""
     return y if y < x else x
 
 
-@njit(**_INLINE)
+@register_jitable
 def std_max(x, y):
     """The scalar max, std::max(x, y): a NaN in either gives x."""
     return y if x < y else x
 
 
-@njit(**_INLINE)
+@register_jitable
 def elementwise_min(x, y):
     """The vector and matrix min: a NaN in either gives y."""
     return x if x < y else y
 
 
-@njit(**_INLINE)
+@register_jitable
 def elementwise_max(x, y):
     """The vector and matrix max: a NaN in either gives y."""
     return x if x > y else y
@@ -112,117 +118,82 @@ def _map2(mem, a, b, c, n, F, f):
 
 
 @njit(**_INLINE)
-def _scale(mem, a, b, c, n, F):
-    """mem[c + i] = s * mem[b + i] for i < n, s the scalar at a."""
+def _scale(mem, a, b, c, n, F, f):
+    """mem[c + i] = f(s, mem[b + i]) for i < n, s the scalar at a."""
     s = mem[a]
     if F == 4:
         for i in range(uint64(0), n, uint64(4)):
             y0, y1, y2, y3 = _ld4(mem, b + i)
-            _st4(mem, c + i, s * y0, s * y1, s * y2, s * y3)
+            _st4(mem, c + i, f(s, y0), f(s, y1), f(s, y2), f(s, y3))
         return
     for i in range(n):
-        mem[c + i] = s * mem[b + i]
+        mem[c + i] = f(s, mem[b + i])
 
 
-# -- scalar ops ------------------------------------------------------------------------------
+# -- each op's element function, and the op functions made from them -------------------------
+
+MEANING = {
+    **dict.fromkeys((Op.SCALAR_SUM_OP, Op.VECTOR_SUM_OP, Op.MATRIX_SUM_OP), add),
+    **dict.fromkeys((Op.SCALAR_DIFF_OP, Op.VECTOR_DIFF_OP, Op.MATRIX_DIFF_OP), sub),
+    **dict.fromkeys((Op.SCALAR_PRODUCT_OP, Op.VECTOR_PRODUCT_OP, Op.MATRIX_PRODUCT_OP), mul),
+    **dict.fromkeys((Op.SCALAR_VECTOR_PRODUCT_OP, Op.SCALAR_MATRIX_PRODUCT_OP), mul),
+    **dict.fromkeys((Op.SCALAR_DIVISION_OP, Op.VECTOR_DIVISION_OP, Op.MATRIX_DIVISION_OP), div),
+    **dict.fromkeys((Op.SCALAR_ABS_OP, Op.VECTOR_ABS_OP, Op.MATRIX_ABS_OP), absolute),
+    **dict.fromkeys(
+        (Op.SCALAR_RECIPROCAL_OP, Op.VECTOR_RECIPROCAL_OP, Op.MATRIX_RECIPROCAL_OP), reciprocal
+    ),
+    Op.SCALAR_SIN_OP: math.sin,
+    Op.SCALAR_COS_OP: math.cos,
+    Op.SCALAR_TAN_OP: math.tan,
+    Op.SCALAR_ARCSIN_OP: math.asin,
+    Op.SCALAR_ARCCOS_OP: math.acos,
+    Op.SCALAR_ARCTAN_OP: math.atan,
+    Op.SCALAR_EXP_OP: math.exp,
+    Op.SCALAR_LOG_OP: math.log,
+    Op.SCALAR_HEAVYSIDE_OP: heaviside_ge,
+    **dict.fromkeys((Op.VECTOR_HEAVYSIDE_OP, Op.MATRIX_HEAVYSIDE_OP), heaviside_gt),
+    Op.SCALAR_MIN_OP: std_min,
+    **dict.fromkeys((Op.VECTOR_MIN_OP, Op.MATRIX_MIN_OP), elementwise_min),
+    Op.SCALAR_MAX_OP: std_max,
+    **dict.fromkeys((Op.VECTOR_MAX_OP, Op.MATRIX_MAX_OP), elementwise_max),
+}
 
 
-@njit(**_OP)
-def scalar_sum_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    mem[c] = add(mem[a], mem[b])
+def _op_function(op: Op, f):
+    """Op `op`'s function applying `f` as its operand kinds say: to scalars, to each element of
+    vectors or matrices, or a scalar to each element (`_scale`)."""
+    info = OPS[op]
+    matrix = is_matrix_op(op)
+    if info.out == SCALAR and info.arity == 1:
+
+        def body(mem, a, b, c, F, dd, row, rng, tv, tm):
+            mem[c] = f(mem[a])
+
+    elif info.out == SCALAR:
+
+        def body(mem, a, b, c, F, dd, row, rng, tv, tm):
+            mem[c] = f(mem[a], mem[b])
+
+    elif info.in1 == SCALAR:
+
+        def body(mem, a, b, c, F, dd, row, rng, tv, tm):
+            _scale(mem, a, b, c, _count(F, matrix), F, f)
+
+    elif info.arity == 1:
+
+        def body(mem, a, b, c, F, dd, row, rng, tv, tm):
+            _map1(mem, a, c, _count(F, matrix), F, f)
+
+    else:
+
+        def body(mem, a, b, c, F, dd, row, rng, tv, tm):
+            _map2(mem, a, b, c, _count(F, matrix), F, f)
+
+    return op_function(op, body)
 
 
-@njit(**_OP)
-def scalar_diff_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    mem[c] = sub(mem[a], mem[b])
-
-
-@njit(**_OP)
-def scalar_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    mem[c] = mul(mem[a], mem[b])
-
-
-@njit(**_OP)
-def scalar_division_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    mem[c] = div(mem[a], mem[b])
-
-
-@njit(**_OP)
-def scalar_abs_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    mem[c] = absolute(mem[a])
-
-
-@njit(**_OP)
-def scalar_reciprocal_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    mem[c] = reciprocal(mem[a])
-
-
-@njit(**_OP)
-def scalar_sin_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    mem[c] = math.sin(mem[a])
-
-
-@njit(**_OP)
-def scalar_cos_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    mem[c] = math.cos(mem[a])
-
-
-@njit(**_OP)
-def scalar_tan_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    mem[c] = math.tan(mem[a])
-
-
-@njit(**_OP)
-def scalar_arcsin_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    mem[c] = math.asin(mem[a])
-
-
-@njit(**_OP)
-def scalar_arccos_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    mem[c] = math.acos(mem[a])
-
-
-@njit(**_OP)
-def scalar_arctan_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    mem[c] = math.atan(mem[a])
-
-
-@njit(**_OP)
-def scalar_exp_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    mem[c] = math.exp(mem[a])
-
-
-@njit(**_OP)
-def scalar_log_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    mem[c] = math.log(mem[a])
-
-
-@njit(**_OP)
-def scalar_heavyside_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    mem[c] = heaviside_ge(mem[a])
-
-
-@njit(**_OP)
-def scalar_min_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    mem[c] = std_min(mem[a], mem[b])
-
-
-@njit(**_OP)
-def scalar_max_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    mem[c] = std_max(mem[a], mem[b])
-
-
-# -- vector ops ------------------------------------------------------------------------------
-
-
-@njit(**_OP)
-def vector_heavyside_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    _map1(mem, a, c, _vec(F), F, heaviside_gt)
-
-
-@njit(**_OP)
-def scalar_vector_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    _scale(mem, a, b, c, _vec(F), F)
+# Each op's function under its name (`op_kernels.function_name`), as the dispatch imports it.
+globals().update({OPS[op].name.lower(): _op_function(op, f) for op, f in MEANING.items()})
 
 
 @njit(**_OP)
@@ -230,96 +201,3 @@ def scalar_broadcast_op(mem, a, b, c, F, dd, row, rng, tv, tm):
     s = mem[a]
     for i in range(_vec(F)):
         mem[c + i] = s
-
-
-@njit(**_OP)
-def vector_reciprocal_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    _map1(mem, a, c, _vec(F), F, reciprocal)
-
-
-@njit(**_OP)
-def vector_abs_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    _map1(mem, a, c, _vec(F), F, absolute)
-
-
-@njit(**_OP)
-def vector_sum_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    _map2(mem, a, b, c, _vec(F), F, add)
-
-
-@njit(**_OP)
-def vector_diff_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    _map2(mem, a, b, c, _vec(F), F, sub)
-
-
-@njit(**_OP)
-def vector_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    _map2(mem, a, b, c, _vec(F), F, mul)
-
-
-@njit(**_OP)
-def vector_division_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    _map2(mem, a, b, c, _vec(F), F, div)
-
-
-@njit(**_OP)
-def vector_min_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    _map2(mem, a, b, c, _vec(F), F, elementwise_min)
-
-
-@njit(**_OP)
-def vector_max_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    _map2(mem, a, b, c, _vec(F), F, elementwise_max)
-
-
-# -- matrix ops ------------------------------------------------------------------------------
-
-
-@njit(**_OP)
-def matrix_heavyside_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    _map1(mem, a, c, _mat(F), F, heaviside_gt)
-
-
-@njit(**_OP)
-def scalar_matrix_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    _scale(mem, a, b, c, _mat(F), F)
-
-
-@njit(**_OP)
-def matrix_reciprocal_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    _map1(mem, a, c, _mat(F), F, reciprocal)
-
-
-@njit(**_OP)
-def matrix_abs_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    _map1(mem, a, c, _mat(F), F, absolute)
-
-
-@njit(**_OP)
-def matrix_sum_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    _map2(mem, a, b, c, _mat(F), F, add)
-
-
-@njit(**_OP)
-def matrix_diff_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    _map2(mem, a, b, c, _mat(F), F, sub)
-
-
-@njit(**_OP)
-def matrix_product_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    _map2(mem, a, b, c, _mat(F), F, mul)
-
-
-@njit(**_OP)
-def matrix_division_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    _map2(mem, a, b, c, _mat(F), F, div)
-
-
-@njit(**_OP)
-def matrix_min_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    _map2(mem, a, b, c, _mat(F), F, elementwise_min)
-
-
-@njit(**_OP)
-def matrix_max_op(mem, a, b, c, F, dd, row, rng, tv, tm):
-    _map2(mem, a, b, c, _mat(F), F, elementwise_max)
