@@ -46,8 +46,8 @@ def family_module(name: str) -> ModuleType:
 
 def dispatch_source() -> str:
     """The text of `ir/op_dispatch.py`: one `if` chain over the op table calling each op's
-    function (numba cannot call through a run-time table of functions fast; LLVM turns a chain
-    into one jump table), compiled with and without the ops that have a matrix operand. `python -m
+    function, and one over the ops with no matrix operand (numba cannot call through a run-time
+    table of functions fast; LLVM turns a chain into one jump table). `python -m
     amlz_compile.ir.op_kernels` rewrites the file; a test checks that it is current."""
     lines = [
         '"""Generated from the op table by `python -m amlz_compile.ir.op_kernels`; do not edit.',
@@ -65,39 +65,33 @@ def dispatch_source() -> str:
         "from .ops import Op",
         "",
         "",
-        "def _dispatch(matrices):",
-        '    """`run_op`, compiled with or without the ops that have a matrix operand',
-        "    (`ops.MATRIX_OPERAND`): without them such an op does nothing (numba prunes the branch",
-        "    on the captured constant, so their functions are not compiled, while every case stays",
-        '    and LLVM builds the same jump table); only for programs without one."""',
-        "",
-        "    def run(op, mem, a, b, c, F, dd, row, rng, tv, tm):",
-        '        """Run op `op` (see `op_kernels` for the arguments)."""',
+        '@njit(cache=True, error_model="numpy", nogil=True, inline="always")',
+        "def run_op(op, mem, a, b, c, F, dd, row, rng, tv, tm):",
+        '    """Run op `op` (see `op_kernels` for the arguments)."""',
     ]
     lines += _chain(OPS)
     lines += [
         "",
-        '    run.__name__ = run.__qualname__ = "run_op" if matrices else "run_op_without_matrices"',
-        '    return njit(cache=True, error_model="numpy", nogil=True, inline="always")(run)',
         "",
-        "",
-        "run_op = _dispatch(True)",
-        "run_op_without_matrices = _dispatch(False)",
+        '@njit(cache=True, error_model="numpy", nogil=True, inline="always")',
+        "def run_op_without_matrices(op, mem, a, b, c, F, dd, row, rng, tv, tm):",
+        '    """`run_op` for the ops with no matrix operand (`ops.MATRIX_OPERAND`); any other op',
+        '    does nothing: only for programs without one."""',
     ]
+    lines += _chain(OPS, skip=MATRIX_OPERAND)
     return "\n".join(lines) + "\n"
 
 
-def _chain(infos) -> list[str]:
-    """An `if` chain over `infos` running each op by its function (an op with a matrix operand
-    only when the captured `matrices` is True)."""
+def _chain(infos, skip=None) -> list[str]:
+    """An `if` chain over `infos` running each op by its function (an op in `skip`: nothing,
+    so the chain keeps every case and LLVM the same jump table)."""
     lines = []
     for i, info in enumerate(infos):
         keyword = "if" if i == 0 else "elif"
-        call = f"{function_name(info)}(mem, a, b, c, F, dd, row, rng, tv, tm)"
-        case = f"        {keyword} op == Op.{info.name}:"
-        if MATRIX_OPERAND[info.op]:
-            lines += [f"{case}  # noqa: SIM102 (the case stays, for one jump table)",
-                      "            if matrices:", f"                {call}"]  # fmt: skip
-        else:
-            lines += [case, f"            {call}"]
+        if skip is not None and skip[info.op]:
+            lines.append(f"    {keyword} op == Op.{info.name}:  # noqa: SIM114 (one case per op)")
+            lines.append("        pass")
+            continue
+        lines.append(f"    {keyword} op == Op.{info.name}:")
+        lines.append(f"        {function_name(info)}(mem, a, b, c, F, dd, row, rng, tv, tm)")
     return lines

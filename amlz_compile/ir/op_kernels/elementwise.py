@@ -1,6 +1,7 @@
-"""The elementwise ops: one scalar function per meaning (`add`, `sin`, `heaviside_gt`, ...),
-applied to scalars directly and to vectors and matrices element by element (`_map1`, `_map2`,
-`_scale`), so e.g. SCALAR_SUM, VECTOR_SUM and MATRIX_SUM share one definition of a sum.
+"""The elementwise ops: one scalar function per meaning (`operator.add`, `math.sin`,
+`heaviside_gt`, ...), applied to scalars directly and to vectors and matrices element by element
+(`_map1`, `_map2`, `_scale`), so e.g. SCALAR_SUM, VECTOR_SUM and MATRIX_SUM share one
+definition of a sum.
 
 `MEANING` pairs each op with its element function; the op table's operand kinds say how it is
 applied, and `_op_function` makes the op's function from the two. The ops' arguments are
@@ -11,6 +12,7 @@ described in `ir.op_kernels`. With F = 4 the maps go four elements at a time thr
 from __future__ import annotations
 
 import math
+import operator
 
 from numba import njit, uint64
 from numba.extending import register_jitable
@@ -18,34 +20,10 @@ from numba.extending import register_jitable
 from ..ops import OPS, SCALAR, Op
 from .common import _INLINE, _OP, _count, _ld4, _st4, _vec, is_matrix_op, op_function
 
-# -- what one element computes: plain functions numba compiles where they are called and LLVM
-# inlines; the op functions below capture them, and numba's cache keys a captured plain function
-# by its name (a captured compiled function would make every process miss the cache) -----------
-
-
-@register_jitable
-def add(x, y):
-    return x + y
-
-
-@register_jitable
-def sub(x, y):
-    return x - y
-
-
-@register_jitable
-def mul(x, y):
-    return x * y
-
-
-@register_jitable
-def div(x, y):
-    return x / y
-
-
-@register_jitable
-def absolute(x):
-    return abs(x)
+# -- what one element computes, besides Python's own operators and math functions: plain
+# functions numba compiles where they are called and LLVM inlines. The op functions below capture
+# them, and numba's cache keys a captured plain function by its name (a captured compiled
+# function would make every process miss the cache) -------------------------------------------
 
 
 @register_jitable
@@ -133,12 +111,16 @@ def _scale(mem, a, b, c, n, F, f):
 # -- each op's element function, and the op functions made from them -------------------------
 
 MEANING = {
-    **dict.fromkeys((Op.SCALAR_SUM_OP, Op.VECTOR_SUM_OP, Op.MATRIX_SUM_OP), add),
-    **dict.fromkeys((Op.SCALAR_DIFF_OP, Op.VECTOR_DIFF_OP, Op.MATRIX_DIFF_OP), sub),
-    **dict.fromkeys((Op.SCALAR_PRODUCT_OP, Op.VECTOR_PRODUCT_OP, Op.MATRIX_PRODUCT_OP), mul),
-    **dict.fromkeys((Op.SCALAR_VECTOR_PRODUCT_OP, Op.SCALAR_MATRIX_PRODUCT_OP), mul),
-    **dict.fromkeys((Op.SCALAR_DIVISION_OP, Op.VECTOR_DIVISION_OP, Op.MATRIX_DIVISION_OP), div),
-    **dict.fromkeys((Op.SCALAR_ABS_OP, Op.VECTOR_ABS_OP, Op.MATRIX_ABS_OP), absolute),
+    **dict.fromkeys((Op.SCALAR_SUM_OP, Op.VECTOR_SUM_OP, Op.MATRIX_SUM_OP), operator.add),
+    **dict.fromkeys((Op.SCALAR_DIFF_OP, Op.VECTOR_DIFF_OP, Op.MATRIX_DIFF_OP), operator.sub),
+    **dict.fromkeys(
+        (Op.SCALAR_PRODUCT_OP, Op.VECTOR_PRODUCT_OP, Op.MATRIX_PRODUCT_OP), operator.mul
+    ),
+    **dict.fromkeys((Op.SCALAR_VECTOR_PRODUCT_OP, Op.SCALAR_MATRIX_PRODUCT_OP), operator.mul),
+    **dict.fromkeys(
+        (Op.SCALAR_DIVISION_OP, Op.VECTOR_DIVISION_OP, Op.MATRIX_DIVISION_OP), operator.truediv
+    ),
+    **dict.fromkeys((Op.SCALAR_ABS_OP, Op.VECTOR_ABS_OP, Op.MATRIX_ABS_OP), abs),
     **dict.fromkeys(
         (Op.SCALAR_RECIPROCAL_OP, Op.VECTOR_RECIPROCAL_OP, Op.MATRIX_RECIPROCAL_OP), reciprocal
     ),
