@@ -20,6 +20,7 @@ from ..tasks.tabular import DataTasks
 from .config import ConfigError
 from .presets import (
     BASELINE_LEARN_OPS,
+    BASELINE_MUTATE_SIZES,
     BASELINE_PREDICT_OPS,
     BASELINE_SETUP_OPS,
     DEMO_OPS,
@@ -101,12 +102,7 @@ def data_experiment_config(
             "setup_size_init": setup,
             "predict_size_init": predict,
             "learn_size_init": learn,
-            "mutate_setup_size_min": 1,
-            "mutate_setup_size_max": 7,
-            "mutate_predict_size_min": 1,
-            "mutate_predict_size_max": 11,
-            "mutate_learn_size_min": 1,
-            "mutate_learn_size_max": 23,
+            **BASELINE_MUTATE_SIZES,
             **start,
             "population_size": population_size,
             "tournament_size": min(tournament_size, population_size),

@@ -58,6 +58,16 @@ BASELINE_LEARN_OPS = [
 # The nine class pairs the reference holds out for meta-validation/test (docs/semantics.md#presets).
 HELD_OUT_PAIRS = [[4, 6], [3, 5], [8, 9], [3, 8], [0, 9], [2, 9], [1, 8], [3, 6], [0, 5]]
 
+# The size bounds mutation keeps each component within, in the paper's baseline experiments.
+BASELINE_MUTATE_SIZES = {
+    "mutate_setup_size_min": 1,
+    "mutate_setup_size_max": 7,
+    "mutate_predict_size_min": 1,
+    "mutate_predict_size_max": 11,
+    "mutate_learn_size_min": 1,
+    "mutate_learn_size_max": 23,
+}
+
 
 def _linear(num_tasks: int, num_train: int, num_valid: int, **extra: Any) -> dict:
     spec = {
@@ -278,12 +288,7 @@ def _baseline() -> dict:
             "setup_size_init": 1,
             "predict_size_init": 1,
             "learn_size_init": 1,
-            "mutate_setup_size_min": 1,
-            "mutate_setup_size_max": 7,
-            "mutate_predict_size_min": 1,
-            "mutate_predict_size_max": 11,
-            "mutate_learn_size_min": 1,
-            "mutate_learn_size_max": 23,
+            **BASELINE_MUTATE_SIZES,
             "initial_population": "no_op",
             "population_size": 100,
             "tournament_size": 10,
