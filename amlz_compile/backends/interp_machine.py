@@ -513,11 +513,11 @@ def prefetch_machine(F: int, matrix_ops: bool = True) -> None:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                env=_helper_env(),
+                env=helper_env(),
             )
 
 
-def _helper_env() -> dict:
+def helper_env() -> dict:
     """The environment of a helper process: this one's, with this package importable."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ)

@@ -15,10 +15,10 @@ from numba import njit, uint64
 from ..ir.liveness import fits_word, live_rows, live_rows_word
 from ..ir.ops import ADDRESS_KINDS, COMMUTES, DATA_FIELDS, KIND_NONE
 from .fec import double_bits, finalize, mix
-from .kernel_layout import INLINE
+from .kernel_layout import INLINE, NO_NRT
 
 
-@njit(**INLINE)
+@njit(**NO_NRT)
 def dce(code, data, sizes, span, ws):
     """Copy the live rows (`ir.liveness`) of a row buffer into ws's live program; returns the
     live row count."""
@@ -108,7 +108,7 @@ def _mix_row(h, ld, i, op, r1, r2, ro):
     return h
 
 
-@njit(**INLINE)
+@njit(**NO_NRT)
 def structure_key(lc, ld, lb, ntrain, n_tasks, with_budget, ren, nxt):
     """64-bit hash of a live program in canonical form, and, with a budget, of its decisions.
 

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numba
 import numpy as np
 
 from ..backends.interp import attach_machine, machine_attached
@@ -35,6 +34,7 @@ from .fec import LRU_FIELDS, lru_new
 from .generator import initial_template
 from .hurdles import hurdle_new, hurdle_restore
 from .jit_tier import SearchTier, fill_cost_model, tier_code
+from .kernel_compile import compile_kernel
 from .mutate import MutationTables, program_rows, rows_program
 from .state_check import check_population, check_records, check_scalars, check_search_state
 from .tier_choice import compiled_tier_possible
@@ -267,10 +267,12 @@ class RegularizedEvolution:
     def _compile(self, args: tuple) -> None:
         """Compile (or load) the search kernel for `args` and the interpreter it calls, at the
         same time where neither is in numba's cache: the interpreter in a helper process
-        (`interp_machine.prefetch_machine`), so a cold start waits for the longer one only."""
-        if helpers_allowed():
+        (`interp_machine.prefetch_machine`), the kernel partly in another
+        (`kernel_compile.compile_kernel`), so a cold start keeps two cores busy."""
+        helpers = helpers_allowed()
+        if helpers:
             prefetch_machine(self.features, self._matrix_ops)
-        K.population_kernel.compile(tuple(numba.typeof(a) for a in args))
+        compile_kernel(args, helpers)
         attach_machine(self.ws.machine, self.features, self._matrix_ops)
 
     # -- the reference's Init / Run ---------------------------------------------------------

@@ -32,6 +32,11 @@ HASH_START = 42
 
 _JIT = {"cache": True}
 _INLINE = {"cache": True, "inline": "always"}
+# The LRU's entry points are compiled once and called (LLVM may still inline them): inlined at
+# numba's level into each of their ~10 call sites in the search kernel, they were typed and
+# lowered again at each, a large part of a cold start's compile time. They allocate nothing, so
+# they run without reference counting.
+_LRU_ENTRY = {"cache": True, "_nrt": False}
 
 
 # -- hashing ---------------------------------------------------------------------------------
@@ -165,7 +170,7 @@ def _erase_slot(c, i):
     meta[SIZE] -= 1
 
 
-@njit(**_INLINE)
+@njit(**_LRU_ENTRY)
 def lru_get(c, key):
     """(hit, value); a hit counts, moves to the front, and may be forgotten."""
     i = _find_slot(c, key)
@@ -183,20 +188,20 @@ def lru_get(c, key):
     return True, value
 
 
-@njit(**_INLINE)
+@njit(**_LRU_ENTRY)
 def lru_contains(c, key):
     """Whether key is cached (changes nothing: no count, no move, no forgetting)."""
     return _find_slot(c, key) >= 0
 
 
-@njit(**_INLINE)
+@njit(**_LRU_ENTRY)
 def lru_count(c, key):
     """How often key was found since it was put (0 when not cached); changes nothing."""
     i = _find_slot(c, key)
     return 0 if i < 0 else c[3][c[6][i]]
 
 
-@njit(**_INLINE)
+@njit(**_LRU_ENTRY)
 def lru_set(c, key, value):
     """Replace the value of a cached key in place (no count, no move); False if not cached."""
     i = _find_slot(c, key)
@@ -206,7 +211,7 @@ def lru_set(c, key, value):
     return True
 
 
-@njit(**_INLINE)
+@njit(**_LRU_ENTRY)
 def lru_put(c, key, value):
     """Insert (or overwrite) key at the front with count 1, evicting the LRU entry if full."""
     meta, keys, vals, counts, nxt, table = c[0], c[1], c[2], c[3], c[5], c[6]

@@ -115,12 +115,6 @@ from .tier_choice import (
 # (in `_run_on_task` below).
 
 
-@njit(**INLINE)
-def _prepare_live(ws, n_s, n_v, n_m, F):
-    """Decode the live program in ws once for all tasks (it is already dead-code free)."""
-    decode_into(ws.machine, ws.live_code, ws.live_data, ws.live_bounds, n_s, n_v, n_m, F, False)
-
-
 # -- evaluation -------------------------------------------------------------------------------
 
 
@@ -346,13 +340,11 @@ def _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws, tr):
         counters[C_DEDUP_MISSES] += 1
     n_s, n_v, n_m = ws.scalars.shape[0], ws.vectors.shape[0], ws.matrices.shape[0]
     F = ws.vectors.shape[1]
+    rows, row_data = ws.live_code, ws.live_data
     if choice == CHOOSE_COMPILED:  # FEC fingerprints and Setup run on the canonical program
-        decode_into(
-            ws.machine, ws.canon_code, ws.canon_data, ws.live_bounds, n_s, n_v, n_m, F, False
-        )
+        rows, row_data = ws.canon_code, ws.canon_data
         tr.counters[T_COMPILED_RUNS] += 1
-    else:
-        _prepare_live(ws, n_s, n_v, n_m, F)
+    decode_into(ws.machine, rows, row_data, ws.live_bounds, n_s, n_v, n_m, F, False)
     return False, 0.0, key, choice
 
 

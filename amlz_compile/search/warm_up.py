@@ -5,7 +5,8 @@ waits for it), then, after the search's first events, what it needs later: the s
 evaluations, their metrics, and the passes that simplify programs (the CLI's best file and hall
 of fame). A run that finds the passes not compiled yet starts a second process that compiles
 those later kernels into the shared numba cache while this one compiles its search kernel (on
-another core); this process then loads them instead of compiling them. The helper only
+another core, at the lowest priority, so that it takes only what the search kernel's own compile
+helpers leave); this process then loads them instead of compiling them. The helper only
 compiles: it evaluates a fixed program on the run's own select and final tasks and shares
 nothing but numba's cache files, so no result depends on whether or when it ran. One helper
 per process at a time (many short runs, such as an estimator's fits, share it); it outlives a
@@ -58,8 +59,8 @@ def start_warm_up(config: ExperimentConfig):
         return _HELPER[0]
     if _later_kernels_cached():
         return None
-    code = (
-        "import sys, json; from amlz_compile.search.warm_up import warm_up; "
+    code = (  # at the lowest priority: the search kernel's compile helpers come first
+        "import os, sys, json; os.nice(19); from amlz_compile.search.warm_up import warm_up; "
         "warm_up(json.loads(sys.argv[1]))"
     )
     try:
