@@ -57,7 +57,7 @@ from ..fitness import task_fitness
 from .budget import budget_train_examples, program_costs
 from .canonical import dce, structure_key
 from .draws import below, draw_seed
-from .fec import fingerprint, lru_contains, lru_get, lru_put
+from .fec import fingerprint, lru_contains, lru_get, lru_get_inlined, lru_put, lru_put_inlined
 from .hurdles import _before, hurdle_passes, hurdle_record
 from .kernel_layout import (
     C_DEDUP_HITS,
@@ -255,7 +255,7 @@ def _task_fitness_on(t, ip, fp, tk, fc, st, ws, address, block, block_f, mem, sc
                               mae, n_train)  # fmt: skip
         counters[C_STEPS] += counts[2]
         ws.task_keys[t] = key
-        hit, value = lru_get(fc, key)
+        hit, value = lru_get_inlined(fc, key)
         if hit:
             counters[C_FEC_HITS] += 1
             return value
@@ -269,7 +269,7 @@ def _task_fitness_on(t, ip, fp, tk, fc, st, ws, address, block, block_f, mem, sc
     counters[C_STEPS] += counts[2]
     counters[C_FULL_RUNS] += 1
     if fec:
-        lru_put(fc, key, f)
+        lru_put_inlined(fc, key, f)
     return f
 
 
