@@ -277,6 +277,9 @@ class RunRecorder:
         # Once a candidate passed the select tasks, best.* holds kept candidates only.
         self.selected = (previous.get("meta") or {}).get("stage") == "select"
         self._search_best: tuple | None = None
+        # Search bests not recorded yet: while a cold start's helper compiles the passes, the
+        # search goes on and they are recorded, in order, once it is done (`_flush`).
+        self._pending: list[tuple] = []
         self._held_progress: dict | None = None  # a thinned-out progress record, not yet logged
         self._progress_logged: float | None = None  # when the last one was (monotonic)
 
@@ -285,6 +288,8 @@ class RunRecorder:
         kind = rec["kind"]
         if kind == "progress":  # shown first: its bookkeeping may wait for the passes to compile
             self.display.show(rec)
+        if kind != "progress":
+            self._flush()
         if kind == "new_best":
             self._best(event)
         elif kind == "progress" and getattr(event, "best_program", None) is not None:
@@ -316,28 +321,41 @@ class RunRecorder:
 
     def _search_progress(self, event: Any) -> None:
         """Before the first selected candidate, best.* follow the populations' best program;
-        the hall of fame collects every population best (by search fitness)."""
-        from .passes import canonical_key
+        the hall of fame collects every population best (by search fitness). Both need the
+        passes: while the warm-up helper compiles them, the bests wait (`_flush`)."""
+        from .search.warm_up import later_kernels_compiling
 
         program, fitness = event.best_program, event.best_search_fitness
         key = (program, fitness)
         if key == self._search_best:
             return
         self._search_best = key
-        self.run.offer(program, fitness, {"search_fitness": fitness,
-                                          "experiment": event.experiment})  # fmt: skip
-        if self.selected:
-            return
-        meta = {
-            **self.meta,
-            "stage": "search",
-            "fitness": fitness,
-            "search_fitness": fitness,
-            "experiment": event.experiment,
-            "elapsed": event.elapsed,
-            "canonical_key": canonical_key(program),
-        }
-        self.run.write_best(program, meta)
+        self._pending.append((program, fitness, event.experiment, event.elapsed))
+        if not later_kernels_compiling():
+            self._flush()
+
+    def _flush(self) -> None:
+        """Record the search bests held back, in the order they came: each offered to the hall
+        of fame and, before the first selected candidate, written to best.*. (Any event but
+        progress flushes, so a run's files are complete at its end whatever the helper did.)"""
+        from .passes import canonical_key
+
+        pending, self._pending = self._pending, []
+        for program, fitness, experiment, elapsed in pending:
+            self.run.offer(program, fitness, {"search_fitness": fitness,
+                                              "experiment": experiment})  # fmt: skip
+            if self.selected:
+                continue
+            meta = {
+                **self.meta,
+                "stage": "search",
+                "fitness": fitness,
+                "search_fitness": fitness,
+                "experiment": experiment,
+                "elapsed": elapsed,
+                "canonical_key": canonical_key(program),
+            }
+            self.run.write_best(program, meta)
 
     def _best(self, event: Any) -> None:
         from .passes import canonical_key

@@ -46,3 +46,51 @@ def test_a_cold_compile_uses_the_predicted_part_types(tmp_path):
         assert parts["_evolve_child"] == {"overloads": 1, "hits": 1, "misses": 0}
     for name in ("_prepare", "_task_fitnesses"):
         assert parts[name] == {"overloads": 1, "hits": 0, "misses": 1}
+
+
+def _recorded_run(path, waiting: bool, monkeypatch) -> tuple[list, dict]:
+    """A small demo run recorded as the CLI records it; with `waiting`, a warm-up helper (a real
+    process that only sleeps) is still compiling the passes as far as the recorder can tell."""
+    from amlz_compile.cli_progress import Display, RunRecorder
+    from amlz_compile.rundir import RunDir
+    from amlz_compile.search import warm_up
+    from amlz_compile.search.experiment import run_search
+
+    run = RunDir.create(path)
+    recorder = RunRecorder(run, Display("quiet"), {"seed": 2})
+    held: list[int] = []
+
+    def on_event(event):
+        recorder(event)
+        held.append(len(recorder._pending))
+
+    helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        if waiting:
+            monkeypatch.setattr(warm_up, "_HELPER", [helper])
+            monkeypatch.setattr(warm_up, "_later_kernels_cached", lambda: False)
+        run_search("demo", seed=2, max_individuals=3000, on_event=on_event, flow="fast")
+    finally:
+        helper.kill()
+        helper.wait()
+        run.close()
+    best = json.loads((path / "best.json").read_text())
+    program = {c: best[c] for c in ("setup", "predict", "learn")}
+    files = {"hof": run.hall_of_fame(), "best": program, "stage": best["meta"]["stage"]}
+    return held, files
+
+
+def test_search_bests_wait_for_the_helper_and_are_recorded_in_order(tmp_path, monkeypatch):
+    """While the warm-up helper compiles the passes, the CLI's recorder holds the search bests
+    back (the search goes on) and records them, in order, at the next event that is not
+    progress: the hall of fame and best.* end as when nothing waited."""
+    held_now, now = _recorded_run(tmp_path / "now", False, monkeypatch)
+    held_later, later = _recorded_run(tmp_path / "later", True, monkeypatch)
+    assert max(held_now) == 0
+    assert max(held_later) >= 2 and held_later[-1] == 0
+
+    def strip(hof):
+        return [{k: e[k] for k in ("size", "fitness", "canonical_key", "program")} for e in hof]
+
+    assert strip(later["hof"]) == strip(now["hof"]) and len(now["hof"]) >= 2
+    assert later["best"] == now["best"] and later["stage"] == now["stage"]

@@ -39,6 +39,13 @@ def _later_kernels_cached() -> bool:
         return True
 
 
+def later_kernels_compiling() -> bool:
+    """Whether this process's helper is still compiling the later kernels (the passes first):
+    work that needs them and can wait, such as the CLI's hall of fame, waits instead of
+    compiling them a second time on this process's core."""
+    return bool(_HELPER) and _HELPER[0].poll() is None and not _later_kernels_cached()
+
+
 def helpers_allowed() -> bool:
     """Whether this process may start compile helpers (this warm-up, and the search kernel's
     `interp_machine.prefetch_machine`): more than one core, and AMLZ_WARM_UP not off."""
