@@ -35,8 +35,9 @@ _INLINE = {"cache": True, "inline": "always"}
 # The LRU's entry points are compiled once and called: inlined at numba's level into each of
 # their ~10 call sites in the search kernel, they were typed and lowered again at each, a large
 # part of a cold start's compile time. They allocate nothing, so they run without reference
-# counting. The FEC lookup of every task of every child calls the inlined twins (`*_inlined`),
-# which kept the demo search ~2-4 % faster.
+# counting. The FEC lookup of every task of every child, the hot path, calls the inlined twins
+# (`*_inlined`): a call there slowed the demo search
+# (docs/benchmarks.md#two-cores-for-the-search-kernel-4-dec-2026).
 _LRU_ENTRY = {"cache": True, "_nrt": False}
 
 
