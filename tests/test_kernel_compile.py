@@ -53,6 +53,7 @@ def _recorded_run(path, waiting: bool, monkeypatch) -> tuple[list, dict]:
     process that only sleeps) is still compiling the passes as far as the recorder can tell."""
     from amlz_compile.cli_progress import Display, RunRecorder
     from amlz_compile.rundir import RunDir
+    from amlz_compile.search import run as run_module
     from amlz_compile.search import warm_up
     from amlz_compile.search.experiment import run_search
 
@@ -66,9 +67,10 @@ def _recorded_run(path, waiting: bool, monkeypatch) -> tuple[list, dict]:
 
     helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     try:
-        if waiting:
+        if waiting:  # (the helper is done when the run waits for it, before its selection)
             monkeypatch.setattr(warm_up, "_HELPER", [helper])
             monkeypatch.setattr(warm_up, "_later_kernels_cached", lambda: False)
+            monkeypatch.setattr(run_module, "wait_for_warm_up", lambda: helper.kill())
         run_search("demo", seed=2, max_individuals=3000, on_event=on_event, flow="fast")
     finally:
         helper.kill()
@@ -94,3 +96,22 @@ def test_search_bests_wait_for_the_helper_and_are_recorded_in_order(tmp_path, mo
 
     assert strip(later["hof"]) == strip(now["hof"]) and len(now["hof"]) >= 2
     assert later["best"] == now["best"] and later["stage"] == now["stage"]
+
+
+def test_the_run_waits_for_a_compiling_helper_at_most_its_timeout(monkeypatch):
+    """`wait_for_warm_up` returns once the helper has exited, or after its timeout with the
+    helper still running (a hung helper never stops a run)."""
+    from amlz_compile.search import warm_up
+
+    quick = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1)"])
+    monkeypatch.setattr(warm_up, "_HELPER", [quick])
+    warm_up.wait_for_warm_up(timeout=120)
+    assert quick.poll() == 0
+    hung = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        monkeypatch.setattr(warm_up, "_HELPER", [hung])
+        warm_up.wait_for_warm_up(timeout=0.5)
+        assert hung.poll() is None
+    finally:
+        hung.kill()
+        hung.wait()

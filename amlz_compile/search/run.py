@@ -38,7 +38,7 @@ from .options import FAST, SearchOptions
 from .selection import evaluate_on, evaluation_bytes, final_evaluation, randomized
 from .state_check import check_contents
 from .stopping import INTERRUPTED, SearchInterrupted, Stop, clear_stop_request, stop_requested
-from .warm_up import start_warm_up
+from .warm_up import start_warm_up, wait_for_warm_up
 
 STAGNATION_CUT = 0.9  # an improvement must leave at most this fraction of the error
 
@@ -277,6 +277,7 @@ class SearchRun:
         ]
 
     def _select(self, program: Program, rng: SplitMix64) -> float:
+        wait_for_warm_up()
         cfg = self.config
         specs = [dict(t) for t in cfg.select_tasks]
         if cfg.randomize_task_seeds:

@@ -6,7 +6,8 @@ evaluations, their metrics, and the passes that simplify programs (the CLI's bes
 of fame). A run that finds the passes not compiled yet starts a second process that compiles
 those later kernels into the shared numba cache while this one compiles its search kernel (on
 another core, at the lowest priority, so that it takes only what the search kernel's own compile
-helpers leave); this process then loads them instead of compiling them. The helper only
+helpers leave); this process then loads them instead of compiling them, and waits for the helper
+before its select evaluations if it is still at work (`wait_for_warm_up`). The helper only
 compiles: it evaluates a fixed program on the run's own select and final tasks and shares
 nothing but numba's cache files, so no result depends on whether or when it ran. One helper
 per process at a time (many short runs, such as an estimator's fits, share it); it outlives a
@@ -16,6 +17,7 @@ run that ends first and is ended when this process exits.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 from collections.abc import Mapping
@@ -83,6 +85,17 @@ def start_warm_up(config: ExperimentConfig):
         atexit.register(stop_warm_up)
     _HELPER[:] = [process]
     return process
+
+
+def wait_for_warm_up(timeout: float = 600.0) -> None:
+    """Wait (at most `timeout` seconds) for this process's helper while it is still compiling:
+    the select and final evaluations that come next need what it compiles, and compiling it
+    here as well would only race it, at the helper's expense."""
+    import subprocess
+
+    if _HELPER and _HELPER[0].poll() is None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            _HELPER[0].wait(timeout)
 
 
 def stop_warm_up() -> None:
