@@ -115,3 +115,31 @@ def test_the_run_waits_for_a_compiling_helper_at_most_its_timeout(monkeypatch):
     finally:
         hung.kill()
         hung.wait()
+
+
+def test_the_helper_reads_the_part_types_as_data():
+    """The helper gets `_evolve_child`'s types as JSON (no pickle: reading it runs no code) and
+    rebuilds exactly the types the kernel passes; anything else is refused."""
+    import pytest
+
+    from amlz_compile.search.config import SearchConfig
+    from amlz_compile.search.evolution import RegularizedEvolution
+    from amlz_compile.search.kernel_compile import (
+        describe_signature,
+        part_signatures,
+        read_signature,
+    )
+    from amlz_compile.search.presets import get_preset
+
+    base = get_preset("demo")["search"]
+    base.update(population_size=20, tournament_size=3)
+    evo = RegularizedEvolution(SearchConfig.from_dict(base), seed=3)
+    args = (0, 0, None, None, None, None, None, evo.pop, *evo._args())
+    signature = part_signatures(args)["_evolve_child"]
+    text = describe_signature(signature)
+    assert json.loads(text)[0][0] == "array"
+    assert read_signature(text) == signature
+    for bad in ('[["number", "pyobject"]]', '[["array", "float64", 1, "Z", false, true]]',
+                '[["code", "os.system"]]'):  # fmt: skip
+        with pytest.raises(ValueError):
+            read_signature(bad)

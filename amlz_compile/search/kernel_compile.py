@@ -10,25 +10,28 @@ compiles the kernel, which finds every part compiled or in the cache.
 
 The types are read off the kernel's own arguments, as the kernel passes them on (a test checks
 that a cold compile uses exactly these). A wrong guess costs time, never a result: the kernel
-compiles whatever part it does not find. The helper shares nothing but numba's cache files.
+compiles whatever part it does not find. The helper reads the types as JSON data and shares
+nothing but numba's cache files.
 """
 
 from __future__ import annotations
 
 import contextlib
-import pickle
+import json
 import subprocess
 import sys
 
 import numba
+import numpy as np
+from numba import types
 
 from ..backends.interp_machine import helper_env
 from . import kernels as K
 
-# The helper's program: compile `_evolve_child` for the pickled signature on stdin.
+# The helper's program: compile `_evolve_child` for the signature described (JSON) on stdin.
 _HELPER_CODE = (
-    "import pickle, sys; from amlz_compile.search import kernels as K; "
-    "K._evolve_child.compile(pickle.load(sys.stdin.buffer))"
+    "import sys; from amlz_compile.search.kernel_compile import compile_evolve_child; "
+    "compile_evolve_child(sys.stdin.read())"
 )
 
 
@@ -85,18 +88,63 @@ def compile_kernel(args: tuple, helpers: bool) -> None:
     kernel.compile(signature)
 
 
+def describe_signature(signature: tuple) -> str:
+    """`signature` as JSON data (arrays by dtype, dimensions, layout and flags; numbers by
+    name): what the helper reads, so that nothing it reads can run code. TypeError for any
+    other type."""
+    out = []
+    for t in signature:
+        if isinstance(t, types.Array):
+            out.append(["array", str(t.dtype), t.ndim, t.layout, not t.mutable, t.aligned])
+        elif isinstance(t, types.Integer | types.Float | types.Boolean):
+            out.append(["number", str(t)])
+        else:
+            raise TypeError(f"no data form for the numba type {t}")
+    return json.dumps(out)
+
+
+def read_signature(text: str) -> tuple:
+    """The signature `describe_signature` wrote (ValueError on anything else)."""
+    signature = []
+    for item in json.loads(text):
+        if item[0] == "array" and len(item) == 6:
+            _, dtype, ndim, layout, readonly, aligned = item
+            if layout not in ("C", "F", "A"):
+                raise ValueError(f"unknown array layout {layout!r}")
+            element = numba.from_dtype(np.dtype(dtype))
+            array = types.Array(element, int(ndim), layout, readonly=bool(readonly),
+                                aligned=bool(aligned))  # fmt: skip
+            signature.append(array)
+        elif item[0] == "number" and len(item) == 2:
+            number = getattr(types, str(item[1]), None)
+            if not isinstance(number, types.Integer | types.Float | types.Boolean):
+                raise ValueError(f"unknown number type {item[1]!r}")
+            signature.append(number)
+        else:
+            raise ValueError(f"not a described numba type: {item!r}")
+    return tuple(signature)
+
+
+def compile_evolve_child(text: str) -> None:
+    """The helper's work: compile `_evolve_child` for the described signature (into numba's
+    cache)."""
+    K._evolve_child.compile(read_signature(text))
+
+
 def _start_helper(signature: tuple) -> subprocess.Popen | None:
-    """The helper process compiling `_evolve_child` for `signature` (None if it cannot start)."""
+    """The helper process compiling `_evolve_child` for `signature` (None if it cannot start,
+    or a type has no data form)."""
     try:
-        payload = pickle.dumps(signature)
+        payload = describe_signature(signature)
         helper = subprocess.Popen(
             [sys.executable, "-c", _HELPER_CODE],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=helper_env(),
+            text=True,
         )
-    except (OSError, pickle.PicklingError):
+    except (OSError, TypeError):
         return None
     try:
         helper.stdin.write(payload)
