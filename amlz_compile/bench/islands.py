@@ -4,18 +4,21 @@ island, and against independent one-island processes running at the same time (t
 Workload: the `demo` preset's search (P = 1000, the paper's migration: every 10 sweeps, P/2
 migrants each way), islands in `ProcessRunner` workers driven epoch by epoch with migration as
 `SearchRun` does (`Archipelago.step`: each worker starts its next epoch at once). Rates are
-wall-clock individuals per second over `seconds` after a warm-up epoch (numba's kernels load
-from its cache in each process). `AMLZ_BENCH_ISLAND_SECONDS` overrides `seconds`.
+wall-clock individuals per second over `seconds` (default 15) after a warm-up epoch (numba's
+kernels load from its cache in each process). `AMLZ_BENCH_ISLAND_SECONDS` overrides `seconds`.
 
 A search's speed depends on its trajectory (how often children hit the FEC cache, how long
-programs grow: over 8 epochs of 4 islands, FEC hit rates ranged 0.78-0.86 across seeds), so
-each arm runs `rounds` times with its own seeds (round r: islands and independent processes
-use seeds 100 r + 1, 100 r + 2, ...; the two independent processes different ones) and the
-rates are averaged over rounds. `AMLZ_BENCH_ISLAND_ROUNDS` overrides `rounds`.
+programs grow): one seed set's 4 islands ran at 0.72 of the pair, others at 0.89-1.10. So each
+arm runs `rounds` times (default 8) with its own seeds (round r: islands and independent
+processes use seeds 100 r + 1, 100 r + 2, ...; the two independent processes different ones),
+the rates are averaged over rounds, and each arm reports its work per individual (train steps,
+FEC hit rate) and its workers' busy share, which separate what migration does to the
+trajectory from what coordination costs. `AMLZ_BENCH_ISLAND_ROUNDS` overrides `rounds`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -32,10 +35,13 @@ def _specs(n: int, first_seed: int = 1) -> list:
     return [IslandSpec(search, search["search_tasks"], seed=first_seed + i) for i in range(n)]
 
 
+_WORK = ("individuals", "train_steps", "fec_hits", "fec_misses", "busy_seconds")
+
+
 def archipelago_run(islands: int, workers: int, seconds: float, first_seed: int = 1) -> dict:
     """Steady individuals/s of `islands` islands (seeds first_seed, first_seed + 1, ...) on
     `workers` processes, migrating every 10 sweeps (P/2 migrants), for about `seconds` of wall
-    time, and the workers' busy share of that time (evolving and placing immigrants)."""
+    time; with the work behind it (`_work`: train steps, FEC hits and misses, busy seconds)."""
     from ..rng import SplitMix64
     from ..search.island_runners import ProcessRunner
     from ..search.islands import Archipelago
@@ -52,9 +58,9 @@ def archipelago_run(islands: int, workers: int, seconds: float, first_seed: int 
             arch.step(10 * P, P // 2, rng)
         stats = arch.step(10 * P, P // 2, rng, then=False)  # the epoch in flight, counted
         dt = time.perf_counter() - t0
-        done = sum(s["individuals"] for s in stats) - sum(s["individuals"] for s in start)
-        busy = sum(s["busy_seconds"] for s in stats) - sum(s["busy_seconds"] for s in start)
-        return {"rate": done / dt, "busy_share": busy / (min(workers, islands) * dt)}
+        work = {k: sum(s[k] for s in stats) - sum(s[k] for s in start) for k in _WORK}
+        return {"rate": work["individuals"] / dt, "wall": dt, "cores": min(workers, islands),
+                **work}  # fmt: skip
     finally:
         runner.close()
 
@@ -65,53 +71,80 @@ def archipelago_rate(islands: int, workers: int, seconds: float, first_seed: int
 
 
 _ONE = """
-import sys
-from amlz_compile.bench.islands import archipelago_rate
-print(archipelago_rate(1, 1, float(sys.argv[1]), int(sys.argv[2])))
+import json, sys
+from amlz_compile.bench.islands import archipelago_run
+print(json.dumps(archipelago_run(1, 1, float(sys.argv[1]), int(sys.argv[2]))))
 """
 
 
-def independent_rate(processes: int, seconds: float, first_seed: int = 1) -> float:
-    """Sum of the steady individuals/s of `processes` independent one-island processes (seeds
-    first_seed, first_seed + 1, ...) run at the same time."""
-    env = dict(os.environ)
+def independent_run(processes: int, seconds: float, first_seed: int = 1) -> dict:
+    """`processes` independent one-island processes (seeds first_seed, first_seed + 1, ...)
+    run at the same time: the sum of their individuals/s and of their work."""
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", _ONE, str(seconds), str(first_seed + i)],
             stdout=subprocess.PIPE,
             text=True,
-            env=env,
+            env=dict(os.environ),
         )  # fmt: skip
         for i in range(processes)
     ]
-    return sum(float(p.communicate()[0].strip().splitlines()[-1]) for p in procs)
+    runs = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    out = {k: sum(r[k] for r in runs) for k in ("rate", "cores", *_WORK)}
+    out["wall"] = max(r["wall"] for r in runs)
+    return out
+
+
+def independent_rate(processes: int, seconds: float, first_seed: int = 1) -> float:
+    """Sum of the steady individuals/s of `independent_run`."""
+    return independent_run(processes, seconds, first_seed)["rate"]
+
+
+def _work(runs: list[dict]) -> dict:
+    """What an arm's rounds did per individual: the search's work (train steps, FEC hit rate:
+    they follow the trajectory, which migration changes) and the workers' share of the wall
+    time spent evolving (what coordination and waiting leave)."""
+    total = {k: sum(r[k] for r in runs) for k in ("wall", "cores", *_WORK)}
+    fec = total["fec_hits"] + total["fec_misses"]
+    cores_wall = sum(r["wall"] * r["cores"] for r in runs)
+    return {
+        "train_steps_per_individual": round(total["train_steps"] / total["individuals"], 1),
+        "fec_hit_rate": round(total["fec_hits"] / fec, 3) if fec else None,
+        "busy_share": round(total["busy_seconds"] / cores_wall, 3),
+        "train_steps_per_busy_s": round(total["train_steps"] / total["busy_seconds"]),
+    }
 
 
 @benchmark("islands_scaling_demo")
 def islands_scaling_demo(seconds: float | None = None, rounds: int | None = None) -> dict:
     """Individuals/s of 1 island, 2 and 4 islands on 2 workers, and 2 independent one-island
-    processes at once, averaged over `rounds` seed sets; ratios of the islands to the pair, and
-    the islands' workers' busy share of the wall time (what waiting and coordination leave)."""
-    s = float(os.environ.get("AMLZ_BENCH_ISLAND_SECONDS", seconds or 20.0))
-    n = int(os.environ.get("AMLZ_BENCH_ISLAND_ROUNDS", rounds or 3))
-    one = two = four = pair = busy2 = busy4 = 0.0
+    processes at once, averaged over `rounds` seed sets; ratios of the islands to the pair (over
+    all rounds and per round), and each arm's work per individual and busy share (`_work`)."""
+    s = float(os.environ.get("AMLZ_BENCH_ISLAND_SECONDS", seconds or 15.0))
+    n = int(os.environ.get("AMLZ_BENCH_ISLAND_ROUNDS", rounds or 8))
+    arms: dict[str, list[dict]] = {"one": [], "two": [], "four": [], "pair": []}
     for r in range(n):
         seed = 100 * r + 1
-        one += archipelago_rate(1, 1, s, seed)
-        run2, run4 = archipelago_run(2, 2, s, seed), archipelago_run(4, 2, s, seed)
-        two, busy2 = two + run2["rate"], busy2 + run2["busy_share"]
-        four, busy4 = four + run4["rate"], busy4 + run4["busy_share"]
-        pair += independent_rate(2, s, seed)
-    one, two, four, pair = one / n, two / n, four / n, pair / n  # means over the rounds
+        arms["one"].append(archipelago_run(1, 1, s, seed))
+        arms["two"].append(archipelago_run(2, 2, s, seed))
+        arms["four"].append(archipelago_run(4, 2, s, seed))
+        arms["pair"].append(independent_run(2, s, seed))
+    mean = {arm: sum(r["rate"] for r in runs) / n for arm, runs in arms.items()}
+    pair = [r["rate"] for r in arms["pair"]]
     return {
         "rounds": n,
-        "two_islands_busy_share": round(busy2 / n, 3),
-        "four_islands_busy_share": round(busy4 / n, 3),
-        "one_island": round(one, 1),
-        "two_islands_two_workers": round(two, 1),
-        "four_islands_two_workers": round(four, 1),
-        "two_independent_processes": round(pair, 1),
-        "two_islands_over_one": round(two / one, 3),
-        "two_islands_over_independent": round(two / pair, 3),
-        "four_islands_over_independent": round(four / pair, 3),
+        "one_island": round(mean["one"], 1),
+        "two_islands_two_workers": round(mean["two"], 1),
+        "four_islands_two_workers": round(mean["four"], 1),
+        "two_independent_processes": round(mean["pair"], 1),
+        "two_islands_over_one": round(mean["two"] / mean["one"], 3),
+        "two_islands_over_independent": round(mean["two"] / mean["pair"], 3),
+        "four_islands_over_independent": round(mean["four"] / mean["pair"], 3),
+        "two_islands_over_independent_per_round": [
+            round(r["rate"] / p, 3) for r, p in zip(arms["two"], pair, strict=True)
+        ],
+        "four_islands_over_independent_per_round": [
+            round(r["rate"] / p, 3) for r, p in zip(arms["four"], pair, strict=True)
+        ],
+        "work": {arm: _work(runs) for arm, runs in arms.items()},
     }
