@@ -107,6 +107,7 @@ PROGRAMS = {
         ladder_tasks,
     ),
     "linear_from_scratch": (["discovered.txt"], linear_tasks),
+    "linear_from_scratch/single_300s": (["discovered.txt"], linear_tasks),
 }
 SEEDS = {"evolution_vs_random_search": 0}  # the ladder judges programs with evaluation seed 0
 

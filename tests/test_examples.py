@@ -18,12 +18,11 @@ EXPECTED = {
     "evolution_vs_random_search.py": {"experiment", "size", "seed", "settings", "cells"},
     "linear_from_scratch.py": {
         "experiment",
-        "solved",
-        "time_to_solution",
-        "select_fitness",
-        "final_fitness",
-        "individuals",
-        "program",
+        "budget_unit",
+        "settings",
+        "success",
+        "individuals_to_solution",
+        "runs",
     },
     "backprop_from_scratch.py": {
         "experiment",
@@ -114,6 +113,23 @@ def test_example_smoke(script, smoke):
     assert programs, f"{script} wrote no program file"
     for p in programs:
         parse_program(p.read_text())
+
+
+def test_linear_from_scratch_repeats_every_seed(smoke):
+    """Every seed is a search of its own with the budget in individuals; the success rate
+    counts the solved seeds, and each seed's best program is stored."""
+    proc, tmp_path = smoke("linear_from_scratch.py")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    data = json.loads((tmp_path / "results.json").read_text())
+    st, runs = data["settings"], data["runs"]
+    assert data["budget_unit"] == "individuals"
+    assert len(runs) == st["seeds"] == len({r["seed"] for r in runs}) == 2
+    solved = [r for r in runs if r["solved"]]
+    assert data["success"]["successes"] == len(solved) == data["individuals_to_solution"]["n"]
+    for r in runs:
+        assert r["solved"] == (r["select_fitness"] is not None and r["select_fitness"] > 0.9999)
+        assert r["individuals"] >= st["individuals"] or r["solved"]
+        assert (tmp_path / f"seed_{r['seed']}.txt").exists()
 
 
 def test_evolution_vs_random_search_numbers(smoke):
