@@ -3,8 +3,9 @@
 The notebook-style use of `amlz_compile.AlgorithmSearchRegressor` / `AlgorithmSearchClassifier`
 on two of scikit-learn's bundled datasets (no download): diabetes (regression, 442 rows, 10
 features; score R^2) and breast cancer (binary classification, 569 rows, 30 features; score
-accuracy). One split per dataset (75 % train, 25 % held out, seeded); every model is fitted on
-the same training rows and scored on the same held-out rows:
+accuracy). Each of `seeds` seeds (default 10; seed i of base seed b is 1000 b + i) draws its own
+split (75 % train, 25 % held out); within a seed every model is fitted on the same training
+rows and scored on the same held-out rows:
 
 - the search estimator started from the reference's linear SGD learner (`initial="linear"`, the
   default) and from random programs (`initial="random"`), each with a fixed individual budget
@@ -12,11 +13,13 @@ the same training rows and scored on the same held-out rows:
 - scikit-learn's `LinearRegression` / `LogisticRegression` and a one-hidden-layer
   `MLPRegressor` / `MLPClassifier` (32 units), both after a `StandardScaler`.
 
-The table is printed and written to results.json, whatever it shows; the discovered programs
-go to DIR/<dataset>_<start>.txt.
+Reported, whatever it shows: each model's mean held-out score over the seeds with its 95 % t
+interval and raw values, and each model minus the linear baseline as a paired test over the
+seeds' splits (results.json, printed table). The first seed's discovered programs go to
+DIR/<dataset>_<start>.txt; every seed's are in results.json.
 
-    python examples/own_data_vs_sklearn.py            # about a minute per search, one core
-    python examples/own_data_vs_sklearn.py --smoke    # seconds
+    python examples/own_data_vs_sklearn.py            # ~2 minutes per seed on one core
+    python examples/own_data_vs_sklearn.py --smoke    # one seed, seconds
 """
 
 from __future__ import annotations
@@ -24,11 +27,23 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from _common import banner, make_parser, pick, size_of, write_program, write_results
+from _common import (
+    Clock,
+    banner,
+    make_parser,
+    pick,
+    seeds_of,
+    size_of,
+    write_program,
+    write_results,
+)
+from stats import paired_test, score_summary
 
 from amlz_compile import AlgorithmSearchClassifier, AlgorithmSearchRegressor
 
 BUDGET = {"smoke": 2_000, "default": 1_000_000, "paper": 20_000_000}  # individuals per search
+SEEDS = {"smoke": 1, "default": 10, "paper": 10}  # seeds, each with its own split
+LINEAR = {"regression": "LinearRegression", "classification": "LogisticRegression"}
 STARTS = ("linear", "random")
 
 
@@ -58,7 +73,9 @@ def baselines(task: str, seed: int) -> dict:
     }
 
 
-def run_dataset(name: str, task: str, budget: int, seed: int, out: Path) -> dict:
+def run_dataset(name: str, task: str, budget: int, seed: int, out: Path | None) -> dict:
+    """One seed on one dataset: a seeded 75/25 split, every model fitted on its training rows
+    and scored on its held-out rows; the search programs are written to `out` if given."""
     from sklearn.datasets import load_breast_cancer, load_diabetes
     from sklearn.model_selection import train_test_split
 
@@ -72,8 +89,9 @@ def run_dataset(name: str, task: str, budget: int, seed: int, out: Path) -> dict
         t0 = time.perf_counter()
         est.fit(Xtr, ytr)
         seconds = time.perf_counter() - t0
-        write_program(out, f"{name}_{start}", est.algorithm_,
-                      f"{name}, start {start}, seed {seed}, {budget} individuals")  # fmt: skip
+        if out is not None:
+            write_program(out, f"{name}_{start}", est.algorithm_,
+                          f"{name}, start {start}, seed {seed}, {budget} individuals")  # fmt: skip
         rows.append(
             {
                 "model": f"{cls.__name__}(initial={start!r})",
@@ -93,22 +111,52 @@ def run_dataset(name: str, task: str, budget: int, seed: int, out: Path) -> dict
         seconds = time.perf_counter() - t0
         rows.append({"model": label, "held_out": model.score(Xte, yte), "fit_seconds": seconds})
         print(f"  {label:52s} {rows[-1]['held_out']:.4f}  ({seconds:.1f} s)", flush=True)
+    return {"seed": seed, "train_rows": len(ytr), "held_out_rows": len(yte), "rows": rows}
+
+
+def summarise(task: str, runs: list[dict]) -> dict:
+    """Per model over the seeds: held-out scores (mean, t interval, raw values) and fit
+    seconds; each model against the linear baseline as a paired test over the seeds' splits."""
+    models = [r["model"] for r in runs[0]["rows"]]
+    scores = {m: [next(r["held_out"] for r in run["rows"] if r["model"] == m) for run in runs]
+              for m in models}  # fmt: skip
+    seconds = {m: [next(r["fit_seconds"] for r in run["rows"] if r["model"] == m)
+                   for run in runs] for m in models}  # fmt: skip
+    linear = LINEAR[task]
     return {
         "task": task,
         "score": "R^2" if task == "regression" else "accuracy",
-        "train_rows": len(ytr),
-        "held_out_rows": len(yte),
-        "rows": rows,
+        "train_rows": runs[0]["train_rows"],
+        "held_out_rows": runs[0]["held_out_rows"],
+        "linear_baseline": linear,
+        "models": {
+            m: {"held_out": score_summary(scores[m]), "fit_seconds": seconds[m]} for m in models
+        },  # fmt: skip
+        "vs_linear_baseline": {
+            m: paired_test(scores[m], scores[linear]) for m in models if m != linear
+        },
+        "runs": runs,
     }
 
 
 def table(datasets: dict) -> str:
-    """The results as a Markdown table (what README/docs quote)."""
-    lines = ["| dataset (held-out score) | model | held-out | fit seconds |", "|---|---|---|---|"]
+    """The results as a Markdown table (what README/docs quote): mean held-out score over the
+    seeds with its 95 % t interval, the mean difference to the linear baseline, fit seconds."""
+    lines = [
+        "| dataset (held-out score) | model | held-out, mean over seeds [95 % t CI] | minus the "
+        "linear baseline [95 % t CI] | median fit seconds |",
+        "|---|---|---|---|---|",
+    ]
     for name, d in datasets.items():
-        for r in d["rows"]:
-            lines.append(f"| {name} ({d['score']}) | {r['model']} | {r['held_out']:.4f} | "
-                         f"{r['fit_seconds']:.1f} |")  # fmt: skip
+        for model, m in d["models"].items():
+            h = m["held_out"]
+            vs = d["vs_linear_baseline"].get(model)
+            diff = (f"{vs['mean_difference']:+.4f} [{vs['t_ci'][0]:+.4f}, {vs['t_ci'][1]:+.4f}]"
+                    if vs else "-")  # fmt: skip
+            fit = sorted(m["fit_seconds"])[len(m["fit_seconds"]) // 2]
+            lines.append(f"| {name} ({d['score']}) | {model} | {h['mean']:.4f} "
+                         f"[{h['t_ci'][0]:.4f}, {h['t_ci'][1]:.4f}] (n = {h['n']}) | {diff} | "
+                         f"{fit:.1f} |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -117,25 +165,34 @@ def main() -> None:
     args = parser.parse_args()
     size = size_of(args)
     budget = pick(size, BUDGET)
+    seeds = seeds_of(args, pick(size, SEEDS))
     banner("search estimators vs scikit-learn on diabetes and breast cancer", size, args.seed)
+    clock = Clock()
     datasets = {}
     for name, task in (("diabetes", "regression"), ("breast_cancer", "classification")):
-        print(f"{name} ({task}, {budget:,} individuals per search):", flush=True)
-        datasets[name] = run_dataset(name, task, budget, args.seed, args.out)
+        runs = []
+        for i, seed in enumerate(seeds):
+            print(f"{name} ({task}), seed {seed}, {budget:,} individuals per search:", flush=True)
+            runs.append(run_dataset(name, task, budget, seed, args.out if i == 0 else None))
+        datasets[name] = summarise(task, runs)
     markdown = table(datasets)
     print("\n" + markdown)
-    best = {n: max(d["rows"], key=lambda r: r["held_out"])["model"] for n, d in datasets.items()}
+    best = {n: max(d["models"], key=lambda m: d["models"][m]["held_out"]["mean"])
+            for n, d in datasets.items()}  # fmt: skip
     path = write_results(
         args.out,
         {
             "experiment": "own_data_vs_sklearn",
             "size": size,
             "seed": args.seed,
+            "budget_unit": "individuals",
             "individuals_per_search": budget,
+            "settings": {"seeds": len(seeds), "individuals": budget, "held_out": 0.25},
             "datasets": datasets,
             "best_model": best,
             "table": markdown,
-            "program": {n: d["rows"][0]["program"] for n, d in datasets.items()},
+            "program": {n: d["runs"][0]["rows"][0]["program"] for n, d in datasets.items()},
+            "seconds": clock(),
         },
     )
     print(f"\nresults: {path}")

@@ -902,11 +902,8 @@ def ablation_all_seeds(ab: dict) -> list[str]:
     return out
 
 
-def section_own(root: Path) -> list[str]:
-    rel = "own_data_vs_sklearn"
-    d = _load(root, rel)
-    if d is None:
-        return []
+def _own_single(d: dict) -> list[str]:
+    """The first run of the own-data example (one seed, one split): its table."""
     rows = []
     for name, ds in d["datasets"].items():
         for r in ds["rows"]:
@@ -914,17 +911,42 @@ def section_own(root: Path) -> list[str]:
                 f"| {name} ({ds['score']}) | {r['model']} | {r['held_out']:.4f} | "
                 f"{r['fit_seconds']:.1f} |"
             )
+    return [
+        "| dataset (score) | model | held-out score | fit seconds |",
+        "|---|---|---|---|",
+        *rows,
+    ]
+
+
+def _own_findings(d: dict) -> list[str]:
+    """Per dataset: the search estimators against the linear baseline over the seeds."""
+    out = []
+    for name, ds in d["datasets"].items():
+        for model, vs in ds["vs_linear_baseline"].items():
+            if not model.startswith("AlgorithmSearch"):
+                continue
+            out.append(
+                f"- {name}: {model} minus {ds['linear_baseline']}: {_diff(vs, 3)} over "
+                f"{vs['n']} splits (better / worse on {vs['wins']} / {vs['losses']}; paired t "
+                f"p = {_p(vs['p_t'])})."
+            )
+    return out
+
+
+def section_own(root: Path) -> list[str]:
+    rel = "own_data_vs_sklearn"
+    d = _load(root, rel)
+    if d is None:
+        return []
+    st = d["settings"]
     est = []
     for name, ds in d["datasets"].items():
-        for r in ds["rows"]:
+        for r in ds["runs"][0]["rows"]:
             if r.get("search_held_out"):
-                v = (
-                    next(iter(r["search_held_out"].values()))
-                    if ds["score"] != "R^2"
-                    else (r["search_held_out"]["r2"])
-                )
+                metrics = r["search_held_out"]
+                v = metrics["r2"] if ds["score"] == "R^2" else next(iter(metrics.values()))
                 est.append(f"{name} {r['model']} {v:.3g}")
-    return [
+    out = [
         "## 6. Your own table from Python: search estimators vs scikit-learn (not a paper "
         "experiment)",
         "",
@@ -932,24 +954,37 @@ def section_own(root: Path) -> list[str]:
         f"python examples/own_data_vs_sklearn.py --out examples/results/{rel}",
         "```",
         "",
-        f"**A single earlier run** (seed {d['seed']}, one search per row; "
-        f"{d['cpu_seconds']:.0f} CPU-s for the whole script).",
-        f"Each search: a fixed budget of {d['individuals_per_search']:,} individuals, default",
-        "parameters, on the training rows; the held-out rows are the same for every model.",
+        f"Default size, {_times(d)}; `results/{rel}/results.json`. Settings (fixed in the",
+        f"docstring before the run): **{st['seeds']} seeds**, each with its own split "
+        f"({1 - st['held_out']:.0%} train, {st['held_out']:.0%} held out) shared by every model of "
+        "that seed; each search",
+        f"a fixed budget of **{st['individuals']:,} individuals**, default parameters, on the "
+        "training rows;",
+        "baselines after a `StandardScaler`, MLPs with 32 hidden units. Differences are paired",
+        "over the seeds' splits.",
         "",
-        "| dataset (score) | model | held-out score | fit seconds |",
-        "|---|---|---|---|",
-        *rows,
+        *d["table"].splitlines(),
         "",
-        "What the search estimated before seeing the held-out rows (`search_held_out`: the",
+        *_own_findings(d),
+        "",
+        "What the first seed's searches estimated before seeing the held-out rows "
+        "(`search_held_out`: the",
         "winner trained on part of the training rows, scored on the rest): " + "; ".join(est) + ".",
-        "Programs: "
+        "The first seed's programs: "
         + ", ".join(_link(f"{rel}/{p.name}") for p in sorted((root / rel).glob("*.txt")))
-        + ". With a linear start the searches keep SGD on a linear model (regression) or",
-        "logistic regression by SGD with a larger learning rate (classification); from random",
-        "programs the classifier is a class-centroid rule without an error term.",
+        + " (every seed's are in results.json).",
         "",
     ]
+    first = _load(root, f"{rel}/single_seed1")
+    if first is not None:
+        out += [
+            f"**The first default, a single earlier run** (seed {first['seed']}, one split, one "
+            f"search per row; {first['cpu_seconds']:.0f} CPU-s; `results/{rel}/single_seed1/`):",
+            "",
+            *_own_single(first),
+            "",
+        ]
+    return out
 
 
 def summary(root: Path) -> list[str]:
@@ -1045,16 +1080,13 @@ def summary(root: Path) -> list[str]:
     if own:
         parts = []
         for name, ds in own["datasets"].items():
-            search = max(
-                (r for r in ds["rows"] if r["model"].startswith("AlgorithmSearch")),
-                key=lambda r: r["held_out"],
-            )
-            other = max(
-                (r for r in ds["rows"] if not r["model"].startswith("AlgorithmSearch")),
-                key=lambda r: r["held_out"],
-            )
+            models = ds["models"]
+            search = max((m for m in models if m.startswith("AlgorithmSearch")),
+                         key=lambda m: models[m]["held_out"]["mean"])  # fmt: skip
+            linear = ds["linear_baseline"]
             parts.append(
-                f"{name} {search['held_out']:.3g} vs {other['model']} {other['held_out']:.3g}"
+                f"{name} {search} {_score(models[search]['held_out'])} vs {linear} "
+                f"{_score(models[linear]['held_out'])}"
             )
         rows.append("| own table vs scikit-learn (not in the paper) | " + "; ".join(parts) + " |")
     return [

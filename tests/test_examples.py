@@ -132,6 +132,24 @@ def test_linear_from_scratch_repeats_every_seed(smoke):
         assert (tmp_path / f"seed_{r['seed']}.txt").exists()
 
 
+def test_own_data_reports_every_model_over_the_seeds(smoke):
+    """Each dataset keeps every model's held-out scores per seed (raw values and interval) and
+    compares each with the linear baseline on the same splits."""
+    proc, tmp_path = smoke("own_data_vs_sklearn.py")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    data = json.loads((tmp_path / "results.json").read_text())
+    n = data["settings"]["seeds"]
+    for ds in data["datasets"].values():
+        assert len(ds["runs"]) == n
+        linear = ds["linear_baseline"]
+        assert set(ds["vs_linear_baseline"]) == set(ds["models"]) - {linear}
+        for model, m in ds["models"].items():
+            per_seed = [next(r["held_out"] for r in run["rows"] if r["model"] == model)
+                        for run in ds["runs"]]  # fmt: skip
+            assert m["held_out"]["values"] == per_seed
+            assert m["held_out"]["n"] == len(m["fit_seconds"]) == n
+
+
 def test_evolution_vs_random_search_numbers(smoke):
     """The ladder's bookkeeping is consistent: six cells, counts within budgets, exact intervals
     around the rates, the per-seed raw numbers kept, the CSV table written."""
