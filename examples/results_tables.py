@@ -325,6 +325,12 @@ def section_ladder(root: Path) -> list[str]:
             *ladder(big),
             "",
         ]
+        if (root / rel / "linear_500_seeds" / "evolution_vs_random_search.png").exists():
+            out += [
+                f"![ladder, larger run](results/{rel}/linear_500_seeds/"
+                "evolution_vs_random_search.png)",
+                "",
+            ]
     out.append("What this shows, and what it does not:")
     out.append("")
     if big is not None:
