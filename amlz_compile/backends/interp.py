@@ -28,6 +28,7 @@ from .interp_machine import (
     call_machine,
     decode,
     decode_buffers,
+    decode_unpruned,
     liveness_span,
     machine_address,
     machine_block,
@@ -100,6 +101,12 @@ def decode_into(bufs, code, data, bounds, nS, nV, nM, F, prune):
         code, data, bounds, nS, nV, nM, F, prune, bufs[0], bufs[1], bufs[2], bufs[3],
         bufs[4], bufs[5], bufs[6],
     )  # fmt: skip
+
+
+@njit(**_INLINE)
+def decode_live_into(bufs, code, data, bounds, nS, nV, F):
+    """`decode_into` without pruning, for a program that holds only live rows already."""
+    return decode_unpruned(code, data, bounds, nS, nV, F, bufs[0], bufs[4], bufs[5], bufs[6])
 
 
 @njit(**_INLINE)

@@ -68,12 +68,30 @@ def decode(code, data, bounds, nS, nV, nM, F, prune, keep, in_p, in_l, cur, dc, 
     prediction, fitness or random draw, only the final memory. Fills dc, dd and the new
     component bounds nb; returns the number of rows.
     """
-    n = bounds[3]
     if prune:
         live_rows(code, data, bounds, liveness_span(nS, nV, nM), keep, in_p, in_l, cur)
     else:
-        for i in range(n):
-            keep[i] = code[i, 0] != Op.NO_OP
+        _keep_all(code, bounds[3], keep)
+    return _decode_kept(code, data, bounds, nS, nV, F, keep, dc, dd, nb)
+
+
+@njit(**_JIT)
+def decode_unpruned(code, data, bounds, nS, nV, F, keep, dc, dd, nb):
+    """`decode` without `prune`, for a program already cut to its live rows (the search's):
+    its compiled code holds no liveness analysis, about 2 s less of a cold start's compiling."""
+    _keep_all(code, bounds[3], keep)
+    return _decode_kept(code, data, bounds, nS, nV, F, keep, dc, dd, nb)
+
+
+@njit(**_INLINE)
+def _keep_all(code, n, keep):
+    for i in range(n):
+        keep[i] = code[i, 0] != Op.NO_OP
+
+
+@njit(**_INLINE)
+def _decode_kept(code, data, bounds, nS, nV, F, keep, dc, dd, nb):
+    """`decode`'s translation of the rows `keep` marks."""
     m = 0
     for part in range(3):
         nb[part] = m

@@ -50,7 +50,7 @@ import numpy as np
 from numba import njit, uint64
 from numba.extending import overload
 
-from ..backends.interp import decode_into, run_decoded, run_setup_decoded
+from ..backends.interp import decode_live_into, run_decoded, run_setup_decoded
 from ..backends.llvm import abi
 from ..backends.llvm.abi import call_kernel
 from ..fitness import task_fitness
@@ -111,7 +111,7 @@ from .tier_choice import (
 # -- the interpreter entry -----------------------------------------------------------------------
 # The contract's `run_task` decodes the program and allocates its buffers on every call (about a
 # microsecond, ~7 calls per individual). The search decodes each live program once with the
-# interpreter's `decode_into` and runs it per task on preallocated buffers with `run_decoded`
+# interpreter's `decode_live_into` and runs it per task on preallocated buffers with `run_decoded`
 # (in `_run_on_task` below).
 
 
@@ -338,13 +338,13 @@ def _prepare(code, data, sizes, ip, fp, mt, tk, dc, st, ws, tr):
         return False, 0.0, key, choice
     if dedup:
         counters[C_DEDUP_MISSES] += 1
-    n_s, n_v, n_m = ws.scalars.shape[0], ws.vectors.shape[0], ws.matrices.shape[0]
+    n_s, n_v = ws.scalars.shape[0], ws.vectors.shape[0]
     F = ws.vectors.shape[1]
     rows, row_data = ws.live_code, ws.live_data
     if choice == CHOOSE_COMPILED:  # FEC fingerprints and Setup run on the canonical program
         rows, row_data = ws.canon_code, ws.canon_data
         tr.counters[T_COMPILED_RUNS] += 1
-    decode_into(ws.machine, rows, row_data, ws.live_bounds, n_s, n_v, n_m, F, False)
+    decode_live_into(ws.machine, rows, row_data, ws.live_bounds, n_s, n_v, F)
     return False, 0.0, key, choice
 
 
