@@ -19,6 +19,7 @@ from amlz_compile.backends.interp import (
     InterpBackend,
     attach_machine,
     decode_into,
+    decode_live_into,
     machine_attached,
     machine_buffers,
     run_decoded,
@@ -107,6 +108,27 @@ def test_uses_matrix_ops_reads_the_op_table():
     assert uses_matrix_ops(np.array([Op.MATRIX_GAUSSIAN_SET_OP]))
     assert uses_matrix_ops(np.array([99]))  # (unknown: the full machine, which checks)
     assert not uses_matrix_ops(np.zeros(0, dtype=np.int32))
+
+
+@given(_cases())
+def test_decoding_without_the_pruning_path_gives_the_unpruned_rows(case):
+    """`decode_live_into` (the search's decode, compiled without liveness) writes the same
+    rows, data, bounds and count as `decode_into` without pruning."""
+    memory, program, _, _, _ = case
+    m, F = memory, memory.features
+    out = []
+    for live in (False, True):
+        bufs = machine_buffers(len(program), m.scalars, m.vectors, m.matrices, F, entry=False)
+        if live:
+            n = decode_live_into(bufs, program.code, program.data, program.bounds, m.scalars,
+                                 m.vectors, F)  # fmt: skip
+        else:
+            n = decode_into(bufs, program.code, program.data, program.bounds, m.scalars,
+                            m.vectors, m.matrices, F, False)  # fmt: skip
+        out.append((n, bufs[4][:n].copy(), bufs[5][:n].copy(), bufs[6].copy()))
+    assert out[0][0] == out[1][0]
+    for a, b in zip(out[0][1:], out[1][1:], strict=True):
+        assert _same(a, b)
 
 
 @given(_cases())

@@ -78,7 +78,8 @@ def decode(code, data, bounds, nS, nV, nM, F, prune, keep, in_p, in_l, cur, dc, 
 @njit(**_JIT)
 def decode_unpruned(code, data, bounds, nS, nV, F, keep, dc, dd, nb):
     """`decode` without `prune`, for a program already cut to its live rows (the search's):
-    its compiled code holds no liveness analysis, about 2 s less of a cold start's compiling."""
+    its compiled code holds no second copy of the liveness analysis, which the search's
+    dead-code removal compiles already (docs/benchmarks.md, "Cold start")."""
     _keep_all(code, bounds[3], keep)
     return _decode_kept(code, data, bounds, nS, nV, F, keep, dc, dd, nb)
 
