@@ -65,11 +65,6 @@ def archipelago_run(islands: int, workers: int, seconds: float, first_seed: int 
         runner.close()
 
 
-def archipelago_rate(islands: int, workers: int, seconds: float, first_seed: int = 1) -> float:
-    """Steady individuals/s of `archipelago_run`."""
-    return archipelago_run(islands, workers, seconds, first_seed)["rate"]
-
-
 _ONE = """
 import json, sys
 from amlz_compile.bench.islands import archipelago_run
@@ -93,11 +88,6 @@ def independent_run(processes: int, seconds: float, first_seed: int = 1) -> dict
     out = {k: sum(r[k] for r in runs) for k in ("rate", "cores", *_WORK)}
     out["wall"] = max(r["wall"] for r in runs)
     return out
-
-
-def independent_rate(processes: int, seconds: float, first_seed: int = 1) -> float:
-    """Sum of the steady individuals/s of `independent_run`."""
-    return independent_run(processes, seconds, first_seed)["rate"]
 
 
 def _work(runs: list[dict]) -> dict:
