@@ -88,9 +88,48 @@ def test_partners_fail_early_bail_out_and_continue():
             assert_runs_equal(g, w)
         got = backend.run_tasks(prog, tasks, memory, rng_seeds=seeds,
                                 **{**kw, "keep_memory": False})  # fmt: skip
-        assert not backend.compiler._multi[(prog, memory, K, False)].final_memory
+        assert not backend.compiler._multi[(prog, memory, (K, False, False))].final_memory
         for g, w in zip(got, fitness_only, strict=True):
             assert_runs_equal(g, w)
+
+
+def test_given_memory_lanes_agree_with_the_single_given_kernel():
+    """The search's lanes: one task, four starting memories and generator states in one
+    given-memory lockstep kernel, exactly as the single given-memory kernel runs each; lane 1
+    fails training (huge weights), lane 2 fails only validation (bails out, rerun alone from
+    its own memory)."""
+    F = 4
+    memory = MemorySpec(4, 3, 1, F)
+    rest = Program(
+        [],
+        [Instruction(27, 0, 1, 1)],  # s1 = v0 . v1
+        [Instruction(2, 0, 1, 2), Instruction(3, 3, 2, 2), Instruction(18, 2, 0, 2),
+         Instruction(23, 1, 2, 1)],  # LMS: v1 += s3 * (s0 - s1) * v0
+    )  # fmt: skip
+    base = make_task(F, n_train=6, n_valid=4, epochs=2, seed=3)
+    task = Task("t", base.train_x, base.train_y, base.valid_x * 40.0, base.valid_y, base.orders,
+                base.eval_type)  # fmt: skip
+    n_mem = memory.scalars + memory.vectors * F + memory.matrices * F * F
+    start = np.zeros((4, n_mem))
+    start[:, 3] = [0.0, 0.05, 0.0, 0.01]  # learning rate s3
+    start[:, memory.scalars + F : memory.scalars + 2 * F] = [[0.01] * F, [1e4] * F, [0.5] * F,
+                                                             [-0.2] * F]  # v1  # fmt: skip
+    seeds = [1, 2**64 - 1, 3, 4]
+    compiler = JitCompiler(pipeline="light", codegen_opt=0)
+    single = compiler.compile_given([rest], memory)[0]
+    lanes = compiler.compile_many_multi([rest], memory, 4, final_memory=False,
+                                        given_memory=True)[0]  # fmt: skip
+    assert lanes.given_memory and lanes.tasks == 4
+    kw = dict(trace_len=0, max_abs_error=30.0)
+    want = [
+        run_kernel_multi(single, [task], [s], initial_memory=start[j : j + 1], **kw)[0]
+        for j, s in enumerate(seeds)
+    ]
+    assert want[1].train_steps == 1 and want[0].train_steps == want[2].train_steps == 12
+    assert np.isnan(want[2].epoch_loss).all() and not np.isnan(want[0].epoch_loss).any()
+    got = run_kernel_multi(lanes, [task] * 4, seeds, single, initial_memory=start, **kw)
+    for g, w in zip(got, want, strict=True):
+        assert_runs_equal(g, w)
 
 
 def test_fitness_only_kernel_refuses_to_return_memory():

@@ -241,6 +241,12 @@ def run_kernel_multi(
         if validated == BAILED:
             if single is None:
                 raise ValueError("a lockstep task bailed out and no single-task kernel was given")
+            if initial_memory is not None:  # (the single kernel starts from the same memory)
+                runs += run_kernel_multi(single, [tasks[j]], [rng_seeds[j]], n_train=budgets[j],
+                                         n_valid=n_valid, max_abs_error=max_abs_error,
+                                         trace_len=trace_len, keep_memory=keep_memory,
+                                         initial_memory=initial_memory[j : j + 1])  # fmt: skip
+                continue
             runs.append(
                 run_kernel(single, tasks[j], n_train=budgets[j], n_valid=n_valid,
                            rng_seed=rng_seeds[j], max_abs_error=max_abs_error,

@@ -94,7 +94,7 @@ class JitCompiler:
         self.keep_ir = keep_ir  # False: program engines free each module's IR (Engine.keep_ir)
         self._lock = threading.RLock()
         self._cache: dict[tuple[Program, MemorySpec, bool], Kernel] = {}
-        self._multi: dict[tuple[Program, MemorySpec, int, bool], Kernel] = {}
+        self._multi: dict[tuple[Program, MemorySpec, tuple], Kernel] = {}
         self._given: dict[tuple[Program, MemorySpec], Kernel] = {}
         self._engines: dict[tuple[str, int], Engine] = {}
         self._drivers: dict[MemorySpec, Driver] = {}
@@ -277,11 +277,15 @@ class JitCompiler:
         memory: MemorySpec,
         tasks: int,
         final_memory: bool = True,
+        given_memory: bool = False,
     ) -> list[Kernel]:
-        """`compile_multi` for many programs, the uncached ones in shared modules."""
-        K, final = int(tasks), bool(final_memory)
+        """`compile_multi` for many programs, the uncached ones in shared modules.
+        `given_memory=True`: each task starts from the caller's memory and generator state, as
+        `codegen.kernel_ir(given_memory=True)` (the search's lanes, `search/kernels.py`)."""
+        K, final, given = int(tasks), bool(final_memory), bool(given_memory)
+        key = (K, final, given)
         with self._lock:
-            todo = [p for p in dict.fromkeys(programs) if (p, memory, K, final) not in self._multi]
+            todo = [p for p in dict.fromkeys(programs) if (p, memory, key) not in self._multi]
             self.hits += len(programs) - len(todo)
             settings = self.multi_settings(memory)
             while todo:
@@ -295,16 +299,19 @@ class JitCompiler:
                 chunk, todo = todo[:room], todo[room:]
                 names = [f"amlz_m{next(self._names)}" for _ in chunk]
                 bodies = [
-                    multi_kernel_ir(p, memory, n, K, self.unroll, final_memory=final)
+                    multi_kernel_ir(
+                        p, memory, n, K, self.unroll, final_memory=final, given_memory=given
+                    )
                     for p, n in zip(chunk, names, strict=True)
                 ]
                 addresses = e.add_ir(module_ir(bodies), names, verify=self.verify)
                 for prog, name, address in zip(chunk, names, addresses, strict=True):
-                    self._multi[(prog, memory, K, final)] = Kernel(
-                        name, memory, address, e, mode="multi", tasks=K, final_memory=final
-                    )
+                    self._multi[(prog, memory, key)] = Kernel(
+                        name, memory, address, e, mode="multi", tasks=K, final_memory=final,
+                        given_memory=given,
+                    )  # fmt: skip
                     self.compiled += 1
-            return [self._multi[(p, memory, K, final)] for p in programs]
+            return [self._multi[(p, memory, key)] for p in programs]
 
     def _build_fused(
         self,

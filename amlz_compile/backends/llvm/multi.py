@@ -35,6 +35,7 @@ def multi_kernel_ir(
     unroll: int = 4,
     promote_matrices: bool = PROMOTE_MATRICES,
     final_memory: bool = True,
+    given_memory: bool = False,
 ) -> str:
     """The LLVM IR of the K-task lockstep kernel `name` (no runtime, no declarations).
 
@@ -49,5 +50,8 @@ def multi_kernel_ir(
     if tasks < 1:
         raise ValueError(f"a multi-task kernel runs at least one task, got {tasks}")
     e = Emitter(memory.features, unroll, col_major=True)
-    layouts = [FusedLayout(program, memory, promote_matrices, final_memory) for _ in range(tasks)]
+    layouts = [
+        FusedLayout(program, memory, promote_matrices, final_memory, given_memory)
+        for _ in range(tasks)
+    ]
     return skeleton_ir(name, e, layouts)
