@@ -33,7 +33,7 @@ from .config import INSERT_INSTRUCTION, ConfigError, SearchConfig
 from .fec import LRU_FIELDS, lru_new
 from .generator import initial_template
 from .hurdles import hurdle_new, hurdle_restore
-from .jit_tier import SearchTier, fill_cost_model, tier_code
+from .jit_tier import SearchTier, fill_cost_model, lanes_possible, tier_code
 from .kernel_compile import compile_kernel
 from .mutate import MutationTables, program_rows, rows_program
 from .state_check import check_population, check_records, check_scalars, check_search_state
@@ -133,14 +133,15 @@ class RegularizedEvolution:
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         fill_cost_model(fp, DEFAULT_MODEL, self.features)
+        ip[KL.IP_LANES] = KL.LANES if lanes_possible(ip, self.memory) else 0
         self.ip, self.fp = ip, fp
         units = unit_table(self.features)
         possible = compiled_tier_possible(
             ip, fp, self.tk, units, self.mt.ops, self.mt.n_ops,
             _component_ops(self.template), _size_bounds(config, self.template),
         )  # fmt: skip
-        self.tier = SearchTier(self.memory, units, possible)
         self._max_epochs = int(max(t.epochs for t in self.tasks))
+        self.tier = SearchTier(self.memory, units, possible, self._max_epochs)
         self._trace_len = (fec.num_train_examples + fec.num_valid_examples) if fec else 1
         self._record_width = max(n_tasks, 1)  # FEC record per slot: one key and fitness a task
         # (the interpreter compiled without matrix ops when the search makes no program with one;
@@ -178,7 +179,7 @@ class RegularizedEvolution:
         # (the interpreter is attached at the first kernel call: `_compile`)
         self.ws = KL.workspace(rows, span, len(self.tasks), self.features, m.scalars, m.vectors,
                               m.matrices, self._max_epochs, self._trace_len, self._matrix_ops,
-                              entry=False)  # fmt: skip
+                              entry=False, tournament_size=self.config.tournament_size)  # fmt: skip
 
     def _admit(self, code: np.ndarray) -> None:
         """Make the workspace's interpreter run programs with op codes code[..., 0]."""

@@ -74,6 +74,26 @@ def fill_cost_model(fp: np.ndarray, model: CostModel, features: int) -> None:
     # The search tiers a key up once its runs would have saved the optimising compile: what
     # optimised code saves of a run depends on the quick code it replaces.
     fp[KL.FP_OPTIMISED_SAVING] = THREADED_OPTIMISED_SAVING if threaded else KL.OPTIMISED_SAVING
+    # A lane kernel is about LANES optimised kernels to compile (2.9x at F = 4, 3.9x at 16).
+    fp[KL.FP_LANE_SAVING] = lane_saving(features)
+    fp[KL.FP_LANES_US] = KL.LANES * fp[KL.FP_OPTIMISE_US]
+
+
+def lane_saving(features: int) -> float:
+    """Share of a single kernel's run time a child saves in a lane kernel (measured on the
+    nonlinear workload's network, 4 lanes: 0.62 at F = 4, 0.56 at F = 8, 0.26 at F = 16)."""
+    return 0.55 if features <= 8 else 0.25
+
+
+def lanes_possible(ip: np.ndarray, memory: MemorySpec) -> bool:
+    """Whether a search may evaluate children in lanes (`kernels.py`, lanes): compiled code
+    allowed, one task, and no FEC, dedup or hurdles (whose caches and thresholds a child reads
+    from the children before it); memory small enough for lockstep kernels."""
+    from ..backends.llvm.codegen import uses_stack
+
+    plain = not (ip[KL.IP_FEC] or ip[KL.IP_DEDUP] or ip[KL.IP_HURDLES])
+    tiered = ip[KL.IP_TIER] != KL.TIER_INTERP
+    return bool(plain and tiered and ip[KL.IP_NTASKS] == 1 and uses_stack(memory))
 
 
 def _return_freed_memory() -> None:
@@ -94,9 +114,16 @@ class SearchTier:
     else an `InterpTierState`, with which the kernel is compiled without the compiled tier
     (`upgrade` switches when a child proves otherwise)."""
 
-    def __init__(self, memory: MemorySpec, units: np.ndarray, compiled_possible: bool) -> None:
+    def __init__(
+        self,
+        memory: MemorySpec,
+        units: np.ndarray,
+        compiled_possible: bool,
+        max_epochs: int = 1,
+    ) -> None:
         self.memory = memory
         self.units = units
+        self.max_epochs = max_epochs
         if compiled_possible:
             self.state = self._full_state(KL.interp_tier_state(units))
         else:
@@ -108,13 +135,14 @@ class SearchTier:
         self.compiles = 0
         self.optimised = 0
         self.threaded_compiles = 0
+        self.lane_compiles = 0
         self.compile_seconds = 0.0
 
     def _full_state(self, interp_state: KL.InterpTierState) -> KL.TierState:
         F = self.memory.features
         m = self.memory
         n_mem = m.scalars + (m.vectors + m.matrices * F) * F
-        full = KL.tier_state(TIER_CACHE_ENTRIES, self.units, n_mem, F)
+        full = KL.tier_state(TIER_CACHE_ENTRIES, self.units, n_mem, F, self.max_epochs)
         # (the same hand-off and counter arrays: a caller holding them sees no change)
         return full._replace(hand=interp_state.hand, counters=interp_state.counters)
 
@@ -168,14 +196,17 @@ class SearchTier:
 
     def compile_pending(self, ws) -> None:
         """Compile the kernel of the child the search kernel handed off (canonical, in ws),
-        optimised if it asked so, and remember its address under the child's tier key."""
+        optimised if it asked so, or its lane kernel (HAND_LANES), and remember its address
+        under the child's tier key."""
         hand = self.state.hand
-        opt = int(hand[KL.HAND_OPTIMISE] != 0)
+        lanes = bool(hand[KL.HAND_LANES] != 0)
+        opt = int(hand[KL.HAND_OPTIMISE] != 0 or lanes)
         hand[KL.HAND_OPTIMISE] = 0
+        hand[KL.HAND_LANES] = 0
         bounds = ws.live_bounds
         b1, b2, n = int(bounds[1]), int(bounds[2]), int(bounds[3])
         code, data = ws.canon_code, ws.canon_data
-        key = (b2 - b1, code[b1:n].tobytes(), data[b1:n].tobytes())
+        key = (lanes, b2 - b1, code[b1:n].tobytes(), data[b1:n].tobytes())
         kernels = self._kernels[opt]
         kernel = kernels.get(key)
         if kernel is None:
@@ -186,7 +217,12 @@ class SearchTier:
                 threaded = self.threaded()
                 if threaded is not None and threaded.supports(program, self.memory):
                     compiler, which = threaded, 2
-            kernel = compiler.compile_given([program], self.memory)[0]
+            if lanes:  # (the optimising compiler: a lane kernel is fused code)
+                kernel = compiler.compile_many_multi(
+                    [program], self.memory, KL.LANES, final_memory=False, given_memory=True
+                )[0]
+            else:
+                kernel = compiler.compile_given([program], self.memory)[0]
             if compiler.engines_created != self._engines_seen[which]:
                 # A new engine: the old one's code goes once nothing refers to it, so no
                 # address of it may stay in the tier cache.
@@ -196,18 +232,26 @@ class SearchTier:
                 _return_freed_memory()
             kernels[key] = kernel
             self.compiles += 1
-            self.optimised += opt
+            self.optimised += opt and not lanes
+            self.lane_compiles += lanes
             self.threaded_compiles += which == 2
             self.compile_seconds += time.process_time() - t0
-        Tier.tier_remember(self.state, kernel.address, bool(opt))
+        if lanes:
+            Tier.lanes_remember(self.state, kernel.address)
+        else:
+            Tier.tier_remember(self.state, kernel.address, bool(opt))
 
     def stats(self) -> dict:
         """Compiled-tier counters of this process (not part of a checkpoint)."""
         counters = self.state.counters
         return {
             "compiled_evaluations": int(counters[KL.T_COMPILED_RUNS]),
+            "lane_evaluations": int(counters[KL.T_LANE_RUNS]),
+            "lane_calls": int(counters[KL.T_LANE_CALLS]),
+            "lane_reruns": int(counters[KL.T_LANE_RERUNS]),
             "compiles": self.compiles,
             "optimised_compiles": self.optimised,
+            "lane_compiles": self.lane_compiles,
             "threaded_compiles": self.threaded_compiles,
             "compile_seconds": self.compile_seconds,
             "engines": self.engines,

@@ -45,7 +45,7 @@ def part_signatures(args: tuple) -> dict[str, tuple]:
     return {
         "_evolve_child": (
             *(t(a) for a in pop[:4]),
-            index,
+            t(ws.draws),
             index,
             *child,
             *(t(a) for a in mt),

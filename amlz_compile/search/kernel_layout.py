@@ -13,6 +13,7 @@ import numpy as np
 
 from ..backends.interp import machine_buffers
 from ..backends.llvm.abi import NUM_SLOTS
+from ..backends.llvm.codegen import SLOT
 from ..ir.liveness import n_locations
 from .fec import lru_new
 
@@ -41,7 +42,9 @@ COUNTER_NAMES = (
 IP_P, IP_T, IP_NTASKS, IP_FEC, IP_FEC_TRAIN, IP_FEC_VALID = 0, 1, 2, 3, 4, 5
 IP_DEDUP, IP_HURDLES, IP_HURDLE_TASKS, IP_BUDGET, IP_MEDIAN, IP_ROWS = 6, 7, 8, 9, 10, 11
 IP_TIER = 12
-NUM_IP = 13
+# children per lockstep call of a hot kernel (0: this search never batches; `lanes_possible`)
+IP_LANES = 13
+NUM_IP = 14
 # float parameters
 FP_MUTATE_PROB, FP_MAX_ABS_ERROR, FP_BUDGET_FACTOR, FP_BASE_SETUP = 0, 1, 2, 3
 FP_BASE_TRAIN, FP_PERCENTILE = 4, 5
@@ -50,7 +53,10 @@ FP_INTERP_NS_UNIT, FP_INTERP_NS_STEP, FP_JIT_NS_UNIT, FP_JIT_NS_STEP = 6, 7, 8, 
 FP_JIT_US_CALL, FP_COMPILE_US, FP_OPTIMISE_US = 10, 11, 12
 # share of a quick kernel's run time that optimised code saves (`jit_tier.fill_cost_model`)
 FP_OPTIMISED_SAVING = 13
-NUM_FP = 14
+# share of a single kernel's run time a child saves in a LANES-lane kernel, and the µs one
+# lane kernel costs to compile (`jit_tier.fill_cost_model`)
+FP_LANE_SAVING, FP_LANES_US = 14, 15
+NUM_FP = 16
 
 # ip[IP_TIER]: where full evaluations run (FEC fingerprints are always interpreted)
 TIER_INTERP, TIER_JIT, TIER_AUTO = 0, 1, 2
@@ -58,8 +64,8 @@ TIER_CODES = {"interp": TIER_INTERP, "jit": TIER_JIT, "auto": TIER_AUTO}
 # tr.hand (int64): the hand-off of a child whose compiled code must be compiled first
 # (HAND_OPTIMISE: recompiled by the optimising pipeline, its key having become hot;
 # HAND_UPGRADE: an interpreter-only state met a child compiled code may run, see
-# `InterpTierState`)
-HAND_PENDING, HAND_RESUME, HAND_BASE, HAND_OPTIMISE, HAND_UPGRADE = 0, 1, 2, 3, 4
+# `InterpTierState`; HAND_LANES: the key's lane kernel is to be compiled, see `TierState`)
+HAND_PENDING, HAND_RESUME, HAND_BASE, HAND_OPTIMISE, HAND_UPGRADE, HAND_LANES = 0, 1, 2, 3, 4, 5
 # "auto" compiles a key once the interpreter time spent on it reaches RENT_FACTOR compile
 # costs (plus one compiled run). Most keys of a search are seen once; waiting for the ones
 # that recur kept the same throughput at the paper's scale with a sixth of the compilations
@@ -68,9 +74,19 @@ RENT_FACTOR = 8.0
 # Share of a quickly compiled fused kernel's run time that optimised code saves (measured at
 # the paper's scale and on the nonlinear workload: 1.4-1.7x faster).
 OPTIMISED_SAVING = 0.3
-# tr.counters (int64): tier counters
-T_COMPILED_RUNS, T_COMPILE_REQUESTS = 0, 1
-NUM_TIER_COUNTERS = 2
+# tr.counters (int64): tier counters (children evaluated in compiled code, hand-offs to compile,
+# children evaluated in a lane kernel, lane kernel calls, lanes rerun alone after a failed
+# validation pass)
+T_COMPILED_RUNS, T_COMPILE_REQUESTS, T_LANE_RUNS, T_LANE_CALLS, T_LANE_RERUNS = 0, 1, 2, 3, 4
+NUM_TIER_COUNTERS = 5
+# Lanes: children of one hot canonical Predict/Learn evaluated together in one lockstep kernel
+# (`llvm.multi`, given memory), whose independent dependency chains overlap in the core. 4 lanes
+# ran a child of the nonlinear workload in 0.38 of a single kernel's time (F = 4), 0.44 at
+# F = 8 and 0.74 at F = 16; more lanes gained nothing (docs/benchmarks.md).
+LANES = 4
+LANE_CACHE_ENTRIES = 1 << 10
+# lane slot of tr.lane_info: queued children, their single kernel, their lane kernel
+L_QUEUED, L_SINGLE, L_KERNEL = 0, 1, 2
 
 
 class Workspace(NamedTuple):
@@ -105,11 +121,12 @@ class Workspace(NamedTuple):
     machine: tuple  # interpreter buffers (`interp.machine_buffers`)
     canon_code: np.ndarray  # canonical live program (tier_canonical)
     canon_data: np.ndarray
+    draws: np.ndarray  # the tournament's draws (population slots)
 
 
 def workspace(rows: int, span: int, n_tasks: int, F: int, n_scalars: int, n_vectors: int,
               n_matrices: int, max_epochs: int, trace_len: int, matrix_ops: bool = True,
-              entry: bool = True) -> Workspace:  # fmt: skip
+              entry: bool = True, tournament_size: int = 1) -> Workspace:  # fmt: skip
     """A `Workspace` for programs of up to `rows` rows on the given memory and tasks (without
     `matrix_ops`, for programs with no op that has a matrix operand; without `entry`, its
     interpreter not attached yet: `interp.machine_buffers`)."""
@@ -144,6 +161,7 @@ def workspace(rows: int, span: int, n_tasks: int, F: int, n_scalars: int, n_vect
         ),
         canon_code=np.zeros((rows, 4), dtype=np.int32),
         canon_data=np.zeros((rows, 4)),
+        draws=np.zeros(max(tournament_size, 1), dtype=np.int64),
     )
 
 
@@ -158,11 +176,23 @@ class TierState(NamedTuple):
     hand: np.ndarray  # the hand-off, int64[NUM_HAND] (HAND_*)
     counters: np.ndarray  # int64[NUM_TIER_COUNTERS]
     key: np.ndarray  # the current child's tier key, uint64[1]
-    address: np.ndarray  # its kernel's address, int64[1] (0: none)
+    address: np.ndarray  # its kernel's address and its lane kernel's, int64[2] (0: none)
     block: np.ndarray  # a kernel argument block, int64[NUM_SLOTS]
     block_f: np.ndarray  # the same bytes as float64
     mem: np.ndarray  # the memory after Setup
     scratch: np.ndarray  # kernel scratch (large F)
+    # Lanes (`kernels.lanes_flush`): children queued for one lane kernel call, each with its
+    # argument block (outputs in lane_loss/lane_counts, set once here), memory after Setup and
+    # population slot; lane_key is their tier key, lane_info L_QUEUED, L_SINGLE, L_KERNEL.
+    lanes: tuple  # LRU: tier key -> -(its lane kernel's address)
+    lane_blocks: np.ndarray  # int64[LANES, NUM_SLOTS]
+    lane_blocks_f: np.ndarray  # the same bytes as float64
+    lane_mem: np.ndarray  # float64[LANES, memory]
+    lane_loss: np.ndarray  # float64[LANES, epochs]
+    lane_counts: np.ndarray  # int64[LANES, 3]
+    lane_slot: np.ndarray  # int64[LANES]
+    lane_key: np.ndarray  # uint64[1]
+    lane_info: np.ndarray  # int64[3]
 
 
 class InterpTierState(NamedTuple):
@@ -177,23 +207,40 @@ class InterpTierState(NamedTuple):
     counters: np.ndarray
 
 
-NUM_HAND = 5
+NUM_HAND = 6
 
 
-def tier_state(capacity: int, units: np.ndarray, memory_doubles: int, F: int) -> TierState:
+def tier_state(
+    capacity: int, units: np.ndarray, memory_doubles: int, F: int, max_epochs: int = 1
+) -> TierState:
     """A fresh `TierState` with a tier cache of `capacity` keys."""
     block = np.zeros(NUM_SLOTS, dtype=np.int64)
+    lane_blocks = np.zeros((LANES, NUM_SLOTS), dtype=np.int64)
+    lane_loss = np.zeros((LANES, max(max_epochs, 1)))
+    lane_counts = np.zeros((LANES, 3), dtype=np.int64)
+    for j in range(LANES):  # (each lane's outputs stay where they are)
+        lane_blocks[j, SLOT["epoch_loss"]] = lane_loss[j].ctypes.data
+        lane_blocks[j, SLOT["counts"]] = lane_counts[j].ctypes.data
     return TierState(
         cache=lru_new(capacity, 0),
         units=units,
         hand=np.zeros(NUM_HAND, dtype=np.int64),
         counters=np.zeros(NUM_TIER_COUNTERS, dtype=np.int64),
         key=np.zeros(1, dtype=np.uint64),
-        address=np.zeros(1, dtype=np.int64),
+        address=np.zeros(2, dtype=np.int64),
         block=block,
         block_f=block.view(np.float64),
         mem=np.zeros(max(memory_doubles, 1)),
         scratch=np.zeros(F + F * F),
+        lanes=lru_new(LANE_CACHE_ENTRIES, 0),
+        lane_blocks=lane_blocks,
+        lane_blocks_f=lane_blocks.view(np.float64),
+        lane_mem=np.zeros((LANES, max(memory_doubles, 1))),
+        lane_loss=lane_loss,
+        lane_counts=lane_counts,
+        lane_slot=np.zeros(LANES, dtype=np.int64),
+        lane_key=np.zeros(1, dtype=np.uint64),
+        lane_info=np.zeros(3, dtype=np.int64),
     )
 
 
@@ -207,5 +254,8 @@ def interp_tier_state(units: np.ndarray) -> InterpTierState:
 
 
 def tier_forget(tr: TierState) -> TierState:
-    """tr with an empty tier cache (when compiled code is freed, no address may remain)."""
-    return tr._replace(cache=lru_new(int(tr.cache[1].shape[0]), 0))
+    """tr with empty tier and lane caches (when compiled code is freed, no address may
+    remain; the search kernel leaves no lane queued between calls)."""
+    return tr._replace(
+        cache=lru_new(int(tr.cache[1].shape[0]), 0), lanes=lru_new(int(tr.lanes[1].shape[0]), 0)
+    )

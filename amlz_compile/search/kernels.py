@@ -53,6 +53,7 @@ from numba.extending import overload
 from ..backends.interp import decode_live_into, run_decoded, run_setup_decoded
 from ..backends.llvm import abi
 from ..backends.llvm.abi import call_kernel
+from ..backends.llvm.codegen import BAILED
 from ..fitness import task_fitness
 from .budget import budget_train_examples, program_costs
 from .canonical import dce, structure_key
@@ -87,16 +88,24 @@ from .kernel_layout import (
     IP_FEC_VALID,
     IP_HURDLE_TASKS,
     IP_HURDLES,
+    IP_LANES,
     IP_MEDIAN,
     IP_NTASKS,
     IP_P,
     IP_ROWS,
     IP_T,
     JIT,
+    L_KERNEL,
+    L_QUEUED,
+    L_SINGLE,
+    LANES,
     NO_NRT,
     NO_NRT_INLINE,
     T_COMPILE_REQUESTS,
     T_COMPILED_RUNS,
+    T_LANE_CALLS,
+    T_LANE_RERUNS,
+    T_LANE_RUNS,
     InterpTierState,
 )
 from .mutate import mutate_rows, random_rows
@@ -150,19 +159,15 @@ def _run_on_task(ws, tk, t, fingerprinting, seed, steps, n_first, n_valid, mae, 
     return key, task_fitness(epoch_loss, counts[0], tk[10][t], is_acc)
 
 
-@njit(**NO_NRT)
-def _run_compiled(ws, tk, t, seed, n_train, mae, address, block, block_f, mem, scratch):
-    """Run the canonical live program decoded in ws on task t as `_run_on_task` does, with
-    Setup interpreted and Predict/Learn in the given-memory kernel at `address`; returns the
-    task fitness (epoch losses and counts land where the interpreter puts them)."""
-    n_s, n_v, n_m = ws.scalars.shape[0], ws.vectors.shape[0], ws.matrices.shape[0]
+@njit(**NO_NRT_INLINE)
+def _fill_block(block, block_f, ws, tk, t, n_train, mae, state, mem, scratch):
+    """A given-memory kernel's argument block for a run on task t from memory `mem` and
+    generator state `state` (every slot but its outputs, epoch_loss and counts)."""
+    n_s, n_v = ws.scalars.shape[0], ws.vectors.shape[0]
     F = ws.vectors.shape[1]
     train_x, train_y, train_off = tk[0], tk[1], tk[2]
     valid_x, valid_y, valid_off = tk[3], tk[4], tk[5]
     orders, order_off = tk[6], tk[7]
-    epoch_loss, counts = ws.epoch_loss, ws.counts
-    state = run_setup_decoded(ws.machine, n_s, n_v, n_m, F, seed, mem, train_x, train_y, orders,
-                              valid_x, valid_y, epoch_loss, ws.no_trace, counts)  # fmt: skip
     N = train_off[t + 1] - train_off[t]
     E = order_off[t + 1] - order_off[t]
     base = mem.ctypes.data
@@ -177,17 +182,36 @@ def _run_compiled(ws, tk, t, seed, n_train, mae, address, block, block_f, mem, s
     block[abi.S_VALID_X] = valid_x.ctypes.data + 8 * F * valid_off[t]
     block[abi.S_VALID_Y] = valid_y.ctypes.data + 8 * valid_off[t]
     block[abi.S_N_VALID] = valid_off[t + 1] - valid_off[t]
-    is_acc = tk[11][t]
-    block[abi.S_IS_ACCURACY] = 1 if is_acc else 0
+    block[abi.S_IS_ACCURACY] = 1 if tk[11][t] else 0
     block_f[abi.S_MAX_ABS_ERROR] = mae
     block[abi.S_RNG_SEED] = np.int64(state)
-    block[abi.S_EPOCH_LOSS] = epoch_loss.ctypes.data
     block[abi.S_TRACE] = ws.no_trace.ctypes.data
     block[abi.S_TRACE_LEN] = 0
-    block[abi.S_COUNTS] = counts.ctypes.data
     block[abi.S_SCRATCH] = scratch.ctypes.data
+
+
+@njit(**NO_NRT_INLINE)
+def _setup_into(ws, tk, seed, mem):
+    """Interpret the Setup of the program decoded in ws from `seed` into `mem`; returns the
+    generator state after it (what a given-memory kernel continues from)."""
+    n_s, n_v, n_m = ws.scalars.shape[0], ws.vectors.shape[0], ws.matrices.shape[0]
+    F = ws.vectors.shape[1]
+    return run_setup_decoded(ws.machine, n_s, n_v, n_m, F, seed, mem, tk[0], tk[1], tk[6], tk[3],
+                             tk[4], ws.epoch_loss, ws.no_trace, ws.counts)  # fmt: skip
+
+
+@njit(**NO_NRT)
+def _run_compiled(ws, tk, t, seed, n_train, mae, address, block, block_f, mem, scratch):
+    """Run the canonical live program decoded in ws on task t as `_run_on_task` does, with
+    Setup interpreted and Predict/Learn in the given-memory kernel at `address`; returns the
+    task fitness (epoch losses and counts land where the interpreter puts them)."""
+    epoch_loss, counts = ws.epoch_loss, ws.counts
+    state = _setup_into(ws, tk, seed, mem)
+    _fill_block(block, block_f, ws, tk, t, n_train, mae, state, mem, scratch)
+    block[abi.S_EPOCH_LOSS] = epoch_loss.ctypes.data
+    block[abi.S_COUNTS] = counts.ctypes.data
     call_kernel(address, block.ctypes.data)
-    return task_fitness(epoch_loss, counts[0], tk[10][t], is_acc)
+    return task_fitness(epoch_loss, counts[0], tk[10][t], tk[11][t])
 
 
 @njit(**NO_NRT)
@@ -377,9 +401,147 @@ def _task_fitnesses(ip, fp, tk, fc, hs, st, ws, tr, compiled):
     return _combine(fits, n_tasks, median, scratch)
 
 
+# -- lanes: children of one hot kernel in one lockstep call ---------------------------------
+# With ip[IP_LANES] (no FEC, no dedup, no hurdles, one task: nothing a child's evaluation
+# reads depends on the children before it, except the tournament), a child whose compiled
+# kernel has a lane kernel is not run at once: it draws its seed and runs Setup, takes its
+# slot with its fitness pending, and waits in tr's queue. The queue runs (`_lanes_flush`) when
+# LANES children wait, before a tournament draws a waiting child's slot, and before the kernel
+# returns. Same draws in the same order, same fitnesses (the lockstep kernel does each lane's
+# arithmetic exactly as the single kernel): the same search.
+
+
+@njit(**NO_NRT)
+def _lanes_take(ip, fp, tk, st, ws, tr):
+    """Queue the child decoded in ws (canonical, compiled) for its key's lane kernel; False
+    (nothing changed) when it cannot wait: no lane kernel, no training, or other children of
+    another key waiting."""
+    info = tr.lane_info
+    q = info[L_QUEUED]
+    n_train = ws.train_steps[0]
+    if ip[IP_LANES] <= 1 or tr.address[1] == 0 or n_train <= 0:
+        return False
+    if q > 0 and tr.lane_key[0] != tr.key[0]:
+        return False
+    if q == 0:
+        tr.lane_key[0] = tr.key[0]
+        info[L_SINGLE] = tr.address[0]
+        info[L_KERNEL] = tr.address[1]
+    seed = draw_seed(st[0])
+    mem = tr.lane_mem[q]
+    state = _setup_into(ws, tk, seed, mem)
+    _fill_block(tr.lane_blocks[q], tr.lane_blocks_f[q], ws, tk, 0, n_train, fp[FP_MAX_ABS_ERROR],
+                state, mem, tr.scratch)  # fmt: skip
+    tr.lane_slot[q] = st[1][0]
+    info[L_QUEUED] = q + 1
+    return True
+
+
+@njit(**NO_NRT)
+def _lanes_flush(ip, tk, st, ws, tr, fitness):
+    """Evaluate the queued children (LANES or more than one: the lane kernel, its spare lanes
+    repeating lane 0; one, or a lane that bailed out of lockstep: the single kernel) and set
+    their slots' fitnesses as `_task_fitnesses` would."""
+    info = tr.lane_info
+    q = info[L_QUEUED]
+    if q == 0:
+        return
+    info[L_QUEUED] = 0
+    blocks = tr.lane_blocks
+    base = blocks.ctypes.data
+    row = 8 * blocks.shape[1]
+    if q > 1:
+        for j in range(q, blocks.shape[0]):
+            for k in range(blocks.shape[1]):
+                if k != abi.S_EPOCH_LOSS and k != abi.S_COUNTS:
+                    blocks[j, k] = blocks[0, k]
+        call_kernel(info[L_KERNEL], base)
+        tr.counters[T_LANE_CALLS] += 1
+        tr.counters[T_LANE_RUNS] += q
+    counters = st[2]
+    fits = ws.task_fitnesses
+    for j in range(q):
+        counts = tr.lane_counts[j]
+        if q == 1 or counts[0] == BAILED:
+            tr.counters[T_LANE_RERUNS] += q > 1
+            call_kernel(info[L_SINGLE], base + j * row)
+        fits[0] = task_fitness(tr.lane_loss[j], counts[0], tk[10][0], tk[11][0])
+        counters[C_STEPS] += counts[2]
+        counters[C_FULL_RUNS] += 1
+        fitness[tr.lane_slot[j]] = _combine(fits, 1, ip[IP_MEDIAN] != 0, ws.sort_scratch)
+
+
 @njit(**INLINE)
-def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr):
-    """Search fitness of the program in a row buffer (budget, DCE, dedup, hurdles, FEC).
+def _lanes_drawn(tr, draws, T):
+    """Whether a tournament's draws include a queued child's slot."""
+    q = tr.lane_info[L_QUEUED]
+    for i in range(T):
+        for j in range(q):
+            if draws[i] == tr.lane_slot[j]:
+                return True
+    return False
+
+
+def lanes_take(ip, fp, tk, st, ws, tr):
+    """`_lanes_take`; False for an `InterpTierState` (no compiled tier, no lanes)."""
+    if isinstance(tr, InterpTierState):
+        return False
+    return _lanes_take(ip, fp, tk, st, ws, tr)
+
+
+def lanes_flush(ip, tk, st, ws, tr, fitness):
+    """`_lanes_flush`; nothing for an `InterpTierState`."""
+    if not isinstance(tr, InterpTierState):
+        _lanes_flush(ip, tk, st, ws, tr, fitness)
+
+
+def lanes_drawn(tr, draws, T):
+    """`_lanes_drawn`; False for an `InterpTierState`."""
+    return False if isinstance(tr, InterpTierState) else _lanes_drawn(tr, draws, T)
+
+
+def lanes_full(tr):
+    """Whether LANES children are queued; False for an `InterpTierState`."""
+    return False if isinstance(tr, InterpTierState) else tr.lane_info[L_QUEUED] >= LANES
+
+
+def _interp(tr) -> bool:
+    return getattr(tr, "instance_class", None) is InterpTierState
+
+
+@overload(lanes_take, inline="always")
+def _lanes_take_typed(ip, fp, tk, st, ws, tr):
+    if _interp(tr):
+        return lambda ip, fp, tk, st, ws, tr: False
+    return lambda ip, fp, tk, st, ws, tr: _lanes_take(ip, fp, tk, st, ws, tr)
+
+
+@overload(lanes_flush, inline="always")
+def _lanes_flush_typed(ip, tk, st, ws, tr, fitness):
+    if _interp(tr):
+        return lambda ip, tk, st, ws, tr, fitness: None
+    return lambda ip, tk, st, ws, tr, fitness: _lanes_flush(ip, tk, st, ws, tr, fitness)
+
+
+@overload(lanes_drawn, inline="always")
+def _lanes_drawn_typed(tr, draws, T):
+    if _interp(tr):
+        return lambda tr, draws, T: False
+    return lambda tr, draws, T: _lanes_drawn(tr, draws, T)
+
+
+@overload(lanes_full, inline="always")
+def _lanes_full_typed(tr):
+    if _interp(tr):
+        return lambda tr: False
+    return lambda tr: tr.lane_info[L_QUEUED] >= LANES
+
+
+@njit(**INLINE)
+def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr, may_wait):
+    """Search fitness of the program in a row buffer (budget, DCE, dedup, hurdles, FEC), and
+    whether it waits in the lane queue instead (`may_wait`: its fitness is then set when the
+    queue runs, see the lanes above).
 
     When its full evaluation is to run compiled code not compiled yet, returns -1.0 with
     tr.hand[HAND_PENDING] set and nothing else changed (see `population_kernel`). The work per
@@ -390,17 +552,19 @@ def evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr):
     if choice == CHOOSE_UPGRADE:
         tr.hand[HAND_PENDING] = 1
         tr.hand[HAND_UPGRADE] = 1
-        return -1.0
+        return -1.0, False
     if choice == CHOOSE_COMPILE_FIRST:
         tr.hand[HAND_PENDING] = 1
         tr.counters[T_COMPILE_REQUESTS] += 1
-        return -1.0
+        return -1.0, False
     if hit:
-        return f
+        return f, False
+    if may_wait and choice == CHOOSE_COMPILED and lanes_take(ip, fp, tk, st, ws, tr):
+        return 0.0, True
     f = _task_fitnesses(ip, fp, tk, fc, hs, st, ws, tr, choice == CHOOSE_COMPILED)
     if ip[IP_DEDUP] != 0:
         _dedup_put(dc, key, f)
-    return f
+    return f, False
 
 
 # -- population kernels -----------------------------------------------------------------------
@@ -409,16 +573,31 @@ MODE_EVOLVE, MODE_INIT, MODE_PLACE, MODE_EVALUATE = 0, 1, 2, 3
 
 
 @njit(**INLINE)
-def tournament(fitness, P, T, rng):
-    """T uniform draws with replacement; the first drawn maximum wins."""
-    best = below(rng, P)
+def draw_tournament(rng, P, T, draws):
+    """T uniform draws of a slot, with replacement."""
+    for i in range(T):
+        draws[i] = below(rng, P)
+
+
+@njit(**INLINE)
+def tournament_winner(fitness, draws, T):
+    """The first drawn maximum."""
+    best = draws[0]
     bf = fitness[best]
-    for _ in range(T - 1):
-        j = below(rng, P)
+    for i in range(1, T):
+        j = draws[i]
         if fitness[j] > bf:
             best = j
             bf = fitness[j]
     return best
+
+
+@njit(**JIT)
+def tournament(fitness, P, T, rng):
+    """T uniform draws with replacement; the first drawn maximum wins."""
+    draws = np.empty(T, dtype=np.int64)
+    draw_tournament(rng, P, T, draws)
+    return tournament_winner(fitness, draws, T)
 
 
 @njit(**INLINE)
@@ -433,11 +612,11 @@ def _copy_in(src_code, src_data, src_sizes, j, code, data, sizes):
 
 
 @njit(**NO_NRT)
-def _evolve_child(pc, pd, ps, fitness, P, T, code, data, sizes, ops, n_ops, addr, smin, smax,
+def _evolve_child(pc, pd, ps, fitness, draws, T, code, data, sizes, ops, n_ops, addr, smin, smax,
                   types, mutate_prob, rng):  # fmt: skip
-    """Tournament, copy of the winner into the row buffer, Mutate(1) (no reference counting:
-    the mutation code reads many arrays)."""
-    parent = tournament(fitness, P, T, rng)
+    """The tournament's winner among `draws`, copied into the row buffer, Mutate(1) (no
+    reference counting: the mutation code reads many arrays)."""
+    parent = tournament_winner(fitness, draws, T)
     _copy_in(pc, pd, ps, parent, code, data, sizes)
     mutate_rows(1, code, data, sizes, ops, n_ops, addr, smin, smax, types, mutate_prob, rng)
 
@@ -460,7 +639,7 @@ def _learn_fingerprints(fc, keys, fits, j, n_tasks):
             lru_put(fc, key, fits[j, t])
 
 
-@njit(**JIT)
+@njit(**NO_NRT)
 def population_kernel(mode, n, ccode, cdata, csizes, cfit, crec, pop, ip, fp, mt, tk, dc, fc, hs,
                       st, ws, tr):  # fmt: skip
     """The one compiled entry point (one copy of the evaluation code). Modes:
@@ -514,8 +693,13 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, crec, pop, ip, fp, mt
         if not (resume and j == start):  # (a resumed child is in ws already)
             if mode == MODE_EVOLVE:
                 if istate[1] + 2 > rows:
+                    lanes_flush(ip, tk, st, ws, tr, fitness)
                     return j
-                _evolve_child(pc, pd, ps, fitness, P, T, code, data, sizes, ops, n_ops, addr,
+                draws = ws.draws
+                draw_tournament(rng, P, T, draws)
+                if lanes_drawn(tr, draws, T):
+                    lanes_flush(ip, tk, st, ws, tr, fitness)
+                _evolve_child(pc, pd, ps, fitness, draws, T, code, data, sizes, ops, n_ops, addr,
                               smin, smax, types, fp[FP_MUTATE_PROB], rng)  # fmt: skip
             elif mode == MODE_INIT:
                 _copy_in(ccode, cdata, csizes, 0, code, data, sizes)
@@ -526,12 +710,15 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, crec, pop, ip, fp, mt
             else:
                 _copy_in(ccode, cdata, csizes, j, code, data, sizes)
         carried = mode == MODE_PLACE and n == 0
+        waits = False
         if carried:
             f = cfit[j]
             _learn_fingerprints(fc, ckeys, cfits, j, n_tasks)
         else:
-            f = evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr)
+            f, waits = evaluate_rows(code, data, sizes, ip, fp, mt, tk, dc, fc, hs, st, ws, tr,
+                                     mode == MODE_EVOLVE)  # fmt: skip
             if hand[HAND_PENDING] != 0:
+                lanes_flush(ip, tk, st, ws, tr, fitness)
                 return j
         if mode == MODE_EVALUATE:
             cfit[j] = f
@@ -561,4 +748,7 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, crec, pop, ip, fp, mt
             istate[0] = (slot + 1) % P
         if mode != MODE_PLACE:
             counters[C_INDIVIDUALS] += 1
+        if waits and lanes_full(tr):
+            lanes_flush(ip, tk, st, ws, tr, fitness)
+    lanes_flush(ip, tk, st, ws, tr, fitness)
     return count

@@ -25,10 +25,14 @@ from .kernel_layout import (
     FP_JIT_NS_STEP,
     FP_JIT_NS_UNIT,
     FP_JIT_US_CALL,
+    FP_LANE_SAVING,
+    FP_LANES_US,
     FP_OPTIMISE_US,
     FP_OPTIMISED_SAVING,
+    HAND_LANES,
     HAND_OPTIMISE,
     INLINE,
+    IP_LANES,
     IP_NTASKS,
     IP_TIER,
     JIT,
@@ -93,7 +97,10 @@ def choose_tier(ip, fp, tk, ws, tr):
     interpreter time spent on the key, this evaluation included, reaches RENT_FACTOR compile
     costs plus a compiled run; then compiled whenever compiled code is the cheaper run. Both tier up
     the same way: a key whose runs would have paid for optimised code (fp[FP_OPTIMISED_SAVING] of
-    each run against FP_OPTIMISE_US) is recompiled once by the optimising pipeline."""
+    each run against FP_OPTIMISE_US) is recompiled once by the optimising pipeline. Where the
+    search batches children (ip[IP_LANES]), a compiled key whose runs would have paid for a
+    lane kernel (fp[FP_LANE_SAVING] of each run against FP_LANES_US) gets one; its address
+    goes to tr.address[1] (0 when the key has none)."""
     tier = ip[IP_TIER]
     if tier == TIER_INTERP:
         return CHOOSE_INTERP
@@ -118,6 +125,14 @@ def choose_tier(ip, fp, tk, ws, tr):
             tr.hand[HAND_OPTIMISE] = 1
             return CHOOSE_COMPILE_FIRST
         tr.address[0] = np.int64(-value)
+        tr.address[1] = 0
+        if ip[IP_LANES] > 1:
+            lane_hit, lane_value = lru_get(tr.lanes, key)
+            if lane_hit:
+                tr.address[1] = np.int64(-lane_value)
+            elif runs * fp[FP_LANE_SAVING] * jit >= fp[FP_LANES_US]:
+                tr.hand[HAND_LANES] = 1
+                return CHOOSE_COMPILE_FIRST
         return CHOOSE_COMPILED
     if tier == TIER_JIT:
         return CHOOSE_COMPILE_FIRST
@@ -134,6 +149,13 @@ def tier_remember(tr, address, optimised):
     kernel replaces the quick one in place (its run count goes on, so it tiers up once)."""
     if not (optimised and lru_set(tr.cache, tr.key[0], -float(address))):
         lru_put(tr.cache, tr.key[0], -float(address))
+
+
+@njit(**JIT)
+def lanes_remember(tr, address):
+    """Remember the lane kernel (`kernel_layout.LANES` children in lockstep) of the handed-off
+    child's tier key."""
+    lru_put(tr.lanes, tr.key[0], -float(address))
 
 
 @njit(**NO_NRT)

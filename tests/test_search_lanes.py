@@ -1,0 +1,98 @@
+"""Lanes: children of one hot compiled kernel evaluated together in a lockstep kernel. The
+search makes the same individuals as the interpreter's, whatever the queue does (full calls,
+early calls when a tournament draws a waiting child, lanes that die or bail out)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from amlz_compile.search import kernel_layout as KL
+from amlz_compile.search.config import SearchConfig
+from amlz_compile.search.evolution import RegularizedEvolution
+from amlz_compile.search.jit_tier import lanes_possible
+from amlz_compile.search.presets import get_preset
+
+
+def _nonlinear(**changes) -> SearchConfig:
+    """The nonlinear preset (only Setup mutates, one task), shrunk."""
+    cfg = get_preset("nonlinear")["search"]
+    cfg["search_tasks"][0].update(num_train=120, num_valid=30)
+    cfg.update(population_size=60, tournament_size=6)
+    cfg.update(changes)
+    return SearchConfig.from_dict(cfg)
+
+
+def _evolve(config: SearchConfig, backend: str, individuals: int, seed: int = 7):
+    evo = RegularizedEvolution(config, seed=seed, backend=backend)
+    if backend != "interp":  # compile at once, and a lane kernel for the first compiled key
+        evo.fp[KL.FP_COMPILE_US] = 0.0
+        evo.fp[KL.FP_LANES_US] = 0.0
+    evo.init()
+    evo.run(max_individuals=individuals)
+    return evo
+
+
+def _trajectory(evo) -> tuple:
+    return (evo.pop_code.copy(), evo.pop_data.copy(), evo.pop_sizes.copy(), evo.fitness.copy(),
+            evo.counters.copy(), evo.rng.copy(), evo.istate.copy())  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},  # P = 60, T = 6: tournaments often draw a waiting child (early, partial calls)
+        {"max_abs_error": 3.0},  # lanes that fail training or validation (rerun alone)
+        {"population_size": 200, "tournament_size": 2, "fitness_combination": "median"},
+    ],
+    ids=["small-population", "failing-lanes", "median"],
+)
+def test_lanes_make_the_same_individuals_as_the_interpreter(changes):
+    config = _nonlinear(**changes)
+    reference = _evolve(config, "interp", 1500)
+    for backend in ("jit", "auto"):
+        evo = _evolve(config, backend, 1500)
+        assert all(
+            np.array_equal(a, b)
+            for a, b in zip(_trajectory(evo), _trajectory(reference), strict=True)
+        ), backend
+        s = evo.stats()
+        assert s["lane_compiles"] >= 1 and s["lane_evaluations"] > 1000, backend
+        # every call but the last few ran more than one child; none left a child waiting
+        assert s["lane_calls"] * 2 <= s["lane_evaluations"] <= s["lane_calls"] * KL.LANES
+        assert evo.tier.state.lane_info[KL.L_QUEUED] == 0
+    if "max_abs_error" in changes:
+        assert s["lane_reruns"] > 0
+
+
+def test_a_tournament_drawing_a_waiting_child_sees_its_fitness():
+    """With 10 draws from 12 slots nearly every tournament draws a waiting child: the queue
+    runs before the tournament compares, every time."""
+    config = _nonlinear(population_size=12, tournament_size=10)
+    reference = _evolve(config, "interp", 400)
+    evo = _evolve(config, "jit", 400)
+    assert np.array_equal(evo.fitness, reference.fitness)
+    assert np.array_equal(evo.pop_data, reference.pop_data)
+    s = evo.stats()
+    assert s["lane_evaluations"] > 0 and s["lane_evaluations"] < 2.5 * s["lane_calls"]
+
+
+def test_lanes_only_where_no_child_reads_the_ones_before():
+    """FEC, dedup and hurdles read what earlier children left; several tasks and the
+    interpreter-only backend have no lanes either."""
+
+    def possible(config, backend="auto"):
+        return lanes_possible(RegularizedEvolution(config, backend=backend).ip,
+                              RegularizedEvolution(config).memory)  # fmt: skip
+
+    assert possible(_nonlinear())
+    assert RegularizedEvolution(_nonlinear()).ip[KL.IP_LANES] == KL.LANES
+    assert not possible(_nonlinear(), "interp")
+    assert not possible(_nonlinear(dedup=True))
+    assert not possible(_nonlinear(fec={"num_train_examples": 10, "num_valid_examples": 10}))
+    cfg = get_preset("nonlinear")["search"]
+    cfg["search_tasks"][0].update(num_tasks=2, param_seeds=[9000, 9001],
+                                  data_seeds=[19000, 19001])  # fmt: skip
+    two = SearchConfig.from_dict(cfg)
+    assert not possible(two)
+    assert RegularizedEvolution(two).ip[KL.IP_LANES] == 0
