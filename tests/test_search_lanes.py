@@ -96,3 +96,51 @@ def test_lanes_only_where_no_child_reads_the_ones_before():
     two = SearchConfig.from_dict(cfg)
     assert not possible(two)
     assert RegularizedEvolution(two).ip[KL.IP_LANES] == 0
+
+
+def test_a_state_taken_between_lane_calls_resumes_exactly_on_another_backend():
+    """The kernel returns with no child waiting, so a state taken after any call continues
+    exactly, with or without lanes."""
+    config = _nonlinear()
+    reference = _evolve(config, "interp", 1200)
+    first = _evolve(config, "jit", 480)  # (whole sweeps of 60)
+    assert first.stats()["lane_evaluations"] > 0
+    for backend in ("interp", "auto"):
+        second = RegularizedEvolution(config, seed=7, backend=backend)
+        second.fp[KL.FP_COMPILE_US] = second.fp[KL.FP_LANES_US] = 0.0
+        second.set_state(first.get_state())
+        second.run(max_individuals=720)
+        assert all(
+            np.array_equal(a, b)
+            for a, b in zip(_trajectory(second), _trajectory(reference), strict=True)
+        ), backend
+
+
+def test_islands_with_lanes_agree_across_backends(monkeypatch):
+    from amlz_compile.search import jit_tier
+    from amlz_compile.search.experiment import run_search
+
+    monkeypatch.setattr(jit_tier, "lane_saving", lambda features: 1e12)  # lanes at once
+    cfg = get_preset("nonlinear")
+    cfg["search"]["search_tasks"][0].update(num_train=120, num_valid=30)
+    cfg["search"].update(population_size=40, tournament_size=5)
+    for key in ("select_tasks", "final_tasks"):
+        cfg[key][0].update(num_train=120, num_valid=30)
+    events = []
+    results = [
+        run_search(
+            cfg,
+            seed=3,
+            islands=2,
+            backend=b,
+            max_individuals=1200,
+            runner="local",
+            on_event=events.append if b == "jit" else None,
+        )  # fmt: skip
+        for b in ("interp", "jit")
+    ]
+    assert results[0].best_program == results[1].best_program
+    assert results[0].individuals == results[1].individuals
+    assert results[0].select_fitness == results[1].select_fitness
+    last = [e for e in events if e.kind == "progress"][-1]
+    assert all(isl.stats["lane_evaluations"] > 0 for isl in last.islands)
