@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_search_tiers import _same, _trajectory
 
 from amlz_compile.search import kernel_layout as KL
 from amlz_compile.search.config import SearchConfig
@@ -33,11 +34,6 @@ def _evolve(config: SearchConfig, backend: str, individuals: int, seed: int = 7)
     return evo
 
 
-def _trajectory(evo) -> tuple:
-    return (evo.pop_code.copy(), evo.pop_data.copy(), evo.pop_sizes.copy(), evo.fitness.copy(),
-            evo.counters.copy(), evo.rng.copy(), evo.istate.copy())  # fmt: skip
-
-
 @pytest.mark.parametrize(
     "changes",
     [
@@ -52,10 +48,7 @@ def test_lanes_make_the_same_individuals_as_the_interpreter(changes):
     reference = _evolve(config, "interp", 1500)
     for backend in ("jit", "auto"):
         evo = _evolve(config, backend, 1500)
-        assert all(
-            np.array_equal(a, b)
-            for a, b in zip(_trajectory(evo), _trajectory(reference), strict=True)
-        ), backend
+        assert _same(_trajectory(evo), _trajectory(reference)), backend
         s = evo.stats()
         assert s["lane_compiles"] >= 1 and s["lane_evaluations"] > 1000, backend
         # every call but the last few ran more than one child; none left a child waiting
@@ -110,10 +103,7 @@ def test_a_state_taken_between_lane_calls_resumes_exactly_on_another_backend():
         second.fp[KL.FP_COMPILE_US] = second.fp[KL.FP_LANES_US] = 0.0
         second.set_state(first.get_state())
         second.run(max_individuals=720)
-        assert all(
-            np.array_equal(a, b)
-            for a, b in zip(_trajectory(second), _trajectory(reference), strict=True)
-        ), backend
+        assert _same(_trajectory(second), _trajectory(reference)), backend
 
 
 def test_islands_with_lanes_agree_across_backends(monkeypatch):
