@@ -134,3 +134,38 @@ def test_islands_with_lanes_agree_across_backends(monkeypatch):
     assert results[0].select_fitness == results[1].select_fitness
     last = [e for e in events if e.kind == "progress"][-1]
     assert all(isl.stats["lane_evaluations"] > 0 for isl in last.islands)
+
+
+@pytest.mark.parametrize("P, mutate_prob, seed", [(2, 1.0, 3), (4, 0.9, 3), (4, 0.9, 6)])
+def test_a_call_making_more_children_than_slots_runs_the_queue_before_a_slot_is_reused(
+    P, mutate_prob, seed
+):
+    """A kernel call may make more children than the population has slots; a child must not
+    take the slot of a child still waiting (found by review: the waiting child's fitness was
+    written over the new one's; these seeds showed it, among 6 per setting)."""
+    from amlz_compile.bench.llvm import paper_tasks
+    from amlz_compile.search import kernels as K
+
+    tasks = paper_tasks(n_tasks=1, features=8, n_train=100, n_valid=20)
+    cfg = get_preset("baseline")["search"]
+    cfg.update(
+        population_size=P,
+        tournament_size=2,
+        setup_size_init=5,
+        predict_size_init=8,
+        learn_size_init=15,
+        initial_population="random",
+        mutate_prob=mutate_prob,
+    )
+    config = SearchConfig.from_dict(cfg)
+    runs = []
+    for backend in ("interp", "jit"):
+        evo = RegularizedEvolution(config, tasks=tasks, seed=seed, backend=backend)
+        evo.fp[KL.FP_COMPILE_US] = evo.fp[KL.FP_LANES_US] = 0.0
+        evo.init()
+        evo.run(max_individuals=200)
+        for _ in range(40):
+            evo._kernel(K.MODE_EVOLVE, 6 * P, *evo._none, evo._nofit)
+        runs.append(evo)
+    assert _same(_trajectory(runs[1]), _trajectory(runs[0]))
+    assert runs[1].stats()["lane_evaluations"] > 0

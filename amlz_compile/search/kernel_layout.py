@@ -13,7 +13,6 @@ import numpy as np
 
 from ..backends.interp import machine_buffers
 from ..backends.llvm.abi import NUM_SLOTS
-from ..backends.llvm.codegen import SLOT
 from ..ir.liveness import n_locations
 from .fec import lru_new
 
@@ -175,16 +174,17 @@ class TierState(NamedTuple):
     units: np.ndarray  # work units per op at the search's F
     hand: np.ndarray  # the hand-off, int64[NUM_HAND] (HAND_*)
     counters: np.ndarray  # int64[NUM_TIER_COUNTERS]
-    key: np.ndarray  # the current child's tier key, uint64[1]
+    key: np.ndarray  # the current child's tier key and the last compiled child's, uint64[2]
     address: np.ndarray  # its kernel's address and its lane kernel's, int64[2] (0: none)
     block: np.ndarray  # a kernel argument block, int64[NUM_SLOTS]
     block_f: np.ndarray  # the same bytes as float64
     mem: np.ndarray  # the memory after Setup
     scratch: np.ndarray  # kernel scratch (large F)
     # Lanes (`kernels.lanes_flush`): children queued for one lane kernel call, each with its
-    # argument block (outputs in lane_loss/lane_counts, set once here), memory after Setup and
+    # argument block (outputs in its row of lane_loss/lane_counts), memory after Setup and
     # population slot; lane_key is their tier key, lane_info L_QUEUED, L_SINGLE, L_KERNEL.
-    lanes: tuple  # LRU: tier key -> -(its lane kernel's address)
+    lanes: tuple  # LRU: tier key -> -(its lane kernel's address), or its runs that came right
+    # after a run of the same key (those a lane kernel would have batched)
     lane_blocks: np.ndarray  # int64[LANES, NUM_SLOTS]
     lane_blocks_f: np.ndarray  # the same bytes as float64
     lane_mem: np.ndarray  # float64[LANES, memory]
@@ -218,15 +218,12 @@ def tier_state(
     lane_blocks = np.zeros((LANES, NUM_SLOTS), dtype=np.int64)
     lane_loss = np.zeros((LANES, max(max_epochs, 1)))
     lane_counts = np.zeros((LANES, 3), dtype=np.int64)
-    for j in range(LANES):  # (each lane's outputs stay where they are)
-        lane_blocks[j, SLOT["epoch_loss"]] = lane_loss[j].ctypes.data
-        lane_blocks[j, SLOT["counts"]] = lane_counts[j].ctypes.data
     return TierState(
         cache=lru_new(capacity, 0),
         units=units,
         hand=np.zeros(NUM_HAND, dtype=np.int64),
         counters=np.zeros(NUM_TIER_COUNTERS, dtype=np.int64),
-        key=np.zeros(1, dtype=np.uint64),
+        key=np.zeros(2, dtype=np.uint64),
         address=np.zeros(2, dtype=np.int64),
         block=block,
         block_f=block.view(np.float64),

@@ -406,9 +406,17 @@ def _task_fitnesses(ip, fp, tk, fc, hs, st, ws, tr, compiled):
 # reads depends on the children before it, except the tournament), a child whose compiled
 # kernel has a lane kernel is not run at once: it draws its seed and runs Setup, takes its
 # slot with its fitness pending, and waits in tr's queue. The queue runs (`_lanes_flush`) when
-# LANES children wait, before a tournament draws a waiting child's slot, and before the kernel
-# returns. Same draws in the same order, same fitnesses (the lockstep kernel does each lane's
-# arithmetic exactly as the single kernel): the same search.
+# LANES children wait, before a tournament draws a waiting child's slot (or a child is to take
+# one), and before the kernel returns. Same draws in the same order, same fitnesses (the
+# lockstep kernel does each lane's arithmetic exactly as the single kernel): the same search.
+
+
+@njit(**NO_NRT_INLINE)
+def _lane_outputs(tr, j):
+    """Lane j's block writes its epoch losses and counts into its rows of tr's arrays (set on
+    every use: addresses are never kept across calls)."""
+    tr.lane_blocks[j, abi.S_EPOCH_LOSS] = tr.lane_loss[j].ctypes.data
+    tr.lane_blocks[j, abi.S_COUNTS] = tr.lane_counts[j].ctypes.data
 
 
 @njit(**NO_NRT)
@@ -432,6 +440,7 @@ def _lanes_take(ip, fp, tk, st, ws, tr):
     state = _setup_into(ws, tk, seed, mem)
     _fill_block(tr.lane_blocks[q], tr.lane_blocks_f[q], ws, tk, 0, n_train, fp[FP_MAX_ABS_ERROR],
                 state, mem, tr.scratch)  # fmt: skip
+    _lane_outputs(tr, q)
     tr.lane_slot[q] = st[1][0]
     info[L_QUEUED] = q + 1
     return True
@@ -453,8 +462,8 @@ def _lanes_flush(ip, tk, st, ws, tr, fitness):
     if q > 1:
         for j in range(q, blocks.shape[0]):
             for k in range(blocks.shape[1]):
-                if k != abi.S_EPOCH_LOSS and k != abi.S_COUNTS:
-                    blocks[j, k] = blocks[0, k]
+                blocks[j, k] = blocks[0, k]
+            _lane_outputs(tr, j)
         call_kernel(info[L_KERNEL], base)
         tr.counters[T_LANE_CALLS] += 1
         tr.counters[T_LANE_RUNS] += q
@@ -472,12 +481,16 @@ def _lanes_flush(ip, tk, st, ws, tr, fitness):
 
 
 @njit(**INLINE)
-def _lanes_drawn(tr, draws, T):
-    """Whether a tournament's draws include a queued child's slot."""
+def _lanes_drawn(tr, draws, T, slot):
+    """Whether a tournament's draws, or the slot the next child takes (a call may make more
+    children than there are slots), include a queued child's slot."""
     q = tr.lane_info[L_QUEUED]
-    for i in range(T):
-        for j in range(q):
-            if draws[i] == tr.lane_slot[j]:
+    for j in range(q):
+        queued = tr.lane_slot[j]
+        if queued == slot:
+            return True
+        for i in range(T):
+            if draws[i] == queued:
                 return True
     return False
 
@@ -495,9 +508,9 @@ def lanes_flush(ip, tk, st, ws, tr, fitness):
         _lanes_flush(ip, tk, st, ws, tr, fitness)
 
 
-def lanes_drawn(tr, draws, T):
+def lanes_drawn(tr, draws, T, slot):
     """`_lanes_drawn`; False for an `InterpTierState`."""
-    return False if isinstance(tr, InterpTierState) else _lanes_drawn(tr, draws, T)
+    return False if isinstance(tr, InterpTierState) else _lanes_drawn(tr, draws, T, slot)
 
 
 def lanes_full(tr):
@@ -524,10 +537,10 @@ def _lanes_flush_typed(ip, tk, st, ws, tr, fitness):
 
 
 @overload(lanes_drawn, inline="always")
-def _lanes_drawn_typed(tr, draws, T):
+def _lanes_drawn_typed(tr, draws, T, slot):
     if _interp(tr):
-        return lambda tr, draws, T: False
-    return lambda tr, draws, T: _lanes_drawn(tr, draws, T)
+        return lambda tr, draws, T, slot: False
+    return lambda tr, draws, T, slot: _lanes_drawn(tr, draws, T, slot)
 
 
 @overload(lanes_full, inline="always")
@@ -697,7 +710,7 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, crec, pop, ip, fp, mt
                     return j
                 draws = ws.draws
                 draw_tournament(rng, P, T, draws)
-                if lanes_drawn(tr, draws, T):
+                if lanes_drawn(tr, draws, T, istate[0]):
                     lanes_flush(ip, tk, st, ws, tr, fitness)
                 _evolve_child(pc, pd, ps, fitness, draws, T, code, data, sizes, ops, n_ops, addr,
                               smin, smax, types, fp[FP_MUTATE_PROB], rng)  # fmt: skip

@@ -98,9 +98,10 @@ def choose_tier(ip, fp, tk, ws, tr):
     costs plus a compiled run; then compiled whenever compiled code is the cheaper run. Both tier up
     the same way: a key whose runs would have paid for optimised code (fp[FP_OPTIMISED_SAVING] of
     each run against FP_OPTIMISE_US) is recompiled once by the optimising pipeline. Where the
-    search batches children (ip[IP_LANES]), a compiled key whose runs would have paid for a
-    lane kernel (fp[FP_LANE_SAVING] of each run against FP_LANES_US) gets one; its address
-    goes to tr.address[1] (0 when the key has none)."""
+    search batches children (ip[IP_LANES]), a compiled key whose runs right after a run of the
+    same key (those a lane kernel batches) would have paid for a lane kernel
+    (fp[FP_LANE_SAVING] of each such run against FP_LANES_US) gets one; its address goes to
+    tr.address[1] (0 when the key has none)."""
     tier = ip[IP_TIER]
     if tier == TIER_INTERP:
         return CHOOSE_INTERP
@@ -127,12 +128,17 @@ def choose_tier(ip, fp, tk, ws, tr):
         tr.address[0] = np.int64(-value)
         tr.address[1] = 0
         if ip[IP_LANES] > 1:
+            previous = tr.key[1]
+            tr.key[1] = key
             lane_hit, lane_value = lru_get(tr.lanes, key)
-            if lane_hit:
+            if lane_hit and lane_value < 0.0:
                 tr.address[1] = np.int64(-lane_value)
-            elif runs * fp[FP_LANE_SAVING] * jit >= fp[FP_LANES_US]:
-                tr.hand[HAND_LANES] = 1
-                return CHOOSE_COMPILE_FIRST
+            elif key == previous:  # (a run a lane kernel would have batched)
+                batched = (lane_value if lane_hit else 0.0) + 1.0
+                if batched * fp[FP_LANE_SAVING] * jit >= fp[FP_LANES_US]:
+                    tr.hand[HAND_LANES] = 1
+                    return CHOOSE_COMPILE_FIRST
+                lru_put(tr.lanes, key, batched)
         return CHOOSE_COMPILED
     if tier == TIER_JIT:
         return CHOOSE_COMPILE_FIRST
