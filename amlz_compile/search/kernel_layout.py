@@ -80,8 +80,9 @@ T_COMPILED_RUNS, T_COMPILE_REQUESTS, T_LANE_RUNS, T_LANE_CALLS, T_LANE_RERUNS = 
 NUM_TIER_COUNTERS = 5
 # Lanes: children of one hot canonical Predict/Learn evaluated together in one lockstep kernel
 # (`llvm.multi`, given memory), whose independent dependency chains overlap in the core. 4 lanes
-# ran a child of the nonlinear workload in 0.38 of a single kernel's time (F = 4), 0.44 at
-# F = 8 and 0.74 at F = 16; more lanes gained nothing (docs/benchmarks.md).
+# ran a child of the nonlinear workload in 0.39 of a single kernel's time (F = 4), 0.43 at
+# F = 8 and 0.77 at F = 16 (benchmark key `nonlinear_lane_us_per_child`); more lanes gained
+# nothing (docs/benchmarks.md).
 LANES = 4
 LANE_CACHE_ENTRIES = 1 << 10
 # lane slot of tr.lane_info: queued children, their single kernel, their lane kernel
