@@ -14,7 +14,8 @@ one evaluation seed per fully evaluated task. Evaluation of a program:
 4. the tier of the full runs (`tier_choice.tier_choice`, `jit_tier.py`): the interpreter, or
    the compiled kernel of the program's canonical Predict/Learn, called from here (Setup
    interpreted); a kernel not compiled yet is compiled in Python between two calls of the
-   population kernel;
+   population kernel; a child of a hot kernel may wait to run with others in its lane kernel
+   (lanes, below: same results);
 5. per task (hurdle tasks first, `hurdles.py`): FEC fingerprint (the first examples, generator
    re-seeded with 235732282) looked up in the FEC LRU; on a miss a full run with a seed drawn
    from the search stream; task fitnesses combined by mean or upper median.
@@ -607,7 +608,9 @@ def tournament_winner(fitness, draws, T):
 
 @njit(**JIT)
 def tournament(fitness, P, T, rng):
-    """T uniform draws with replacement; the first drawn maximum wins."""
+    """T uniform draws with replacement; the first drawn maximum wins. (The population kernel
+    draws and compares in two steps, `draw_tournament` and `tournament_winner`, so that waiting
+    children can be evaluated in between.)"""
     draws = np.empty(T, dtype=np.int64)
     draw_tournament(rng, P, T, draws)
     return tournament_winner(fitness, draws, T)
@@ -676,6 +679,8 @@ def population_kernel(mode, n, ccode, cdata, csizes, cfit, crec, pop, ip, fp, mt
     evaluates that child first (in MODE_EVOLVE as the first of n), without making it again.
     With an `InterpTierState`, a child compiled code may run is handed off the same way with
     HAND_UPGRADE also set: the caller passes a `TierState` from then on.
+    Children waiting in the lane queue are evaluated before any return, so the caller always
+    sees every child it was told of with its fitness.
     """
     rng, istate, counters = st
     P = ip[IP_P]
